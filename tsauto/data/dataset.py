@@ -1,0 +1,567 @@
+"""``TimeSeriesDataset``: a long frame keyed by (series, time) on one regular time grid.
+
+Construction does the structural work once, vectorised over all series: it checks the columns,
+parses and sorts the times, infers the frequency, moves misaligned rows onto the grid,
+aggregates duplicate timestamps when asked, and inserts missing periods as explicit rows marked
+in ``FILLED``.  Every such change is recorded in ``fixes`` so that the guardrail report can tell
+the user what was done to their data.  Nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from tsauto.data.frequency import TimeGrid, grid_from_freq, infer_grid
+from tsauto.errors import (
+    ColumnNotFoundError,
+    DataError,
+    DuplicateTimestampsError,
+    SettingsError,
+    closest_hint,
+    preview,
+)
+
+SERIES_ID = "series_id"
+FILLED = "_filled"
+STEP = "step"
+AGGREGATIONS = ("sum", "mean", "min", "max")
+SINGLE_SERIES = "all"
+
+Aggregation = Literal["sum", "mean", "min", "max"]
+
+
+@dataclass(frozen=True)
+class Fix:
+    """One change made to the data while building the dataset, for the guardrail report."""
+
+    check: str
+    message: str
+    series: tuple[str, ...]
+    rows: int
+
+
+@dataclass(frozen=True)
+class GroupedArray:
+    """Values of many series back to back: series ``i`` is ``values[indptr[i]:indptr[i+1]]``."""
+
+    values: np.ndarray
+    indptr: np.ndarray
+    series_ids: np.ndarray
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.indptr)
+
+    def __len__(self) -> int:
+        return len(self.indptr) - 1
+
+
+def _as_list(value: str | Sequence[str] | None, name: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if not all(isinstance(v, str) for v in value):
+        raise SettingsError(f"{name} must be a column name or a list of column names, got {value!r}.")
+    return list(value)
+
+
+class TimeSeriesDataset:
+    """Many time series in one long frame, regular on one time grid.
+
+    Parameters name the columns' roles: ``time_column`` and ``target_column``;
+    ``grain_columns`` (zero or more) identify a series; ``known_covariates`` are known into the
+    future (price, promotion), ``past_covariates`` are only observed up to now, and
+    ``static_features`` are constant per series.  ``freq`` is inferred when not given.
+    ``target_aggregation`` (sum/mean/min/max) merges rows that share a series and a period;
+    without it such rows are an error.
+    """
+
+    def __init__(
+        self,
+        data: pd.DataFrame,
+        *,
+        time_column: str,
+        target_column: str,
+        grain_columns: str | Sequence[str] | None = None,
+        known_covariates: str | Sequence[str] | None = None,
+        past_covariates: str | Sequence[str] | None = None,
+        static_features: str | Sequence[str] | None = None,
+        freq: str | None = None,
+        target_aggregation: Aggregation | None = None,
+    ) -> None:
+        if not isinstance(data, pd.DataFrame):
+            raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}.")
+        if data.shape[0] == 0:
+            raise DataError("the data has no rows: a dataset needs at least one series with two "
+                            "or more time points.")
+        if target_aggregation is not None and target_aggregation not in AGGREGATIONS:
+            raise SettingsError(f"target_aggregation={target_aggregation!r} is not valid; use one "
+                                f"of {', '.join(AGGREGATIONS)} or None.")
+        self.time_column = time_column
+        self.target_column = target_column
+        self.grain_columns = _as_list(grain_columns, "grain_columns")
+        self.known_covariates = _as_list(known_covariates, "known_covariates")
+        self.past_covariates = _as_list(past_covariates, "past_covariates")
+        self.static_features = _as_list(static_features, "static_features")
+        self.target_aggregation = target_aggregation
+        self.fixes: list[Fix] = []
+        self._check_columns(data)
+
+        frame = data[[*self.grain_columns, time_column, target_column, *self.covariates]].copy()
+        frame[target_column] = self._numeric_target(frame[target_column])
+        times, self.tz, self._tz_mode = _parse_times(frame[time_column], time_column)
+        codes, self.series = self._series_codes(frame)
+        order = np.lexsort((times.view("i8"), codes))
+        frame = frame.iloc[order].reset_index(drop=True)
+        codes, times = codes[order], times[order]
+        labels = self.series[SERIES_ID].to_numpy()
+
+        self.grid = (grid_from_freq(freq, int(times.view("i8").min())) if freq
+                     else infer_grid(times.view("i8"), codes, labels))
+        index = self.grid.index(times)
+        off = ~self.grid.on_grid(times)
+        if off.any():
+            self.fixes.append(Fix("frequency", f"{int(off.sum())} rows were off the "
+                                  f"'{self.grid.freq}' grid and were moved to the start of their "
+                                  f"period", tuple(np.unique(labels[codes[off]])), int(off.sum())))
+        frame, codes, index = self._merge_duplicates(frame, codes, index, labels)
+        self.frame = self._regularise(frame, codes, index, labels)
+        self._check_static()
+
+    # -- construction helpers ------------------------------------------------------------------
+    @property
+    def covariates(self) -> list[str]:
+        return [*self.known_covariates, *self.past_covariates, *self.static_features]
+
+    def _check_columns(self, data: pd.DataFrame) -> None:
+        roles = {"time_column": [self.time_column], "target_column": [self.target_column],
+                 "grain_columns": self.grain_columns, "known_covariates": self.known_covariates,
+                 "past_covariates": self.past_covariates, "static_features": self.static_features}
+        columns = [str(c) for c in data.columns]
+        seen: dict[str, str] = {}
+        for role, names in roles.items():
+            for name in names:
+                if name not in data.columns:
+                    raise ColumnNotFoundError(
+                        f"{role}: column '{name}' is not in the data.{closest_hint(name, columns)} "
+                        f"Columns are: {preview(columns, 20)}.")
+                if name in seen:
+                    raise SettingsError(f"column '{name}' is given two roles, {seen[name]} and "
+                                        f"{role}; each column can have one role.")
+                seen[name] = role
+        if SERIES_ID in data.columns and self.grain_columns != [SERIES_ID] and SERIES_ID in seen:
+            raise SettingsError(f"column name '{SERIES_ID}' is reserved for the series id; rename "
+                                f"it or use it as the only grain column.")
+
+    def _numeric_target(self, target: pd.Series) -> pd.Series:
+        name = self.target_column
+        if pd.api.types.is_bool_dtype(target):
+            target = target.astype("float64")
+        if not pd.api.types.is_numeric_dtype(target):
+            converted = pd.to_numeric(target, errors="coerce")
+            bad = converted.isna() & target.notna()
+            if bad.any():
+                rows = np.flatnonzero(bad.to_numpy())
+                raise DataError(
+                    f"target column '{name}' must be numeric, but {int(bad.sum())} values are not "
+                    f"numbers, e.g. {preview(target.iloc[rows[:3]].tolist(), 3)} at rows "
+                    f"{preview(rows.tolist())}.")
+            target = converted
+        target = target.astype("float64")
+        if target.isna().all():
+            raise DataError(f"target column '{name}' has no values: all {len(target)} rows are "
+                            f"missing (NaN).")
+        return target
+
+    def _series_codes(self, frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+        if not self.grain_columns:
+            series = pd.DataFrame({SERIES_ID: [SINGLE_SERIES]})
+            return np.zeros(len(frame), dtype=np.int64), series
+        grains = frame[self.grain_columns]
+        missing = grains.isna().any(axis=1).to_numpy()
+        if missing.any():
+            cols = [c for c in self.grain_columns if grains[c].isna().any()]
+            raise DataError(f"grain column(s) {preview(cols)} have missing values in "
+                            f"{int(missing.sum())} rows, e.g. rows "
+                            f"{preview(np.flatnonzero(missing).tolist())}; every row needs a "
+                            f"series id.")
+        grouped = grains.groupby(self.grain_columns, sort=True, observed=True)
+        codes = grouped.ngroup().to_numpy().astype(np.int64)
+        series = grouped.size().reset_index()[self.grain_columns]
+        label = series[self.grain_columns[0]].astype(str)
+        for col in self.grain_columns[1:]:
+            label = label + "|" + series[col].astype(str)
+        series.insert(0, SERIES_ID, label.to_numpy())
+        return codes, series
+
+    def _merge_duplicates(self, frame, codes, index, labels):
+        dup = np.zeros(len(frame), dtype=bool)
+        dup[1:] = (codes[1:] == codes[:-1]) & (index[1:] == index[:-1])
+        if not dup.any():
+            return frame, codes, index
+        where = np.flatnonzero(dup)
+        series = tuple(np.unique(labels[codes[where]]))
+        if self.target_aggregation is None:
+            raise DuplicateTimestampsError(
+                f"{len(where)} rows repeat a timestamp of their series (series "
+                f"{preview(series)}; e.g. time {frame[self.time_column].iloc[where[0]]} in series "
+                f"'{labels[codes[where[0]]]}'). Pass target_aggregation= one of "
+                f"{', '.join(AGGREGATIONS)} to aggregate them"
+                + (self._grain_hint(frame) if not self.grain_columns else "") + ".")
+        agg = {self.target_column: self.target_aggregation}
+        for col in self.covariates:
+            agg[col] = "mean" if pd.api.types.is_numeric_dtype(frame[col]) else "first"
+        key = pd.DataFrame({"_c": codes, "_i": index})
+        merged = frame[list(agg)].groupby([key["_c"], key["_i"]], sort=True).agg(agg)
+        codes_new = merged.index.get_level_values(0).to_numpy()
+        index_new = merged.index.get_level_values(1).to_numpy()
+        merged = merged.reset_index(drop=True)
+        self.fixes.append(Fix("duplicates", f"{len(where)} rows that repeated a period of their "
+                              f"series were aggregated with '{self.target_aggregation}'",
+                              series, len(where)))
+        return merged, codes_new, index_new
+
+    def _grain_hint(self, frame: pd.DataFrame) -> str:
+        candidates = candidate_grains(frame.drop(columns=[self.target_column]), self.time_column)
+        if candidates:
+            return f", or name the series with grain_columns= (candidates: {preview(candidates)})"
+        return ""
+
+    def _regularise(self, frame, codes, index, labels) -> pd.DataFrame:
+        n = len(self.series)
+        first = np.full(n, np.iinfo(np.int64).max)
+        last = np.full(n, np.iinfo(np.int64).min)
+        np.minimum.at(first, codes, index)
+        np.maximum.at(last, codes, index)
+        lengths = last - first + 1
+        indptr = np.concatenate([[0], np.cumsum(lengths)])
+        total = int(indptr[-1])
+        position = indptr[codes] + (index - first[codes])
+        full_codes = np.repeat(np.arange(n), lengths)
+        full_index = np.arange(total) - np.repeat(indptr[:-1], lengths) + np.repeat(first, lengths)
+        present = np.zeros(total, dtype=bool)
+        present[position] = True
+        source = np.full(total, -1)
+        source[position] = np.arange(len(frame))
+        columns = frame[[self.target_column, *self.covariates]].reset_index(drop=True)
+        out = {col: columns[col].reindex(source).to_numpy() if columns[col].dtype.kind == "b"
+               else columns[col].reindex(source) for col in columns}
+        gaps = ~present
+        if gaps.any():
+            affected = tuple(labels[np.unique(full_codes[gaps])])
+            self.fixes.append(Fix("missing_periods", f"{int(gaps.sum())} missing periods were "
+                                  f"inserted as rows with a missing target (marked in "
+                                  f"'{FILLED}')", affected, int(gaps.sum())))
+        result = pd.DataFrame(out).reset_index(drop=True)
+        result.insert(0, self.time_column, self._to_user_times(self.grid.times(full_index)))
+        result.insert(0, SERIES_ID, pd.Categorical.from_codes(
+            full_codes, categories=pd.Index(labels)))
+        result[FILLED] = gaps
+        return result
+
+    def _check_static(self) -> None:
+        for col in self.static_features:
+            values = self.frame.groupby(SERIES_ID, observed=True)[col]
+            varying = values.nunique(dropna=True) > 1
+            if varying.any():
+                raise DataError(f"static feature '{col}' varies within series "
+                                f"{preview(varying.index[varying].tolist())}; static features "
+                                f"must be constant per series (use known_covariates instead).")
+            self.frame[col] = values.transform("first")
+
+    def _to_user_times(self, times: np.ndarray) -> pd.DatetimeIndex:
+        return localize(times, self.tz, self._tz_mode)
+
+    def _naive_times(self) -> np.ndarray:
+        """Times as naive datetime64[ns] on the grid's clock."""
+        times = self.frame[self.time_column]
+        if self._tz_mode == "utc":
+            times = times.dt.tz_convert("UTC")
+        if self.tz is not None:
+            times = times.dt.tz_localize(None)
+        return times.to_numpy(dtype="datetime64[ns]")
+
+    # -- alternative constructors --------------------------------------------------------------
+    @classmethod
+    def from_path(cls, path: str | Path, **roles) -> TimeSeriesDataset:
+        """Read a CSV or Parquet file and build the dataset from it."""
+        return cls(read_table(path), **roles)
+
+    def _replace(self, frame: pd.DataFrame) -> TimeSeriesDataset:
+        """A dataset sharing this one's roles and grid over an already regular frame."""
+        new = copy.copy(self)
+        frame = frame.reset_index(drop=True)
+        used = frame[SERIES_ID].cat.remove_unused_categories()
+        frame[SERIES_ID] = used
+        new.frame = frame
+        new.series = self.series.set_index(SERIES_ID).loc[used.cat.categories].reset_index()
+        new.fixes = list(self.fixes)
+        return new
+
+    # -- views ---------------------------------------------------------------------------------
+    @property
+    def freq(self) -> str:
+        return self.grid.freq
+
+    @property
+    def season_length(self) -> int:
+        return self.grid.season_length
+
+    @property
+    def n_series(self) -> int:
+        return len(self.series)
+
+    @property
+    def series_ids(self) -> np.ndarray:
+        return self.series[SERIES_ID].to_numpy()
+
+    @property
+    def indptr(self) -> np.ndarray:
+        counts = np.bincount(self.frame[SERIES_ID].cat.codes.to_numpy(), minlength=self.n_series)
+        return np.concatenate([[0], np.cumsum(counts)])
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.indptr)
+
+    def grouped(self, column: str | None = None) -> GroupedArray:
+        """The column (target by default) as a grouped array: values + per-series offsets."""
+        col = column or self.target_column
+        return GroupedArray(self.frame[col].to_numpy(dtype="float64", na_value=np.nan),
+                            self.indptr, self.series_ids)
+
+    def end_times(self) -> pd.Series:
+        """Last timestamp of each series, indexed by series id."""
+        last = self.indptr[1:] - 1
+        return pd.Series(self.frame[self.time_column].to_numpy()[last], index=self.series_ids)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The long frame with the user's grain columns restored."""
+        out = self.frame.drop(columns=[FILLED])
+        if self.grain_columns and self.grain_columns != [SERIES_ID]:
+            grains = self.series.set_index(SERIES_ID)[self.grain_columns]
+            codes = out[SERIES_ID].astype(str)
+            for col in self.grain_columns:
+                out.insert(1, col, grains[col].reindex(codes).to_numpy())
+        return out
+
+    # -- splits and the future -----------------------------------------------------------------
+    def split_at(self, cutoff) -> tuple[TimeSeriesDataset, TimeSeriesDataset]:
+        """(rows at or before ``cutoff``, rows after it); series absent from a side are left out."""
+        cutoff = pd.Timestamp(cutoff)
+        times = self.frame[self.time_column]
+        if self.tz is not None and cutoff.tzinfo is None:
+            cutoff = cutoff.tz_localize(self.tz)
+        mask = (times <= cutoff).to_numpy()
+        return self._replace(self.frame[mask]), self._replace(self.frame[~mask])
+
+    def split_last(self, n: int) -> tuple[TimeSeriesDataset, TimeSeriesDataset]:
+        """(all but the last ``n`` periods of each series, the last ``n`` periods)."""
+        n = _positive_int(n, "n")
+        lengths = self.lengths
+        remaining = np.repeat(lengths, lengths) - _position_in_series(lengths)
+        mask = remaining > n
+        return self._replace(self.frame[mask]), self._replace(self.frame[~mask])
+
+    def future_frame(self, horizon: int) -> pd.DataFrame:
+        """The ``horizon`` timestamps after each series' end: columns series_id, time, step."""
+        return self.schema().future_frame(horizon)
+
+    def schema(self) -> DatasetSchema:
+        """Column roles, grid and series ends: what a fitted model keeps to lay out the future."""
+        last = self.grid.index(self._naive_times()[self.indptr[1:] - 1])
+        return DatasetSchema(self.time_column, self.target_column, list(self.grain_columns),
+                             list(self.known_covariates), list(self.past_covariates),
+                             list(self.static_features), self.grid, self.tz, self._tz_mode,
+                             self.series.copy(), last)
+
+    def summary(self) -> dict:
+        """Facts about the dataset, for people and machines."""
+        lengths = self.lengths
+        times = self.frame[self.time_column]
+        target = self.frame[self.target_column]
+        return {
+            "series": self.n_series,
+            "rows": len(self.frame),
+            "freq": self.freq,
+            "season_length": self.season_length,
+            "start": str(times.min()),
+            "end": str(times.max()),
+            "length_min": int(lengths.min()),
+            "length_median": float(np.median(lengths)),
+            "length_max": int(lengths.max()),
+            "time_column": self.time_column,
+            "target_column": self.target_column,
+            "grain_columns": self.grain_columns,
+            "known_covariates": self.known_covariates,
+            "past_covariates": self.past_covariates,
+            "static_features": self.static_features,
+            "filled_periods": int(self.frame[FILLED].sum()),
+            "missing_target": int(target.isna().sum()),
+            "timezone": str(self.tz) if self.tz is not None else None,
+        }
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def __repr__(self) -> str:
+        return (f"TimeSeriesDataset({self.n_series} series, {len(self.frame)} rows, "
+                f"freq='{self.freq}', target='{self.target_column}')")
+
+
+@dataclass
+class DatasetSchema:
+    """The shape of a dataset without its rows."""
+
+    time_column: str
+    target_column: str
+    grain_columns: list[str]
+    known_covariates: list[str]
+    past_covariates: list[str]
+    static_features: list[str]
+    grid: TimeGrid
+    tz: object
+    tz_mode: str
+    series: pd.DataFrame    # series_id + grain columns, one row per series
+    last_index: np.ndarray  # grid period number of each series' last row
+
+    @property
+    def series_ids(self) -> np.ndarray:
+        return self.series[SERIES_ID].to_numpy()
+
+    def future_frame(self, horizon: int) -> pd.DataFrame:
+        """The ``horizon`` periods after each series' end: series_id, time, step (1..horizon)."""
+        horizon = _positive_int(horizon, "horizon")
+        ids = self.series_ids
+        steps = np.tile(np.arange(1, horizon + 1), len(ids))
+        index = np.repeat(self.last_index, horizon) + steps
+        return pd.DataFrame({
+            SERIES_ID: pd.Categorical(np.repeat(ids, horizon), categories=ids),
+            self.time_column: localize(self.grid.times(index), self.tz, self.tz_mode),
+            STEP: steps,
+        })
+
+
+# -- module helpers ----------------------------------------------------------------------------
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV or Parquet file, with a clear error for a missing file or unknown format."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"data file '{path}' does not exist.")
+    suffixes = "".join(path.suffixes).lower()
+    if ".parquet" in suffixes or suffixes.endswith(".pq"):
+        return pd.read_parquet(path)
+    if ".csv" in suffixes or ".txt" in suffixes:
+        try:
+            return pd.read_csv(path)
+        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise DataError(f"cannot read '{path}' as CSV: {exc}") from None
+    raise DataError(f"cannot read '{path}': use a .csv (optionally compressed) or .parquet file.")
+
+
+def _parse_times(column: pd.Series, name: str) -> tuple[np.ndarray, object, str]:
+    """Naive datetime64[ns] values, the timezone (or None) and the clock used for grid math.
+
+    Timezone-aware times stay in their zone: daily and coarser data (all at local midnight) is
+    handled on the wall clock so that DST does not shift it, finer data in UTC.
+    """
+    values = column
+    if not pd.api.types.is_datetime64_any_dtype(values):
+        if pd.api.types.is_numeric_dtype(values):
+            raise DataError(f"time column '{name}' holds numbers, not dates (e.g. "
+                            f"{values.iloc[0]!r}); convert it first, e.g. for years "
+                            f"pd.to_datetime(df['{name}'].astype(str), format='%Y').")
+        parsed = _to_datetime(values)
+        bad = parsed.isna() & values.notna()
+        if bad.any():
+            rows = np.flatnonzero(bad.to_numpy())
+            raise DataError(f"time column '{name}' has {int(bad.sum())} values that are not "
+                            f"dates, e.g. {preview(values.iloc[rows[:3]].tolist(), 3)} at rows "
+                            f"{preview(rows.tolist())}.")
+        values = parsed
+    if values.isna().any():
+        rows = np.flatnonzero(values.isna().to_numpy())
+        raise DataError(f"time column '{name}' is missing in {len(rows)} rows, e.g. rows "
+                        f"{preview(rows.tolist())}; every row needs a time.")
+    tz = getattr(values.dt, "tz", None)
+    if tz is None:
+        return values.to_numpy(dtype="datetime64[ns]"), None, "naive"
+    wall = values.dt.tz_localize(None)
+    if (wall == wall.dt.normalize()).all():
+        return wall.to_numpy(dtype="datetime64[ns]"), tz, "wall"
+    return values.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]"), tz, "utc"
+
+
+def localize(times: np.ndarray, tz, mode: str) -> pd.DatetimeIndex:
+    """Naive grid times back on the user's clock (see ``_parse_times``)."""
+    idx = pd.DatetimeIndex(times)
+    if tz is None:
+        return idx
+    if mode == "utc":
+        return idx.tz_localize("UTC").tz_convert(tz)
+    return idx.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
+
+
+def _to_datetime(values: pd.Series) -> pd.Series:
+    """Parse text times.  Only distinct values are parsed (many series share their times), with
+    the format inferred from the data, falling back to per-value parsing for mixed formats;
+    several UTC offsets are brought onto one clock."""
+    import warnings
+
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    uniques = pd.Series(uniques)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        try:
+            parsed = pd.to_datetime(uniques)
+        except (ValueError, TypeError, OverflowError):
+            parsed = pd.to_datetime(uniques, errors="coerce", format="mixed")
+        if parsed.dtype == object:
+            parsed = pd.to_datetime(uniques, errors="coerce", format="mixed", utc=True)
+    text = uniques.astype(str).str.replace(r"[\s-]", "", regex=True)
+    quarters = text.str.fullmatch(r"\d{4}Q[1-4]")
+    if parsed.isna().any() and quarters.all():  # '1998 Q1', as ABS and fpp3 write quarters
+        parsed = pd.Series(pd.PeriodIndex(text, freq="Q").to_timestamp())
+    out = parsed.take(np.where(codes < 0, 0, codes)) if len(parsed) else parsed.reindex(codes)
+    out = out.where(codes >= 0) if len(parsed) else out
+    return pd.Series(out.to_numpy(), index=values.index)
+
+
+def _position_in_series(lengths: np.ndarray) -> np.ndarray:
+    """0, 1, ... within each series, for series laid back to back."""
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    return np.arange(int(lengths.sum())) - np.repeat(starts, lengths)
+
+
+def _positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise SettingsError(f"{name} must be a positive integer (1 or more), got {value!r}.")
+    return int(value)
+
+
+def candidate_grains(frame: pd.DataFrame, time_column: str, limit: int = 5) -> list[str]:
+    """Columns that would make (column, time) unique: likely series ids when none are given."""
+    out = []
+    rows = len(frame)
+    for col in frame.columns:
+        if col == time_column:
+            continue
+        values = frame[col]
+        n_unique = values.nunique(dropna=False)
+        if n_unique < 2 or n_unique > rows / 2:
+            continue
+        if pd.api.types.is_float_dtype(values) and not (values.dropna() % 1 == 0).all():
+            continue
+        if not frame.duplicated([col, time_column]).any():
+            out.append(str(col))
+        if len(out) >= limit:
+            break
+    return out

@@ -1,0 +1,214 @@
+"""Time grids: a frequency as integer period numbers, so that gaps, misaligned rows and future
+timestamps are plain vectorised integer arithmetic over every series at once.
+
+A ``TimeGrid`` maps naive ``datetime64[ns]`` values to period numbers (``index``), tells which
+values sit exactly on the grid (``on_grid``) and maps period numbers back to timestamps
+(``times``).  Three kinds cover the frequencies forecasting meets:
+
+- ``fixed``: a constant step (seconds to days, and weeks anchored on a weekday);
+- ``month``: calendar months, quarters and years, anchored at the period start or end;
+- ``business``: Monday-to-Friday days.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from pandas.tseries import offsets as pdo
+from pandas.tseries.frequencies import to_offset
+
+from tsauto.errors import FrequencyError, SettingsError, preview
+
+_NS_PER_DAY = 86_400 * 10**9
+_WEEKDAYS = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
+_MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+_EPOCH_MONTH = 1970 * 12
+# 1970-01-05 was a Monday: weekly grids anchor on it plus the weekday.
+_FIRST_MONDAY_NS = 4 * _NS_PER_DAY
+
+# Legacy aliases users still type, mapped to the names current pandas understands.
+_ALIASES = {"M": "ME", "Q": "QE", "Y": "YE", "A": "YE", "AS": "YS", "H": "h", "T": "min", "S": "s",
+            "BM": "BME", "W": "W-SUN"}
+
+SUPPORTED = ("fixed steps (e.g. 'D', '2D', 'h', '30min', 's'), weekly ('W-MON' .. 'W-SUN'), "
+             "'B' (business days), month start/end ('MS', 'ME'), quarter start/end ('QS', 'QE', "
+             "'QS-FEB', ...), year start/end ('YS', 'YE')")
+
+
+@dataclass(frozen=True)
+class TimeGrid:
+    """A regular time grid.  ``step`` is nanoseconds (fixed) or months (month); ``anchor`` is a
+    nanosecond origin (fixed), a month offset in ``[0, step)`` (month) or a day (business)."""
+
+    freq: str
+    kind: str
+    step: int
+    anchor: int = 0
+    month_end: bool = False
+
+    # -- mapping -------------------------------------------------------------------------------
+    def index(self, times: np.ndarray) -> np.ndarray:
+        """Period number of each time: the period that contains it (floor)."""
+        t = np.asarray(times, dtype="datetime64[ns]")
+        if self.kind == "fixed":
+            return (t.view("i8") - self.anchor) // self.step
+        if self.kind == "month":
+            months = t.astype("datetime64[M]").view("i8") + _EPOCH_MONTH
+            return (months - self.anchor) // self.step
+        days = t.astype("datetime64[D]")
+        # A weekend day belongs to the business day before it.
+        return np.busday_count(np.datetime64(self.anchor, "D"), days + 1) - 1
+
+    def times(self, index: np.ndarray) -> np.ndarray:
+        """Timestamps (naive ``datetime64[ns]``) of period numbers."""
+        idx = np.asarray(index, dtype="i8")
+        if self.kind == "fixed":
+            return (idx * self.step + self.anchor).view("datetime64[ns]")
+        if self.kind == "month":
+            months = idx * self.step + self.anchor - _EPOCH_MONTH
+            if self.month_end:
+                months = months + self.step
+                return ((months.astype("datetime64[M]").astype("datetime64[D]") - 1)
+                        .astype("datetime64[ns]"))
+            return months.astype("datetime64[M]").astype("datetime64[ns]")
+        start = np.datetime64(self.anchor, "D")
+        return np.busday_offset(start, idx, roll="forward").astype("datetime64[ns]")
+
+    def on_grid(self, times: np.ndarray) -> np.ndarray:
+        """True where a time is exactly a grid point."""
+        t = np.asarray(times, dtype="datetime64[ns]")
+        return self.times(self.index(t)) == t
+
+    @property
+    def offset(self) -> pd.DateOffset:
+        return to_offset(self.freq)
+
+    @property
+    def season_length(self) -> int:
+        """The main seasonal period, in steps (1 when there is none)."""
+        if self.kind == "business":
+            return 5
+        if self.kind == "month":
+            return {1: 12, 3: 4}.get(self.step, 1)
+        day = _NS_PER_DAY
+        if self.step == 7 * day:
+            return 52
+        if self.step == day:
+            return 7
+        if self.step < day and day % self.step == 0:
+            return day // self.step
+        return 1
+
+
+# -- construction ------------------------------------------------------------------------------
+def grid_from_freq(freq: str, first_time_ns: int = 0) -> TimeGrid:
+    """The grid of a pandas frequency string; ``first_time_ns`` anchors fixed steps."""
+    text = str(freq).strip()
+    base = text.lstrip("0123456789")
+    text = text[: len(text) - len(base)] + _ALIASES.get(base, base)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            off = to_offset(text)
+    except (ValueError, TypeError):
+        raise SettingsError(f"freq={freq!r} is not a frequency tsauto understands; valid: "
+                            f"{SUPPORTED}.") from None
+    n = int(getattr(off, "n", 1))
+    if isinstance(off, pdo.Week) and off.weekday is not None and n == 1:
+        name = f"W-{_WEEKDAYS[off.weekday]}"
+        step = 7 * _NS_PER_DAY
+        return TimeGrid(name, "fixed", step, _FIRST_MONDAY_NS + off.weekday * _NS_PER_DAY)
+    if isinstance(off, (pdo.Tick, pdo.Day)) or type(off).__name__ == "Day":
+        step = int(pd.Timedelta(off).value)
+        return TimeGrid(off.freqstr, "fixed", step, first_time_ns % step)
+    if isinstance(off, pdo.BusinessDay) and n == 1:
+        day = np.datetime64(first_time_ns, "ns").astype("datetime64[D]")
+        anchor = np.busday_offset(day, 0, roll="backward")
+        return TimeGrid("B", "business", 1, int(anchor.astype("i8")))
+    if n == 1 and isinstance(off, (pdo.MonthBegin, pdo.MonthEnd)):
+        return TimeGrid(off.freqstr, "month", 1, 0, isinstance(off, pdo.MonthEnd))
+    if n == 1 and isinstance(off, (pdo.QuarterBegin, pdo.QuarterEnd, pdo.YearBegin, pdo.YearEnd)):
+        step = 3 if isinstance(off, (pdo.QuarterBegin, pdo.QuarterEnd)) else 12
+        month = int(getattr(off, "startingMonth", None) or getattr(off, "month", 1)) - 1
+        end = isinstance(off, (pdo.QuarterEnd, pdo.YearEnd))
+        anchor = (month - (step - 1)) % step if end else month % step
+        prefix = {3: "Q", 12: "Y"}[step] + ("E" if end else "S")
+        return TimeGrid(f"{prefix}-{_MONTHS[month]}", "month", step, anchor, end)
+    raise SettingsError(f"freq={freq!r} is not supported; valid: {SUPPORTED}.")
+
+
+def _category(delta_ns: np.ndarray) -> np.ndarray:
+    """Coarse frequency class of step lengths, so that 28..31-day steps all read 'month'."""
+    days = delta_ns / _NS_PER_DAY
+    out = np.full(delta_ns.shape, "", dtype=object)
+    out[(days >= 28) & (days <= 31)] = "month"
+    out[(days >= 89) & (days <= 92)] = "quarter"
+    out[(days >= 365) & (days <= 366)] = "year"
+    rest = out == ""
+    out[rest] = [str(pd.Timedelta(int(d))) for d in delta_ns[rest]]
+    return out
+
+
+def infer_grid(times_ns: np.ndarray, codes: np.ndarray, labels: np.ndarray) -> TimeGrid:
+    """Infer one frequency for all series from their sorted times.
+
+    ``codes`` is each row's series number (rows sorted by series, then time) and ``labels``
+    the series names.  Raises ``FrequencyError`` when series disagree on their frequency or
+    when no series has two distinct times.
+    """
+    t = np.asarray(times_ns, dtype="i8")
+    same = codes[1:] == codes[:-1]
+    delta = (t[1:] - t[:-1])[same]
+    owner = codes[1:][same]
+    keep = delta > 0
+    delta, owner = delta[keep], owner[keep]
+    if delta.size == 0:
+        raise FrequencyError("cannot infer the frequency: no series has two distinct timestamps. "
+                             "Pass freq explicitly, e.g. freq='D' or freq='MS'.")
+    # Each series' most common step, then its coarse class.
+    counts = pd.DataFrame({"s": owner, "d": delta}).value_counts(sort=True)
+    modal = counts.reset_index().drop_duplicates("s")
+    cats = _category(modal["d"].to_numpy())
+    cat_sizes = pd.Series(cats).value_counts()
+    main = cat_sizes.index[0]
+    if len(cat_sizes) > 1:
+        odd = modal["s"].to_numpy()[cats != main]
+        odd_cats = cats[cats != main]
+        found = ", ".join(f"{c} ({n} series)" for c, n in cat_sizes.items())
+        raise FrequencyError(
+            f"series have mixed frequencies: {found}. Series {preview(list(labels[odd]))} step "
+            f"by {preview(sorted(set(odd_cats)))} while most step by {main}. Give each dataset "
+            f"one frequency: resample those series, or pass freq= and target_aggregation= to "
+            f"aggregate them onto one grid.")
+    step = int(pd.Series(delta).mode().iloc[0])
+    ts = t.view("datetime64[ns]")
+    first = int(t.min())
+    if main in ("month", "quarter", "year"):
+        months = ts.astype("datetime64[M]")
+        month_end = np.mean(ts.astype("datetime64[D]") + 1 == (months + 1).astype("datetime64[D]"))
+        is_end = month_end > 0.5 and np.mean(ts.astype("datetime64[D]") == months) < 0.5
+        if main == "month":
+            return grid_from_freq("ME" if is_end else "MS", first)
+        step_m = 3 if main == "quarter" else 12
+        month_no = months.view("i8") % 12
+        common = int(pd.Series(month_no % step_m).mode().iloc[0])
+        if is_end:
+            # e.g. QE-DEC: the quarter's last month is the anchor month name.
+            anchor_month = common + (12 - step_m) if step_m == 12 else common + 9
+        else:
+            anchor_month = common
+        prefix = ("QE" if is_end else "QS") if step_m == 3 else ("YE" if is_end else "YS")
+        return grid_from_freq(f"{prefix}-{_MONTHS[anchor_month % 12]}", first)
+    if step == _NS_PER_DAY:
+        weekday = (ts.astype("datetime64[D]").view("i8") + 3) % 7  # 0 = Monday
+        weekend = np.mean(weekday >= 5)
+        if weekend == 0 and np.any(delta == 3 * _NS_PER_DAY):
+            return grid_from_freq("B", first)
+        return grid_from_freq("D", first)
+    if step == 7 * _NS_PER_DAY:
+        weekday = int(pd.Series((ts.astype("datetime64[D]").view("i8") + 3) % 7).mode().iloc[0])
+        return grid_from_freq(f"W-{_WEEKDAYS[weekday]}", first)
+    return grid_from_freq(to_offset(pd.Timedelta(step)).freqstr, first)

@@ -1,0 +1,60 @@
+"""tsauto's exception types.
+
+Every error a user can cause is one of these, raised early, with a message that names the
+setting, column, series or row at fault and says what would be valid.  The CLI prints the
+message of any ``TsautoError`` and exits non-zero without a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class TsautoError(Exception):
+    """Base class of every error tsauto raises on purpose."""
+
+
+class SettingsError(TsautoError, ValueError):
+    """A setting or argument has an invalid value."""
+
+
+class DataError(TsautoError, ValueError):
+    """The data cannot be used as given."""
+
+
+class ColumnNotFoundError(DataError):
+    """A column named in the settings is not in the data."""
+
+
+class FrequencyError(DataError):
+    """The time column has no single regular frequency."""
+
+
+class DuplicateTimestampsError(DataError):
+    """A series has several rows for one timestamp and no aggregation was asked for."""
+
+
+class ShortSeriesError(DataError):
+    """Series are too short for the horizon and validation asked for."""
+
+
+class MissingFutureError(DataError):
+    """Known-future covariates are missing for periods a forecast needs."""
+
+
+class NotFittedError(TsautoError, RuntimeError):
+    """A model was used before it was fitted."""
+
+
+def closest_hint(name: str, choices: Iterable[str]) -> str:
+    """' Did you mean 'x'?' when a close match exists, else ''."""
+    match = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" Did you mean '{match[0]}'?" if match else ""
+
+
+def preview(items: Iterable[object], limit: int = 5) -> str:
+    """A short, readable list of items: the first few, then how many more."""
+    items = list(items)
+    shown = ", ".join(repr(i) if isinstance(i, str) else str(i) for i in items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")

@@ -1,0 +1,1 @@
+"""Evaluation: metrics (and, with the engine, splitters and backtests)."""

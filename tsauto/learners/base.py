@@ -1,0 +1,197 @@
+"""The one protocol every forecaster honours.
+
+    learner = SomeForecaster(quantiles=(0.1, 0.5, 0.9), **hyper_parameters)
+    learner.fit(train)                       # train: a TimeSeriesDataset, no missing target
+    frame = learner.predict(horizon, future) # long frame, see FORECAST COLUMNS below
+
+The forecast frame has one row per series and future step: ``series_id``, the dataset's time
+column, ``step`` (1..horizon), ``forecast`` (the point forecast) and one column per requested
+quantile named by ``quantile_column`` (``q0.1``, ``q0.5``, ...), monotone in the quantile.
+Learners are plain picklable objects: parameters in ``__init__`` (no work there), learned state
+in attributes ending in ``_``; they never read settings.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from tsauto.data.dataset import SERIES_ID, STEP, DatasetSchema, TimeSeriesDataset
+from tsauto.errors import DataError, MissingFutureError, NotFittedError, SettingsError, preview
+
+POINT = "forecast"
+
+
+def quantile_column(q: float) -> str:
+    """Name of the column holding quantile ``q``: 0.1 -> 'q0.1'."""
+    return f"q{float(q):g}"
+
+
+def check_quantiles(quantiles: Sequence[float] | None) -> tuple[float, ...]:
+    """Sorted, unique quantiles strictly between 0 and 1."""
+    qs = tuple(sorted({float(q) for q in (quantiles or ())}))
+    bad = [q for q in qs if not 0.0 < q < 1.0]
+    if bad:
+        raise SettingsError(f"quantiles must lie strictly between 0 and 1, got {preview(bad)}.")
+    return qs
+
+
+# -- search spaces: plain descriptions the search turns into optimiser calls ------------------
+@dataclass(frozen=True)
+class IntRange:
+    low: int
+    high: int
+    log: bool = False
+
+
+@dataclass(frozen=True)
+class FloatRange:
+    low: float
+    high: float
+    log: bool = False
+
+
+@dataclass(frozen=True)
+class Choice:
+    options: tuple
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a learner can do; the search and the settings check read these."""
+
+    quantiles: bool = True
+    known_covariates: bool = False
+    past_covariates: bool = False
+    static_features: bool = False
+    global_model: bool = False      # one model across all series
+    onnx: bool = False
+    needs_gpu: bool = False
+    min_history: int = 2            # fewest points a series needs to be fitted as itself
+    cost: str = "low"               # low | medium | high: the search spends budget by it
+
+
+class Forecaster:
+    """Base class: subclasses set ``name``/``capabilities`` and implement ``_fit``/``_predict``."""
+
+    name: ClassVar[str] = "forecaster"
+    capabilities: ClassVar[Capabilities] = Capabilities()
+
+    def __init__(self, quantiles: Sequence[float] = (), **params: Any) -> None:
+        self.quantiles = quantiles
+        self.params = params
+
+    # -- the protocol --------------------------------------------------------------------------
+    def fit(self, train: TimeSeriesDataset) -> Forecaster:
+        if not isinstance(train, TimeSeriesDataset):
+            raise DataError(f"{self.name}.fit expects a TimeSeriesDataset, got "
+                            f"{type(train).__name__}.")
+        missing = train.frame[train.target_column].isna()
+        if missing.any():
+            series = train.frame.loc[missing, SERIES_ID].astype(str).unique().tolist()
+            raise DataError(f"{self.name}: the target '{train.target_column}' has "
+                            f"{int(missing.sum())} missing values (series {preview(series)}); run "
+                            f"the guardrails first, they fill gaps and report it.")
+        self.quantiles_ = check_quantiles(self.quantiles)
+        self.schema_ = train.schema()
+        self._fit(train)
+        return self
+
+    def predict(self, horizon: int, future: pd.DataFrame | None = None) -> pd.DataFrame:
+        if not hasattr(self, "schema_"):
+            raise NotFittedError(f"{self.name} must be fitted before predict.")
+        frame = self.schema_.future_frame(horizon)
+        if self.capabilities.known_covariates and self.schema_.known_covariates:
+            frame = align_future(frame, future, self.schema_)
+        out = self._predict(horizon, frame)
+        return finish_forecast(out, self.quantiles_)
+
+    def _fit(self, train: TimeSeriesDataset) -> None:
+        raise NotImplementedError
+
+    def _predict(self, horizon: int, future: pd.DataFrame) -> pd.DataFrame:
+        """``future`` is the frame of the periods to forecast (series_id, time, step and the
+        known covariates); return it with ``forecast`` and the quantile columns added."""
+        raise NotImplementedError
+
+    @classmethod
+    def search_space(cls) -> dict[str, IntRange | FloatRange | Choice]:
+        """Hyper-parameters the search may tune, with their ranges."""
+        return {}
+
+    # -- persistence ---------------------------------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        with open(path, "wb") as fh:
+            pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @staticmethod
+    def load(path: str | Path) -> Forecaster:
+        with open(path, "rb") as fh:
+            return pickle.load(fh)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"{type(self).__name__}({args})"
+
+
+def align_future(frame: pd.DataFrame, future: pd.DataFrame | None, meta: DatasetSchema) -> pd.DataFrame:
+    """Join the user's future known covariates onto the periods to forecast.
+
+    ``future`` is a long frame with ``series_id`` (or the grain columns), the time column and
+    every known covariate.  Raises ``MissingFutureError`` naming the missing columns or the
+    series and periods without values.
+    """
+    needed = meta.known_covariates
+    if future is None:
+        raise MissingFutureError(f"this model uses known covariates {preview(needed)}: pass "
+                                 f"future= a frame with their values for every series and each of "
+                                 f"the {int(frame[STEP].max())} periods to forecast.")
+    future = future.copy()
+    missing_cols = [c for c in [meta.time_column, *needed] if c not in future.columns]
+    if missing_cols:
+        raise MissingFutureError(f"future is missing column(s) {preview(missing_cols)}; it needs "
+                                 f"the time column '{meta.time_column}' and {preview(needed)}.")
+    if SERIES_ID not in future.columns:
+        grains = [c for c in meta.grains.columns if c != SERIES_ID]
+        absent = [c for c in grains if c not in future.columns]
+        if absent:
+            raise MissingFutureError(f"future needs '{SERIES_ID}' or the grain column(s) "
+                                     f"{preview(grains)}; missing {preview(absent)}.")
+        if grains:
+            future = future.merge(meta.grains, on=grains, how="left")
+        else:
+            future[SERIES_ID] = meta.series_ids[0]
+    future[SERIES_ID] = future[SERIES_ID].astype(str)
+    future[meta.time_column] = pd.to_datetime(future[meta.time_column])
+    keys = [SERIES_ID, meta.time_column]
+    future = future.drop_duplicates(keys, keep="last")[keys + needed]
+    left = frame.assign(**{SERIES_ID: frame[SERIES_ID].astype(str)})
+    merged = left.merge(future, on=keys, how="left")
+    gaps = merged[needed].isna().any(axis=1)
+    if gaps.any():
+        bad = merged.loc[gaps, keys]
+        cols = [c for c in needed if merged[c].isna().any()]
+        raise MissingFutureError(
+            f"future has no values of {preview(cols)} for {int(gaps.sum())} periods to forecast, "
+            f"e.g. series {preview(bad[SERIES_ID].unique().tolist())} at "
+            f"{bad[meta.time_column].iloc[0]}; give every series all {int(frame[STEP].max())} "
+            f"future periods.")
+    merged[SERIES_ID] = frame[SERIES_ID].to_numpy()
+    return merged
+
+
+def finish_forecast(frame: pd.DataFrame, quantiles: Sequence[float]) -> pd.DataFrame:
+    """Check a learner's output and make quantiles monotone (sorting fixes crossings)."""
+    cols = [quantile_column(q) for q in quantiles]
+    missing = [c for c in [POINT, *cols] if c not in frame.columns]
+    if missing:
+        raise RuntimeError(f"learner output lacks columns {missing}")
+    if cols:
+        frame[cols] = np.sort(frame[cols].to_numpy(dtype="float64"), axis=1)
+    return frame.reset_index(drop=True)
