@@ -113,6 +113,7 @@ class TimeSeriesDataset:
         self.static_features = _as_list(static_features, "static_features")
         self.target_aggregation = target_aggregation
         self.fixes: list[Fix] = []
+        self.grain_candidates: list[str] = []
         self._check_columns(data)
 
         frame = data[[*self.grain_columns, time_column, target_column, *self.covariates]].copy()
@@ -132,7 +133,7 @@ class TimeSeriesDataset:
             self.fixes.append(Fix("frequency", f"{int(off.sum())} rows were off the "
                                   f"'{self.grid.freq}' grid and were moved to the start of their "
                                   f"period", tuple(np.unique(labels[codes[off]])), int(off.sum())))
-        frame, codes, index = self._merge_duplicates(frame, codes, index, labels)
+        frame, codes, index = self._merge_duplicates(frame, codes, index, labels, data)
         self.frame = self._regularise(frame, codes, index, labels)
         self._check_static()
 
@@ -202,25 +203,32 @@ class TimeSeriesDataset:
         series.insert(0, SERIES_ID, label.to_numpy())
         return codes, series
 
-    def _merge_duplicates(self, frame, codes, index, labels):
+    def _merge_duplicates(self, frame, codes, index, labels, raw):
         dup = np.zeros(len(frame), dtype=bool)
         dup[1:] = (codes[1:] == codes[:-1]) & (index[1:] == index[:-1])
         if not dup.any():
             return frame, codes, index
         where = np.flatnonzero(dup)
         series = tuple(np.unique(labels[codes[where]]))
+        if not self.grain_columns:
+            self.grain_candidates = candidate_grains(raw.drop(columns=[self.target_column]),
+                                                     self.time_column)
         if self.target_aggregation is None:
+            hint = (f", or name the series with grain_columns= (candidates: "
+                    f"{preview(self.grain_candidates)})" if self.grain_candidates else "")
             raise DuplicateTimestampsError(
                 f"{len(where)} rows repeat a timestamp of their series (series "
                 f"{preview(series)}; e.g. time {frame[self.time_column].iloc[where[0]]} in series "
                 f"'{labels[codes[where[0]]]}'). Pass target_aggregation= one of "
-                f"{', '.join(AGGREGATIONS)} to aggregate them"
-                + (self._grain_hint(frame) if not self.grain_columns else "") + ".")
-        agg = {self.target_column: self.target_aggregation}
+                f"{', '.join(AGGREGATIONS)} to aggregate them{hint}.")
+        key = [pd.Series(codes, name="_c"), pd.Series(index, name="_i")]
+        groups = frame.reset_index(drop=True).groupby(key, sort=True)
+        # min_count=1: a period whose rows are all missing stays missing instead of summing to 0.
+        merged = getattr(groups[self.target_column], self.target_aggregation)(
+            **({"min_count": 1} if self.target_aggregation == "sum" else {})).to_frame()
         for col in self.covariates:
-            agg[col] = "mean" if pd.api.types.is_numeric_dtype(frame[col]) else "first"
-        key = pd.DataFrame({"_c": codes, "_i": index})
-        merged = frame[list(agg)].groupby([key["_c"], key["_i"]], sort=True).agg(agg)
+            numeric = pd.api.types.is_numeric_dtype(frame[col])
+            merged[col] = groups[col].mean() if numeric else groups[col].first()
         codes_new = merged.index.get_level_values(0).to_numpy()
         index_new = merged.index.get_level_values(1).to_numpy()
         merged = merged.reset_index(drop=True)
@@ -229,18 +237,12 @@ class TimeSeriesDataset:
                               series, len(where)))
         return merged, codes_new, index_new
 
-    def _grain_hint(self, frame: pd.DataFrame) -> str:
-        candidates = candidate_grains(frame.drop(columns=[self.target_column]), self.time_column)
-        if candidates:
-            return f", or name the series with grain_columns= (candidates: {preview(candidates)})"
-        return ""
-
     def _regularise(self, frame, codes, index, labels) -> pd.DataFrame:
         n = len(self.series)
-        first = np.full(n, np.iinfo(np.int64).max)
-        last = np.full(n, np.iinfo(np.int64).min)
-        np.minimum.at(first, codes, index)
-        np.maximum.at(last, codes, index)
+        # Rows are sorted by (series, period): each series' first and last rows bound it.
+        ends = np.cumsum(np.bincount(codes, minlength=n))
+        first = index[ends - np.bincount(codes, minlength=n)]
+        last = index[ends - 1]
         lengths = last - first + 1
         indptr = np.concatenate([[0], np.cumsum(lengths)])
         total = int(indptr[-1])
@@ -302,7 +304,8 @@ class TimeSeriesDataset:
         used = frame[SERIES_ID].cat.remove_unused_categories()
         frame[SERIES_ID] = used
         new.frame = frame
-        new.series = self.series.set_index(SERIES_ID).loc[used.cat.categories].reset_index()
+        new.series = self.series[self.series[SERIES_ID].isin(used.cat.categories)].reset_index(
+            drop=True)
         new.fixes = list(self.fixes)
         return new
 

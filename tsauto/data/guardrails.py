@@ -1,2 +1,316 @@
-def run_guardrails(*a, **k): ...
-class GuardrailReport: ...
+"""Data guardrails: checks that tell the user what is wrong with their data and what was fixed.
+
+``run_guardrails(dataset, horizon=...)`` returns the model-ready dataset and a
+``GuardrailReport``.  Each check has a status:
+
+- ``passed``: nothing to report;
+- ``fixed``: the data had a problem and a safe fix was applied (the fix is described);
+- ``alert``: worth knowing, nothing changed (e.g. constant series);
+- ``failed``: the data cannot be used as asked (e.g. short series with handling 'fail').
+
+The report is a table for people (``to_frame``, ``str``) and JSON for machines (``to_json``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from tsauto.data.dataset import FILLED, SERIES_ID, TimeSeriesDataset, _position_in_series
+from tsauto.errors import SettingsError, ShortSeriesError, preview
+
+Status = Literal["passed", "fixed", "alert", "failed"]
+SHORT_SERIES_HANDLING = ("auto", "pad", "drop", "fail")
+# A categorical covariate with more distinct values than this is flagged.
+HIGH_CARDINALITY = 100
+# Rough number of engineered columns per raw column, for the memory estimate.
+_FEATURES_PER_COLUMN = 12
+_SERIES_SHOWN = 100
+
+
+@dataclass
+class GuardrailResult:
+    check: str
+    status: Status
+    message: str
+    series: list[str] = field(default_factory=list)
+    rows: int = 0
+    fix: str | None = None
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["affected_series"] = len(self.series)
+        out["series"] = self.series[:_SERIES_SHOWN]
+        return out
+
+
+@dataclass
+class GuardrailReport:
+    results: list[GuardrailResult]
+
+    @property
+    def failed(self) -> list[GuardrailResult]:
+        return [r for r in self.results if r.status == "failed"]
+
+    def __getitem__(self, check: str) -> GuardrailResult:
+        for r in self.results:
+            if r.check == check:
+                return r
+        raise KeyError(check)
+
+    def raise_if_failed(self) -> None:
+        """Raise the first failure as an error (the engine calls this before searching)."""
+        if self.failed:
+            first = self.failed[0]
+            error = ShortSeriesError if first.check == "short_series" else SettingsError
+            raise error(first.message)
+
+    def to_frame(self) -> pd.DataFrame:
+        rows = [{"check": r.check, "status": r.status, "series": len(r.series), "rows": r.rows,
+                 "message": r.message, "fix": r.fix or ""} for r in self.results]
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict:
+        return {"results": [r.to_dict() for r in self.results],
+                "status": "failed" if self.failed else "passed"}
+
+    def to_json(self, **kwargs) -> str:
+        return json.dumps(self.to_dict(), default=str, **kwargs)
+
+    def __str__(self) -> str:
+        return self.to_frame().to_string(index=False)
+
+
+def required_length(horizon: int, n_cross_validations: int = 1, cv_step_size: int | None = None) -> int:
+    """Fewest periods a series needs: a training part of at least ``max(horizon, 3)`` periods
+    before the earliest validation window, then ``n_cross_validations`` windows of ``horizon``
+    periods moved by ``cv_step_size`` (default ``horizon``)."""
+    step = horizon if cv_step_size is None else cv_step_size
+    return max(horizon, 3) + horizon + (n_cross_validations - 1) * step
+
+
+def run_guardrails(
+    dataset: TimeSeriesDataset,
+    *,
+    horizon: int | None = None,
+    n_cross_validations: int = 1,
+    cv_step_size: int | None = None,
+    short_series_handling: str = "auto",
+) -> tuple[TimeSeriesDataset, GuardrailReport]:
+    """Check the dataset, apply the safe fixes, and report everything."""
+    if short_series_handling not in SHORT_SERIES_HANDLING:
+        raise SettingsError(f"short_series_handling={short_series_handling!r} is not valid; use "
+                            f"one of {', '.join(SHORT_SERIES_HANDLING)}.")
+    for name, value in (("horizon", horizon), ("n_cross_validations", n_cross_validations),
+                        ("cv_step_size", cv_step_size)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+                                  or value <= 0):
+            raise SettingsError(f"{name} must be a positive integer (1 or more), got {value!r}.")
+    horizon = int(horizon or max(dataset.season_length, 1))
+    results = [_frequency(dataset), _fixes(dataset, "duplicates", "no duplicate timestamps"),
+               _fixes(dataset, "missing_periods", "no missing periods")]
+    dataset, result = _missing_target(dataset)
+    results.append(result)
+    need = required_length(horizon, n_cross_validations, cv_step_size)
+    dataset, result = _short_series(dataset, need, horizon, short_series_handling)
+    results += [result, _missing_features(dataset), _constant_series(dataset),
+                _high_cardinality(dataset), _candidate_grains(dataset), _memory(dataset)]
+    return dataset, GuardrailReport(results)
+
+
+# -- checks ------------------------------------------------------------------------------------
+def _frequency(ds: TimeSeriesDataset) -> GuardrailResult:
+    base = f"frequency '{ds.freq}' (season length {ds.season_length})"
+    for fix in ds.fixes:
+        if fix.check == "frequency":
+            return GuardrailResult("frequency", "fixed", f"{base}; {fix.rows} rows were off the "
+                                   f"grid", list(fix.series), fix.rows, fix.message)
+    return GuardrailResult("frequency", "passed", f"{base}; every row is on the grid")
+
+
+def _fixes(ds: TimeSeriesDataset, check: str, clean: str) -> GuardrailResult:
+    for fix in ds.fixes:
+        if fix.check == check:
+            return GuardrailResult(check, "fixed", fix.message, list(fix.series), fix.rows,
+                                   fix.message)
+    return GuardrailResult(check, "passed", clean)
+
+
+def _missing_target(ds: TimeSeriesDataset) -> tuple[TimeSeriesDataset, GuardrailResult]:
+    """Fill missing targets inside a series by linear interpolation, carry the last value
+    forward at its end, and drop leading missing rows (there is nothing to fill them from)."""
+    frame = ds.frame
+    y = frame[ds.target_column].to_numpy(dtype="float64")
+    missing = np.isnan(y)
+    if not missing.any():
+        return ds, GuardrailResult("missing_target", "passed", "no missing target values")
+    codes = frame[SERIES_ID].cat.codes.to_numpy()
+    idx = np.arange(len(y))
+    prev = np.maximum.accumulate(np.where(missing, -1, idx))
+    nxt = np.minimum.accumulate(np.where(missing, len(y), idx)[::-1])[::-1]
+    has_prev = (prev >= 0) & (codes[np.clip(prev, 0, None)] == codes)
+    has_next = (nxt < len(y)) & (codes[np.clip(nxt, None, len(y) - 1)] == codes)
+    p, n = np.clip(prev, 0, None), np.clip(nxt, None, len(y) - 1)
+    inside = missing & has_prev & has_next
+    weight = (idx - p) / np.where(n > p, n - p, 1)
+    filled = y.copy()
+    filled[inside] = (y[p] + (y[n] - y[p]) * weight)[inside]
+    tail = missing & has_prev & ~has_next
+    filled[tail] = y[p][tail]
+    leading = missing & ~has_prev
+    series = sorted(frame.loc[missing, SERIES_ID].astype(str).unique())
+    new = frame.assign(**{ds.target_column: filled})[~leading]
+    parts = [f"{int(inside.sum())} interpolated linearly"]
+    if tail.any():
+        parts.append(f"{int(tail.sum())} at series ends carried forward")
+    if leading.any():
+        parts.append(f"{int(leading.sum())} leading rows with nothing before them dropped")
+    fix = "missing target values: " + ", ".join(parts)
+    message = (f"{int(missing.sum())} missing target values ({int(frame[FILLED].sum())} from "
+               f"inserted periods) in {len(series)} series")
+    return ds._replace(new), GuardrailResult("missing_target", "fixed", message, series,
+                                             int(missing.sum()), fix)
+
+
+def _short_series(ds, need: int, horizon: int, handling: str):
+    lengths = ds.lengths
+    short = lengths < need
+    if not short.any():
+        return ds, GuardrailResult("short_series", "passed",
+                                   f"every series has at least {need} periods (horizon {horizon} "
+                                   f"and the validation windows need {need})")
+    ids = ds.series_ids[short].tolist()
+    detail = (f"{len(ids)} of {ds.n_series} series are shorter than the {need} periods that "
+              f"horizon {horizon} and the validation windows need: {preview(ids)} (shortest: "
+              f"{int(lengths.min())} periods)")
+    if handling == "auto":
+        handling = "drop" if (~short).any() else "pad"
+    rows = int(lengths[short].sum())
+    if handling == "fail":
+        return ds, GuardrailResult("short_series", "failed", detail + ". Use "
+                                   "short_series_handling='drop' or 'pad', a shorter horizon or "
+                                   "fewer cross-validations.", ids, rows)
+    if handling == "drop":
+        if short.all():
+            return ds, GuardrailResult("short_series", "failed", detail + "; dropping would leave "
+                                       "no series. Use short_series_handling='pad' or a shorter "
+                                       "horizon.", ids, rows)
+        keep = np.repeat(~short, lengths)
+        return ds._replace(ds.frame[keep]), GuardrailResult(
+            "short_series", "fixed", detail, ids, rows,
+            f"dropped {len(ids)} short series ({rows} rows)")
+    return _pad(ds, need, short, detail, ids)
+
+
+def _pad(ds, need, short, detail, ids):
+    """Pad short series at the front with zero targets (marked as filled) up to ``need``."""
+    lengths = ds.lengths
+    pad = np.where(short, need - lengths, 0)
+    first = ds.grid.index(ds._naive_times()[ds.indptr[:-1]])
+    index = np.repeat(first, pad) - (pad.repeat(pad) - _position_in_series(pad))
+    extra = pd.DataFrame({
+        SERIES_ID: pd.Categorical(np.repeat(ds.series_ids, pad), categories=ds.series_ids),
+        ds.time_column: ds._to_user_times(ds.grid.times(index)),
+        ds.target_column: 0.0,
+        FILLED: True,
+    })
+    static = ds.frame.groupby(SERIES_ID, observed=True)[ds.static_features].first()
+    for col in ds.static_features:
+        extra[col] = static[col].reindex(extra[SERIES_ID].astype(str)).to_numpy()
+    # Padding precedes each series' rows, so a stable sort by series keeps time order.
+    frame = pd.concat([extra, ds.frame], ignore_index=True)
+    order = np.argsort(frame[SERIES_ID].cat.codes.to_numpy(), kind="stable")
+    rows = int(pad.sum())
+    return ds._replace(frame.iloc[order]), GuardrailResult(
+        "short_series", "fixed", detail, ids, rows,
+        f"padded {len(ids)} series at the front with {rows} zero-valued periods (marked in "
+        f"'{FILLED}')")
+
+
+def _missing_features(ds: TimeSeriesDataset) -> GuardrailResult:
+    cols = ds.covariates
+    if not cols:
+        return GuardrailResult("missing_features", "passed", "no covariates")
+    missing = ds.frame[cols].isna()
+    counts = missing.sum()
+    if not counts.any():
+        return GuardrailResult("missing_features", "passed", "no missing covariate values")
+    bad = counts[counts > 0]
+    series = sorted(ds.frame.loc[missing.any(axis=1), SERIES_ID].astype(str).unique())
+    detail = ", ".join(f"'{c}': {n}" for c, n in bad.items())
+    return GuardrailResult("missing_features", "alert",
+                           f"missing covariate values ({detail}); featurization imputes them "
+                           f"and adds a missing-value indicator", series, int(missing.any(axis=1).sum()))
+
+
+def _constant_series(ds: TimeSeriesDataset) -> GuardrailResult:
+    y = ds.frame.groupby(SERIES_ID, observed=True)[ds.target_column]
+    constant = (y.max() - y.min()) == 0
+    if not constant.any():
+        return GuardrailResult("constant_series", "passed", "no constant series")
+    ids = constant.index[constant].astype(str).tolist()
+    return GuardrailResult("constant_series", "alert",
+                           f"{len(ids)} series have a constant target ({preview(ids)}): they are "
+                           f"forecast as constants and scaled errors such as MASE are undefined "
+                           f"for them", ids, int(ds.lengths[constant.to_numpy()].sum()))
+
+
+def _high_cardinality(ds: TimeSeriesDataset) -> GuardrailResult:
+    flagged = {}
+    for col in ds.covariates:
+        values = ds.frame[col]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        n = int(values.nunique())
+        if n > HIGH_CARDINALITY:
+            flagged[col] = n
+    if not flagged:
+        return GuardrailResult("high_cardinality", "passed",
+                               "no categorical covariate has more than "
+                               f"{HIGH_CARDINALITY} distinct values")
+    detail = ", ".join(f"'{c}' ({n} values)" for c, n in flagged.items())
+    return GuardrailResult("high_cardinality", "alert",
+                           f"high-cardinality categorical columns: {detail}; they are encoded "
+                           f"ordinally instead of one-hot, consider dropping id-like columns")
+
+
+def _candidate_grains(ds: TimeSeriesDataset) -> GuardrailResult:
+    candidates = ds.grain_candidates
+    if candidates:
+        return GuardrailResult("candidate_grains", "alert",
+                               f"no grain columns were given but timestamps repeated; columns "
+                               f"{preview(candidates)} would identify separate series "
+                               f"(grain_columns=...)")
+    return GuardrailResult("candidate_grains", "passed",
+                           "series are identified by " + (f"{ds.grain_columns}" if ds.grain_columns
+                                                          else "a single series"))
+
+
+def _memory(ds: TimeSeriesDataset) -> GuardrailResult:
+    used = int(ds.frame.memory_usage(deep=True).sum())
+    columns = 1 + len(ds.covariates)
+    featurized = len(ds.frame) * columns * _FEATURES_PER_COLUMN * 8
+    available = _available_memory()
+    need = used + featurized
+    message = (f"data uses {used / 2**20:.1f} MiB; featurization needs about "
+               f"{featurized / 2**20:.1f} MiB more; {available / 2**30:.1f} GiB available")
+    status: Status = "alert" if need > available / 2 else "passed"
+    if status == "alert":
+        message += "; consider fewer series per model (many-models) or a shorter history"
+    return GuardrailResult("memory", status, message)
+
+
+def _available_memory() -> int:
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")

@@ -1,0 +1,120 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import make_panel
+from tsauto import TimeSeriesDataset, run_guardrails
+from tsauto.data import FILLED, SERIES_ID
+from tsauto.data.guardrails import required_length
+
+ROLES = dict(time_column="date", target_column="sales", grain_columns=["store"])
+CHECKS = ["frequency", "duplicates", "missing_periods", "missing_target", "short_series",
+          "missing_features", "constant_series", "high_cardinality", "candidate_grains", "memory"]
+
+
+def build(frame, **kw):
+    return TimeSeriesDataset(frame, **{**ROLES, **kw})
+
+
+def test_clean_data_passes_every_check(panel):
+    ds, report = run_guardrails(build(panel), horizon=6)
+    assert [r.check for r in report.results] == CHECKS
+    assert {r.status for r in report.results} == {"passed"}
+    assert len(ds) == len(panel)
+
+
+def test_report_is_json_and_table(panel):
+    _, report = run_guardrails(build(panel.drop(index=[3])), horizon=6)
+    data = json.loads(report.to_json())
+    assert data["status"] == "passed"
+    first = {r["check"]: r for r in data["results"]}["missing_periods"]
+    assert first["status"] == "fixed" and first["affected_series"] == 1 and first["rows"] == 1
+    table = report.to_frame()
+    assert list(table.columns) == ["check", "status", "series", "rows", "message", "fix"]
+    assert "missing_periods" in str(report)
+
+
+def test_missing_target_interpolated_exactly(panel):
+    gappy = panel.copy()
+    gappy.loc[[10, 11], "sales"] = np.nan            # inside: interpolated
+    gappy = gappy.drop(index=[20])                   # missing period: inserted then interpolated
+    gappy.loc[47, "sales"] = np.nan                  # last value of s0: carried forward
+    gappy.loc[[48, 49], "sales"] = np.nan            # first values of s1: dropped
+    ds, report = run_guardrails(build(gappy), horizon=3)
+    result = report["missing_target"]
+    assert result.status == "fixed" and result.rows == 6
+    assert "2 leading rows" in result.fix
+    y = ds.frame[ds.frame[SERIES_ID] == "s0"]["sales"].to_numpy()
+    original = panel["sales"].to_numpy()
+    np.testing.assert_allclose(y[10:12], original[9] + (original[12] - original[9]) * np.array([1, 2]) / 3)
+    np.testing.assert_allclose(y[20], (original[19] + original[21]) / 2)
+    assert y[47] == original[46]
+    assert ds.lengths[1] == 46
+    assert not ds.frame["sales"].isna().any()
+
+
+def test_short_series_drop_pad_fail():
+    frame = pd.concat([make_panel(n_series=2, length=40), make_panel(n_series=1, length=10)
+                       .assign(store="short")])
+    need = required_length(6, 2)
+    assert need == 18
+    ds = build(frame)
+    dropped, report = run_guardrails(ds, horizon=6, n_cross_validations=2)
+    assert report["short_series"].status == "fixed" and report["short_series"].series == ["short"]
+    assert list(dropped.series_ids) == ["s0", "s1"]
+
+    padded, report = run_guardrails(ds, horizon=6, n_cross_validations=2,
+                                    short_series_handling="pad")
+    short = padded.frame[padded.frame[SERIES_ID] == "short"]
+    assert len(short) == need and short[FILLED].sum() == need - 10
+    assert (short["sales"].iloc[: need - 10] == 0).all()
+    assert short["date"].is_monotonic_increasing
+    assert short["date"].iloc[need - 10] == pd.Timestamp("2020-01-01")
+
+    _, report = run_guardrails(ds, horizon=6, n_cross_validations=2, short_series_handling="fail")
+    assert report["short_series"].status == "failed" and report.failed
+
+
+def test_auto_pads_when_every_series_is_short():
+    ds = build(make_panel(n_series=2, length=8))
+    padded, report = run_guardrails(ds, horizon=6)
+    assert report["short_series"].fix.startswith("padded 2 series")
+    assert list(padded.lengths) == [required_length(6)] * 2
+
+
+def test_constant_series_alert(panel):
+    frame = panel.copy()
+    frame.loc[frame.store == "s2", "sales"] = 7.0
+    _, report = run_guardrails(build(frame), horizon=3)
+    assert report["constant_series"].status == "alert"
+    assert report["constant_series"].series == ["s2"]
+
+
+def test_missing_features_and_high_cardinality(panel):
+    frame = panel.assign(price=np.where(np.arange(len(panel)) % 10 == 0, np.nan, 1.0),
+                         code=[f"c{i}" for i in range(len(panel))])
+    _, report = run_guardrails(build(frame, known_covariates=["price", "code"]), horizon=3)
+    assert report["missing_features"].status == "alert"
+    assert "'price': 15" in report["missing_features"].message
+    assert report["high_cardinality"].status == "alert"
+    assert "'code' (144 values)" in report["high_cardinality"].message
+
+
+def test_candidate_grains_reported_when_aggregating(panel):
+    ds = TimeSeriesDataset(panel, time_column="date", target_column="sales", target_aggregation="sum")
+    assert ds.n_series == 1
+    _, report = run_guardrails(ds, horizon=3)
+    assert report["candidate_grains"].status == "alert"
+    assert "'store'" in report["candidate_grains"].message
+
+
+def test_memory_estimate(panel):
+    _, report = run_guardrails(build(panel), horizon=3)
+    assert "MiB" in report["memory"].message and "available" in report["memory"].message
+
+
+@pytest.mark.parametrize("cv,step,expected", [(1, None, 12), (3, None, 24), (3, 1, 14)])
+def test_required_length(cv, step, expected):
+    assert required_length(6, cv, step) == expected
