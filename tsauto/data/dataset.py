@@ -116,12 +116,17 @@ class TimeSeriesDataset:
         self.grain_candidates: list[str] = []
         self._check_columns(data)
 
-        frame = data[[*self.grain_columns, time_column, target_column, *self.covariates]].copy()
-        frame[target_column] = self._numeric_target(frame[target_column])
+        # Grain columns live once per series in self.series, not on every row.
+        codes, self.series = self._series_codes(data)
+        frame = data[[time_column, target_column, *self.covariates]]
+        target = self._numeric_target(frame[target_column])
         times, self.tz, self._tz_mode = _parse_times(frame[time_column], time_column)
-        codes, self.series = self._series_codes(frame)
-        order = np.lexsort((times.view("i8"), codes))
-        frame = frame.iloc[order].reset_index(drop=True)
+        keys = (times.view("i8"), codes)
+        ordered = np.all((keys[1][1:] > keys[1][:-1]) | ((keys[1][1:] == keys[1][:-1])
+                                                          & (keys[0][1:] >= keys[0][:-1])))
+        order = np.arange(len(frame)) if ordered else np.lexsort(keys)
+        frame = frame.iloc[order].reset_index(drop=True) if not ordered else frame.reset_index(drop=True)
+        frame[target_column] = target.to_numpy()[order]
         codes, times = codes[order], times[order]
         labels = self.series[SERIES_ID].to_numpy()
 
@@ -186,17 +191,19 @@ class TimeSeriesDataset:
         if not self.grain_columns:
             series = pd.DataFrame({SERIES_ID: [SINGLE_SERIES]})
             return np.zeros(len(frame), dtype=np.int64), series
-        grains = frame[self.grain_columns]
-        missing = grains.isna().any(axis=1).to_numpy()
-        if missing.any():
-            cols = [c for c in self.grain_columns if grains[c].isna().any()]
-            raise DataError(f"grain column(s) {preview(cols)} have missing values in "
-                            f"{int(missing.sum())} rows, e.g. rows "
-                            f"{preview(np.flatnonzero(missing).tolist())}; every row needs a "
-                            f"series id.")
-        grouped = grains.groupby(self.grain_columns, sort=True, observed=True)
-        codes = grouped.ngroup().to_numpy().astype(np.int64)
-        series = grouped.size().reset_index()[self.grain_columns]
+        # Factorize each grain column once (fast hashing), then combine the integer codes.
+        codes = np.zeros(len(frame), dtype=np.int64)
+        for col in self.grain_columns:
+            col_codes, col_uniques = pd.factorize(frame[col], sort=True)
+            if (col_codes < 0).any():
+                bad = np.flatnonzero(col_codes < 0)
+                raise DataError(f"grain column '{col}' has missing values in {len(bad)} rows, e.g. "
+                                f"rows {preview(bad.tolist())}; every row needs a series id.")
+            if codes.max() >= 2**62 // max(len(col_uniques), 1):  # keep the product in int64
+                codes = _dense_codes(codes)[0]
+            codes = codes * len(col_uniques) + col_codes
+        codes, first_rows = _dense_codes(codes)
+        series = pd.DataFrame({col: frame[col].to_numpy()[first_rows] for col in self.grain_columns})
         label = series[self.grain_columns[0]].astype(str)
         for col in self.grain_columns[1:]:
             label = label + "|" + series[col].astype(str)
@@ -536,6 +543,12 @@ def _to_datetime(values: pd.Series) -> pd.Series:
     out = parsed.take(np.where(codes < 0, 0, codes)) if len(parsed) else parsed.reindex(codes)
     out = out.where(codes >= 0) if len(parsed) else out
     return pd.Series(out.to_numpy(), index=values.index)
+
+
+def _dense_codes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Renumber sortable integer codes as 0..n-1 in sorted order, with a row of each code."""
+    uniques, first_rows, dense = np.unique(codes, return_index=True, return_inverse=True)
+    return dense.astype(np.int64), first_rows
 
 
 def _position_in_series(lengths: np.ndarray) -> np.ndarray:

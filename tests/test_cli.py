@@ -1,0 +1,61 @@
+"""The CLI as a user runs it: a real subprocess, exit codes, no tracebacks."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import make_panel
+
+
+def tsauto(*args, cwd=None):
+    cmd = [sys.executable, "-m", "tsauto.cli", *map(str, args)]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env={**os.environ,
+                          "COLUMNS": "200"}, timeout=120)
+
+
+@pytest.fixture
+def csv(tmp_path):
+    path = tmp_path / "sales.csv"
+    make_panel().drop(index=[7]).to_csv(path, index=False)
+    return path
+
+
+def test_inspect_csv_prints_summary_and_report(csv):
+    result = tsauto("inspect", csv, "--time", "date", "--target", "sales", "--grain", "store",
+                    "--horizon", "6")
+    assert result.returncode == 0, result.stderr
+    assert "Guardrails" in result.stdout and "missing_periods" in result.stdout
+    assert "fixed" in result.stdout
+
+
+def test_inspect_json_is_machine_readable(csv):
+    result = tsauto("inspect", csv, "--time", "date", "--target", "sales", "--grain", "store",
+                    "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["summary"]["series"] == 3 and data["summary"]["freq"] == "MS"
+    statuses = {r["check"]: r["status"] for r in data["guardrails"]["results"]}
+    assert statuses["missing_periods"] == "fixed"
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--time", "dat", "--target", "sales", "--grain", "store"], "Did you mean 'date'"),
+    (["--time", "date", "--target", "sales"], "grain_columns= (candidates: 'store')"),
+    (["--target", "sales"], "--time is required"),
+    (["--time", "date", "--target", "sales", "--grain", "store", "--horizon", "0"],
+     "horizon must be a positive integer"),
+])
+def test_errors_are_one_line_without_traceback(csv, args, message):
+    result = tsauto("inspect", csv, *args)
+    assert result.returncode == 2
+    assert message in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_file():
+    result = tsauto("inspect", "no/such/file.csv", "--time", "a", "--target", "b")
+    assert result.returncode == 2 and "neither a file nor a bundled dataset" in result.stderr
+    assert "Traceback" not in result.stderr
