@@ -59,3 +59,12 @@ def test_missing_file():
     result = tsauto("inspect", "no/such/file.csv", "--time", "a", "--target", "b")
     assert result.returncode == 2 and "neither a file nor a bundled dataset" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("name", ["aus_retail", "vic_elec_daily", "aus_accommodation"])
+def test_inspect_every_bundled_dataset(name):
+    result = tsauto("inspect", name, "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["guardrails"]["status"] == "passed"
+    assert data["summary"]["series"] >= 1
