@@ -1,48 +1,87 @@
-"""Forecast accuracy metrics, vectorised over series.
+"""Forecast accuracy metrics, vectorised over series, each knowing its direction.
 
 Scoring follows the forecasting competitions: MASE scales each series' mean absolute error by
 the in-sample mean absolute seasonal-naive error of that series' training part (season 1 when
 the series is too short for its season), and is averaged over series; sMAPE is
-200 * mean(|y - yhat| / (|y| + |yhat|)).
+200 * mean(|y - yhat| / (|y| + |yhat|)).  ``evaluate`` computes every metric at once.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+from scipy.stats import spearmanr
 
 from tsauto.data.dataset import SERIES_ID
-from tsauto.learners.base import quantile_column
+from tsauto.learners.base import POINT, quantile_column
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    greater_is_better: bool
+    description: str
+    optimisable: bool = True  # can be a primary metric
+
+
+METRICS = {m.name: m for m in [
+    Metric("mase", False, "mean absolute scaled error (seasonal-naive scale), mean over series"),
+    Metric("smape", False, "symmetric MAPE in percent, 200 * mean(|e| / (|y| + |yhat|))"),
+    Metric("mape", False, "mean absolute percentage error (points with y = 0 left out)"),
+    Metric("wape", False, "weighted APE: sum |e| / sum |y|, in percent"),
+    Metric("rmse", False, "root mean squared error"),
+    Metric("mae", False, "mean absolute error"),
+    Metric("nrmse", False, "RMSE / range of the series' training target, mean over series"),
+    Metric("nmae", False, "MAE / range of the series' training target, mean over series"),
+    Metric("r2", True, "coefficient of determination over all points"),
+    Metric("spearman", True, "Spearman rank correlation of forecasts and actuals"),
+    Metric("pinball", False, "pinball loss averaged over the forecast quantiles"),
+    Metric("wql", False, "weighted quantile loss: 2 * sum pinball / sum |y|"),
+    Metric("coverage", True, "share of actuals inside the outer quantiles", optimisable=False),
+]}
+
+
+def is_better(metric: str, a: float, b: float) -> bool:
+    """Whether score ``a`` beats score ``b`` on ``metric`` (NaN never wins)."""
+    if np.isnan(a):
+        return False
+    if np.isnan(b):
+        return True
+    return a > b if METRICS[metric].greater_is_better else a < b
 
 
 def naive_scale(train: pd.DataFrame, target: str, season_length: int) -> pd.Series:
-    """Per-series mean absolute seasonal difference of the training target (MASE denominator)."""
+    """Per-series mean absolute seasonal difference of the training target (MASE denominator);
+    season 1 for series no longer than their season."""
     y = train[target].to_numpy(dtype="float64")
-    codes = train[SERIES_ID].astype("category").cat.codes.to_numpy()
-    ids = train[SERIES_ID].astype(str).to_numpy()
-    lengths = np.bincount(codes)
+    series = train[SERIES_ID].astype(str).to_numpy()
+    codes, ids = pd.factorize(series)
+    lengths = np.bincount(codes, minlength=len(ids))
     out = {}
-    for m in {season_length, 1}:
+    for m in {max(season_length, 1), 1}:
         same = np.zeros(len(y), dtype=bool)
         same[m:] = codes[m:] == codes[:-m]
         diff = np.zeros(len(y))
         diff[m:] = np.abs(y[m:] - y[:-m])
-        frame = pd.DataFrame({"c": codes[same], "d": diff[same]})
-        out[m] = frame.groupby("c")["d"].mean().reindex(range(len(lengths)))
-    scale = out[season_length].where(pd.Series(lengths > season_length), out[1])
-    first = pd.Series(ids).groupby(codes).first()
-    return pd.Series(scale.to_numpy(), index=first.reindex(range(len(lengths))).to_numpy())
+        out[m] = pd.Series(diff[same]).groupby(codes[same]).mean().reindex(range(len(ids)))
+    scale = out[max(season_length, 1)].where(pd.Series(lengths > season_length), out[1])
+    return pd.Series(scale.to_numpy(), index=ids)
 
 
-def mase(y: pd.Series, yhat: pd.Series, series: pd.Series, scale: pd.Series) -> float:
-    """Mean over series of MAE / in-sample seasonal-naive MAE (series with zero scale skipped)."""
-    err = (y - yhat).abs().groupby(series.astype(str).to_numpy()).mean()
-    ratio = err / scale.reindex(err.index)
-    ratio = ratio.replace([np.inf, -np.inf], np.nan).dropna()
+def _per_series_mean(values: np.ndarray, series: np.ndarray) -> pd.Series:
+    return pd.Series(values).groupby(series).mean()
+
+
+def mase(y, yhat, series, scale: pd.Series) -> float:
+    """Mean over series of MAE / in-sample seasonal-naive MAE (zero-scale series left out)."""
+    err = _per_series_mean(np.abs(np.asarray(y) - np.asarray(yhat)), np.asarray(series).astype(str))
+    ratio = (err / scale.reindex(err.index)).replace([np.inf, -np.inf], np.nan).dropna()
     return float(ratio.mean())
 
 
-def smape(y: pd.Series, yhat: pd.Series) -> float:
+def smape(y, yhat) -> float:
     y, yhat = np.asarray(y, dtype="float64"), np.asarray(yhat, dtype="float64")
     denom = np.abs(y) + np.abs(yhat)
     terms = np.where(denom == 0, 0.0, np.abs(y - yhat) / np.where(denom == 0, 1, denom))
@@ -58,3 +97,41 @@ def pinball(y, quantile_forecast, q: float) -> float:
 def mean_pinball(y, forecasts: pd.DataFrame, quantiles) -> float:
     """Pinball loss averaged over quantiles; ``forecasts`` has one column per quantile."""
     return float(np.mean([pinball(y, forecasts[quantile_column(q)], q) for q in quantiles]))
+
+
+def evaluate(actual: np.ndarray, forecast: pd.DataFrame, series: np.ndarray, train: pd.DataFrame,
+             target: str, season_length: int, quantiles=()) -> dict[str, float]:
+    """Every metric for aligned actuals and forecasts (``forecast`` holds ``forecast`` and the
+    quantile columns); ``train`` (long frame with series_id and target) gives the scales."""
+    y = np.asarray(actual, dtype="float64")
+    yhat = forecast[POINT].to_numpy(dtype="float64")
+    series = np.asarray(series).astype(str)
+    err = y - yhat
+    abs_err = np.abs(err)
+    scale = naive_scale(train, target, season_length)
+    grouped = train.groupby(train[SERIES_ID].astype(str), observed=True)[target]
+    spread = (grouped.max() - grouped.min()).replace(0, np.nan)
+    per_rmse = np.sqrt(_per_series_mean(err**2, series))
+    per_mae = _per_series_mean(abs_err, series)
+    nonzero = y != 0
+    total = np.abs(y).sum()
+    out = {
+        "mase": mase(y, yhat, series, scale),
+        "smape": smape(y, yhat),
+        "mape": float(100 * np.mean(abs_err[nonzero] / np.abs(y[nonzero]))) if nonzero.any() else np.nan,
+        "wape": float(100 * abs_err.sum() / total) if total else np.nan,
+        "rmse": float(np.sqrt(np.mean(err**2))),
+        "mae": float(abs_err.mean()),
+        "nrmse": float((per_rmse / spread.reindex(per_rmse.index)).mean()),
+        "nmae": float((per_mae / spread.reindex(per_mae.index)).mean()),
+        "r2": float(1 - np.sum(err**2) / np.sum((y - y.mean()) ** 2)) if np.ptp(y) > 0 else np.nan,
+        "spearman": float(spearmanr(y, yhat).statistic) if np.ptp(y) > 0 and np.ptp(yhat) > 0 else np.nan,
+    }
+    if quantiles:
+        losses = [pinball(y, forecast[quantile_column(q)], q) for q in quantiles]
+        out["pinball"] = float(np.mean(losses))
+        out["wql"] = float(2 * np.sum(losses) * len(y) / total / len(quantiles)) if total else np.nan
+        low = forecast[quantile_column(min(quantiles))].to_numpy()
+        high = forecast[quantile_column(max(quantiles))].to_numpy()
+        out["coverage"] = float(np.mean((y >= low) & (y <= high)))
+    return out

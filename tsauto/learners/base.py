@@ -158,13 +158,13 @@ def align_future(frame: pd.DataFrame, future: pd.DataFrame | None, meta: Dataset
         raise MissingFutureError(f"future is missing column(s) {preview(missing_cols)}; it needs "
                                  f"the time column '{meta.time_column}' and {preview(needed)}.")
     if SERIES_ID not in future.columns:
-        grains = [c for c in meta.grains.columns if c != SERIES_ID]
+        grains = [c for c in meta.series.columns if c != SERIES_ID]
         absent = [c for c in grains if c not in future.columns]
         if absent:
             raise MissingFutureError(f"future needs '{SERIES_ID}' or the grain column(s) "
                                      f"{preview(grains)}; missing {preview(absent)}.")
         if grains:
-            future = future.merge(meta.grains, on=grains, how="left")
+            future = future.merge(meta.series, on=grains, how="left")
         else:
             future[SERIES_ID] = meta.series_ids[0]
     future[SERIES_ID] = future[SERIES_ID].astype(str)

@@ -1,0 +1,55 @@
+"""Learners injected into searches by the tests: a mean forecaster, one that fails and one that
+hangs.  They live in an importable module so worker processes can unpickle them."""
+
+import time
+
+import numpy as np
+
+from tsauto.learners.base import Capabilities, Forecaster, IntRange, quantile_column
+from tsauto.learners.registry import register
+
+
+@register
+class WindowMean(Forecaster):
+    name = "test_window_mean"
+    capabilities = Capabilities(cost="low")
+
+    def __init__(self, quantiles=(), window: int = 3):
+        super().__init__(quantiles, window=window)
+        self.window = window
+
+    @classmethod
+    def search_space(cls):
+        return {"window": IntRange(1, 12)}
+
+    def _fit(self, train):
+        g = train.grouped()
+        means, spreads = [], []
+        for i in range(len(g)):  # a test learner: a loop over a handful of series is fine
+            values = g.values[g.indptr[i]:g.indptr[i + 1]][-self.window:]
+            means.append(values.mean())
+            spreads.append(values.std() + 1e-9)
+        self.means_, self.spreads_ = np.array(means), np.array(spreads)
+
+    def _predict(self, horizon, future):
+        codes = future["series_id"].cat.codes.to_numpy()
+        future["forecast"] = self.means_[codes]
+        for q in self.quantiles_:
+            future[quantile_column(q)] = self.means_[codes] + (q - 0.5) * 2 * self.spreads_[codes]
+        return future
+
+
+@register
+class Failing(WindowMean):
+    name = "test_failing"
+
+    def _fit(self, train):
+        raise RuntimeError("this learner always fails")
+
+
+@register
+class Hanging(WindowMean):
+    name = "test_hanging"
+
+    def _fit(self, train):
+        time.sleep(3600)

@@ -1,0 +1,113 @@
+"""The AutoML loop with injected learners: budgets, failures, hangs, determinism, the model."""
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tests.search.learners_for_tests  # noqa: F401  (registers the test learners)
+from tests.conftest import make_panel
+from tsauto.automl import AutoML
+from tsauto.errors import SettingsError
+from tsauto.evaluation.splits import rolling_origin
+from tsauto.model import load_model
+from tsauto.settings import ForecastSettings
+from tsauto import TimeSeriesDataset
+
+
+def settings(**kw):
+    base = dict(time_column="date", target_column="sales", grain_columns=["store"], horizon=6,
+                allowed_models=["test_window_mean"], max_trials=4, time_budget=60, verbosity=0)
+    return ForecastSettings(**{**base, **kw})
+
+
+@pytest.fixture(scope="module")
+def frame():
+    return make_panel(n_series=4, length=60)
+
+
+def test_fit_leaderboard_forecast_save_load(frame, tmp_path):
+    run = AutoML(settings()).fit(frame)
+    board = run.leaderboard()
+    assert len(board) == 4 and (board.status == "completed").all()
+    assert board["mase"].is_monotonic_increasing
+    assert {"mase_fold0", "mase_fold2", "smape", "pinball", "coverage", "seconds"} <= set(board.columns)
+    model = run.best_model
+    forecast = model.forecast()
+    assert len(forecast) == 4 * 6 and not forecast.isna().any().any()
+    assert {"store", "date", "forecast", "q0.1", "q0.5", "q0.9"} <= set(forecast.columns)
+    model.save(tmp_path / "model.pkl")
+    pd.testing.assert_frame_equal(load_model(tmp_path / "model.pkl").forecast(), forecast)
+
+
+def test_failing_and_hanging_learners_do_not_stop_the_experiment(frame):
+    s = settings(allowed_models=["test_window_mean", "test_failing", "test_hanging"],
+                 max_trials=6, trial_timeout=2, early_stopping_trials=None)
+    run = AutoML(s).fit(frame)
+    board = run.leaderboard()
+    assert set(board.status) >= {"completed"}
+    failed = board[board.learner == "test_failing"]
+    assert (failed.status == "failed").all()
+    assert failed.error.str.contains("this learner always fails").all()
+    hung = board[board.learner == "test_hanging"]
+    assert (hung.status == "timeout").all() and hung.error.str.contains("trial_timeout").all()
+    assert run.best_model is not None and run.best_model.description.startswith("test_window_mean")
+
+
+def test_max_trials_and_determinism(frame):
+    first = AutoML(settings(max_trials=5, seed=3)).fit(frame).leaderboard()
+    second = AutoML(settings(max_trials=5, seed=3)).fit(frame).leaderboard()
+    assert len(first) <= 5
+    cols = ["trial", "learner", "params", "status", "mase", "smape"]
+    pd.testing.assert_frame_equal(first[cols], second[cols])
+
+
+def test_time_budget_is_honoured(frame):
+    s = settings(allowed_models=["test_hanging", "test_window_mean"], max_trials=None,
+                 time_budget=6, early_stopping_trials=None)
+    start = time.monotonic()
+    run = AutoML(s).fit(frame)
+    elapsed = time.monotonic() - start
+    # the budget, plus start-up slack of the worker processes
+    assert elapsed < 6 + 3, elapsed
+    assert run.result.stopped_because == "time budget reached"
+
+
+def test_rolling_origin_folds(frame):
+    ds = TimeSeriesDataset(frame, time_column="date", target_column="sales", grain_columns="store")
+    folds = rolling_origin(ds, horizon=6, n_windows=3, step=3)
+    ends = [f.train.frame["date"].max() for f in folds]
+    assert ends == sorted(ends) and (ends[1] - ends[0]).days > 80
+    for fold in folds:
+        assert list(fold.valid.lengths) == [6] * 4
+        assert fold.train.frame["date"].max() < fold.valid.frame["date"].min()
+    assert list(folds[-1].train.lengths) == [54] * 4
+
+
+def test_evaluate_on_a_user_holdout(frame):
+    train = frame[frame.date < "2024-07-01"]
+    holdout = frame[frame.date >= "2024-07-01"]
+    run = AutoML(settings(max_trials=2)).fit(train)
+    scores = run.best_model.evaluate(holdout)
+    assert {"mase", "smape", "rmse", "pinball", "coverage"} <= set(scores)
+    assert np.isfinite(scores["mase"])
+
+
+@pytest.mark.parametrize("kw,message", [
+    ({"horizon": 0}, "horizon=0"),
+    ({"primary_metric": "accuracy"}, "primary_metric='accuracy'"),
+    ({"allowed_models": ["lightgbmm"]}, "unknown learner 'lightgbmm'"),
+    ({"time_budget": "soon"}, "time_budget='soon'"),
+    ({"quantiles": [0, 0.5]}, "quantiles"),
+    ({"horizn": 3}, "Did you mean 'horizon'"),
+])
+def test_settings_errors(kw, message):
+    with pytest.raises(SettingsError, match=message.replace("(", r"\(")):
+        settings(**kw)
+
+
+def test_describe_documents_every_setting():
+    table = ForecastSettings.describe()
+    assert {"horizon", "time_budget", "primary_metric", "quantiles"} <= set(table.setting)
+    assert (table.description != "").all()

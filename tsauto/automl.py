@@ -1,0 +1,172 @@
+"""``AutoML(settings).fit(data) -> Run``: guardrails, validation folds, search, refit, model.
+
+    run = AutoML(ForecastSettings(time_column="date", target_column="sales", horizon=14)).fit(df)
+    run.leaderboard()
+    run.best_model.forecast()
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+
+from tsauto.data.dataset import TimeSeriesDataset, read_table
+from tsauto.data.guardrails import GuardrailReport, run_guardrails
+from tsauto.errors import SettingsError, TsautoError
+from tsauto.evaluation.metrics import METRICS
+from tsauto.evaluation.splits import auto_n_windows, rolling_origin
+from tsauto.learners import registry
+from tsauto.model import ForecastModel, history_of
+from tsauto.search.engine import SearchResult, search
+from tsauto.search.executor import Executor
+from tsauto.search.trial import TrialResult, TrialSpec, build_learner
+from tsauto.settings import ForecastSettings
+
+
+def _refit_job(spec: TrialSpec, dataset: TimeSeriesDataset, context: dict):
+    return build_learner(spec, context).fit(dataset)
+
+
+class Run:
+    """The outcome of an experiment: every trial, the guardrail report and the best model."""
+
+    def __init__(self, settings: ForecastSettings, dataset: TimeSeriesDataset,
+                 guardrails: GuardrailReport, result: SearchResult, best_model: ForecastModel | None,
+                 n_cross_validations: int, elapsed: float) -> None:
+        self.settings = settings
+        self.dataset = dataset
+        self.guardrails = guardrails
+        self.result = result
+        self.best_model = best_model
+        self.n_cross_validations = n_cross_validations
+        self.elapsed = elapsed
+
+    def leaderboard(self) -> pd.DataFrame:
+        """Every trial, best first: learner, parameters, status, metrics, per-fold primary
+        metric, time, error."""
+        metric = self.settings.primary_metric
+        rows = []
+        for t in self.result.trials:
+            row = {"trial": t.trial_id, "learner": t.learner,
+                   "params": json.dumps(t.params, sort_keys=True, default=str), "status": t.status,
+                   metric: t.metrics.get(metric, np.nan)}
+            row.update({f"{metric}_fold{i}": m.get(metric, np.nan) for i, m in enumerate(t.fold_metrics)})
+            row.update({k: v for k, v in t.metrics.items() if k != metric})
+            row.update({"seconds": round(t.duration, 3),
+                        "error": (t.error or "").splitlines()[0] if t.error else ""})
+            rows.append(row)
+        board = pd.DataFrame(rows)
+        if board.empty:
+            return board
+        ascending = not METRICS[metric].greater_is_better
+        return board.sort_values([metric, "trial"], ascending=[ascending, True],
+                                 na_position="last").reset_index(drop=True)
+
+    def __repr__(self) -> str:
+        best = self.result.best()
+        return (f"Run({len(self.result.trials)} trials, best={best.learner if best else None}, "
+                f"stopped: {self.result.stopped_because}, {self.elapsed:.1f}s)")
+
+
+class AutoML:
+    def __init__(self, settings: ForecastSettings) -> None:
+        if not isinstance(settings, ForecastSettings):
+            raise SettingsError(f"AutoML expects ForecastSettings, got {type(settings).__name__}.")
+        self.settings = settings
+
+    def fit(self, data: pd.DataFrame | str | Path | TimeSeriesDataset,
+            workdir: str | Path | None = None) -> Run:
+        s = self.settings
+        started = time.monotonic()
+        console = Console(stderr=True, quiet=s.verbosity == 0)
+        dataset = self._dataset(data)
+        step = s.cv_step_size or s.horizon
+        n_cv = (auto_n_windows(dataset, s.horizon, step) if s.n_cross_validations == "auto"
+                else s.n_cross_validations)
+        dataset, report = run_guardrails(dataset, horizon=s.horizon, n_cross_validations=n_cv,
+                                         cv_step_size=step,
+                                         short_series_handling=s.short_series_handling)
+        report.raise_if_failed()
+        folds = rolling_origin(dataset, s.horizon, n_cv, step)
+        context = {"horizon": s.horizon, "quantiles": tuple(s.quantiles),
+                   "season_length": dataset.season_length, "country_or_region": s.country_or_region,
+                   "subdivision": s.subdivision, "target_lags": s.target_lags,
+                   "target_rolling_window_size": s.target_rolling_window_size,
+                   "feature_lags": s.feature_lags, "featurization": s.featurization,
+                   "seed": s.seed, "random_state": s.seed}
+        with tempfile.TemporaryDirectory(prefix="tsauto-") as tmp:
+            work = Path(workdir or tmp)
+            with console.status("Searching") as status:
+                def progress(trial: TrialResult) -> None:
+                    left = "" if s.time_budget is None else \
+                        f", {max(0, s.time_budget - (time.monotonic() - started)):.0f}s left"
+                    best = result_best[0] = _better(result_best[0], trial, s.primary_metric)
+                    status.update(f"{trial.trial_id + 1} trials, best {s.primary_metric} "
+                                  f"{best.metrics[s.primary_metric]:.4f} ({best.learner}){left}"
+                                  if best else f"{trial.trial_id + 1} trials{left}")
+                    if s.verbosity >= 2:
+                        score = trial.metrics.get(s.primary_metric, np.nan)
+                        console.print(f"trial {trial.trial_id} {trial.learner} {trial.status} "
+                                      f"{s.primary_metric}={score:.4f} {trial.duration:.1f}s")
+
+                result_best: list[TrialResult | None] = [None]
+                result = search(dataset, folds, s, context, work / "trials", started, progress)
+                status.update("Refitting the best model on the full history")
+                model = self._refit(result, dataset, context, report, work / "refit", started)
+        elapsed = time.monotonic() - started
+        console.print(f"{len(result.trials)} trials in {elapsed:.1f}s ({result.stopped_because})"
+                      + (f"; best: {model.description}" if model else "; no trial completed"))
+        return Run(s, dataset, report, result, model, n_cv, elapsed)
+
+    def _dataset(self, data) -> TimeSeriesDataset:
+        if isinstance(data, TimeSeriesDataset):
+            return data
+        if isinstance(data, (str, Path)):
+            data = read_table(data)
+        if not isinstance(data, pd.DataFrame):
+            raise SettingsError(f"fit expects a DataFrame, a CSV/Parquet path or a "
+                                f"TimeSeriesDataset, got {type(data).__name__}.")
+        return TimeSeriesDataset(data, **self.settings.dataset_roles())
+
+    def _refit(self, result: SearchResult, dataset, context, report, workdir, started):
+        """Refit the best trial on the full history in a worker (so it honours the budget);
+        if it fails, the next best is tried."""
+        s = self.settings
+        ranked = sorted(result.completed, key=lambda t: t.metrics[s.primary_metric],
+                        reverse=METRICS[s.primary_metric].greater_is_better)
+        executor = Executor(workdir, _refit_job, (dataset, context), 1)
+        try:
+            for trial in ranked:
+                remaining = None if s.time_budget is None else \
+                    max(s.time_budget - (time.monotonic() - started), 1.0)
+                spec = TrialSpec(trial.trial_id, trial.learner, trial.params,
+                                 registry.get(trial.learner))
+                executor.submit(trial.trial_id, spec, remaining)
+                (_, status, payload, _), = executor.wait_any()
+                if status == "ok":
+                    return ForecastModel(payload, dataset.schema(), history_of(dataset),
+                                         s.horizon, s.quantiles, report, s.model_dump(),
+                                         f"{trial.learner} {json.dumps(trial.params, default=str)}")
+                if s.time_budget is not None and time.monotonic() - started > s.time_budget:
+                    break
+        finally:
+            executor.shutdown()
+        return None
+
+
+def _better(best: TrialResult | None, trial: TrialResult, metric: str) -> TrialResult | None:
+    from tsauto.evaluation.metrics import is_better
+
+    score = trial.metrics.get(metric, np.nan) if trial.status == "completed" else np.nan
+    if best is None:
+        return trial if not np.isnan(score) else None
+    return trial if is_better(metric, score, best.metrics[metric]) else best
+
+
+__all__ = ["AutoML", "Run", "TsautoError"]

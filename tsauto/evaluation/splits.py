@@ -1,0 +1,56 @@
+"""Rolling-origin validation: ``n_windows`` folds of ``horizon`` periods moved by ``step``.
+
+Folds are laid out from each series' own end, so series that end at different times are all
+validated on their latest data.  Fold 0 is the earliest.  A series too short for a fold (less
+than ``min_train`` periods left to train on) sits that fold out; ``folds`` reports which.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tsauto.data.dataset import TimeSeriesDataset, _position_in_series
+from tsauto.errors import ShortSeriesError, preview
+
+
+@dataclass
+class Fold:
+    index: int
+    train: TimeSeriesDataset
+    valid: TimeSeriesDataset
+    skipped_series: list[str]
+
+
+def rolling_origin(ds: TimeSeriesDataset, horizon: int, n_windows: int = 3,
+                   step: int | None = None, min_train: int = 3) -> list[Fold]:
+    """The validation folds, earliest first."""
+    step = horizon if step is None else step
+    lengths = ds.lengths
+    position = _position_in_series(lengths)
+    per_row_length = np.repeat(lengths, lengths)
+    folds = []
+    for k in range(n_windows):
+        held = horizon + (n_windows - 1 - k) * step       # periods after this fold's cutoff
+        train_end = per_row_length - held                 # train = positions < train_end
+        usable = np.repeat(lengths - held >= min_train, lengths)
+        train = usable & (position < train_end)
+        valid = usable & (position >= train_end) & (position < train_end + horizon)
+        skipped = ds.series_ids[lengths - held < min_train].tolist()
+        if not usable.any():
+            raise ShortSeriesError(f"no series is long enough for validation window {k + 1} of "
+                                   f"{n_windows} (horizon {horizon}, step {step}); shortest "
+                                   f"series: {preview(ds.series_ids[lengths.argsort()[:3]].tolist())}."
+                                   f" Use fewer cross-validations or a shorter horizon.")
+        folds.append(Fold(k, ds._replace(ds.frame[train]), ds._replace(ds.frame[valid]), skipped))
+    return folds
+
+
+def auto_n_windows(ds: TimeSeriesDataset, horizon: int, step: int | None = None,
+                   most: int = 3) -> int:
+    """Up to ``most`` windows, fewer when the median series cannot hold them."""
+    step = horizon if step is None else step
+    median = float(np.median(ds.lengths))
+    fits = int((median - max(horizon, 3) - horizon) // step) + 1
+    return max(1, min(most, fits))

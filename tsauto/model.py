@@ -1,0 +1,118 @@
+"""``ForecastModel``: the fitted artifact a user holds.
+
+It wraps the refitted learner (pivoted learners carry their featurizer inside) with the data
+schema, the guardrail report and the settings, and speaks the user's language: long frames with
+their grain columns, their time column, the point forecast and the quantiles.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tsauto.data.dataset import SERIES_ID, DatasetSchema, TimeSeriesDataset
+from tsauto.data.guardrails import GuardrailReport
+from tsauto.errors import DataError, SettingsError, preview
+from tsauto.evaluation.metrics import evaluate
+from tsauto.learners.base import Forecaster
+
+
+class ForecastModel:
+    def __init__(self, learner: Forecaster, schema: DatasetSchema, history: pd.DataFrame,
+                 horizon: int, quantiles, guardrails: GuardrailReport | None = None,
+                 settings: dict | None = None, description: str = "") -> None:
+        self.learner = learner
+        self.schema = schema
+        self.history = history            # series_id, time, target: scales for MASE in evaluate
+        self.horizon = horizon
+        self.quantiles = list(quantiles)
+        self.guardrails = guardrails
+        self.settings = settings or {}
+        self.description = description
+
+    def forecast(self, horizon: int | None = None, future: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Point and quantile forecasts for every series, long format with grain columns."""
+        horizon = self.horizon if horizon is None else horizon
+        frame = self.learner.predict(horizon, future=future)
+        grains = [c for c in self.schema.grain_columns if c != SERIES_ID]
+        if grains:
+            table = self.schema.series.set_index(SERIES_ID)[grains]
+            ids = frame[SERIES_ID].astype(str)
+            for col in reversed(grains):
+                frame.insert(1, col, table[col].reindex(ids).to_numpy())
+        return frame
+
+    def evaluate(self, actuals: pd.DataFrame, future: pd.DataFrame | None = None) -> dict:
+        """Every metric on a holdout the user brings: a long frame with the time column, the
+        target and the grain columns (or series_id), for periods right after the training data."""
+        time_col, target = self.schema.time_column, self.schema.target_column
+        missing = [c for c in [time_col, target] if c not in actuals.columns]
+        if missing:
+            raise DataError(f"evaluate: the holdout lacks column(s) {preview(missing)}.")
+        actuals = self._with_series_id(actuals)
+        actuals[time_col] = pd.to_datetime(actuals[time_col])
+        forecast = self.forecast(horizon=self._steps_needed(actuals), future=future)
+        forecast[SERIES_ID] = forecast[SERIES_ID].astype(str)
+        merged = forecast.merge(actuals[[SERIES_ID, time_col, target]], on=[SERIES_ID, time_col])
+        if merged.empty:
+            raise DataError("evaluate: no holdout row matches a forecast period; the holdout must "
+                            "start right after the training data.")
+        return evaluate(merged[target].to_numpy(), merged, merged[SERIES_ID].to_numpy(),
+                        self.history, target, self.schema.grid.season_length, self.quantiles)
+
+    def _with_series_id(self, frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.copy()
+        grains = [c for c in self.schema.grain_columns if c != SERIES_ID]
+        if SERIES_ID not in frame.columns:
+            absent = [c for c in grains if c not in frame.columns]
+            if absent:
+                raise DataError(f"the frame needs '{SERIES_ID}' or the grain column(s) "
+                                f"{preview(grains)}; missing {preview(absent)}.")
+            frame = frame.merge(self.schema.series, on=grains, how="left") if grains else \
+                frame.assign(**{SERIES_ID: self.schema.series_ids[0]})
+        frame[SERIES_ID] = frame[SERIES_ID].astype(str)
+        return frame
+
+    def _steps_needed(self, actuals: pd.DataFrame) -> int:
+        grid = self.schema.grid
+        times = pd.DatetimeIndex(actuals[self.schema.time_column])
+        if times.tz is not None:
+            times = times.tz_localize(None)
+        last = pd.Series(self.schema.last_index, index=self.schema.series_ids.astype(str))
+        steps = grid.index(times.to_numpy()) - last.reindex(actuals[SERIES_ID]).to_numpy()
+        steps = steps[~np.isnan(steps)] if steps.dtype.kind == "f" else steps
+        if len(steps) == 0 or steps.max() < 1:
+            raise DataError("evaluate: the holdout has no period after the training data.")
+        return int(steps.max())
+
+    # -- persistence ---------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as fh:
+            pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        return path
+
+    def __repr__(self) -> str:
+        return f"ForecastModel({self.description or self.learner!r}, horizon={self.horizon})"
+
+
+def load_model(path: str | Path) -> ForecastModel:
+    path = Path(path)
+    if not path.exists():
+        raise SettingsError(f"model file '{path}' does not exist.")
+    with open(path, "rb") as fh:
+        model = pickle.load(fh)
+    if not isinstance(model, ForecastModel):
+        raise DataError(f"'{path}' does not hold a tsauto ForecastModel.")
+    return model
+
+
+def history_of(ds: TimeSeriesDataset) -> pd.DataFrame:
+    frame = ds.frame[[SERIES_ID, ds.time_column, ds.target_column]].copy()
+    frame[SERIES_ID] = frame[SERIES_ID].astype(str)
+    return frame
+

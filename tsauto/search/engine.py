@@ -1,0 +1,195 @@
+"""The AutoML loop: baselines first, then a seeded optuna search across learners, inside the
+budgets (time, trials, per-trial timeout, exit score, early stopping).
+
+Trials run in worker processes (``Executor``); a trial that fails or times out is recorded with
+its error and the search goes on.  Time for the final refit is reserved up front so that the
+whole experiment ends within its ``time_budget``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import optuna
+
+from tsauto.data.dataset import TimeSeriesDataset
+from tsauto.evaluation.metrics import METRICS, is_better
+from tsauto.evaluation.splits import Fold
+from tsauto.learners import registry
+from tsauto.learners.base import Choice, FloatRange, IntRange
+from tsauto.search.executor import Executor
+from tsauto.search.trial import TrialResult, TrialSpec, run_trial
+
+# Cheap, strong first trials, in this order, when allowed.
+BASELINES = ("seasonal_naive", "auto_ets", "lightgbm")
+# Rough seconds per series per fold by declared cost, to keep costly learners out of short budgets.
+_COST_SECONDS = {"low": 0.005, "medium": 0.05, "high": 0.5}
+# Refit takes about one fold's fit; keep a margin for start-up and pickling.
+_REFIT_MARGIN = 1.5
+
+
+@dataclass
+class SearchResult:
+    trials: list[TrialResult]
+    primary_metric: str
+    stopped_because: str
+    elapsed: float
+    skipped_learners: dict = field(default_factory=dict)
+
+    @property
+    def completed(self) -> list[TrialResult]:
+        return [t for t in self.trials if t.status == "completed"
+                and not np.isnan(t.metrics.get(self.primary_metric, np.nan))]
+
+    def best(self, metric: str | None = None) -> TrialResult | None:
+        metric = metric or self.primary_metric
+        best = None
+        for trial in self.completed:
+            if best is None or is_better(metric, trial.metrics[metric], best.metrics[metric]):
+                best = trial
+        return best
+
+
+def _run_trial_job(spec: TrialSpec, folds: list[Fold], context: dict) -> TrialResult:
+    return run_trial(spec, folds, context)
+
+
+def candidate_learners(settings, n_series: int, n_folds: int, budget: float | None):
+    """Learners allowed by the settings, minus those whose expected trial cost alone would eat
+    more than half the budget (reported as skipped, with the reason)."""
+    names = settings.allowed_models or registry.names()
+    names = [n for n in names if n not in settings.blocked_models]
+    chosen, skipped = [], {}
+    for name in names:
+        caps = registry.get(name).capabilities
+        if caps.needs_gpu:
+            skipped[name] = "needs a GPU"
+            continue
+        expected = _COST_SECONDS[caps.cost] * n_series * n_folds
+        if budget is not None and expected > budget / 2 and settings.allowed_models is None:
+            skipped[name] = f"expected ~{expected:.0f}s per trial, over half the time budget"
+            continue
+        chosen.append(name)
+    return chosen, skipped
+
+
+def _suggest(trial: optuna.Trial, learners: list[str]) -> tuple[str, dict]:
+    name = trial.suggest_categorical("learner", learners)
+    params = {}
+    for param, space in registry.get(name).search_space().items():
+        key = f"{name}.{param}"
+        if isinstance(space, IntRange):
+            params[param] = trial.suggest_int(key, space.low, space.high, log=space.log)
+        elif isinstance(space, FloatRange):
+            params[param] = trial.suggest_float(key, space.low, space.high, log=space.log)
+        elif isinstance(space, Choice):
+            options = list(space.options)
+            index = trial.suggest_categorical(key, list(range(len(options))))
+            params[param] = options[index]
+    return name, params
+
+
+def _tell(study: optuna.Study, trial: optuna.Trial, value: float) -> None:
+    if np.isfinite(value):
+        study.tell(trial, value)
+    else:  # failed, timed out, or still running: optuna learns nothing from it
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+
+
+def search(dataset: TimeSeriesDataset, folds: list[Fold], settings, context: dict,
+           workdir: Path, started: float, on_trial: Callable[[TrialResult], None] | None = None
+           ) -> SearchResult:
+    """Run trials until a budget ends; ``started`` is the experiment's monotonic start time."""
+    metric = settings.primary_metric
+    sign = -1.0 if METRICS[metric].greater_is_better else 1.0
+    budget = settings.time_budget
+    deadline = None if budget is None else started + budget
+    learners, skipped = candidate_learners(settings, dataset.n_series, len(folds),
+                                           None if budget is None else budget)
+    if not learners:
+        from tsauto.errors import SettingsError
+
+        raise SettingsError(f"no learner fits the time budget: {skipped}. Raise time_budget or "
+                            f"name learners in allowed_models.")
+    optuna.logging.set_verbosity(logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=settings.seed))
+    queue = [(name, {}) for name in BASELINES if name in learners]
+    executor = Executor(workdir, _run_trial_job, (folds, context), settings.max_concurrent_trials)
+    trials: list[TrialResult] = []
+    seen: dict[str, float] = {}
+    pending: dict[int, tuple[optuna.Trial | None, str]] = {}
+    best_value, since_best, stopped, duplicates = np.inf, 0, "", 0
+    refit_reserve = 0.0
+    next_id = 0
+
+    def stop_reason() -> str:
+        if settings.max_trials is not None and next_id >= settings.max_trials:
+            return "max_trials reached"
+        if settings.exit_score is not None and np.isfinite(best_value) and \
+                best_value <= sign * settings.exit_score:
+            return "exit_score reached"
+        if settings.early_stopping_trials is not None and since_best >= settings.early_stopping_trials:
+            return f"no improvement in {settings.early_stopping_trials} trials"
+        if duplicates >= 50:
+            return "search space exhausted"
+        if deadline is not None:
+            if deadline - time.monotonic() - refit_reserve <= 0:
+                return "time budget reached"
+        return ""
+
+    try:
+        while True:
+            while executor.free > 0 and not (stopped := stopped or stop_reason()):
+                if queue:
+                    name, params = queue.pop(0)
+                    otrial = None
+                else:
+                    otrial = study.ask()
+                    name, params = _suggest(otrial, learners)
+                key = json.dumps([name, params], sort_keys=True, default=str)
+                if key in seen:  # same configuration again: answer from memory
+                    duplicates += 1
+                    if otrial is not None:
+                        _tell(study, otrial, seen[key])
+                    continue
+                duplicates = 0
+                seen[key] = np.inf
+                timeout = settings.trial_timeout
+                executor.submit(next_id, TrialSpec(next_id, name, params, registry.get(name)),
+                                timeout)
+                pending[next_id] = (otrial, key)
+                next_id += 1
+            if not executor.running:
+                break
+            hard_deadline = None if deadline is None else deadline - refit_reserve
+            for trial_id, status, payload, elapsed in executor.wait_any(hard_deadline):
+                otrial, key = pending.pop(trial_id)
+                name, params = json.loads(key)
+                result = payload if status == "ok" else TrialResult(
+                    trial_id, name, params, "timeout" if status == "timeout" else "failed",
+                    duration=elapsed, error=payload)
+                trials.append(result)
+                value = (sign * result.metrics[metric] if result.status == "completed"
+                         and not np.isnan(result.metrics.get(metric, np.nan)) else np.inf)
+                seen[key] = value
+                if otrial is not None:
+                    _tell(study, otrial, value)
+                if value < best_value:
+                    best_value, since_best = value, 0
+                    per_fold = result.duration / max(len(folds), 1)
+                    refit_reserve = _REFIT_MARGIN * per_fold + 1.0
+                else:
+                    since_best += 1
+                if on_trial is not None:
+                    on_trial(result)
+    finally:
+        executor.shutdown()
+    trials.sort(key=lambda t: t.trial_id)
+    return SearchResult(trials, metric, stopped or "all trials done",
+                        time.monotonic() - started, skipped)

@@ -1,0 +1,91 @@
+"""One trial: a learner with its parameters, fitted and scored on every validation fold.
+
+``run_trial`` is what a worker process executes; it never raises: an error becomes a failed
+``TrialResult`` carrying the error text, so one bad trial cannot stop an experiment.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+import traceback
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from tsauto.data.dataset import SERIES_ID
+from tsauto.evaluation.metrics import evaluate
+from tsauto.evaluation.splits import Fold
+from tsauto.learners import registry
+from tsauto.learners.base import Forecaster
+
+
+@dataclass
+class TrialSpec:
+    trial_id: int
+    learner: str
+    params: dict
+    # The class travels with the spec (pickled by reference), so a worker can run learners
+    # registered outside tsauto's families, e.g. a user's own or a test's.
+    cls: type[Forecaster] | None = None
+
+
+@dataclass
+class TrialResult:
+    trial_id: int
+    learner: str
+    params: dict
+    status: str                     # completed | failed | timeout
+    metrics: dict = field(default_factory=dict)       # mean over folds
+    fold_metrics: list = field(default_factory=list)  # one dict per fold
+    duration: float = 0.0
+    error: str | None = None
+    oof: pd.DataFrame | None = None  # out-of-fold forecasts with actuals, for ensembles
+
+
+def build_learner(spec: TrialSpec, context: dict) -> Forecaster:
+    """The learner with its own parameters plus the context values it accepts (quantiles,
+    country_or_region, lags...): a learner is handed only what its constructor names."""
+    cls = spec.cls or registry.get(spec.learner)
+    named = {name for name, p in inspect.signature(cls.__init__).parameters.items()
+             if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+    shared = {k: v for k, v in context.items() if k in named}
+    return cls(**{**shared, **spec.params})
+
+
+def score_fold(learner: Forecaster, fold: Fold, horizon: int, season_length: int,
+               quantiles) -> tuple[dict, pd.DataFrame]:
+    """Fit on the fold's train part, forecast its validation part, compute every metric."""
+    learner.fit(fold.train)
+    valid = fold.valid.frame
+    forecast = learner.predict(horizon, future=valid)
+    keys = [SERIES_ID, fold.valid.time_column]
+    target = fold.valid.target_column
+    merged = forecast.assign(**{SERIES_ID: forecast[SERIES_ID].astype(str)}).merge(
+        valid[keys + [target]].assign(**{SERIES_ID: valid[SERIES_ID].astype(str)}),
+        on=keys, how="inner")
+    metrics = evaluate(merged[target].to_numpy(), merged, merged[SERIES_ID].to_numpy(),
+                       fold.train.frame, target, season_length, quantiles)
+    return metrics, merged.assign(fold=fold.index)
+
+
+def run_trial(spec: TrialSpec, folds: list[Fold], context: dict) -> TrialResult:
+    start = time.perf_counter()
+    try:
+        fold_metrics, oof = [], []
+        for fold in folds:
+            learner = build_learner(spec, context)
+            metrics, predictions = score_fold(learner, fold, context["horizon"],
+                                              context["season_length"], context["quantiles"])
+            fold_metrics.append(metrics)
+            oof.append(predictions)
+        mean = {k: float(np.nanmean([m[k] for m in fold_metrics])) for k in fold_metrics[0]}
+        return TrialResult(spec.trial_id, spec.learner, spec.params, "completed", mean,
+                           fold_metrics, time.perf_counter() - start,
+                           oof=pd.concat(oof, ignore_index=True))
+    except Exception as exc:  # noqa: BLE001 - a trial's failure is data, not a crash
+        text = f"{type(exc).__name__}: {exc}"
+        tb = traceback.format_exc(limit=-3)
+        return TrialResult(spec.trial_id, spec.learner, spec.params, "failed",
+                           duration=time.perf_counter() - start, error=f"{text}\n{tb}")
