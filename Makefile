@@ -18,6 +18,8 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/tsauto inspect aus_retail
+	$(BIN)/tsauto fit aus_retail --budget 2m --out out/aus_retail
+	$(BIN)/tsauto forecast out/aus_retail/model.pkl --out out/aus_retail/forecast.csv
 
 test: $(STAMP)
 	HOME=$$(mktemp -d) MPLCONFIGDIR=$$(mktemp -d) $(BIN)/python -m pytest

@@ -68,3 +68,27 @@ def test_inspect_every_bundled_dataset(name):
     data = json.loads(result.stdout)
     assert data["guardrails"]["status"] == "passed"
     assert data["summary"]["series"] >= 1
+
+
+def test_fit_forecast_leaderboard(tmp_path):
+    out = tmp_path / "run"
+    result = tsauto("fit", "aus_accommodation", "--out", out, "--budget", "60s", "--max-trials", "3",
+                    "--model", "seasonal_naive", "--model", "auto_theta")
+    assert result.returncode == 0, result.stderr
+    assert {"model.pkl", "leaderboard.csv", "guardrails.json", "settings.json"} <= \
+        {p.name for p in out.iterdir()}
+    result = tsauto("forecast", out / "model.pkl", "--out", tmp_path / "fc.csv", "--horizon", "4")
+    assert result.returncode == 0, result.stderr
+    import pandas as pd
+
+    forecast = pd.read_csv(tmp_path / "fc.csv")
+    assert len(forecast) == 8 * 4 and {"State", "Date", "forecast", "q0.9"} <= set(forecast.columns)
+    result = tsauto("leaderboard", out)
+    assert result.returncode == 0 and "seasonal_naive" in result.stdout
+
+
+def test_fit_bad_budget_and_missing_model(tmp_path):
+    result = tsauto("fit", "aus_accommodation", "--out", tmp_path, "--budget", "soon")
+    assert result.returncode == 2 and "--budget" in result.stderr
+    result = tsauto("forecast", tmp_path / "nope.pkl", "--out", tmp_path / "x.csv")
+    assert result.returncode == 2 and "does not exist" in result.stderr

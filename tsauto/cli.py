@@ -110,6 +110,118 @@ def inspect(
 
 
 @app.command()
+def fit(
+    data: Annotated[str, typer.Argument(help="CSV/Parquet file or bundled dataset name.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the model and reports.")],
+    time: Annotated[Optional[str], typer.Option("--time", help="Time column.")] = None,
+    target: Annotated[Optional[str], typer.Option("--target", help="Target column.")] = None,
+    horizon: Annotated[Optional[int], typer.Option(help="Periods to forecast.")] = None,
+    grain: Annotated[Optional[list[str]], typer.Option("--grain", help="Series id column(s).")] = None,
+    known: Annotated[Optional[list[str]], typer.Option("--known", help="Known-future covariate(s).")] = None,
+    past: Annotated[Optional[list[str]], typer.Option("--past", help="Past-only covariate(s).")] = None,
+    static: Annotated[Optional[list[str]], typer.Option("--static", help="Static feature(s).")] = None,
+    freq: Annotated[Optional[str], typer.Option(help="Frequency, inferred when omitted.")] = None,
+    aggregation: Annotated[Optional[str], typer.Option(help="sum|mean|min|max for duplicate times.")] = None,
+    budget: Annotated[str, typer.Option(help="Time budget, e.g. 90s, 10m, 1h.")] = "5m",
+    metric: Annotated[str, typer.Option(help="Primary metric.")] = "mase",
+    country: Annotated[Optional[str], typer.Option(help="Holiday country, e.g. US.")] = None,
+    max_trials: Annotated[Optional[int], typer.Option(help="Most trials.")] = None,
+    models: Annotated[Optional[list[str]], typer.Option("--model", help="Allowed learner(s).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Search for the best forecaster within a budget; write model, leaderboard and reports."""
+    import json
+
+    from tsauto import datasets as bundled
+    from tsauto.automl import AutoML
+    from tsauto.settings import ForecastSettings
+
+    frame, roles = _roles(data, time, target, grain, known, past, static, freq, aggregation)
+    defaults = bundled.info(data) if data in bundled.names() and not Path(data).exists() else {}
+    horizon = horizon or defaults.get("horizon")
+    if not horizon:
+        raise SettingsError("--horizon is required: the number of periods to forecast.")
+    settings = ForecastSettings(
+        **roles, horizon=horizon, time_budget=_budget(budget), primary_metric=metric,
+        country_or_region=country or defaults.get("country"),
+        subdivision=defaults.get("subdivision") if not country else None,
+        max_trials=max_trials, allowed_models=models or None, seed=seed)
+    run = AutoML(settings).fit(frame)
+    if run.best_model is None:
+        raise TsautoError("no trial completed; see the leaderboard for the errors.")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    run.best_model.save(out_dir / "model.pkl")
+    board = run.leaderboard()
+    board.to_csv(out_dir / "leaderboard.csv", index=False)
+    board.to_json(out_dir / "leaderboard.json", orient="records", indent=1)
+    (out_dir / "guardrails.json").write_text(run.guardrails.to_json(indent=1))
+    (out_dir / "settings.json").write_text(settings.model_dump_json(indent=1))
+    featurization = getattr(run.best_model.learner, "featurization_summary", None)
+    if callable(featurization):
+        (out_dir / "featurization.json").write_text(json.dumps(featurization(), default=str,
+                                                               indent=1))
+    _print_board(board.head(10), settings.primary_metric)
+    out.print(f"Best: {run.best_model.description}. Written to {out_dir}/ (model.pkl, "
+              f"leaderboard.csv/json, guardrails.json, settings.json).")
+
+
+@app.command()
+def forecast(
+    model_path: Annotated[Path, typer.Argument(help="A model.pkl written by tsauto fit.")],
+    out_file: Annotated[Path, typer.Option("--out", help="CSV or Parquet file to write.")],
+    horizon: Annotated[Optional[int], typer.Option(help="Periods (default: the model's).")] = None,
+    future: Annotated[Optional[Path], typer.Option(help="Future known covariates file.")] = None,
+) -> None:
+    """Forecast with a saved model."""
+    from tsauto.data.dataset import read_table
+    from tsauto.model import load_model
+
+    model = load_model(model_path)
+    frame = model.forecast(horizon=horizon, future=read_table(future) if future else None)
+    if out_file.suffix.lower() in (".parquet", ".pq"):
+        frame.to_parquet(out_file, index=False)
+    else:
+        frame.to_csv(out_file, index=False)
+    out.print(f"{len(frame):,} forecast rows written to {out_file}.")
+
+
+@app.command()
+def leaderboard(folder: Annotated[Path, typer.Argument(help="An output folder of tsauto fit.")]) -> None:
+    """Print the leaderboard of a finished experiment."""
+    import pandas as pd
+
+    path = folder / "leaderboard.csv"
+    if not path.exists():
+        raise SettingsError(f"'{path}' does not exist: pass the --out folder of 'tsauto fit'.")
+    from tsauto.settings import ForecastSettings
+
+    board = pd.read_csv(path).fillna({"error": ""})
+    settings = ForecastSettings.model_validate_json((folder / "settings.json").read_text())
+    _print_board(board, settings.primary_metric)
+
+
+def _budget(text: str) -> float:
+    from tsauto.settings import parse_duration
+
+    try:
+        return parse_duration(text.replace("m", "min") if text.endswith("m") else text, "budget")
+    except ValueError as exc:
+        raise SettingsError(f"--budget: {exc}.") from None
+
+
+def _print_board(board, metric: str) -> None:
+    table = Table(title="Leaderboard")
+    columns = [c for c in ["trial", "learner", "status", metric, "smape", "seconds", "params",
+                           "error"] if c in board.columns]
+    for column in columns:
+        table.add_column(column)
+    for _, row in board.iterrows():
+        table.add_row(*[Text(f"{row[c]:.4f}" if isinstance(row[c], float) and c not in
+                             ("seconds",) else str(row[c])) for c in columns])
+    out.print(table)
+
+
+@app.command()
 def datasets() -> None:
     """List the bundled datasets."""
     from tsauto import datasets as bundled
