@@ -23,7 +23,9 @@ from tsauto.evaluation.metrics import METRICS
 from tsauto.evaluation.splits import auto_n_windows, rolling_origin
 from tsauto.learners import registry
 from tsauto.model import ForecastModel, history_of
+from tsauto.ensemble.weighted import WeightedEnsemble
 from tsauto.search.engine import SearchResult, search
+from tsauto.search.ensembles import is_ensemble
 from tsauto.search.executor import Executor
 from tsauto.search.trial import TrialResult, TrialSpec, build_learner
 from tsauto.settings import ForecastSettings
@@ -135,22 +137,23 @@ class AutoML:
         return TimeSeriesDataset(data, **self.settings.dataset_roles())
 
     def _refit(self, result: SearchResult, dataset, context, report, workdir, started):
-        """Refit the best trial on the full history in a worker (so it honours the budget);
-        if it fails, the next best is tried."""
+        """Refit the best trial (every member of an ensemble) on the full history in workers,
+        so that it honours the budget; if that fails, the next best trial is tried."""
         s = self.settings
         ranked = sorted(result.completed, key=lambda t: t.metrics[s.primary_metric],
                         reverse=METRICS[s.primary_metric].greater_is_better)
-        executor = Executor(workdir, _refit_job, (dataset, context), 1)
+        by_id = {t.trial_id: t for t in result.trials}
+        executor = Executor(workdir, _refit_job, (dataset, context), s.max_concurrent_trials)
         try:
             for trial in ranked:
-                remaining = None if s.time_budget is None else \
-                    max(s.time_budget - (time.monotonic() - started), 1.0)
-                spec = TrialSpec(trial.trial_id, trial.learner, trial.params,
-                                 registry.get(trial.learner))
-                executor.submit(trial.trial_id, spec, remaining)
-                (_, status, payload, _), = executor.wait_any()
-                if status == "ok":
-                    return ForecastModel(payload, dataset.schema(), history_of(dataset),
+                members = ([by_id[i] for i in trial.params["members"]] if is_ensemble(trial)
+                           else [trial])
+                fitted = self._fit_members(executor, members, started)
+                if fitted is not None:
+                    learner = (WeightedEnsemble.of_fitted(fitted, trial.params["weights"],
+                                                          trial.learner)
+                               if is_ensemble(trial) else fitted[0])
+                    return ForecastModel(learner, dataset.schema(), history_of(dataset),
                                          s.horizon, s.quantiles, report, s.model_dump(),
                                          f"{trial.learner} {json.dumps(trial.params, default=str)}")
                 if s.time_budget is not None and time.monotonic() - started > s.time_budget:
@@ -158,6 +161,24 @@ class AutoML:
         finally:
             executor.shutdown()
         return None
+
+    def _fit_members(self, executor: Executor, members, started):
+        """Fitted learners of the members in order, or None if one fails or runs out of time."""
+        s = self.settings
+        remaining = None if s.time_budget is None else \
+            max(s.time_budget - (time.monotonic() - started), 1.0)
+        fitted, queue = {}, list(members)
+        while queue or executor.running:
+            while queue and executor.free:
+                t = queue.pop(0)
+                executor.submit(t.trial_id, TrialSpec(t.trial_id, t.learner, t.params,
+                                                      registry.get(t.learner)), remaining)
+            for key, status, payload, _ in executor.wait_any():
+                if status != "ok":
+                    executor.shutdown()
+                    return None
+                fitted[key] = payload
+        return [fitted[t.trial_id] for t in members]
 
 
 def _better(best: TrialResult | None, trial: TrialResult, metric: str) -> TrialResult | None:

@@ -133,6 +133,8 @@ class ForecastSettings(_Settings):
     early_stopping_trials: int | None = Field(
         20, gt=0, description="Stop after this many trials without improvement (None: never).")
     max_concurrent_trials: int = Field(1, gt=0, description="Trials run at once in workers.")
+    enable_voting_ensemble: bool = Field(True, description="Add a greedy-selection ensemble.")
+    enable_stack_ensemble: bool = Field(True, description="Add a stacked (ElasticNet) ensemble.")
     seed: int = Field(0, description="Seed of every random choice.")
     verbosity: int = Field(1, ge=0, le=2, description="0 silent, 1 progress, 2 every trial.")
 

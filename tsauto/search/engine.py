@@ -23,6 +23,7 @@ from tsauto.evaluation.metrics import METRICS, is_better
 from tsauto.evaluation.splits import Fold
 from tsauto.learners import registry
 from tsauto.learners.base import Choice, FloatRange, IntRange
+from tsauto.search.ensembles import ensemble_trials
 from tsauto.search.executor import Executor
 from tsauto.search.trial import TrialResult, TrialSpec, run_trial
 
@@ -93,6 +94,16 @@ def _suggest(trial: optuna.Trial, learners: list[str]) -> tuple[str, dict]:
             index = trial.suggest_categorical(key, list(range(len(options))))
             params[param] = options[index]
     return name, params
+
+
+def _refit_reserve(trials, metric, sign, n_folds, settings) -> float:
+    """Seconds kept back for the final refit: one fold's fit of the best trial, or of every
+    likely ensemble member when ensembles are on."""
+    done = sorted([t for t in trials if t.status == "completed"],
+                  key=lambda t: sign * t.metrics.get(metric, np.inf))
+    members = 5 if (settings.enable_voting_ensemble or settings.enable_stack_ensemble) else 1
+    per_fold = sum(t.duration for t in done[:members]) / max(n_folds, 1)
+    return _REFIT_MARGIN * per_fold + 1.0
 
 
 def _tell(study: optuna.Study, trial: optuna.Trial, value: float) -> None:
@@ -182,14 +193,16 @@ def search(dataset: TimeSeriesDataset, folds: list[Fold], settings, context: dic
                     _tell(study, otrial, value)
                 if value < best_value:
                     best_value, since_best = value, 0
-                    per_fold = result.duration / max(len(folds), 1)
-                    refit_reserve = _REFIT_MARGIN * per_fold + 1.0
                 else:
                     since_best += 1
+                refit_reserve = _refit_reserve(trials, metric, sign, len(folds), settings)
                 if on_trial is not None:
                     on_trial(result)
     finally:
         executor.shutdown()
     trials.sort(key=lambda t: t.trial_id)
+    trials += ensemble_trials(trials, folds, context, metric, dataset.target_column,
+                              dataset.time_column, next_id, settings.enable_voting_ensemble,
+                              settings.enable_stack_ensemble)
     return SearchResult(trials, metric, stopped or "all trials done",
                         time.monotonic() - started, skipped)

@@ -67,7 +67,7 @@ def score_fold(learner: Forecaster, fold: Fold, horizon: int, season_length: int
         on=keys, how="inner")
     metrics = evaluate(merged[target].to_numpy(), merged, merged[SERIES_ID].to_numpy(),
                        fold.train.frame, target, season_length, quantiles)
-    return metrics, merged.assign(fold=fold.index)
+    return metrics, merged.rename(columns={target: "actual"}).assign(fold=fold.index)
 
 
 def run_trial(spec: TrialSpec, folds: list[Fold], context: dict) -> TrialResult:

@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+
+import tests.search.learners_for_tests  # noqa: F401
+from tests.conftest import make_panel
+from tsauto.automl import AutoML
+from tsauto.ensemble import cross_fitted, fit_stacker, greedy_selection
+from tsauto.ensemble.weighted import WeightedEnsemble
+from tsauto.settings import ForecastSettings
+
+
+def mae(y):
+    return lambda yhat: float(np.mean(np.abs(y - yhat)))
+
+
+def test_greedy_selection_finds_the_known_mix():
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=2000)
+    noise = rng.normal(size=2000)
+    # a = y + e, b = y - e: their equal mix is exact; c is a poor model.
+    preds = np.stack([y + noise, y - noise, y + 3 * rng.normal(size=2000)])
+    weights = greedy_selection(preds, mae(y))
+    np.testing.assert_allclose(weights, [0.5, 0.5, 0.0])
+
+
+def test_ensemble_never_worse_than_its_best_member():
+    rng = np.random.default_rng(1)
+    y = rng.normal(size=500)
+    preds = np.stack([y + rng.normal(scale=s, size=500) for s in (0.5, 0.6, 2.0, 3.0)])
+    score = mae(y)
+    weights = greedy_selection(preds, score)
+    assert score(weights @ preds) <= min(score(p) for p in preds)
+    assert weights.sum() == pytest.approx(1.0) and (weights >= 0).all()
+
+
+def test_stacking_is_cross_fitted():
+    rng = np.random.default_rng(2)
+    y = rng.normal(size=300)
+    preds = np.stack([y + rng.normal(scale=0.3, size=300), y + rng.normal(scale=1.0, size=300)])
+    folds = np.repeat([0, 1, 2], 100)
+    meta = cross_fitted(preds, y, folds)
+    assert np.isfinite(meta).all()
+    # each fold's predictions come from a model that never saw that fold
+    for fold in range(3):
+        rows = folds == fold
+        other = fit_stacker(preds[:, ~rows], y[~rows])
+        np.testing.assert_allclose(meta[rows], other.predict(preds[:, rows].T))
+    coef = fit_stacker(preds, y).coef_
+    assert coef[0] > coef[1] >= 0
+    assert np.isnan(cross_fitted(preds, y, np.zeros(300))).all()
+
+
+def test_ensembles_join_the_leaderboard_and_refit():
+    frame = make_panel(n_series=4, length=60)
+    settings = ForecastSettings(time_column="date", target_column="sales", grain_columns=["store"],
+                                horizon=6, allowed_models=["test_window_mean"], max_trials=4,
+                                time_budget=120, verbosity=0)
+    run = AutoML(settings).fit(frame)
+    board = run.leaderboard()
+    assert {"voting_ensemble", "stack_ensemble"} <= set(board.learner)
+    singles = board[board.learner == "test_window_mean"]["mase"]
+    voting = board[board.learner == "voting_ensemble"]["mase"].iloc[0]
+    assert voting <= singles.min() + 1e-12
+    assert list(board.trial).index(board[board.learner == "voting_ensemble"].trial.iloc[0]) >= 0
+    assert board.trial.max() == 5  # ensembles are the last trials
+
+
+def test_weighted_ensemble_blends_members():
+    frame = make_panel(n_series=2, length=40)
+    from tsauto import TimeSeriesDataset
+    from tests.search.learners_for_tests import WindowMean
+
+    ds = TimeSeriesDataset(frame, time_column="date", target_column="sales", grain_columns="store")
+    a = WindowMean(quantiles=[0.1, 0.9], window=2).fit(ds)
+    b = WindowMean(quantiles=[0.1, 0.9], window=8).fit(ds)
+    blend = WeightedEnsemble.of_fitted([a, b], [0.25, 0.75]).predict(3)
+    expected = 0.25 * a.predict(3)["forecast"] + 0.75 * b.predict(3)["forecast"]
+    np.testing.assert_allclose(blend["forecast"], expected)
+    assert (blend["q0.1"] <= blend["q0.9"]).all()

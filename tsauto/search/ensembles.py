@@ -1,0 +1,135 @@
+"""The ensemble trials: voting (greedy selection) and stacking over the search's out-of-fold
+forecasts.  They join the leaderboard as its last trials and win only on validation score."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from tsauto.data.dataset import SERIES_ID
+from tsauto.ensemble import cross_fitted, fit_stacker, greedy_selection
+from tsauto.evaluation.metrics import METRICS, evaluate, naive_scale
+from tsauto.evaluation.splits import Fold
+from tsauto.learners.base import POINT, quantile_column
+from tsauto.search.trial import TrialResult
+
+MAX_MEMBERS = 20
+
+
+def _aligned(trials: list[TrialResult], time_column: str, columns: list[str]):
+    """Out-of-fold rows shared by every trial, as (keys frame, models x rows x columns array)."""
+    keys = ["fold", SERIES_ID, time_column]
+    base = trials[0].oof[keys + ["actual"]]
+    frames = []
+    for t in trials:
+        frame = base[keys].merge(t.oof[keys + columns], on=keys, how="left")
+        frames.append(frame[columns].to_numpy(dtype="float64"))
+    stack = np.stack(frames)                            # models x rows x columns
+    complete = ~np.isnan(stack).any(axis=(0, 2))
+    return base[complete].reset_index(drop=True), stack[:, complete, :]
+
+
+def _fold_scorer(keys: pd.DataFrame, actual: np.ndarray, folds: list[Fold], metric: str,
+                 season_length: int, target: str, quantiles):
+    """score(point forecasts) -> the metric averaged over folds, lower is better.  MASE, sMAPE,
+    MAE, RMSE and WAPE are computed with numpy (the greedy loop calls this thousands of times);
+    other metrics go through ``evaluate``."""
+    sign = -1.0 if METRICS[metric].greater_is_better else 1.0
+    fold_ids = keys["fold"].to_numpy()
+    parts = []
+    for fold in folds:
+        rows = fold_ids == fold.index
+        series = keys.loc[rows, SERIES_ID].astype(str).to_numpy()
+        codes, uniques = pd.factorize(series)
+        scale = naive_scale(fold.train.frame, target, season_length).reindex(uniques).to_numpy()
+        parts.append((rows, codes, np.bincount(codes), scale))
+
+    def fast(yhat: np.ndarray) -> float:
+        values = []
+        for rows, codes, counts, scale in parts:
+            y, err = actual[rows], actual[rows] - yhat[rows]
+            if metric == "mase":
+                ratio = np.bincount(codes, np.abs(err)) / counts / scale
+                values.append(np.nanmean(np.where(np.isfinite(ratio), ratio, np.nan)))
+            elif metric == "smape":
+                denom = np.abs(y) + np.abs(yhat[rows])
+                values.append(200 * np.mean(np.where(denom == 0, 0, np.abs(err) / np.where(
+                    denom == 0, 1, denom))))
+            elif metric == "mae":
+                values.append(np.mean(np.abs(err)))
+            elif metric == "rmse":
+                values.append(np.sqrt(np.mean(err**2)))
+            else:  # wape
+                values.append(100 * np.abs(err).sum() / np.abs(y).sum())
+        return float(np.mean(values))
+
+    if metric in ("mase", "smape", "mae", "rmse", "wape"):
+        return fast
+
+    def slow(yhat: np.ndarray) -> float:
+        values = []
+        for fold, (rows, *_rest) in zip(folds, parts):
+            frame = pd.DataFrame({POINT: yhat[rows]})
+            values.append(evaluate(actual[rows], frame, keys.loc[rows, SERIES_ID].to_numpy(),
+                                   fold.train.frame, target, season_length)[metric])
+        return sign * float(np.mean(values))
+
+    return slow
+
+
+def ensemble_trials(trials: list[TrialResult], folds: list[Fold], context: dict, metric: str,
+                    target: str, time_column: str, next_id: int, voting: bool = True,
+                    stacking: bool = True) -> list[TrialResult]:
+    """Voting and stacking trials built from the best completed trials (at least two)."""
+    sign = -1.0 if METRICS[metric].greater_is_better else 1.0
+    ranked = sorted([t for t in trials if t.status == "completed" and t.oof is not None
+                     and np.isfinite(t.metrics.get(metric, np.nan))],
+                    key=lambda t: sign * t.metrics[metric])[:MAX_MEMBERS]
+    if len(ranked) < 2:
+        return []
+    quantiles = list(context["quantiles"])
+    columns = [POINT, *[quantile_column(q) for q in quantiles]]
+    keys, stack = _aligned(ranked, time_column, columns)
+    actual = keys.pop("actual").to_numpy(dtype="float64")
+    score = _fold_scorer(keys, actual, folds, metric, context["season_length"], target, quantiles)
+    made = []
+    if voting:
+        weights = greedy_selection(stack[:, :, 0], score)
+        made.append(_trial(next_id, "voting_ensemble", ranked, weights, stack, keys, actual,
+                           folds, context, target, columns))
+        next_id += 1
+    if stacking and len(folds) > 1:
+        meta = cross_fitted(stack[:, :, 0], actual, keys["fold"].to_numpy(), context["seed"])
+        if np.isfinite(meta).all():
+            coef = fit_stacker(stack[:, :, 0], actual, context["seed"]).coef_
+            if coef.sum() > 0:
+                # Scored on the cross-fitted meta predictions: never on rows it was fitted on.
+                made.append(_trial(next_id, "stack_ensemble", ranked, coef, stack, keys, actual,
+                                   folds, context, target, columns, point=meta))
+    return made
+
+
+def _trial(trial_id, name, ranked, weights, stack, keys, actual, folds, context, target,
+           columns, point=None) -> TrialResult:
+    keep = weights > 0
+    blend = np.tensordot(weights, stack, axes=1)             # rows x columns
+    if point is not None:  # stacking: its validation forecasts are the cross-fitted ones
+        blend[:, 1:] += (point - blend[:, 0])[:, None]  # quantiles move with the point
+        blend[:, 0] = point
+    frame = keys.copy()
+    frame[columns] = blend
+    fold_metrics = []
+    for fold in folds:
+        rows = (frame["fold"] == fold.index).to_numpy()
+        fold_metrics.append(evaluate(actual[rows], frame[rows], frame.loc[rows, SERIES_ID].to_numpy(),
+                                     fold.train.frame, target, context["season_length"],
+                                     context["quantiles"]))
+    mean = {k: float(np.nanmean([m[k] for m in fold_metrics])) for k in fold_metrics[0]}
+    params = {"members": [ranked[i].trial_id for i in np.flatnonzero(keep)],
+              "weights": [round(float(w), 6) for w in weights[keep]]}
+    return TrialResult(trial_id, name, params, "completed", mean, fold_metrics, 0.0,
+                       oof=frame.assign(actual=actual))
+
+
+def is_ensemble(trial: TrialResult) -> bool:
+    return trial.learner in ("voting_ensemble", "stack_ensemble")
