@@ -1,11 +1,26 @@
-"""tsauto: forecasting-first AutoML."""
+"""tsauto: forecasting-first AutoML.
 
-from tsauto.automl import AutoML, Run
-from tsauto.data import TimeSeriesDataset, run_guardrails
-from tsauto.errors import DataError, SettingsError, TsautoError
-from tsauto.model import ForecastModel, load_model
-from tsauto.settings import ForecastSettings
+The public names are imported on first use, so that ``import tsauto`` (and the CLI) starts fast.
+"""
+
+from importlib import import_module
 
 __version__ = "0.1.0"
-__all__ = ["AutoML", "ForecastSettings", "Run", "ForecastModel", "load_model", "TimeSeriesDataset",
-           "run_guardrails", "TsautoError", "DataError", "SettingsError", "__version__"]
+
+_EXPORTS = {
+    "AutoML": "tsauto.automl", "Run": "tsauto.automl", "ForecastSettings": "tsauto.settings",
+    "ForecastModel": "tsauto.model", "load_model": "tsauto.model",
+    "TimeSeriesDataset": "tsauto.data", "run_guardrails": "tsauto.data",
+    "TsautoError": "tsauto.errors", "DataError": "tsauto.errors", "SettingsError": "tsauto.errors",
+    "datasets": "tsauto.datasets", "learners": "tsauto.learners",
+}
+__all__ = [*_EXPORTS, "__version__"]
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'tsauto' has no attribute {name!r}")
+    module = import_module(_EXPORTS[name])
+    value = module if module.__name__ == f"tsauto.{name}" else getattr(module, name)
+    globals()[name] = value
+    return value

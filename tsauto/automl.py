@@ -7,8 +7,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import pickle
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -24,7 +27,8 @@ from tsauto.evaluation.splits import auto_n_windows, rolling_origin
 from tsauto.learners import registry
 from tsauto.model import ForecastModel, history_of
 from tsauto.ensemble.weighted import WeightedEnsemble
-from tsauto.search.engine import SearchResult, search
+from tsauto.runs.store import RunStore
+from tsauto.search.engine import Hooks, SearchResult, config_key, search
 from tsauto.search.ensembles import is_ensemble
 from tsauto.search.executor import Executor
 from tsauto.search.trial import TrialResult, TrialSpec, build_learner
@@ -40,7 +44,8 @@ class Run:
 
     def __init__(self, settings: ForecastSettings, dataset: TimeSeriesDataset,
                  guardrails: GuardrailReport, result: SearchResult, best_model: ForecastModel | None,
-                 n_cross_validations: int, elapsed: float) -> None:
+                 n_cross_validations: int, elapsed: float, folder: Path | None = None,
+                 experiment: int | None = None) -> None:
         self.settings = settings
         self.dataset = dataset
         self.guardrails = guardrails
@@ -48,6 +53,15 @@ class Run:
         self.best_model = best_model
         self.n_cross_validations = n_cross_validations
         self.elapsed = elapsed
+        self.folder = folder
+        self.experiment = experiment
+
+    def cancel(self, trial: int | None = None) -> None:
+        """Ask this run's experiment (e.g. resumed in another process) or one trial to stop."""
+        if self.folder is None:
+            raise SettingsError("this run was not stored (fit without output_dir): nothing to "
+                                "cancel.")
+        AutoML.cancel(self.folder, self.experiment, trial)
 
     def leaderboard(self) -> pd.DataFrame:
         """Every trial, best first: learner, parameters, status, metrics, per-fold primary
@@ -77,17 +91,60 @@ class Run:
 
 
 class AutoML:
+    """Runs experiments.  With ``output_dir`` everything is stored there (SQLite database,
+    data, out-of-fold forecasts, model) and an interrupted experiment can be resumed."""
+
     def __init__(self, settings: ForecastSettings) -> None:
         if not isinstance(settings, ForecastSettings):
             raise SettingsError(f"AutoML expects ForecastSettings, got {type(settings).__name__}.")
         self.settings = settings
+        self._cancel = threading.Event()
 
     def fit(self, data: pd.DataFrame | str | Path | TimeSeriesDataset,
-            workdir: str | Path | None = None) -> Run:
-        s = self.settings
+            output_dir: str | Path | None = None, name: str = "experiment") -> Run:
         started = time.monotonic()
+        raw = data if isinstance(data, TimeSeriesDataset) else self._frame(data)
+        dataset = self._dataset(raw)
+        if output_dir is None:
+            with tempfile.TemporaryDirectory(prefix="tsauto-") as tmp:
+                return self._execute(dataset, None, None, Path(tmp), started, {})
+        store = RunStore(output_dir)
+        exp = store.create_experiment(name, self.settings.model_dump_json(), fingerprint(dataset))
+        with open(store.artifacts(exp) / "data.pkl", "wb") as fh:
+            pickle.dump(raw, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        return self._execute(dataset, store, exp, store.artifacts(exp), started, {})
+
+    @classmethod
+    def resume(cls, output_dir: str | Path, experiment: int | None = None) -> Run:
+        """Continue an interrupted experiment: finished trials are kept, not redone; trials that
+        were running when it stopped are recorded as canceled and run again."""
+        store = RunStore(output_dir)
+        row = store.experiment(experiment)
+        exp = int(row["id"])
+        automl = cls(ForecastSettings.model_validate_json(row["settings"]))
+        with open(store.artifacts(exp) / "data.pkl", "rb") as fh:
+            raw = pickle.load(fh)
+        store.forget_unfinished(exp)
+        store.clear_cancel(exp)
+        finished = {config_key(t.learner, t.params): t for t in store.finished_trials(exp)}
+        started = time.monotonic() - float(row["elapsed"] or 0.0)
+        return automl._execute(automl._dataset(raw), store, exp, store.artifacts(exp), started,
+                               finished)
+
+    @staticmethod
+    def cancel(output_dir: str | Path, experiment: int | None = None, trial: int | None = None
+               ) -> None:
+        """Ask a running experiment (any process) to stop, or one of its trials."""
+        store = RunStore(output_dir)
+        store.request_cancel(int(store.experiment(experiment)["id"]), trial)
+
+    def stop(self) -> None:
+        """Stop this object's running fit (from another thread); the best so far is kept."""
+        self._cancel.set()
+
+    def _execute(self, dataset, store, exp, work: Path, started: float, finished: dict) -> Run:
+        s = self.settings
         console = Console(stderr=True, quiet=s.verbosity == 0)
-        dataset = self._dataset(data)
         step = s.cv_step_size or s.horizon
         n_cv = (auto_n_windows(dataset, s.horizon, step) if s.n_cross_validations == "auto"
                 else s.n_cross_validations)
@@ -102,38 +159,62 @@ class AutoML:
                    "target_rolling_window_size": s.target_rolling_window_size,
                    "feature_lags": s.feature_lags, "featurization": s.featurization,
                    "seed": s.seed, "random_state": s.seed}
-        with tempfile.TemporaryDirectory(prefix="tsauto-") as tmp:
-            work = Path(workdir or tmp)
-            with console.status("Searching") as status:
-                def progress(trial: TrialResult) -> None:
-                    left = "" if s.time_budget is None else \
-                        f", {max(0, s.time_budget - (time.monotonic() - started)):.0f}s left"
-                    best = result_best[0] = _better(result_best[0], trial, s.primary_metric)
-                    status.update(f"{trial.trial_id + 1} trials, best {s.primary_metric} "
-                                  f"{best.metrics[s.primary_metric]:.4f} ({best.learner}){left}"
-                                  if best else f"{trial.trial_id + 1} trials{left}")
-                    if s.verbosity >= 2:
-                        score = trial.metrics.get(s.primary_metric, np.nan)
-                        console.print(f"trial {trial.trial_id} {trial.learner} {trial.status} "
-                                      f"{s.primary_metric}={score:.4f} {trial.duration:.1f}s")
+        best: list[TrialResult | None] = [None]
+        with console.status("Searching") as status:
+            def on_trial(trial: TrialResult) -> None:
+                if store is not None:
+                    store.trial_finished(exp, trial)
+                    store.set_status(exp, "running", elapsed=time.monotonic() - started)
+                left = "" if s.time_budget is None else \
+                    f", {max(0, s.time_budget - (time.monotonic() - started)):.0f}s left"
+                best[0] = _better(best[0], trial, s.primary_metric)
+                status.update(f"trial {trial.trial_id + 1} done" + (
+                    f", best {s.primary_metric} {best[0].metrics[s.primary_metric]:.4f} "
+                    f"({best[0].learner})" if best[0] else "") + left)
+                if s.verbosity >= 2:
+                    score = trial.metrics.get(s.primary_metric, np.nan)
+                    console.print(f"trial {trial.trial_id} {trial.learner} {trial.status} "
+                                  f"{s.primary_metric}={score:.4f} {trial.duration:.1f}s")
 
-                result_best: list[TrialResult | None] = [None]
-                result = search(dataset, folds, s, context, work / "trials", started, progress)
-                status.update("Refitting the best model on the full history")
-                model = self._refit(result, dataset, context, report, work / "refit", started)
+            def poll_cancel() -> tuple[bool, set]:
+                if store is None:
+                    return self._cancel.is_set(), set()
+                whole, trials = store.cancel_requests(exp)
+                return whole or self._cancel.is_set(), trials
+
+            hooks = Hooks(
+                on_submit=(lambda spec: store.trial_started(exp, spec.trial_id, spec.learner,
+                                                            spec.params)) if store else None,
+                on_trial=on_trial, poll_cancel=poll_cancel, finished=finished)
+            result = search(dataset, folds, s, context, work / "trials", started, hooks)
+            if store is not None:
+                for trial in result.trials:
+                    if is_ensemble(trial):
+                        store.trial_finished(exp, trial)
+            status.update("Refitting the best model on the full history")
+            model = self._refit(result, dataset, context, report, work / "refit", started)
         elapsed = time.monotonic() - started
+        if store is not None:
+            if model is not None:
+                model.save(store.artifacts(exp) / "model.pkl")
+            final = "canceled" if result.stopped_because == "canceled" else "completed"
+            store.set_status(exp, final, elapsed, result.stopped_because)
         console.print(f"{len(result.trials)} trials in {elapsed:.1f}s ({result.stopped_because})"
                       + (f"; best: {model.description}" if model else "; no trial completed"))
-        return Run(s, dataset, report, result, model, n_cv, elapsed)
+        return Run(s, dataset, report, result, model, n_cv, elapsed,
+                   None if store is None else store.folder, exp)
 
-    def _dataset(self, data) -> TimeSeriesDataset:
-        if isinstance(data, TimeSeriesDataset):
-            return data
+    def _frame(self, data) -> pd.DataFrame:
         if isinstance(data, (str, Path)):
             data = read_table(data)
         if not isinstance(data, pd.DataFrame):
             raise SettingsError(f"fit expects a DataFrame, a CSV/Parquet path or a "
                                 f"TimeSeriesDataset, got {type(data).__name__}.")
+        return data
+
+    def _dataset(self, data) -> TimeSeriesDataset:
+        if isinstance(data, TimeSeriesDataset):
+            return data
         return TimeSeriesDataset(data, **self.settings.dataset_roles())
 
     def _refit(self, result: SearchResult, dataset, context, report, workdir, started):
@@ -179,6 +260,12 @@ class AutoML:
                     return None
                 fitted[key] = payload
         return [fitted[t.trial_id] for t in members]
+
+
+def fingerprint(ds: TimeSeriesDataset) -> str:
+    """A short hash of the data the experiment saw."""
+    digest = hashlib.sha256(pd.util.hash_pandas_object(ds.frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:16]
 
 
 def _better(best: TrialResult | None, trial: TrialResult, metric: str) -> TrialResult | None:

@@ -21,7 +21,7 @@ from tsauto.errors import SettingsError, TsautoError
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="tsauto: forecasting-first AutoML.")
 out = Console(soft_wrap=True)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 _STATUS_STYLE = {"passed": "green", "fixed": "yellow", "alert": "magenta", "failed": "bold red"}
 
@@ -146,10 +146,15 @@ def fit(
         country_or_region=country or defaults.get("country"),
         subdivision=defaults.get("subdivision") if not country else None,
         max_trials=max_trials, allowed_models=models or None, seed=seed)
-    run = AutoML(settings).fit(frame)
+    _write_outputs(AutoML(settings).fit(frame, output_dir=out_dir), out_dir)
+
+
+def _write_outputs(run, out_dir: Path) -> None:
+    import json
+
     if run.best_model is None:
         raise TsautoError("no trial completed; see the leaderboard for the errors.")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    settings = run.settings
     run.best_model.save(out_dir / "model.pkl")
     board = run.leaderboard()
     board.to_csv(out_dir / "leaderboard.csv", index=False)
@@ -163,6 +168,78 @@ def fit(
     _print_board(board.head(10), settings.primary_metric)
     out.print(f"Best: {run.best_model.description}. Written to {out_dir}/ (model.pkl, "
               f"leaderboard.csv/json, guardrails.json, settings.json).")
+
+
+@app.command()
+def resume(folder: Annotated[Path, typer.Argument(help="The --out folder of an interrupted fit.")]
+           ) -> None:
+    """Continue an interrupted experiment without redoing finished trials."""
+    from tsauto.automl import AutoML
+
+    _write_outputs(AutoML.resume(folder), folder)
+
+
+@app.command()
+def cancel(
+    folder: Annotated[Path, typer.Argument(help="The --out folder of a running fit.")],
+    trial: Annotated[Optional[int], typer.Option(help="Cancel only this trial.")] = None,
+) -> None:
+    """Stop a running experiment (from another shell), or one of its trials."""
+    from tsauto.automl import AutoML
+
+    _require_store(folder)
+    AutoML.cancel(folder, trial=trial)
+    out.print("Cancel requested" + (f" for trial {trial}." if trial is not None else
+                                    "; the experiment stops and keeps its best model."))
+
+
+runs_app = typer.Typer(no_args_is_help=True, help="Experiments stored in an output folder.")
+app.add_typer(runs_app, name="runs")
+
+
+@runs_app.command("list")
+def runs_list(folder: Annotated[Path, typer.Argument(help="An output folder of tsauto fit.")]) -> None:
+    """One line per experiment."""
+    from tsauto.runs import RunStore
+
+    _require_store(folder)
+    _print_frame(RunStore(folder).experiments(), "Experiments")
+
+
+@runs_app.command("show")
+def runs_show(
+    folder: Annotated[Path, typer.Argument(help="An output folder of tsauto fit.")],
+    experiment: Annotated[Optional[int], typer.Option(help="Experiment id (default: latest).")] = None,
+) -> None:
+    """Every trial (child run) of an experiment."""
+    from tsauto.runs import RunStore
+
+    _require_store(folder)
+    store = RunStore(folder)
+    row = store.experiment(experiment)
+    trials = store.trials(int(row["id"]))
+    columns = [c for c in ["trial_id", "learner", "status", "duration", "params", "error"]
+               if c in trials.columns]
+    out.print(f"Experiment {row['id']} ({row['name']}): {row['status']}, "
+              f"{row['elapsed']:.1f}s, {row['stopped_because'] or ''}")
+    _print_frame(trials[columns].fillna(""), "Trials")
+
+
+def _require_store(folder: Path) -> None:
+    from tsauto.runs.store import DB_NAME
+
+    if not (folder / DB_NAME).exists():
+        raise SettingsError(f"'{folder}' holds no experiment database ({DB_NAME}); pass the --out "
+                            f"folder of 'tsauto fit'.")
+
+
+def _print_frame(frame, title: str) -> None:
+    table = Table(title=title)
+    for column in frame.columns:
+        table.add_column(str(column))
+    for _, row in frame.iterrows():
+        table.add_row(*[Text(str(v)) for v in row])
+    out.print(table)
 
 
 @app.command()

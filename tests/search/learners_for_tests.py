@@ -53,3 +53,14 @@ class Hanging(WindowMean):
 
     def _fit(self, train):
         time.sleep(3600)
+
+
+@register
+class SlowMean(WindowMean):
+    """Takes about half a second per fit: long enough to be killed mid-trial."""
+
+    name = "test_slow_mean"
+
+    def _fit(self, train):
+        time.sleep(0.5)
+        super()._fit(train)

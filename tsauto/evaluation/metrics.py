@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
 
 from tsauto.data.dataset import SERIES_ID
 from tsauto.learners.base import POINT, quantile_column
@@ -99,6 +98,13 @@ def mean_pinball(y, forecasts: pd.DataFrame, quantiles) -> float:
     return float(np.mean([pinball(y, forecasts[quantile_column(q)], q) for q in quantiles]))
 
 
+def _spearman(y: np.ndarray, yhat: np.ndarray) -> float:
+    if np.ptp(y) == 0 or np.ptp(yhat) == 0:
+        return np.nan
+    ranks = pd.DataFrame({"y": y, "yhat": yhat}).rank()
+    return float(np.corrcoef(ranks["y"], ranks["yhat"])[0, 1])
+
+
 def evaluate(actual: np.ndarray, forecast: pd.DataFrame, series: np.ndarray, train: pd.DataFrame,
              target: str, season_length: int, quantiles=()) -> dict[str, float]:
     """Every metric for aligned actuals and forecasts (``forecast`` holds ``forecast`` and the
@@ -125,7 +131,7 @@ def evaluate(actual: np.ndarray, forecast: pd.DataFrame, series: np.ndarray, tra
         "nrmse": float((per_rmse / spread.reindex(per_rmse.index)).mean()),
         "nmae": float((per_mae / spread.reindex(per_mae.index)).mean()),
         "r2": float(1 - np.sum(err**2) / np.sum((y - y.mean()) ** 2)) if np.ptp(y) > 0 else np.nan,
-        "spearman": float(spearmanr(y, yhat).statistic) if np.ptp(y) > 0 and np.ptp(yhat) > 0 else np.nan,
+        "spearman": _spearman(y, yhat),
     }
     if quantiles:
         losses = [pinball(y, forecast[quantile_column(q)], q) for q in quantiles]

@@ -113,16 +113,35 @@ def _tell(study: optuna.Study, trial: optuna.Trial, value: float) -> None:
         study.tell(trial, state=optuna.trial.TrialState.FAIL)
 
 
+@dataclass
+class Hooks:
+    """How the caller follows and steers a search: every callback is optional."""
+
+    on_submit: Callable[[TrialSpec], None] | None = None
+    on_trial: Callable[[TrialResult], None] | None = None
+    # () -> (cancel the whole search?, trial ids to cancel); polled about twice a second
+    poll_cancel: Callable[[], tuple[bool, set]] | None = None
+    # results of an earlier, interrupted run of the same search, by configuration key
+    finished: dict[str, TrialResult] = field(default_factory=dict)
+
+
+def config_key(learner: str, params: dict) -> str:
+    return json.dumps([learner, params], sort_keys=True, default=str)
+
+
 def search(dataset: TimeSeriesDataset, folds: list[Fold], settings, context: dict,
-           workdir: Path, started: float, on_trial: Callable[[TrialResult], None] | None = None
-           ) -> SearchResult:
-    """Run trials until a budget ends; ``started`` is the experiment's monotonic start time."""
+           workdir: Path, started: float, hooks: Hooks | None = None) -> SearchResult:
+    """Run trials until a budget ends; ``started`` is the experiment's monotonic start time
+    (earlier for a resumed experiment, so that its budget counts the time already spent).
+
+    A resumed search replays the same seeded proposals: configurations found in
+    ``hooks.finished`` take their recorded result instead of running again."""
+    hooks = hooks or Hooks()
     metric = settings.primary_metric
     sign = -1.0 if METRICS[metric].greater_is_better else 1.0
     budget = settings.time_budget
     deadline = None if budget is None else started + budget
-    learners, skipped = candidate_learners(settings, dataset.n_series, len(folds),
-                                           None if budget is None else budget)
+    learners, skipped = candidate_learners(settings, dataset.n_series, len(folds), budget)
     if not learners:
         from tsauto.errors import SettingsError
 
@@ -135,74 +154,93 @@ def search(dataset: TimeSeriesDataset, folds: list[Fold], settings, context: dic
     trials: list[TrialResult] = []
     seen: dict[str, float] = {}
     pending: dict[int, tuple[optuna.Trial | None, str]] = {}
-    best_value, since_best, stopped, duplicates = np.inf, 0, "", 0
-    refit_reserve = 0.0
-    next_id = 0
+    state = {"best": np.inf, "since_best": 0, "reserve": 0.0}
+    stopped, duplicates, proposed = "", 0, 0
+    next_id = max((t.trial_id for t in hooks.finished.values()), default=-1) + 1
+    last_poll = 0.0
 
     def stop_reason() -> str:
-        if settings.max_trials is not None and next_id >= settings.max_trials:
+        if settings.max_trials is not None and proposed >= settings.max_trials:
             return "max_trials reached"
-        if settings.exit_score is not None and np.isfinite(best_value) and \
-                best_value <= sign * settings.exit_score:
+        if settings.exit_score is not None and np.isfinite(state["best"]) and \
+                state["best"] <= sign * settings.exit_score:
             return "exit_score reached"
-        if settings.early_stopping_trials is not None and since_best >= settings.early_stopping_trials:
+        if settings.early_stopping_trials is not None and \
+                state["since_best"] >= settings.early_stopping_trials:
             return f"no improvement in {settings.early_stopping_trials} trials"
         if duplicates >= 50:
             return "search space exhausted"
-        if deadline is not None:
-            if deadline - time.monotonic() - refit_reserve <= 0:
-                return "time budget reached"
+        if deadline is not None and deadline - time.monotonic() - state["reserve"] <= 0:
+            return "time budget reached"
         return ""
+
+    def record(result: TrialResult, otrial, key: str, fresh: bool) -> None:
+        trials.append(result)
+        value = (sign * result.metrics[metric] if result.status == "completed"
+                 and not np.isnan(result.metrics.get(metric, np.nan)) else np.inf)
+        seen[key] = value
+        if otrial is not None:
+            _tell(study, otrial, value)
+        if value < state["best"]:
+            state["best"], state["since_best"] = value, 0
+        elif result.status != "canceled":
+            state["since_best"] += 1
+        state["reserve"] = _refit_reserve(trials, metric, sign, len(folds), settings)
+        if fresh and hooks.on_trial is not None:
+            hooks.on_trial(result)
 
     try:
         while True:
             while executor.free > 0 and not (stopped := stopped or stop_reason()):
                 if queue:
-                    name, params = queue.pop(0)
-                    otrial = None
+                    (name, params), otrial = queue.pop(0), None
                 else:
                     otrial = study.ask()
                     name, params = _suggest(otrial, learners)
-                key = json.dumps([name, params], sort_keys=True, default=str)
+                key = config_key(name, params)
                 if key in seen:  # same configuration again: answer from memory
                     duplicates += 1
                     if otrial is not None:
                         _tell(study, otrial, seen[key])
                     continue
-                duplicates = 0
+                duplicates, proposed = 0, proposed + 1
+                if key in hooks.finished:
+                    record(hooks.finished[key], otrial, key, fresh=False)
+                    continue
                 seen[key] = np.inf
-                timeout = settings.trial_timeout
-                executor.submit(next_id, TrialSpec(next_id, name, params, registry.get(name)),
-                                timeout)
+                spec = TrialSpec(next_id, name, params, registry.get(name))
+                if hooks.on_submit is not None:
+                    hooks.on_submit(spec)
+                executor.submit(next_id, spec, settings.trial_timeout)
                 pending[next_id] = (otrial, key)
                 next_id += 1
             if not executor.running:
                 break
-            hard_deadline = None if deadline is None else deadline - refit_reserve
-            for trial_id, status, payload, elapsed in executor.wait_any(hard_deadline):
+            if hooks.poll_cancel is not None and time.monotonic() - last_poll > 0.5:
+                last_poll = time.monotonic()
+                whole, some = hooks.poll_cancel()
+                if whole:
+                    stopped = "canceled"
+                for trial_id in (set(executor.running) if whole else some & set(executor.running)):
+                    elapsed = executor.kill(trial_id)
+                    otrial, key = pending.pop(trial_id)
+                    name, params = json.loads(key)
+                    record(TrialResult(trial_id, name, params, "canceled", duration=elapsed,
+                                       error="canceled by request"), otrial, key, fresh=True)
+            hard_deadline = None if deadline is None else deadline - state["reserve"]
+            for trial_id, status, payload, elapsed in executor.wait_any(hard_deadline, 0.5):
                 otrial, key = pending.pop(trial_id)
                 name, params = json.loads(key)
                 result = payload if status == "ok" else TrialResult(
                     trial_id, name, params, "timeout" if status == "timeout" else "failed",
                     duration=elapsed, error=payload)
-                trials.append(result)
-                value = (sign * result.metrics[metric] if result.status == "completed"
-                         and not np.isnan(result.metrics.get(metric, np.nan)) else np.inf)
-                seen[key] = value
-                if otrial is not None:
-                    _tell(study, otrial, value)
-                if value < best_value:
-                    best_value, since_best = value, 0
-                else:
-                    since_best += 1
-                refit_reserve = _refit_reserve(trials, metric, sign, len(folds), settings)
-                if on_trial is not None:
-                    on_trial(result)
+                record(result, otrial, key, fresh=True)
     finally:
         executor.shutdown()
     trials.sort(key=lambda t: t.trial_id)
-    trials += ensemble_trials(trials, folds, context, metric, dataset.target_column,
-                              dataset.time_column, next_id, settings.enable_voting_ensemble,
-                              settings.enable_stack_ensemble)
+    if stopped != "canceled":
+        trials += ensemble_trials(trials, folds, context, metric, dataset.target_column,
+                                  dataset.time_column, next_id, settings.enable_voting_ensemble,
+                                  settings.enable_stack_ensemble)
     return SearchResult(trials, metric, stopped or "all trials done",
                         time.monotonic() - started, skipped)

@@ -113,13 +113,23 @@ class Executor:
             del self.running[key]
         return done
 
-    def wait_any(self, deadline: float | None = None, interval: float = 0.02):
+    def wait_any(self, deadline: float | None = None, max_wait: float | None = None,
+                 interval: float = 0.02):
+        """Finished jobs, as soon as there is one (or [] after ``max_wait`` seconds)."""
+        until = None if max_wait is None else time.monotonic() + max_wait
         while self.running:
             done = self.poll(deadline)
-            if done:
+            if done or (until is not None and time.monotonic() > until):
                 return done
             time.sleep(interval)
         return []
+
+    def kill(self, key) -> float:
+        """Stop one job now; returns how long it ran."""
+        job = self.running.pop(key)
+        job.process.kill()
+        job.process.join()
+        return time.monotonic() - job.started
 
     def shutdown(self) -> None:
         for job in self.running.values():

@@ -1,0 +1,223 @@
+"""Experiment store: a SQL database of experiments and their trials, artifacts on disk.
+
+SQLite by default (``experiments.sqlite`` in the output folder), in WAL mode so that readers
+(``tsauto runs list``, a cancel from another shell) never block a running experiment.  The SQL
+is plain and the connection comes from one function, so another database can replace it later.
+Every write is one short transaction: a run killed at any moment (``kill -9`` included) leaves
+the database consistent, and what was committed survives.
+
+Tables: ``experiments`` (settings, data fingerprint, status, timings, cancel request) and
+``trials`` (one child run per trial: learner, parameters, status queued/running/completed/failed/
+timeout/canceled, metrics per fold, error, time).  Out-of-fold forecasts live next to the
+database as Parquet files, one per trial.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from contextlib import closing
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tsauto.errors import SettingsError
+from tsauto.search.trial import TrialResult
+
+DB_NAME = "experiments.sqlite"
+FINAL = ("completed", "failed", "timeout", "canceled")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS experiments (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    elapsed REAL NOT NULL DEFAULT 0,
+    stopped_because TEXT,
+    cancel_requested INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS trials (
+    experiment_id INTEGER NOT NULL REFERENCES experiments(id),
+    trial_id INTEGER NOT NULL,
+    learner TEXT NOT NULL,
+    params TEXT NOT NULL,
+    status TEXT NOT NULL,
+    metrics TEXT,
+    fold_metrics TEXT,
+    error TEXT,
+    duration REAL,
+    started REAL,
+    finished REAL,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (experiment_id, trial_id)
+);
+"""
+
+
+def _clean(obj):
+    """JSON without NaN (stored as null)."""
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def _restore(obj):
+    if obj is None:
+        return np.nan
+    if isinstance(obj, dict):
+        return {k: _restore(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_restore(v) for v in obj]
+    return obj
+
+
+class RunStore:
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.path = self.folder / DB_NAME
+        with closing(self._connect()) as db, db:
+            db.executescript(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        return db
+
+    def _write(self, sql: str, args: tuple = ()) -> sqlite3.Cursor:
+        with closing(self._connect()) as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = db.execute(sql, args)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            return cursor
+
+    def _read(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
+        with closing(self._connect()) as db:
+            db.row_factory = sqlite3.Row
+            return db.execute(sql, args).fetchall()
+
+    def artifacts(self, experiment_id: int) -> Path:
+        """Folder of one experiment's files: its data, out-of-fold forecasts, model."""
+        path = self.folder / "experiments" / str(experiment_id)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    # -- experiments ---------------------------------------------------------------------------
+    def create_experiment(self, name: str, settings_json: str, fingerprint: str) -> int:
+        now = time.time()
+        cursor = self._write("INSERT INTO experiments (name, settings, fingerprint, status, created,"
+                             " updated) VALUES (?, ?, ?, 'running', ?, ?)",
+                             (name, settings_json, fingerprint, now, now))
+        return int(cursor.lastrowid)
+
+    def experiment(self, experiment_id: int | None = None) -> dict:
+        """One experiment (the latest when no id is given)."""
+        rows = (self._read("SELECT * FROM experiments WHERE id = ?", (experiment_id,))
+                if experiment_id is not None else
+                self._read("SELECT * FROM experiments ORDER BY id DESC LIMIT 1"))
+        if not rows:
+            raise SettingsError(f"no experiment{'' if experiment_id is None else f' {experiment_id}'}"
+                                f" in '{self.path}'.")
+        return dict(rows[0])
+
+    def experiments(self) -> pd.DataFrame:
+        return pd.DataFrame([dict(r) for r in self._read(
+            "SELECT e.id, e.name, e.status, e.elapsed, e.stopped_because, e.created, "
+            "COUNT(t.trial_id) AS trials, SUM(t.status = 'completed') AS completed "
+            "FROM experiments e LEFT JOIN trials t ON t.experiment_id = e.id GROUP BY e.id "
+            "ORDER BY e.id")])
+
+    def set_status(self, experiment_id: int, status: str, elapsed: float | None = None,
+                   stopped_because: str | None = None) -> None:
+        self._write("UPDATE experiments SET status = ?, updated = ?, elapsed = COALESCE(?, elapsed),"
+                    " stopped_because = COALESCE(?, stopped_because) WHERE id = ?",
+                    (status, time.time(), elapsed, stopped_because, experiment_id))
+
+    def request_cancel(self, experiment_id: int, trial_id: int | None = None) -> None:
+        if trial_id is None:
+            self._write("UPDATE experiments SET cancel_requested = 1 WHERE id = ?", (experiment_id,))
+        else:
+            self._write("UPDATE trials SET cancel_requested = 1 WHERE experiment_id = ? AND "
+                        "trial_id = ?", (experiment_id, trial_id))
+
+    def cancel_requests(self, experiment_id: int) -> tuple[bool, set[int]]:
+        """(whole experiment canceled?, trial ids asked to stop)."""
+        whole = self._read("SELECT cancel_requested FROM experiments WHERE id = ?", (experiment_id,))
+        trials = self._read("SELECT trial_id FROM trials WHERE experiment_id = ? AND "
+                            "cancel_requested = 1 AND status IN ('queued', 'running')",
+                            (experiment_id,))
+        return bool(whole and whole[0][0]), {r[0] for r in trials}
+
+    def clear_cancel(self, experiment_id: int) -> None:
+        self._write("UPDATE experiments SET cancel_requested = 0 WHERE id = ?", (experiment_id,))
+
+    # -- trials --------------------------------------------------------------------------------
+    def trial_started(self, experiment_id: int, trial_id: int, learner: str, params: dict) -> None:
+        self._write("INSERT OR REPLACE INTO trials (experiment_id, trial_id, learner, params, status,"
+                    " started) VALUES (?, ?, ?, ?, 'running', ?)",
+                    (experiment_id, trial_id, learner, json.dumps(params, sort_keys=True,
+                                                                  default=str), time.time()))
+
+    def trial_finished(self, experiment_id: int, result: TrialResult) -> None:
+        # The artifact first, then the row: a row marked completed always has its forecasts.
+        if result.oof is not None:
+            oof_dir = self.artifacts(experiment_id) / "oof"
+            oof_dir.mkdir(parents=True, exist_ok=True)
+            tmp = oof_dir / f"trial_{result.trial_id}.parquet.tmp"
+            result.oof.to_parquet(tmp, index=False)
+            tmp.replace(oof_dir / f"trial_{result.trial_id}.parquet")
+        self._write("INSERT OR REPLACE INTO trials (experiment_id, trial_id, learner, params, status,"
+                    " metrics, fold_metrics, error, duration, started, finished) VALUES "
+                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE((SELECT started FROM trials WHERE "
+                    "experiment_id = ? AND trial_id = ?), ?), ?)",
+                    (experiment_id, result.trial_id, result.learner,
+                     json.dumps(result.params, sort_keys=True, default=str), result.status,
+                     json.dumps(_clean(result.metrics)), json.dumps(_clean(result.fold_metrics)),
+                     result.error, result.duration, experiment_id, result.trial_id,
+                     time.time(), time.time()))
+
+    def trials(self, experiment_id: int) -> pd.DataFrame:
+        return pd.DataFrame([dict(r) for r in self._read(
+            "SELECT * FROM trials WHERE experiment_id = ? ORDER BY trial_id", (experiment_id,))])
+
+    def finished_trials(self, experiment_id: int) -> list[TrialResult]:
+        """Trials that ended (completed, failed, timed out), with their out-of-fold forecasts;
+        trials left running by a killed experiment are not among them and will be rerun."""
+        out = []
+        for row in self._read("SELECT * FROM trials WHERE experiment_id = ? AND status IN "
+                              "('completed', 'failed', 'timeout') AND learner NOT LIKE "
+                              "'%\\_ensemble' ESCAPE '\\' ORDER BY trial_id",
+                              (experiment_id,)):
+            path = self.artifacts(experiment_id) / "oof" / f"trial_{row['trial_id']}.parquet"
+            oof = pd.read_parquet(path) if path.exists() else None
+            if row["status"] == "completed" and oof is None:
+                continue  # killed between artifact and row: rerun it
+            out.append(TrialResult(row["trial_id"], row["learner"], json.loads(row["params"]),
+                                   row["status"], _restore(json.loads(row["metrics"] or "{}")),
+                                   _restore(json.loads(row["fold_metrics"] or "[]")),
+                                   row["duration"] or 0.0, row["error"], oof))
+        return out
+
+    def forget_unfinished(self, experiment_id: int) -> None:
+        """Before a resume: trials left running by the stopped process are recorded as
+        canceled, and ensembles (rebuilt at the end of every search) are dropped."""
+        self._write("UPDATE trials SET status = 'canceled', error = 'interrupted; run again on "
+                    "resume', finished = ? WHERE experiment_id = ? AND status IN ('queued', "
+                    "'running')", (time.time(), experiment_id))
+        self._write("DELETE FROM trials WHERE experiment_id = ? AND learner LIKE '%\\_ensemble' "
+                    "ESCAPE '\\'", (experiment_id,))
