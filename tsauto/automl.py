@@ -13,6 +13,7 @@ import pickle
 import tempfile
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +56,15 @@ class Run:
         self.elapsed = elapsed
         self.folder = folder
         self.experiment = experiment
+        self._refit_by = None  # set by AutoML: metric -> ForecastModel
+
+    def best_model_by(self, metric: str) -> ForecastModel | None:
+        """The best trial by another metric than the primary one, refitted on the full history."""
+        if metric not in METRICS:
+            raise SettingsError(f"unknown metric {metric!r}; valid: {', '.join(sorted(METRICS))}.")
+        if metric == self.settings.primary_metric:
+            return self.best_model
+        return self._refit_by(metric)
 
     def cancel(self, trial: int | None = None) -> None:
         """Ask this run's experiment (e.g. resumed in another process) or one trial to stop."""
@@ -201,8 +211,14 @@ class AutoML:
             store.set_status(exp, final, elapsed, result.stopped_because)
         console.print(f"{len(result.trials)} trials in {elapsed:.1f}s ({result.stopped_because})"
                       + (f"; best: {model.description}" if model else "; no trial completed"))
-        return Run(s, dataset, report, result, model, n_cv, elapsed,
-                   None if store is None else store.folder, exp)
+        run = Run(s, dataset, report, result, model, n_cv, elapsed,
+                  None if store is None else store.folder, exp)
+        run._refit_by = partial(self._refit_best_by, result, dataset, context, report)
+        return run
+
+    def _refit_best_by(self, result, dataset, context, report, metric: str):
+        with tempfile.TemporaryDirectory(prefix="tsauto-") as tmp:
+            return self._refit(result, dataset, context, report, Path(tmp), None, metric)
 
     def _frame(self, data) -> pd.DataFrame:
         if isinstance(data, (str, Path)):
@@ -217,12 +233,14 @@ class AutoML:
             return data
         return TimeSeriesDataset(data, **self.settings.dataset_roles())
 
-    def _refit(self, result: SearchResult, dataset, context, report, workdir, started):
+    def _refit(self, result: SearchResult, dataset, context, report, workdir, started,
+               metric: str | None = None):
         """Refit the best trial (every member of an ensemble) on the full history in workers,
         so that it honours the budget; if that fails, the next best trial is tried."""
         s = self.settings
-        ranked = sorted(result.completed, key=lambda t: t.metrics[s.primary_metric],
-                        reverse=METRICS[s.primary_metric].greater_is_better)
+        metric = metric or s.primary_metric
+        ranked = sorted([t for t in result.completed if np.isfinite(t.metrics.get(metric, np.nan))],
+                        key=lambda t: t.metrics[metric], reverse=METRICS[metric].greater_is_better)
         by_id = {t.trial_id: t for t in result.trials}
         executor = Executor(workdir, _refit_job, (dataset, context), s.max_concurrent_trials)
         try:
@@ -237,7 +255,8 @@ class AutoML:
                     return ForecastModel(learner, dataset.schema(), history_of(dataset),
                                          s.horizon, s.quantiles, report, s.model_dump(),
                                          f"{trial.learner} {json.dumps(trial.params, default=str)}")
-                if s.time_budget is not None and time.monotonic() - started > s.time_budget:
+                if started is not None and s.time_budget is not None and \
+                        time.monotonic() - started > s.time_budget:
                     break
         finally:
             executor.shutdown()
@@ -246,7 +265,7 @@ class AutoML:
     def _fit_members(self, executor: Executor, members, started):
         """Fitted learners of the members in order, or None if one fails or runs out of time."""
         s = self.settings
-        remaining = None if s.time_budget is None else \
+        remaining = None if s.time_budget is None or started is None else \
             max(s.time_budget - (time.monotonic() - started), 1.0)
         fitted, queue = {}, list(members)
         while queue or executor.running:

@@ -16,6 +16,7 @@ import pandas as pd
 from tsauto.data.dataset import SERIES_ID, DatasetSchema, TimeSeriesDataset
 from tsauto.data.guardrails import GuardrailReport
 from tsauto.errors import DataError, SettingsError, preview
+from tsauto.evaluation.backtest import Backtest, backtest
 from tsauto.evaluation.metrics import evaluate
 from tsauto.learners.base import Forecaster
 
@@ -62,6 +63,24 @@ class ForecastModel:
                             "start right after the training data.")
         return evaluate(merged[target].to_numpy(), merged, merged[SERIES_ID].to_numpy(),
                         self.history, target, self.schema.grid.season_length, self.quantiles)
+
+    def explain(self) -> dict:
+        """Feature importances (pivoted learners, also summed per raw column), fitted model
+        parameters (statistical learners), ensemble weights and members."""
+        return self.learner.explain()
+
+    def backtest(self, data: pd.DataFrame | TimeSeriesDataset, n_windows: int = 3,
+                 step: int | None = None, horizon: int | None = None) -> Backtest:
+        """Refit this model's learner at ``n_windows`` cutoffs of ``data`` (``step`` periods
+        apart) and score its forecasts: per cutoff, per horizon step, per series."""
+        if not isinstance(data, TimeSeriesDataset):
+            s = self.schema
+            data = TimeSeriesDataset(data, time_column=s.time_column, target_column=s.target_column,
+                                     grain_columns=s.grain_columns,
+                                     known_covariates=s.known_covariates,
+                                     past_covariates=s.past_covariates,
+                                     static_features=s.static_features, freq=s.grid.freq)
+        return backtest(self.learner, data, horizon or self.horizon, n_windows, step)
 
     def _with_series_id(self, frame: pd.DataFrame) -> pd.DataFrame:
         frame = frame.copy()

@@ -44,3 +44,7 @@ class WeightedEnsemble(Forecaster):
         out[columns] = sum(w * f[columns].to_numpy(dtype="float64")
                            for w, f in zip(self.weights, frames))
         return out
+
+    def explain(self) -> dict:
+        return {"learner": f"{self.kind}", "weights": self.weights.tolist(),
+                "members": [m.explain() for m in self.members]}

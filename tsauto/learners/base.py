@@ -120,6 +120,11 @@ class Forecaster:
         known covariates); return it with ``forecast`` and the quantile columns added."""
         raise NotImplementedError
 
+    def explain(self) -> dict:
+        """What the fitted learner learned, for people: its parameters by default; families add
+        feature importances or fitted model parameters."""
+        return {"learner": self.name, "params": dict(self.params)}
+
     @classmethod
     def search_space(cls) -> dict[str, IntRange | FloatRange | Choice]:
         """Hyper-parameters the search may tune, with their ranges."""

@@ -1,0 +1,92 @@
+"""Backtests: refit a learner at several cutoffs, forecast each horizon, and score the errors
+per cutoff, per horizon step and per series, with every metric and interval coverage."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from tsauto.data.dataset import SERIES_ID, STEP, TimeSeriesDataset
+from tsauto.evaluation.metrics import evaluate, naive_scale
+from tsauto.evaluation.splits import rolling_origin
+from tsauto.learners.base import POINT, Forecaster, quantile_column
+
+
+@dataclass
+class Backtest:
+    forecasts: pd.DataFrame   # cutoff, series_id, time, step, actual, forecast, quantiles
+    by_cutoff: pd.DataFrame   # every metric per cutoff
+    by_step: pd.DataFrame     # every metric per horizon step
+    by_series: pd.DataFrame   # per-series errors
+    overall: dict             # every metric, mean over cutoffs
+
+
+def backtest(learner: Forecaster, ds: TimeSeriesDataset, horizon: int, n_windows: int = 3,
+             step: int | None = None) -> Backtest:
+    """Refit a copy of ``learner`` at each of ``n_windows`` rolling origins (``step`` periods
+    apart, default ``horizon``) and score its forecasts of the next ``horizon`` periods."""
+    quantiles = list(getattr(learner, "quantiles_", None) or learner.quantiles or [])
+    season = ds.season_length
+    parts, trains = [], {}
+    for fold in rolling_origin(ds, horizon, n_windows, step):
+        model = copy.deepcopy(learner).fit(fold.train)
+        forecast = model.predict(horizon, future=fold.valid.frame)
+        valid = fold.valid.frame[[SERIES_ID, ds.time_column, ds.target_column]]
+        merged = forecast.assign(**{SERIES_ID: forecast[SERIES_ID].astype(str)}).merge(
+            valid.assign(**{SERIES_ID: valid[SERIES_ID].astype(str)}), on=[SERIES_ID, ds.time_column])
+        cutoff = fold.train.frame[ds.time_column].max()
+        parts.append(merged.rename(columns={ds.target_column: "actual"}).assign(cutoff=cutoff))
+        trains[cutoff] = fold.train.frame
+    frame = pd.concat(parts, ignore_index=True)
+
+    def score(rows: pd.DataFrame, train: pd.DataFrame) -> dict:
+        return evaluate(rows["actual"].to_numpy(), rows, rows[SERIES_ID].to_numpy(), train,
+                        ds.target_column, season, quantiles)
+
+    by_cutoff = pd.DataFrame([{"cutoff": c, **score(rows, trains[c])}
+                              for c, rows in frame.groupby("cutoff", sort=True)])
+    # Per step, MASE scales each row by its own cutoff's training data; the range-normalised
+    # metrics of a step use that step's first cutoff.
+    scaled = _with_scale(frame, trains, ds.target_column, season)
+    by_step = pd.DataFrame([{STEP: s, **score(rows, trains[rows["cutoff"].iloc[0]]),
+                             "mase": _mase(rows)} for s, rows in scaled.groupby(STEP, sort=True)])
+    overall = {k: float(by_cutoff[k].mean()) for k in by_cutoff.columns if k != "cutoff"}
+    return Backtest(frame, by_cutoff, by_step, _by_series(scaled, quantiles), overall)
+
+
+def _with_scale(frame, trains, target, season) -> pd.DataFrame:
+    scales = pd.concat([naive_scale(train, target, season).rename("scale").to_frame()
+                        .assign(cutoff=c) for c, train in trains.items()])
+    scales.index.name = SERIES_ID
+    return frame.merge(scales.reset_index(), on=["cutoff", SERIES_ID], how="left")
+
+
+def _mase(rows: pd.DataFrame) -> float:
+    """MASE with each (cutoff, series) scaled by its own training part, mean over series."""
+    ratio = (rows["actual"] - rows[POINT]).abs() / rows["scale"]
+    ratio = ratio.replace([np.inf, -np.inf], np.nan)
+    return float(ratio.groupby(rows[SERIES_ID]).mean().mean())
+
+
+def _by_series(frame: pd.DataFrame, quantiles) -> pd.DataFrame:
+    err = frame["actual"] - frame[POINT]
+    denom = frame["actual"].abs() + frame[POINT].abs()
+    parts = pd.DataFrame({
+        SERIES_ID: frame[SERIES_ID],
+        "abs_error": err.abs(),
+        "sq_error": err**2,
+        "scaled_error": err.abs() / frame["scale"].replace(0, np.nan),
+        "smape": np.where(denom == 0, 0.0, 200 * err.abs() / denom.where(denom != 0, 1)),
+    })
+    if quantiles:
+        low = frame[quantile_column(min(quantiles))]
+        high = frame[quantile_column(max(quantiles))]
+        parts["coverage"] = ((frame["actual"] >= low) & (frame["actual"] <= high)).astype(float)
+    grouped = parts.groupby(SERIES_ID, sort=True)
+    out = grouped.mean().rename(columns={"abs_error": "mae", "scaled_error": "mase"})
+    out["rmse"] = np.sqrt(out.pop("sq_error"))
+    out["points"] = grouped.size()
+    return out.reset_index()
