@@ -130,8 +130,6 @@ def fit(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
     """Search for the best forecaster within a budget; write model, leaderboard and reports."""
-    import json
-
     from tsauto import datasets as bundled
     from tsauto.automl import AutoML
     from tsauto.settings import ForecastSettings
@@ -162,9 +160,11 @@ def _write_outputs(run, out_dir: Path) -> None:
     (out_dir / "guardrails.json").write_text(run.guardrails.to_json(indent=1))
     (out_dir / "settings.json").write_text(settings.model_dump_json(indent=1))
     featurization = getattr(run.best_model.learner, "featurization_summary", None)
-    if callable(featurization):
-        (out_dir / "featurization.json").write_text(json.dumps(featurization(), default=str,
-                                                               indent=1))
+    if callable(featurization):  # pivoted learners report what they did to every column
+        summary = featurization()
+        text = (summary.to_json(orient="records", indent=1, default_handler=str)
+                if hasattr(summary, "to_json") else json.dumps(summary, default=str, indent=1))
+        (out_dir / "featurization.json").write_text(text)
     _print_board(board.head(10), settings.primary_metric)
     out.print(f"Best: {run.best_model.description}. Written to {out_dir}/ (model.pkl, "
               f"leaderboard.csv/json, guardrails.json, settings.json).")
