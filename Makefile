@@ -22,7 +22,7 @@ demo: $(STAMP)
 	$(BIN)/tsauto forecast out/aus_retail/model.pkl --out out/aus_retail/forecast.csv
 
 test: $(STAMP)
-	HOME=$$(mktemp -d) MPLCONFIGDIR=$$(mktemp -d) $(BIN)/python -m pytest
+	HOME=$$(mktemp -d) MPLCONFIGDIR=$$(mktemp -d) $(BIN)/python -m pytest -q
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,457 @@
+"""``Featurizer``: composes the featurizers into pivoted designs and writes the summary.
+
+    feat = Featurizer(target_lags="auto", country_or_region="AU", subdivision="VIC")
+    feat.fit(train, strategy="recursive", horizon=14)
+    X, y, rows = feat.transform(train)          # the training design (y: transformed target)
+    feat.summary()                              # one row per raw column, as a DataFrame
+    feat.summary_json()
+
+``featurization`` is ``"auto"`` (everything that fits the data), ``"off"`` (target lags and the
+covariates only: no calendar, holidays, rolling windows, target transform or series id) or a
+``FeaturizationConfig`` / dict of its fields: columns to drop, a column's role or type forced,
+imputation per column, lags and windows per column, and switches for each featurizer.
+
+The fitted featurizer keeps each series' recent raw values (``tail``) so that a learner can lay
+out the history it forecasts from without the training data (see ``forecast_history``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+
+import numpy as np
+import pandas as pd
+
+from tsauto.data.dataset import SERIES_ID, STEP, TimeSeriesDataset
+from tsauto.errors import DataError, SettingsError, closest_hint, preview
+from tsauto.features.base import TARGET, History, Rows, position_in_series
+from tsauto.features.calendar import CalendarFeatures
+from tsauto.features.covariates import MISSING, CovariateFeatures, detect_type
+from tsauto.features.holiday import HolidayFeatures
+from tsauto.features.lags import Lags, check_lags
+from tsauto.features.target import TargetTransform
+from tsauto.features.windows import RollingWindows, SeasonalRollingWindows
+
+STRATEGIES = ("recursive", "direct")
+ENCODINGS = ("onehot", "ordinal", "native")
+
+
+@dataclass
+class FeaturizationConfig:
+    """A custom featurization.  Column-keyed settings name raw columns; the target's column
+    name keys its lags/windows in ``lags``/``windows``."""
+
+    drop_columns: list[str] = field(default_factory=list)
+    column_roles: dict[str, str] = field(default_factory=dict)    # known | past | static
+    column_types: dict[str, str] = field(default_factory=dict)    # numeric | categorical
+    imputation: dict[str, str | float] = field(default_factory=dict)  # mean|median|zero|ffill|number
+    lags: dict[str, str | list[int]] = field(default_factory=dict)
+    windows: dict[str, str | list[int]] = field(default_factory=dict)
+    calendar: bool | list[str] = True
+    holidays: bool = True
+    rolling: bool = True
+    seasonal_rolling: bool = True
+    series_id: bool = True
+    target_transform: bool = True
+
+    @classmethod
+    def parse(cls, value) -> FeaturizationConfig:
+        if isinstance(value, FeaturizationConfig):
+            return value
+        if value is None or value == "auto":
+            return cls()
+        if value == "off":
+            return cls(calendar=False, holidays=False, rolling=False, seasonal_rolling=False,
+                       series_id=False, target_transform=False)
+        if isinstance(value, dict):
+            known = [f.name for f in fields(cls)]
+            bad = [k for k in value if k not in known]
+            if bad:
+                raise SettingsError(f"featurization has unknown key(s) {preview(bad)}."
+                                    f"{closest_hint(bad[0], known)} Valid keys: "
+                                    f"{', '.join(known)}.")
+            return cls(**value)
+        raise SettingsError(f"featurization={value!r} is not valid; use 'auto', 'off', or a "
+                            f"dict / FeaturizationConfig with keys "
+                            f"{', '.join(f.name for f in fields(cls))}.")
+
+
+class Featurizer:
+    """Builds leakage-free pivoted designs from a ``TimeSeriesDataset``.
+
+    Parameters mirror the pivoted learners' and the settings': ``target_lags`` ('auto', a list,
+    or None for none), ``target_rolling_window_size`` ('auto' or None, an int or a list),
+    ``rolling_stats``, ``seasonal_window_size`` ('auto' or a number of seasons; None turns it
+    off), ``feature_lags`` (lags of past-only covariates: 'auto', a list, or None, which leaves
+    past-only covariates out), ``country_or_region``/``subdivision``/
+    ``holiday_window`` (holidays), ``target_scaler``/``target_difference``/``target_power``
+    (per-series target transform), ``categorical_encoding`` ('onehot', 'ordinal', 'native')
+    and ``max_onehot``.
+    """
+
+    def __init__(self, featurization="auto", *, target_lags="auto",
+                 target_rolling_window_size="auto",
+                 rolling_stats=("mean", "std", "min", "max"), seasonal_window_size="auto",
+                 feature_lags="auto", country_or_region: str | None = None,
+                 subdivision: str | None = None, holiday_window: int = 7,
+                 target_scaler: str = "standard", target_difference=None,
+                 target_power: str | None = None, categorical_encoding: str = "onehot",
+                 max_onehot: int = 10) -> None:
+        self.featurization = featurization
+        self.target_lags = target_lags
+        self.target_rolling_window_size = target_rolling_window_size
+        self.rolling_stats = rolling_stats
+        self.seasonal_window_size = seasonal_window_size
+        self.feature_lags = feature_lags
+        self.country_or_region = country_or_region
+        self.subdivision = subdivision
+        self.holiday_window = holiday_window
+        self.target_scaler = target_scaler
+        self.target_difference = target_difference
+        self.target_power = target_power
+        self.categorical_encoding = categorical_encoding
+        self.max_onehot = max_onehot
+
+    # -- fit -----------------------------------------------------------------------------------
+    def fit(self, ds: TimeSeriesDataset, strategy: str = "recursive",
+            horizon: int = 1) -> Featurizer:
+        """Learn everything from the training data ``ds``.  ``strategy`` and ``horizon`` fix
+        how far back past-only covariates must reach (see ``Rows.cov_origin``)."""
+        if not isinstance(ds, TimeSeriesDataset):
+            raise DataError(f"Featurizer.fit expects a TimeSeriesDataset, got {type(ds).__name__}.")
+        if strategy not in STRATEGIES:
+            raise SettingsError(f"strategy={strategy!r} is not valid; use one of "
+                                f"{', '.join(STRATEGIES)}.")
+        if self.categorical_encoding not in ENCODINGS:
+            raise SettingsError(f"categorical_encoding={self.categorical_encoding!r} is not "
+                                f"valid; use one of {', '.join(ENCODINGS)}.")
+        if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
+            raise SettingsError(f"horizon must be a positive integer, got {horizon!r}.")
+        if ds.frame[ds.target_column].isna().any():
+            raise DataError(f"the target '{ds.target_column}' has missing values; fill them "
+                            f"(the guardrails do) before featurizing.")
+        config = FeaturizationConfig.parse(self.featurization)
+        self.config_ = config
+        self.strategy_, self.horizon_ = strategy, int(horizon)
+        self.target_column_ = ds.target_column
+        self.time_column_ = ds.time_column
+        self.grid_ = ds.grid
+        self.season_length_ = m = ds.season_length
+        self._check_column_keys(ds, config)
+
+        values, indptr = ds.grouped().values, ds.indptr
+        self.target_ = TargetTransform(
+            self.target_scaler if config.target_transform else "none",
+            self.target_difference if config.target_transform else None,
+            self.target_power if config.target_transform else None, m).fit(values, indptr)
+        z = self.target_.transform(values, indptr)
+        context = {"values": z, "indptr": indptr, "season_length": m, "strategy": strategy}
+        enc, onehot = self.categorical_encoding, self.max_onehot
+
+        target = ds.target_column
+        parts: list = []
+        target_lags = config.lags.get(target, self.target_lags)
+        if target_lags is not None:
+            parts.append(Lags(TARGET, target_lags).fit(ds, {**context, "setting": "target_lags"}))
+        windows = config.windows.get(target, self.target_rolling_window_size)
+        windows = "auto" if windows is None else windows
+        if config.rolling:
+            parts.append(RollingWindows(TARGET, windows, self.rolling_stats).fit(
+                ds, {**context, "setting": "target_rolling_window_size"}))
+        if config.seasonal_rolling and m > 1 and self.seasonal_window_size is not None:
+            parts.append(SeasonalRollingWindows(self.seasonal_window_size).fit(ds, context))
+        if config.calendar:
+            cal = "auto" if config.calendar is True else list(config.calendar)
+            parts.append(CalendarFeatures(cal).fit(ds, context))
+        if self.country_or_region is not None and config.holidays:
+            parts.append(HolidayFeatures(self.country_or_region, self.subdivision,
+                                         self.holiday_window, enc).fit(ds, context))
+        elif self.subdivision is not None:
+            raise SettingsError(f"subdivision={self.subdivision!r} needs country_or_region.")
+        cov = CovariateFeatures(config.column_roles, config.column_types, config.imputation,
+                                config.drop_columns, config.series_id, enc, onehot,
+                                use_past=self.feature_lags is not None).fit(ds)
+        parts.append(cov)
+        self.covariates_ = cov
+        for col in cov.past_columns:
+            plan = cov.plans_[col]
+            levels = plan.levels if plan.type == "categorical" else None
+            lags = config.lags.get(col, self.feature_lags)
+            if lags == "auto":
+                lags = sorted({1, 2, 3} | ({m} if 1 < m <= 52 else set()))
+            parts.append(Lags(col, check_lags(lags, f"feature_lags for '{col}'"),
+                              origin="cov_origin", levels=levels, encoding=enc,
+                              max_onehot=onehot).fit(ds, context))
+            if plan.has_missing:
+                parts.append(Lags(col + MISSING, [1], origin="cov_origin",
+                                  prefix=f"{col}{MISSING}_lag").fit(ds, context))
+            if col in config.windows and plan.type == "numeric":
+                parts.append(RollingWindows(col, config.windows[col], ("mean",),
+                                            origin="cov_origin").fit(
+                    ds, {**context, "setting": f"featurization windows['{col}']"}))
+        self.parts_ = parts
+
+        names = [n for p in parts for n in p.feature_names_out]
+        if strategy == "direct":
+            names.append(STEP)
+        self.feature_names_ = names
+        self.categorical_ = [n for p in parts for n in p.categorical_features]
+        self.lookback_ = self._lookback(horizon)
+        self._keep_tail(ds, z)
+        self._summarise(ds)
+        return self
+
+    def _check_column_keys(self, ds, config: FeaturizationConfig) -> None:
+        columns = [ds.target_column, *ds.covariates]
+        for setting in ("lags", "windows"):
+            mapping = getattr(config, setting)
+            bad = [c for c in mapping if c not in columns]
+            if bad:
+                raise SettingsError(f"featurization {setting} names column(s) {preview(bad)} "
+                                    f"that are not the target or a covariate."
+                                    f"{closest_hint(bad[0], columns)} Valid: "
+                                    f"{preview(columns, 20)}.")
+            known = [c for c in mapping if c in ds.known_covariates or c in ds.static_features]
+            if known:
+                raise SettingsError(f"featurization {setting} for {preview(known)}: lags and "
+                                    f"windows apply to the target and past-only covariates; "
+                                    f"known covariates are used at their own time.")
+
+    def _lookback(self, horizon: int) -> int:
+        """Periods of history before the forecast origin that any feature reads."""
+        need = 1
+        for p in self.parts_:
+            if isinstance(p, Lags):
+                extra = horizon if p.origin == "cov_origin" and self.strategy_ == "recursive" else 0
+                need = max(need, p.max_lag + extra)
+            elif isinstance(p, RollingWindows):
+                extra = horizon if p.origin == "cov_origin" and self.strategy_ == "recursive" else 0
+                need = max(need, p.lookback + extra)
+            elif isinstance(p, SeasonalRollingWindows):
+                need = max(need, p.lookback + p.m_)
+        return need
+
+    @property
+    def feature_names_out(self) -> list[str]:
+        return list(self.feature_names_)
+
+    @property
+    def categorical_features(self) -> list[str]:
+        return list(self.categorical_)
+
+    @property
+    def onnx_exportable(self) -> bool:
+        return all(p.onnx_exportable for p in self.parts_) and self.target_.onnx_exportable
+
+    @property
+    def target_lags_(self) -> list[int]:
+        """The target lags in use."""
+        for p in self.parts_:
+            if isinstance(p, Lags) and p.column == TARGET:
+                return list(p.lags_)
+        return []
+
+    # -- history and rows ----------------------------------------------------------------------
+    def history(self, ds: TimeSeriesDataset) -> History:
+        """The grouped history of a dataset with the fitted transforms applied (the dataset must
+        hold the fitted series, in the same order)."""
+        if list(ds.series_ids) != list(self.covariates_.series_levels_):
+            raise DataError("the dataset's series differ from those the featurizer was fitted "
+                            "on; featurize a dataset with the same series.")
+        indptr = ds.indptr
+        start = self.grid_.index(ds._naive_times()[indptr[:-1]])
+        columns = {TARGET: self.target_.transform(ds.grouped().values, indptr)}
+        for col in self.covariates_.known_columns + self.covariates_.past_columns:
+            raw = ds.frame[col]
+            columns[col] = self.covariates_.encode(col, raw, indptr)
+            if self.covariates_.plans_[col].has_missing:
+                columns[col + MISSING] = self.covariates_.missing(raw)
+        return History(indptr, start, columns)
+
+    def training_rows(self, history: History, strategy: str | None = None,
+                      horizon: int | None = None) -> Rows:
+        """Every (origin, step) of the history with a known target and enough past.
+
+        A series needs ``lookback`` periods before an origin for full features; series shorter
+        than twice that start from their middle, so that short series still train the model
+        (their missing lags are NaN)."""
+        strategy = strategy or self.strategy_
+        horizon = horizon or self.horizon_
+        indptr = history.indptr
+        lengths = np.diff(indptr)
+        warmup = np.minimum(self.lookback_, np.maximum(lengths // 2, 1))
+        pos = position_in_series(indptr)
+        codes = np.repeat(np.arange(len(lengths)), lengths)
+        steps = [1] if strategy == "recursive" else range(1, horizon + 1)
+        parts = []
+        z = history.columns[TARGET]
+        for h in steps:
+            # target position p: origin p - h must be at or after the warm-up
+            ok = (pos - h >= warmup[codes] - 1) & ~np.isnan(z)
+            target = np.flatnonzero(ok)
+            parts.append((target, h))
+        target = np.concatenate([t for t, _ in parts])
+        step = np.concatenate([np.full(len(t), h) for t, h in parts])
+        series = codes[target]
+        origin = target - step
+        cov_origin = target - self.horizon_ if self.strategy_ == "recursive" else origin
+        time = self.grid_.times(history.period_index(target, series))
+        return Rows(series, origin, target, step, cov_origin, time)
+
+    def design(self, history: History, rows: Rows) -> pd.DataFrame:
+        """The feature matrix of ``rows`` (columns in ``feature_names_out`` order)."""
+        # One column-major block, filled part by part: pandas wraps it without copying.
+        names = self.feature_names_
+        where = {name: j for j, name in enumerate(names)}
+        matrix = np.empty((len(rows), len(names)), dtype=np.float64, order="F")
+        for part in self.parts_:
+            for name, values in part.transform(history, rows).items():
+                matrix[:, where[name]] = values
+        if self.strategy_ == "direct":
+            matrix[:, where[STEP]] = rows.step
+        return pd.DataFrame(matrix, columns=names, copy=False)
+
+    def transform(self, ds: TimeSeriesDataset) -> tuple[pd.DataFrame, np.ndarray, Rows]:
+        """The training design of ``ds``: features, transformed target, and the rows."""
+        history = self.history(ds)
+        rows = self.training_rows(history)
+        return self.design(history, rows), history.columns[TARGET][rows.target], rows
+
+    def fit_transform(self, ds: TimeSeriesDataset, strategy: str = "recursive",
+                      horizon: int = 1) -> tuple[pd.DataFrame, np.ndarray, Rows]:
+        return self.fit(ds, strategy, horizon).transform(ds)
+
+    # -- the forecast history ------------------------------------------------------------------
+    def _keep_tail(self, ds: TimeSeriesDataset, z: np.ndarray) -> None:
+        """Keep each series' last raw values: the target (with the transform's own lookback)
+        and the encoded covariates, right-aligned with NaN padding."""
+        indptr = ds.indptr
+        self.tail_len_ = self.lookback_ + self.target_.lookback + 1
+        self.tail_y_ = _right_align(ds.grouped().values, indptr, self.tail_len_)
+        self.tail_cov_ = {}
+        for col in self.covariates_.known_columns + self.covariates_.past_columns:
+            raw = ds.frame[col]
+            self.tail_cov_[col] = _right_align(self.covariates_.encode(col, raw, indptr), indptr,
+                                               self.tail_len_)
+            if self.covariates_.plans_[col].has_missing:
+                self.tail_cov_[col + MISSING] = _right_align(self.covariates_.missing(raw),
+                                                             indptr, self.tail_len_)
+        self.last_index_ = self.grid_.index(ds._naive_times()[indptr[1:] - 1])
+
+    def forecast_history(self, horizon: int, future: pd.DataFrame | None = None) -> History:
+        """History laid out for forecasting ``horizon`` periods after the training data: each
+        series' tail followed by ``horizon`` empty slots (the known covariates filled from
+        ``future``, a frame in ``future_frame`` order: series by series, step by step)."""
+        n, width = self.tail_y_.shape[0], self.tail_len_ + horizon
+        indptr = np.arange(n + 1) * width
+        tail_indptr = np.arange(n + 1) * self.tail_len_
+        z_tail = self.target_.transform(self.tail_y_.ravel(), tail_indptr).reshape(n, -1)
+        columns = {TARGET: _extend(z_tail, horizon)}
+        for col, tail in self.tail_cov_.items():
+            columns[col] = _extend(tail, horizon)
+        for col in self.covariates_.known_columns:
+            if future is None or col not in future:
+                raise DataError(f"known covariate '{col}' has no future values.")
+            raw = future[col].reset_index(drop=True)
+            block = columns[col].reshape(n, width)
+            block[:, self.tail_len_:] = self.covariates_.encode(col, raw).reshape(n, horizon)
+            if col + MISSING in columns:
+                columns[col + MISSING].reshape(n, width)[:, self.tail_len_:] = \
+                    self.covariates_.missing(raw).reshape(n, horizon)
+        start = self.last_index_ - self.tail_len_ + 1
+        return History(indptr, start, columns)
+
+    def forecast_rows(self, history: History, horizon: int, step: int | None = None) -> Rows:
+        """Rows of the forecast: for ``step`` h, the recursive row of every series (a one-step
+        row whose origin is h-1 periods past the data's end); without ``step``, the direct rows
+        of every series and step."""
+        n = history.n_series
+        last = history.indptr[:-1] + self.tail_len_ - 1  # position of each series' last value
+        if step is not None:
+            series = np.arange(n)
+            target = last + step
+            steps = np.ones(n, dtype=np.int64)
+        else:
+            series = np.repeat(np.arange(n), horizon)
+            steps = np.tile(np.arange(1, horizon + 1), n)
+            target = last[series] + steps
+        origin = target - steps
+        cov_origin = target - self.horizon_ if self.strategy_ == "recursive" else origin
+        time = self.grid_.times(history.period_index(target, series))
+        return Rows(series, origin, target, steps, cov_origin, time)
+
+    # -- summary -------------------------------------------------------------------------------
+    def _summarise(self, ds: TimeSeriesDataset) -> None:
+        described: dict[str, dict] = {}
+        for part in self.parts_:
+            for col, info in part.describe().items():
+                slot = described.setdefault(col, {"transformations": [], "features": []})
+                slot["transformations"] += info["transformations"]
+                slot["features"] += info["features"]
+        rows = []
+        time_info = described.get("__time__", {"transformations": [], "features": []})
+        rows.append(_row(ds.time_column, "datetime", "time", False, "",
+                         ["period of each row"] + time_info["transformations"],
+                         time_info["features"]))
+        tinfo = described.get(TARGET, {"transformations": [], "features": []})
+        rows.append(_row(ds.target_column, "numeric", "target", False, "",
+                         self.target_.describe() + tinfo["transformations"], tinfo["features"]))
+        sid = described.get(SERIES_ID)
+        for col in ds.grain_columns:
+            rows.append(_row(col, detect_type(ds.series[col]), "grain", False, "",
+                             ["identifies the series"] + (sid["transformations"] if sid else []),
+                             sid["features"] if sid else []))
+        if not ds.grain_columns and sid:
+            rows.append(_row(SERIES_ID, "categorical", "grain", False, "",
+                             sid["transformations"], sid["features"]))
+        cov = self.covariates_
+        for col, plan in cov.plans_.items():
+            info = described.get(col, {"transformations": [], "features": []})
+            extra = described.get(col + MISSING, {"transformations": [], "features": []})
+            if plan.role == "past" and not plan.dropped:
+                info["transformations"] = ["lagged from the forecast origin (past-only)"] + \
+                    info["transformations"]
+            rows.append(_row(col, plan.type, plan.role, plan.dropped, plan.reason,
+                             plan.transformations + info["transformations"],
+                             info["features"] + extra["features"]))
+        self.summary_ = rows
+
+    def summary(self) -> pd.DataFrame:
+        """One row per raw column: column, detected_type, role, dropped, reason,
+        transformations, features."""
+        frame = pd.DataFrame(self.summary_)
+        frame["transformations"] = frame["transformations"].map("; ".join)
+        frame["features"] = frame["features"].map(", ".join)
+        return frame
+
+    def summary_json(self) -> str:
+        return json.dumps({"featurization": asdict(self.config_),
+                           "strategy": self.strategy_, "horizon": self.horizon_,
+                           "onnx_exportable": self.onnx_exportable,
+                           "features": self.feature_names_, "columns": self.summary_},
+                          indent=2, default=str)
+
+
+def _row(column, detected, role, dropped, reason, transformations, features) -> dict:
+    return {"column": column, "detected_type": detected, "role": role, "dropped": dropped,
+            "reason": reason, "transformations": list(transformations),
+            "features": list(features)}
+
+
+def _right_align(values: np.ndarray, indptr: np.ndarray, width: int) -> np.ndarray:
+    """The last ``width`` values of each series as rows of a matrix, NaN-padded on the left."""
+    n = len(indptr) - 1
+    out = np.full((n, width), np.nan)
+    lengths = np.diff(indptr)
+    take = np.minimum(lengths, width)
+    rows = np.repeat(np.arange(n), take)
+    within = np.arange(int(take.sum())) - np.repeat(np.cumsum(take) - take, take)
+    src = np.repeat(indptr[1:] - take, take) + within
+    out[rows, width - np.repeat(take, take) + within] = values[src]
+    return out
+
+
+def _extend(block: np.ndarray, horizon: int) -> np.ndarray:
+    n = block.shape[0]
+    return np.concatenate([block, np.full((n, horizon), np.nan)], axis=1).ravel()

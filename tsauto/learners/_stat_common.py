@@ -1,0 +1,238 @@
+"""Pieces the statistical, Prophet and TCN learners share.
+
+- running one statsforecast model over many series in one ``StatsForecast.forecast`` call, with
+  a guard that turns a failure on one series into NaN for that series alone;
+- the seasonal-naive / naive fallback used for series a model cannot handle;
+- statsforecast interval levels <-> quantiles;
+- the seasonal periods of a time grid;
+- the training target as finite per-series arrays.
+
+Heavy libraries are imported inside functions: importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from tsauto.data.dataset import SERIES_ID, TimeSeriesDataset
+from tsauto.data.frequency import TimeGrid
+from tsauto.errors import DataError, SettingsError, preview
+
+# Below this much estimated serial work a process pool costs more than it saves: starting the
+# workers and shipping the data took ~0.1-0.3 s on the 2-core build machine, where Naive on 152
+# series ran in 0.41 s with 1 process and 0.48 s with 2 (see docs/learners.md).
+PARALLEL_MIN_SECONDS = 2.0
+
+
+def cpu_count() -> int:
+    """Cores this process may run on (the affinity mask, not the host's core count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def resolve_jobs(n_jobs: int | None, n_tasks: int, estimated_seconds: float) -> int:
+    """Workers to use: ``n_jobs`` (-1/None = all cores), but 1 when the work is too small to pay
+    for starting workers or when this process may not start any, and never more than there are
+    tasks."""
+    if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int)
+                               or n_jobs == 0 or n_jobs < -1):
+        raise SettingsError(f"n_jobs must be -1 (all cores) or a positive integer, got {n_jobs!r}.")
+    cores = cpu_count() if n_jobs in (None, -1) else n_jobs
+    # A daemonic process (e.g. a search trial's worker) may not start processes of its own.
+    if estimated_seconds < PARALLEL_MIN_SECONDS or multiprocessing.current_process().daemon:
+        return 1
+    return max(1, min(cores, n_tasks))
+
+
+# -- quantiles <-> statsforecast levels --------------------------------------------------------
+def level_of(q: float) -> int | float:
+    """The central interval whose bound is quantile ``q``: q=0.1 and q=0.9 are both 80."""
+    lv = round(abs(100.0 * (1.0 - 2.0 * q)), 6)
+    return int(lv) if lv == int(lv) else lv
+
+
+def levels_for(quantiles: Sequence[float]) -> list[int | float]:
+    return sorted({level_of(q) for q in quantiles if q != 0.5})
+
+
+def interval_keys(levels: Sequence[int | float]) -> list[str]:
+    return ["mean", *[f"lo-{lv}" for lv in levels], *[f"hi-{lv}" for lv in levels]]
+
+
+def quantile_key(q: float) -> str:
+    """Which statsforecast output holds quantile ``q``: lower bounds below the median."""
+    if q == 0.5:
+        return "mean"
+    return f"{'lo' if q < 0.5 else 'hi'}-{level_of(q)}"
+
+
+# -- seasonal periods --------------------------------------------------------------------------
+_DAY_NS = 86_400 * 10**9
+
+
+def seasonal_periods(grid: TimeGrid) -> list[float]:
+    """The grid's seasonal periods in steps, main one first: monthly [12], quarterly [4], daily
+    [7, 365.25], hourly [24, 168], weekly [52.18]; yearly data has none."""
+    if grid.kind == "business":
+        return [5.0, 260.9]
+    if grid.kind == "month":
+        return {1: [12.0], 3: [4.0]}.get(grid.step, [])
+    step = grid.step
+    if step == 7 * _DAY_NS:
+        return [365.25 / 7]
+    if step == _DAY_NS:
+        return [7.0, 365.25]
+    if step < _DAY_NS and _DAY_NS % step == 0:
+        per_day = _DAY_NS // step
+        return [float(per_day), float(7 * per_day)]
+    return []
+
+
+# -- training arrays ---------------------------------------------------------------------------
+def target_arrays(train: TimeSeriesDataset, learner: str) -> tuple[np.ndarray, np.ndarray]:
+    """The target as float64 values + indptr; infinite values are an error naming the series
+    (the base class already rejects missing ones)."""
+    grouped = train.grouped()
+    values = grouped.values
+    bad = ~np.isfinite(values)
+    if bad.any():
+        owner = np.repeat(np.arange(len(grouped)), grouped.lengths)[bad]
+        series = grouped.series_ids[np.unique(owner)].tolist()
+        raise DataError(f"{learner}: the target '{train.target_column}' has {int(bad.sum())} "
+                        f"infinite values (series {preview(series)}); replace or drop them.")
+    return values, grouped.indptr
+
+
+def covariate_matrix(frame: pd.DataFrame, columns: Sequence[str], learner: str) -> np.ndarray:
+    """Numeric covariates as a float matrix; non-numeric or missing values are errors naming
+    the column and series."""
+    for col in columns:
+        if not pd.api.types.is_numeric_dtype(frame[col]):
+            raise DataError(f"{learner} uses covariate '{col}' as a number, but it holds "
+                            f"{frame[col].dtype} values; encode it as numbers first.")
+        missing = frame[col].isna()
+        if missing.any():
+            series = frame.loc[missing, SERIES_ID].astype(str).unique().tolist()
+            raise DataError(f"{learner}: covariate '{col}' has {int(missing.sum())} missing values "
+                            f"(series {preview(series)}); fill them first (the guardrails can).")
+    return frame[list(columns)].to_numpy(dtype="float64")
+
+
+def subset(values: np.ndarray, indptr: np.ndarray,
+           idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The series ``idx`` of a grouped array, as a grouped array."""
+    lengths = np.diff(indptr)
+    keep = np.zeros(len(lengths), dtype=bool)
+    keep[idx] = True
+    rows = np.repeat(keep, lengths)
+    return values[rows], np.concatenate([[0], np.cumsum(lengths[idx])])
+
+
+# -- statsforecast -----------------------------------------------------------------------------
+class Guarded:
+    """A statsforecast model that never raises.
+
+    A series on which the wrapped model fails, or returns non-finite values, comes back as NaN,
+    so that the caller can fall back for that series alone and record why.  statsforecast's own
+    ``fallback_model`` would replace such forecasts silently: nobody could tell which series
+    were not modelled as asked.  It duck-types statsforecast's model interface (``alias``,
+    ``new``, ``forecast``), so this module need not import statsforecast.
+    """
+
+    def __init__(self, model) -> None:
+        self.model = model
+        self.alias = repr(model)
+        self.uses_exog = bool(getattr(model, "uses_exog", False))
+        self.prediction_intervals = getattr(model, "prediction_intervals", None)
+
+    def new(self) -> Guarded:
+        other = type(self).__new__(type(self))
+        other.__dict__.update(self.__dict__)
+        return other
+
+    def __repr__(self) -> str:
+        return self.alias
+
+    def forecast(self, y, h, X=None, X_future=None, level=None, fitted=False):
+        keys = interval_keys(level or [])
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                res = self.model.forecast(y=y, h=h, X=X, X_future=X_future,
+                                          level=list(level) if level else None)
+            # A fixed key order: statsforecast lays out columns from each result's key order.
+            out = {k: np.asarray(res[k], dtype="float64").reshape(h) for k in keys}
+            if all(np.isfinite(v).all() for v in out.values()):
+                return out
+        except Exception:  # noqa: BLE001 - any failure on one series means: fall back for it
+            pass
+        return {k: np.full(h, np.nan) for k in keys}
+
+
+def forecast_grouped(model, values: np.ndarray, indptr: np.ndarray, horizon: int,
+                     levels: Sequence[int | float], n_jobs: int = 1, X: np.ndarray | None = None,
+                     X_future: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Forecast every series of a grouped array with ``model`` in one ``StatsForecast.forecast``
+    call.  Returns ``mean``, ``lo-L`` and ``hi-L`` arrays of shape (series, horizon); series
+    the model failed on are NaN.  ``X`` holds covariates per training row, ``X_future`` per
+    (series, step) row."""
+    from statsforecast import StatsForecast
+
+    k = len(indptr) - 1
+    lengths = np.diff(indptr)
+    # Integer ids and positions with freq=1: no date arithmetic inside statsforecast, and data
+    # already sorted the way it sorts.
+    df = pd.DataFrame({"unique_id": np.repeat(np.arange(k), lengths),
+                       "ds": np.arange(len(values)) - np.repeat(indptr[:-1], lengths),
+                       "y": values})
+    X_df = None
+    if X is not None:
+        names = [f"x{j}" for j in range(X.shape[1])]
+        df[names] = X
+        X_df = pd.DataFrame({"unique_id": np.repeat(np.arange(k), horizon),
+                             "ds": np.repeat(lengths, horizon) + np.tile(np.arange(horizon), k)})
+        X_df[names] = X_future
+    guard = Guarded(model)
+    sf = StatsForecast(models=[guard], freq=1, n_jobs=n_jobs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fc = sf.forecast(h=horizon, df=df, X_df=X_df, level=list(levels) or None)
+    out = {}
+    for key in interval_keys(levels):
+        col = guard.alias if key == "mean" else f"{guard.alias}-{key}"
+        out[key] = fc[col].to_numpy(dtype="float64").reshape(k, horizon)
+    return out
+
+
+def naive_fallback(values: np.ndarray, indptr: np.ndarray, horizon: int,
+                   levels: Sequence[int | float], season_length: int) -> tuple[dict, list[str]]:
+    """Seasonal-naive forecasts where a series has a full season, naive ones elsewhere (both with
+    their own intervals).  Returns the outputs and the fallback model name per series."""
+    from statsforecast.models import Naive, SeasonalNaive
+
+    k = len(indptr) - 1
+    lengths = np.diff(indptr)
+    out = {key: np.full((k, horizon), np.nan) for key in interval_keys(levels)}
+    # Seasonal naive needs a season plus one point for its residuals (and so its intervals).
+    seasonal = np.flatnonzero(lengths > season_length) if season_length > 1 else np.array([], int)
+    if len(seasonal):
+        part = forecast_grouped(SeasonalNaive(season_length=season_length),
+                                *subset(values, indptr, seasonal), horizon, levels)
+        for key in out:
+            out[key][seasonal] = part[key]
+    done = np.all([np.isfinite(v).all(axis=1) for v in out.values()], axis=0)
+    rest = np.flatnonzero(~done)
+    if len(rest):
+        part = forecast_grouped(Naive(), *subset(values, indptr, rest), horizon, levels)
+        for key in out:
+            out[key][rest] = part[key]
+    used = np.where(done, "seasonal_naive", "naive").tolist()
+    return out, used

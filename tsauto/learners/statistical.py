@@ -1,0 +1,515 @@
+"""Statistical forecasters: one statsforecast model per series, vectorised over all series.
+
+Each learner wraps one statsforecast model and runs it over every series in one
+``StatsForecast.forecast`` call (processes when the work pays for them).  As in statsforecast's
+own ``forecast`` and AutoGluon's local models, the per-series models are fitted when a forecast
+is asked for: the horizon is known then, which conformal intervals need, and a search trial
+(fit, then forecast once) costs the same.  ``fit`` keeps the training arrays; the last
+forecast is cached, so asking twice for the same horizon does not refit.
+
+Quantiles come from the models' prediction intervals: quantile q < 0.5 is the lower bound of
+the central interval at level 100(1 - 2q), q > 0.5 the upper bound at 100(2q - 1), and q = 0.5
+the point forecast.  Models without intervals of their own (window averages, the Croston
+family) get conformal intervals from their errors on the last windows of each series'
+history (statsforecast ``ConformalIntervals``).
+
+A series the model cannot forecast (too short, or the model raised or gave non-finite values on
+it) is forecast by seasonal naive (naive when shorter than a season) and listed in
+``fallbacks_`` (series id -> reason) after each ``predict``.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+
+from tsauto.data.dataset import TimeSeriesDataset
+from tsauto.errors import DataError, SettingsError, preview
+from tsauto.learners._stat_common import (
+    covariate_matrix,
+    forecast_grouped,
+    interval_keys,
+    levels_for,
+    naive_fallback,
+    quantile_key,
+    resolve_jobs,
+    seasonal_periods,
+    subset,
+    target_arrays,
+)
+from tsauto.learners.base import (
+    POINT,
+    Capabilities,
+    Choice,
+    Forecaster,
+    IntRange,
+    quantile_column,
+)
+from tsauto.learners.registry import register
+
+
+class StatsForecaster(Forecaster):
+    """Base of the statistical learners; subclasses build their statsforecast model."""
+
+    capabilities = Capabilities(cost="low")
+    native_intervals: ClassVar[bool] = True
+    # Serial seconds per series of ~120 points, measured on the build machine; only used to
+    # decide whether a process pool is worth starting.
+    seconds_per_series: ClassVar[float] = 0.002
+
+    # -- model construction (subclasses) -------------------------------------------------------
+    def _model(self, season_length: int, horizon: int, levels: list, windows: int):
+        """The statsforecast model; ``windows`` is the number of conformal windows (0: none)."""
+        raise NotImplementedError
+
+    def _model_min(self) -> tuple[int, str]:
+        """Fewest points a series needs for the model itself, and the words for why."""
+        return self.capabilities.min_history, f"{self.name} needs at least"
+
+    def _plan(self, horizon: int, levels: list, lengths: np.ndarray):
+        """(model or None, series indices, note) groups.  A note is recorded in ``fallbacks_``;
+        a group without a model goes straight to the naive fallback."""
+        need, why = self._model_min()
+        conformal = not self.native_intervals and bool(levels)
+        if conformal:
+            # Each conformal window is forecast from the history before it, which must itself
+            # be long enough for the model; statsforecast takes one window count per call, so
+            # series are grouped by how many windows (2 at least) their history affords.
+            windows = np.minimum(self.params["conformal_windows"], (lengths - need) // horizon)
+            windows = np.where(windows >= 2, windows, -1)
+        else:
+            windows = np.where(lengths >= need, 0, -1)
+        groups = [(self._model(self.season_length_, horizon, levels, int(w)),
+                   np.flatnonzero(windows == w), None) for w in np.unique(windows[windows >= 0])]
+        short = np.flatnonzero(windows < 0)
+        if len(short):
+            reason = (f"too short: conformal quantiles need {need + 2 * horizon} points ({why} "
+                      f"{need}, plus two windows of the horizon)" if conformal
+                      else f"too short: {why} {need} points")
+            groups.append((None, short, reason))
+        return groups
+
+    def _conformal(self, horizon: int, windows: int):
+        """Conformal intervals for models without their own (None when no quantiles)."""
+        if windows == 0:
+            return None
+        from statsforecast.utils import ConformalIntervals
+
+        return ConformalIntervals(h=horizon, n_windows=windows)
+
+    # -- the protocol --------------------------------------------------------------------------
+    def _season_length(self, train: TimeSeriesDataset) -> int:
+        season = self.params.get("season_length")
+        if season is not None and (isinstance(season, bool) or not isinstance(season, int)
+                                   or season < 1):
+            raise SettingsError(f"{self.name}: season_length must be a positive integer or None "
+                                f"(from the data's frequency), got {season!r}.")
+        return int(season or train.season_length)
+
+    def _check_int(self, name: str, minimum: int) -> None:
+        value = self.params.get(name)
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+            raise SettingsError(f"{self.name}: {name} must be an integer >= {minimum}, got "
+                                f"{value!r}.")
+
+    def _fit(self, train: TimeSeriesDataset) -> None:
+        for name, minimum in (("window_size", 1), ("conformal_windows", 2)):
+            if name in self.params:
+                self._check_int(name, minimum)
+        self.season_length_ = self._season_length(train)
+        self.y_, self.indptr_ = target_arrays(train, self.name)
+        self.x_ = None
+        if self.capabilities.known_covariates and train.known_covariates:
+            self.x_ = covariate_matrix(train.frame, train.known_covariates, self.name)
+        self.fallbacks_: dict[str, str] = {}
+        self._cache = None
+
+    def _predict(self, horizon: int, future: pd.DataFrame) -> pd.DataFrame:
+        x_future = None
+        if self.x_ is not None:
+            x_future = covariate_matrix(future, self.schema_.known_covariates, self.name)
+        key = (horizon, None if x_future is None else x_future.tobytes())
+        if self._cache is None or self._cache[0] != key:
+            self._cache = (key, *self._forecast(horizon, x_future))
+        _, out, fallbacks = self._cache
+        self.fallbacks_ = dict(fallbacks)
+        future = future.copy()
+        future[POINT] = out["mean"].ravel()
+        for q in self.quantiles_:
+            future[quantile_column(q)] = out[quantile_key(q)].ravel()
+        return future
+
+    def _forecast(self, horizon: int, x_future: np.ndarray | None):
+        levels = levels_for(self.quantiles_)
+        lengths = np.diff(self.indptr_)
+        n = len(lengths)
+        out = {k: np.full((n, horizon), np.nan) for k in interval_keys(levels)}
+        reasons: dict[int, str] = {}
+        self.n_jobs_ = 1  # workers of the largest group: what the benchmark compares against
+        for model, idx, note in self._plan(horizon, levels, lengths):
+            if len(idx) == 0:
+                continue
+            if model is None:
+                reasons.update(dict.fromkeys(idx.tolist(), note))
+                continue
+            X = Xf = None
+            if self.x_ is not None:
+                X = subset(self.x_, self.indptr_, idx)[0]
+                Xf = x_future.reshape(n, horizon, -1)[idx].reshape(len(idx) * horizon, -1)
+            work = len(idx) * self.seconds_per_series * float(lengths[idx].mean()) / 120
+            jobs = resolve_jobs(self.params.get("n_jobs", -1), len(idx), work)
+            self.n_jobs_ = max(self.n_jobs_, jobs)
+            part = forecast_grouped(model, *subset(self.y_, self.indptr_, idx), horizon, levels,
+                                    n_jobs=jobs, X=X, X_future=Xf)
+            for k in out:
+                out[k][idx] = part[k]
+            failed = idx[~np.isfinite(part["mean"]).all(axis=1)]
+            reasons.update(dict.fromkeys(failed.tolist(), f"{model!r} raised an error or gave "
+                                         f"non-finite values on this series"))
+            if note:
+                for i in np.setdiff1d(idx, failed).tolist():
+                    reasons[i] = note
+        fallen = np.array(sorted(i for i, r in reasons.items() if np.isnan(out["mean"][i]).any()),
+                          dtype=int)
+        if len(fallen):
+            part, used = naive_fallback(*subset(self.y_, self.indptr_, fallen), horizon, levels,
+                                        self.season_length_)
+            for k in out:
+                out[k][fallen] = part[k]
+            for i, model in zip(fallen.tolist(), used):
+                reasons[i] = f"{reasons[i]}; forecast with {model}"
+        bad = ~np.all([np.isfinite(v).all(axis=1) for v in out.values()], axis=0)
+        if bad.any():
+            series = self.schema_.series_ids[bad].tolist()
+            raise DataError(f"{self.name}: series {preview(series)} could not be forecast even by "
+                            f"the naive fallback; check their values.")
+        ids = self.schema_.series_ids
+        return out, {str(ids[i]): reasons[i] for i in sorted(reasons)}
+
+    # -- persistence ---------------------------------------------------------------------------
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_cache"] = None  # a loaded model recomputes rather than trusts a stale cache
+        return state
+
+
+# -- the models --------------------------------------------------------------------------------
+@register
+class AutoARIMA(StatsForecaster):
+    """Automatic (seasonal) ARIMA, with known covariates as regressors (regression with ARIMA
+    errors) when the data has them."""
+
+    name = "auto_arima"
+    capabilities = Capabilities(known_covariates=True, min_history=2, cost="high")
+    seconds_per_series = 1.6
+
+    def __init__(self, quantiles=(), season_length: int | None = None, seasonal: bool = True,
+                 max_p: int = 5, max_q: int = 5, stepwise: bool = True, n_jobs: int = -1) -> None:
+        super().__init__(quantiles, season_length=season_length, seasonal=seasonal, max_p=max_p,
+                         max_q=max_q, stepwise=stepwise, n_jobs=n_jobs)
+
+    def _model(self, season_length, horizon, levels, windows):
+        from statsforecast.models import AutoARIMA as Model
+
+        p = self.params
+        return Model(season_length=season_length, seasonal=p["seasonal"], max_p=p["max_p"],
+                     max_q=p["max_q"], stepwise=p["stepwise"])
+
+    @classmethod
+    def search_space(cls):
+        return {"seasonal": Choice((True, False)), "max_p": IntRange(1, 5),
+                "max_q": IntRange(1, 5)}
+
+
+@register
+class AutoETS(StatsForecaster):
+    """Automatic exponential smoothing (error, trend, season chosen by AICc)."""
+
+    name = "auto_ets"
+    capabilities = Capabilities(min_history=7, cost="medium")
+    seconds_per_series = 0.15
+
+    def __init__(self, quantiles=(), season_length: int | None = None, model: str = "ZZZ",
+                 damped: bool | None = None, n_jobs: int = -1) -> None:
+        super().__init__(quantiles, season_length=season_length, model=model, damped=damped,
+                         n_jobs=n_jobs)
+
+    def _model(self, season_length, horizon, levels, windows):
+        from statsforecast.models import AutoETS as Model
+
+        return Model(season_length=season_length, model=self.params["model"],
+                     damped=self.params["damped"])
+
+    @classmethod
+    def search_space(cls):
+        return {"model": Choice(("ZZZ", "ZZN", "AZZ", "AAZ")),
+                "damped": Choice((None, True, False))}
+
+
+@register
+class AutoTheta(StatsForecaster):
+    """Theta models (standard, optimised, dynamic) chosen per series."""
+
+    name = "auto_theta"
+    capabilities = Capabilities(min_history=4, cost="low")
+    seconds_per_series = 0.025
+
+    def __init__(self, quantiles=(), season_length: int | None = None,
+                 decomposition_type: str = "multiplicative", model: str | None = None,
+                 n_jobs: int = -1) -> None:
+        super().__init__(quantiles, season_length=season_length,
+                         decomposition_type=decomposition_type, model=model, n_jobs=n_jobs)
+
+    def _model(self, season_length, horizon, levels, windows):
+        from statsforecast.models import AutoTheta as Model
+
+        return Model(season_length=season_length, model=self.params["model"],
+                     decomposition_type=self.params["decomposition_type"])
+
+    @classmethod
+    def search_space(cls):
+        return {"decomposition_type": Choice(("multiplicative", "additive")),
+                "model": Choice((None, "STM", "OTM", "DSTM", "DOTM"))}
+
+
+@register
+class AutoCES(StatsForecaster):
+    """Complex exponential smoothing, season type chosen by AIC."""
+
+    name = "auto_ces"
+    capabilities = Capabilities(min_history=3, cost="medium")
+    seconds_per_series = 0.1
+
+    def __init__(self, quantiles=(), season_length: int | None = None, model: str = "Z",
+                 n_jobs: int = -1) -> None:
+        super().__init__(quantiles, season_length=season_length, model=model, n_jobs=n_jobs)
+
+    def _model(self, season_length, horizon, levels, windows):
+        from statsforecast.models import AutoCES as Model
+
+        return Model(season_length=season_length, model=self.params["model"])
+
+    @classmethod
+    def search_space(cls):
+        return {"model": Choice(("Z", "N", "S", "P", "F"))}
+
+
+@register
+class SeasonalNaive(StatsForecaster):
+    """The value one season ago: the baseline every model should beat."""
+
+    name = "seasonal_naive"
+    capabilities = Capabilities(min_history=1, cost="low")
+
+    def __init__(self, quantiles=(), season_length: int | None = None, n_jobs: int = -1) -> None:
+        super().__init__(quantiles, season_length=season_length, n_jobs=n_jobs)
+
+    def _model_min(self):
+        # A full season and one more point, for the residuals its intervals come from.
+        return self.season_length_ + 1, "seasonal naive needs a season plus one ="
+
+    def _model(self, season_length, horizon, levels, windows):
+        from statsforecast.models import SeasonalNaive as Model
+
+        return Model(season_length=season_length)
+
+
+@register
+class Naive(StatsForecaster):
+    """The last value."""
+
+    name = "naive"
+    capabilities = Capabilities(min_history=1, cost="low")
+
+    def __init__(self, quantiles=(), n_jobs: int = -1) -> None:
+        super().__init__(quantiles, n_jobs=n_jobs)
+
+    def _model(self, season_length, horizon, levels, windows):
+        from statsforecast.models import Naive as Model
+
+        return Model()
+
+
+@register
+class HistoricAverage(StatsForecaster):
+    """The mean of the whole history."""
+
+    name = "historic_average"
+    capabilities = Capabilities(min_history=1, cost="low")
+
+    def __init__(self, quantiles=(), n_jobs: int = -1) -> None:
+        super().__init__(quantiles, n_jobs=n_jobs)
+
+    def _model(self, season_length, horizon, levels, windows):
+        from statsforecast.models import HistoricAverage as Model
+
+        return Model()
+
+
+@register
+class WindowAverage(StatsForecaster):
+    """The mean of the last ``window_size`` values; conformal quantiles."""
+
+    name = "window_average"
+    capabilities = Capabilities(min_history=1, cost="low")
+    native_intervals = False
+
+    def __init__(self, quantiles=(), window_size: int = 4, conformal_windows: int = 5,
+                 n_jobs: int = -1) -> None:
+        super().__init__(quantiles, window_size=window_size, conformal_windows=conformal_windows,
+                         n_jobs=n_jobs)
+
+    def _model_min(self):
+        return max(1, self.params["window_size"]), "window_average needs its window of"
+
+    def _model(self, season_length, horizon, levels, windows):
+        from statsforecast.models import WindowAverage as Model
+
+        return Model(window_size=self.params["window_size"],
+                     prediction_intervals=self._conformal(horizon, windows))
+
+    @classmethod
+    def search_space(cls):
+        return {"window_size": IntRange(2, 24)}
+
+
+@register
+class SeasonalWindowAverage(StatsForecaster):
+    """For each season position, the mean of its last ``window_size`` seasons; conformal
+    quantiles."""
+
+    name = "seasonal_window_average"
+    capabilities = Capabilities(min_history=2, cost="low")
+    native_intervals = False
+
+    def __init__(self, quantiles=(), season_length: int | None = None, window_size: int = 2,
+                 conformal_windows: int = 5, n_jobs: int = -1) -> None:
+        super().__init__(quantiles, season_length=season_length, window_size=window_size,
+                         conformal_windows=conformal_windows, n_jobs=n_jobs)
+
+    def _model_min(self):
+        return (max(1, self.params["window_size"]) * self.season_length_,
+                f"{self.params['window_size']} seasons need")
+
+    def _model(self, season_length, horizon, levels, windows):
+        from statsforecast.models import SeasonalWindowAverage as Model
+
+        return Model(season_length=season_length, window_size=self.params["window_size"],
+                     prediction_intervals=self._conformal(horizon, windows))
+
+    @classmethod
+    def search_space(cls):
+        return {"window_size": IntRange(1, 5)}
+
+
+class _Intermittent(StatsForecaster):
+    """Intermittent-demand models: flat forecasts, conformal quantiles."""
+
+    capabilities = Capabilities(min_history=2, cost="low")
+    native_intervals = False
+    model_class: ClassVar[str] = ""
+
+    def __init__(self, quantiles=(), conformal_windows: int = 5, n_jobs: int = -1) -> None:
+        super().__init__(quantiles, conformal_windows=conformal_windows, n_jobs=n_jobs)
+
+    def _model(self, season_length, horizon, levels, windows):
+        import statsforecast.models as models
+
+        return getattr(models, self.model_class)(
+            prediction_intervals=self._conformal(horizon, windows))
+
+
+@register
+class CrostonOptimized(_Intermittent):
+    """Croston's method with optimised smoothing of demand sizes and intervals."""
+
+    name = "croston_optimized"
+    model_class = "CrostonOptimized"
+
+
+@register
+class ADIDA(_Intermittent):
+    """Aggregate-disaggregate intermittent demand approach."""
+
+    name = "adida"
+    model_class = "ADIDA"
+
+
+@register
+class IMAPA(_Intermittent):
+    """Intermittent multiple aggregation prediction algorithm."""
+
+    name = "imapa"
+    model_class = "IMAPA"
+
+
+_TRENDS = ("auto_ets", "auto_theta", "auto_arima")
+
+
+@register
+class MSTL(StatsForecaster):
+    """Multiple seasonal-trend decomposition (LOESS): each seasonality repeats, the rest is
+    forecast by a non-seasonal trend model.  Seasonal periods come from the frequency (daily:
+    7 and 365, hourly: 24 and 168, ...), each used where the series holds two of its cycles;
+    a series holding none gets the trend model alone (recorded in ``fallbacks_``)."""
+
+    name = "mstl"
+    capabilities = Capabilities(min_history=7, cost="medium")
+    seconds_per_series = 0.2
+
+    def __init__(self, quantiles=(), season_length: int | list[int] | None = None,
+                 trend_forecaster: str = "auto_ets", n_jobs: int = -1) -> None:
+        super().__init__(quantiles, season_length=season_length,
+                         trend_forecaster=trend_forecaster, n_jobs=n_jobs)
+
+    def _season_length(self, train: TimeSeriesDataset) -> int:
+        trend = self.params["trend_forecaster"]
+        if trend not in _TRENDS:
+            raise SettingsError(f"mstl: trend_forecaster={trend!r} is not valid; use one of "
+                                f"{', '.join(_TRENDS)}.")
+        given = self.params["season_length"]
+        periods = list(given) if isinstance(given, (list, tuple)) else [given] if given else None
+        if periods is not None and not all(isinstance(p, int) and not isinstance(p, bool)
+                                           and p > 1 for p in periods):
+            raise SettingsError(f"mstl: season_length must be an integer > 1, a list of them or "
+                                f"None (from the data's frequency), got {given!r}.")
+        if periods is None:
+            periods = [int(round(p)) for p in seasonal_periods(train.grid)]
+        self.periods_ = sorted({p for p in periods if p > 1})
+        # The naive fallback uses the shortest period.
+        return self.periods_[0] if self.periods_ else 1
+
+    def _trend(self):
+        import statsforecast.models as models
+
+        return {"auto_ets": lambda: models.AutoETS(model="ZZN"),
+                "auto_theta": lambda: models.AutoTheta(season_length=1),
+                "auto_arima": lambda: models.AutoARIMA(season_length=1, seasonal=False),
+                }[self.params["trend_forecaster"]]()
+
+    def _plan(self, horizon, levels, lengths):
+        from statsforecast.models import MSTL as Model
+
+        need = self.capabilities.min_history
+        # STL needs two full cycles of a period; each series keeps the periods it can afford.
+        usable = [tuple(p for p in self.periods_ if n >= 2 * p) for n in lengths]
+        groups = []
+        for periods in sorted(set(usable)):
+            idx = np.flatnonzero([u == periods for u in usable])
+            idx_ok, idx_short = idx[lengths[idx] >= need], idx[lengths[idx] < need]
+            if periods:
+                groups.append((Model(season_length=list(periods), trend_forecaster=self._trend()),
+                               idx_ok, None))
+            else:
+                note = ("no seasonal period fits twice in the series"
+                        if self.periods_ else "the frequency has no seasonal period")
+                groups.append((self._trend(), idx_ok, f"{note}; trend model alone"))
+            if len(idx_short):
+                groups.append((None, idx_short, f"too short: mstl needs at least {need} points"))
+        return groups
+
+    @classmethod
+    def search_space(cls):
+        return {"trend_forecaster": Choice(_TRENDS)}
