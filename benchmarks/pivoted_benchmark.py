@@ -224,6 +224,18 @@ def write(results: list[dict], speed: dict, args, data_notes: dict, wall: float)
                          f"{f(r['MASE (ARIMA sample)'])} | {f(r['sMAPE (ARIMA sample)'], 2)} | "
                          f"{r['seconds']:.1f} |")
         lines.append("")
+    lines += ["## Reading", ""]
+    for name, part in table.groupby("data", sort=False):
+        by = part.set_index("model")
+        lgbm = by.loc[[m for m in by.index if m.startswith("LightGBM")], "MASE"]
+        best = lgbm.idxmin()
+        time_ratio = by.loc[best, "seconds"] / by.loc["AutoETS", "seconds"]
+        lines.append(f"- {name}: best LightGBM ({best}) MASE {lgbm.min():.3f} = "
+                     f"{lgbm.min() / by.loc['SeasonalNaive', 'MASE']:.2f} x SeasonalNaive, "
+                     f"{lgbm.min() / by.loc['AutoETS', 'MASE']:.2f} x AutoETS, in "
+                     f"{time_ratio:.2f} x AutoETS's time.")
+    lines += ["- Times come from a machine shared with other jobs; compare them within a run.",
+              ""]
     lines += [
         "## Featurization speed",
         "",

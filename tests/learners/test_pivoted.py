@@ -189,3 +189,17 @@ def test_too_short_to_hold_out_falls_back_to_in_sample_residuals():
     check_forecast(fc, short, 10, QS)
     width = (fc[quantile_column(0.9)] - fc[quantile_column(0.1)]).to_numpy().reshape(3, 10)
     assert (width > 0).all() and (width[:, -1] > width[:, 0]).all()
+
+
+@pytest.mark.parametrize("name", ["lightgbm", "elastic_net", "extra_trees", "knn"])
+def test_explain_reports_importances_per_feature_and_column(name, panel):
+    train, _ = panel
+    model = create(name, horizon=5, country_or_region="US", **SMALL[name]).fit(train)
+    info = model.explain()
+    assert info["learner"] == name and info["strategy"] == "recursive"
+    if name == "knn":
+        assert "feature_importance" not in info
+        return
+    assert set(info["feature_importance"]) == set(model.featurizer_.feature_names_out)
+    assert abs(sum(info["feature_importance"].values()) - 1) < 1e-9
+    assert {"y", "date"} <= set(info["column_importance"])

@@ -7,7 +7,10 @@ scored on.  The final meta-model is fitted on all folds.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import ElasticNetCV
 
 
@@ -20,7 +23,9 @@ def _meta(seed: int) -> ElasticNetCV:
 def fit_stacker(predictions: np.ndarray, actual: np.ndarray, seed: int = 0):
     """Meta-model over models x rows predictions; without an intercept and with non-negative
     coefficients it is a weighted sum, so series of any scale share it."""
-    return _meta(seed).fit(predictions.T, actual)
+    with warnings.catch_warnings():  # near-collinear members: a converged-enough fit is fine
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return _meta(seed).fit(predictions.T, actual)
 
 
 def cross_fitted(predictions: np.ndarray, actual: np.ndarray, folds: np.ndarray, seed: int = 0

@@ -358,6 +358,32 @@ class PivotedForecaster(Forecaster):
     def featurization_summary(self) -> pd.DataFrame:
         return self.featurizer_.summary()
 
+    def explain(self) -> dict:
+        """Parameters, strategy, quantile method and, where the regressor has them, feature
+        importances (normalised to sum 1; averaged over per-step models) also summed per raw
+        column."""
+        out = super().explain()
+        out.update(strategy=self.strategy, horizon=self.horizon_,
+                   quantile_method="native" if self.quantile_models_ else
+                   (self.calibration_ and f"conformal ({self.calibration_})"),
+                   features=self.featurizer_.feature_names_out)
+        per_model = [_importances(m) for m in self.models_.values()]
+        if any(p is None for p in per_model):
+            return out
+        values = np.mean(per_model, axis=0)
+        total = values.sum()
+        values = values / total if total > 0 else values
+        names = self.featurizer_.feature_names_out
+        out["feature_importance"] = dict(sorted(zip(names, values.tolist()),
+                                                key=lambda kv: -kv[1]))
+        owner = {f: row["column"] for row in self.featurizer_.summary_ for f in row["features"]}
+        by_column: dict[str, float] = {}
+        for name, value in zip(names, values.tolist()):
+            col = owner.get(name, name)  # 'step' belongs to no raw column
+            by_column[col] = by_column.get(col, 0.0) + value
+        out["column_importance"] = dict(sorted(by_column.items(), key=lambda kv: -kv[1]))
+        return out
+
     @classmethod
     def search_space(cls) -> dict:
         return {"strategy": Choice(STRATEGIES),
@@ -394,6 +420,21 @@ class _OpenMPThreads:
     def predict(self, X):
         with self._limits():
             return self.model.predict(X)
+
+
+def _importances(model) -> np.ndarray | None:
+    """Gain (LightGBM), impurity (forests) or |standardised coefficient| (linear) per feature."""
+    if isinstance(model, _OpenMPThreads):
+        model = model.model
+    if hasattr(model, "steps"):  # a scikit-learn pipeline: the regressor is its last step
+        model = model.steps[-1][1]
+    if hasattr(model, "booster_"):
+        return np.asarray(model.booster_.feature_importance("gain"), dtype=np.float64)
+    if hasattr(model, "feature_importances_"):
+        return np.asarray(model.feature_importances_, dtype=np.float64)
+    if hasattr(model, "coef_"):
+        return np.abs(np.asarray(model.coef_, dtype=np.float64))
+    return None
 
 
 def _series_scale(ds: TimeSeriesDataset) -> np.ndarray:

@@ -13,6 +13,7 @@ import os
 import pickle
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +24,9 @@ _PRELOAD = ["numpy", "pandas", "tsauto.search.trial"]
 
 
 def _child(func: Callable, args_path: str, extra: Any, result_path: str) -> None:
+    # Library warnings from inside a trial (convergence, fallbacks to one thread) would flood
+    # the user's console once per trial; what matters is recorded in the trial's result.
+    warnings.simplefilter("ignore")
     with open(args_path, "rb") as fh:
         shared = pickle.load(fh)
     result = func(extra, *shared)
