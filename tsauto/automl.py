@@ -37,7 +37,12 @@ from tsauto.settings import ForecastSettings
 
 
 def _refit_job(spec: TrialSpec, dataset: TimeSeriesDataset, context: dict):
-    return build_learner(spec, context).fit(dataset)
+    learner = build_learner(spec, context).fit(dataset)
+    # Local statistical models fit at predict time and cache the forecast: do it here, inside
+    # the budget, so that the user's first forecast is immediate.
+    if not (learner.capabilities.known_covariates and dataset.known_covariates):
+        learner.predict(context["horizon"])
+    return learner
 
 
 class Run:

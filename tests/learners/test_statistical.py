@@ -125,6 +125,7 @@ def test_mstl_takes_the_periods_each_series_can_afford():
                                   grain_columns="id", freq="D")
     learner = create("mstl", quantiles=(0.1, 0.9)).fit(ds)
     assert learner.periods_ == [7, 365]
+    assert create("mstl", season_lengths=[7]).fit(ds).periods_ == [7]
     out = learner.predict(14)
     check_forecast(out, ds, 14, (0.1, 0.9))
     # 'weeks' holds two weekly cycles but not two years; 'days' holds no cycle: trend alone.
@@ -183,7 +184,7 @@ def test_a_daemonic_worker_does_not_start_a_pool():
     ("window_average", {"window_size": 0}, "window_size"),
     ("croston_optimized", {"conformal_windows": 1}, "conformal_windows"),
     ("mstl", {"trend_forecaster": "prophet"}, "trend_forecaster"),
-    ("mstl", {"season_length": [7, 1]}, "season_length"),
+    ("mstl", {"season_lengths": [7, 1]}, "season_lengths"),
 ])
 def test_bad_parameters_are_settings_errors(name, params, message, accommodation_plain):
     train, _ = accommodation_plain

@@ -453,15 +453,17 @@ class MSTL(StatsForecaster):
     """Multiple seasonal-trend decomposition (LOESS): each seasonality repeats, the rest is
     forecast by a non-seasonal trend model.  Seasonal periods come from the frequency (daily:
     7 and 365, hourly: 24 and 168, ...), each used where the series holds two of its cycles;
-    a series holding none gets the trend model alone (recorded in ``fallbacks_``)."""
+    a series holding none gets the trend model alone (recorded in ``fallbacks_``).  The
+    parameter is ``season_lengths`` (plural), so that a search handing every learner the data's
+    main ``season_length`` does not reduce MSTL to one period."""
 
     name = "mstl"
     capabilities = Capabilities(min_history=7, cost="medium")
     seconds_per_series = 0.2
 
-    def __init__(self, quantiles=(), season_length: int | list[int] | None = None,
+    def __init__(self, quantiles=(), season_lengths: list[int] | None = None,
                  trend_forecaster: str = "auto_ets", n_jobs: int = -1) -> None:
-        super().__init__(quantiles, season_length=season_length,
+        super().__init__(quantiles, season_lengths=season_lengths,
                          trend_forecaster=trend_forecaster, n_jobs=n_jobs)
 
     def _season_length(self, train: TimeSeriesDataset) -> int:
@@ -469,11 +471,11 @@ class MSTL(StatsForecaster):
         if trend not in _TRENDS:
             raise SettingsError(f"mstl: trend_forecaster={trend!r} is not valid; use one of "
                                 f"{', '.join(_TRENDS)}.")
-        given = self.params["season_length"]
+        given = self.params["season_lengths"]
         periods = list(given) if isinstance(given, (list, tuple)) else [given] if given else None
         if periods is not None and not all(isinstance(p, int) and not isinstance(p, bool)
                                            and p > 1 for p in periods):
-            raise SettingsError(f"mstl: season_length must be an integer > 1, a list of them or "
+            raise SettingsError(f"mstl: season_lengths must be an integer > 1, a list of them or "
                                 f"None (from the data's frequency), got {given!r}.")
         if periods is None:
             periods = [int(round(p)) for p in seasonal_periods(train.grid)]
