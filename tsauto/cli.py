@@ -59,17 +59,29 @@ def _roles(data: str, time: str | None, target: str | None, grain: list[str] | N
     return frame, roles
 
 
+# Column-role options shared by inspect and fit.
+DataArg = Annotated[str, typer.Argument(help="CSV/Parquet file or bundled dataset name.")]
+TimeOpt = Annotated[Optional[str], typer.Option("--time", help="Time column.")]
+TargetOpt = Annotated[Optional[str], typer.Option("--target", help="Target column.")]
+GrainOpt = Annotated[Optional[list[str]], typer.Option("--grain", help="Series id column(s).")]
+KnownOpt = Annotated[Optional[list[str]], typer.Option("--known", help="Known-future covariate(s).")]
+PastOpt = Annotated[Optional[list[str]], typer.Option("--past", help="Past-only covariate(s).")]
+StaticOpt = Annotated[Optional[list[str]], typer.Option("--static", help="Static feature(s).")]
+FreqOpt = Annotated[Optional[str], typer.Option(help="Frequency, inferred when omitted.")]
+AggregationOpt = Annotated[Optional[str], typer.Option(help="sum|mean|min|max for duplicate times.")]
+
+
 @app.command()
 def inspect(
-    data: Annotated[str, typer.Argument(help="CSV/Parquet file or bundled dataset name.")],
-    time: Annotated[Optional[str], typer.Option("--time", help="Time column.")] = None,
-    target: Annotated[Optional[str], typer.Option("--target", help="Target column.")] = None,
-    grain: Annotated[Optional[list[str]], typer.Option("--grain", help="Series id column(s).")] = None,
-    known: Annotated[Optional[list[str]], typer.Option("--known", help="Known-future covariate(s).")] = None,
-    past: Annotated[Optional[list[str]], typer.Option("--past", help="Past-only covariate(s).")] = None,
-    static: Annotated[Optional[list[str]], typer.Option("--static", help="Static feature(s).")] = None,
-    freq: Annotated[Optional[str], typer.Option(help="Frequency, inferred when omitted.")] = None,
-    aggregation: Annotated[Optional[str], typer.Option(help="sum|mean|min|max for duplicate times.")] = None,
+    data: DataArg,
+    time: TimeOpt = None,
+    target: TargetOpt = None,
+    grain: GrainOpt = None,
+    known: KnownOpt = None,
+    past: PastOpt = None,
+    static: StaticOpt = None,
+    freq: FreqOpt = None,
+    aggregation: AggregationOpt = None,
     horizon: Annotated[Optional[int], typer.Option(help="Forecast horizon (default: one season).")] = None,
     cv: Annotated[int, typer.Option("--cv", help="Number of cross-validation windows.")] = 1,
     short_series: Annotated[str, typer.Option(help="auto|pad|drop|fail.")] = "auto",
@@ -111,17 +123,17 @@ def inspect(
 
 @app.command()
 def fit(
-    data: Annotated[str, typer.Argument(help="CSV/Parquet file or bundled dataset name.")],
+    data: DataArg,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the model and reports.")],
-    time: Annotated[Optional[str], typer.Option("--time", help="Time column.")] = None,
-    target: Annotated[Optional[str], typer.Option("--target", help="Target column.")] = None,
+    time: TimeOpt = None,
+    target: TargetOpt = None,
     horizon: Annotated[Optional[int], typer.Option(help="Periods to forecast.")] = None,
-    grain: Annotated[Optional[list[str]], typer.Option("--grain", help="Series id column(s).")] = None,
-    known: Annotated[Optional[list[str]], typer.Option("--known", help="Known-future covariate(s).")] = None,
-    past: Annotated[Optional[list[str]], typer.Option("--past", help="Past-only covariate(s).")] = None,
-    static: Annotated[Optional[list[str]], typer.Option("--static", help="Static feature(s).")] = None,
-    freq: Annotated[Optional[str], typer.Option(help="Frequency, inferred when omitted.")] = None,
-    aggregation: Annotated[Optional[str], typer.Option(help="sum|mean|min|max for duplicate times.")] = None,
+    grain: GrainOpt = None,
+    known: KnownOpt = None,
+    past: PastOpt = None,
+    static: StaticOpt = None,
+    freq: FreqOpt = None,
+    aggregation: AggregationOpt = None,
     budget: Annotated[str, typer.Option(help="Time budget, e.g. 90s, 10m, 1h.")] = "5m",
     metric: Annotated[str, typer.Option(help="Primary metric.")] = "mase",
     country: Annotated[Optional[str], typer.Option(help="Holiday country, e.g. US.")] = None,
