@@ -22,8 +22,8 @@ from rich.console import Console
 
 from tsauto.data.dataset import TimeSeriesDataset, read_table
 from tsauto.data.guardrails import GuardrailReport, run_guardrails
-from tsauto.errors import SettingsError, TsautoError
-from tsauto.evaluation.metrics import METRICS
+from tsauto.errors import SettingsError
+from tsauto.evaluation.metrics import METRICS, is_better
 from tsauto.evaluation.splits import auto_n_windows, rolling_origin
 from tsauto.learners import registry
 from tsauto.model import ForecastModel, history_of
@@ -293,12 +293,8 @@ def fingerprint(ds: TimeSeriesDataset) -> str:
 
 
 def _better(best: TrialResult | None, trial: TrialResult, metric: str) -> TrialResult | None:
-    from tsauto.evaluation.metrics import is_better
-
     score = trial.metrics.get(metric, np.nan) if trial.status == "completed" else np.nan
     if best is None:
         return trial if not np.isnan(score) else None
     return trial if is_better(metric, score, best.metrics[metric]) else best
 
-
-__all__ = ["AutoML", "Run", "TsautoError"]

@@ -188,11 +188,14 @@ class StatsForecaster(Forecaster):
         ids = self.schema_.series_ids
         return out, {str(ids[i]): reasons[i] for i in sorted(reasons)}
 
-    # -- persistence ---------------------------------------------------------------------------
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state["_cache"] = None  # a loaded model recomputes rather than trusts a stale cache
-        return state
+    def explain(self) -> dict:
+        """Parameters, the season used, and which series fell back and why."""
+        return {"learner": self.name, "params": dict(self.params),
+                "season_length": getattr(self, "season_length_", None),
+                "fallbacks": dict(getattr(self, "fallbacks_", {}))}
+
+    # The forecast cache is kept when pickling: its key (horizon and future covariates) and the
+    # training arrays travel together, so a refitted model arrives with its forecast ready.
 
 
 # -- the models --------------------------------------------------------------------------------
