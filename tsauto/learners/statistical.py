@@ -188,14 +188,51 @@ class StatsForecaster(Forecaster):
         ids = self.schema_.series_ids
         return out, {str(ids[i]): reasons[i] for i in sorted(reasons)}
 
-    def explain(self) -> dict:
-        """Parameters, the season used, and which series fell back and why."""
-        return {"learner": self.name, "params": dict(self.params),
-                "season_length": getattr(self, "season_length_", None),
-                "fallbacks": dict(getattr(self, "fallbacks_", {}))}
+    # Fitted-model entries worth showing a person (ETS form, ARIMA orders and coefficients...).
+    _EXPLAINED = ("components", "arma", "coef", "par", "modeltype", "seasontype",
+                  "decomposition_type", "aic", "sigma2")
+
+    def explain(self, max_series: int = 20) -> dict:
+        """Parameters, the season used, which series fell back and why, and the fitted model of
+        each of the first ``max_series`` series (fitted on demand: statsforecast's ``forecast``
+        keeps no models)."""
+        from statsforecast import StatsForecast
+
+        out = {"learner": self.name, "params": dict(self.params),
+               "season_length": getattr(self, "season_length_", None),
+               "fallbacks": dict(getattr(self, "fallbacks_", {})), "fitted": {}}
+        if not hasattr(self, "y_") or self.x_ is not None:
+            return out
+        ids = self.schema_.series_ids
+        lengths = np.diff(self.indptr_)[:max_series]
+        frame = pd.DataFrame({"unique_id": np.repeat(np.arange(len(lengths)), lengths),
+                              "ds": np.concatenate([np.arange(n) for n in lengths]),
+                              "y": self.y_[: int(lengths.sum())]})
+        model = self._model(self.season_length_, 1, [], 0)
+        try:
+            fitted = StatsForecast(models=[model], freq=1).fit(frame).fitted_
+        except Exception as exc:  # noqa: BLE001 - explanation is best effort, never a crash
+            out["fitted_error"] = f"{type(exc).__name__}: {exc}"
+            return out
+        for i in range(len(lengths)):
+            state = getattr(fitted[i, 0], "model_", None) or {}
+            out["fitted"][str(ids[i])] = {k: _plain(state[k]) for k in self._EXPLAINED
+                                          if k in state}
+        return out
 
     # The forecast cache is kept when pickling: its key (horizon and future covariates) and the
     # training arrays travel together, so a refitted model arrives with its forecast ready.
+
+
+def _plain(value):
+    """JSON-friendly copy of a fitted-model entry."""
+    if isinstance(value, np.ndarray):
+        return value.round(6).tolist()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    return value
 
 
 # -- the models --------------------------------------------------------------------------------
