@@ -53,7 +53,7 @@ class ForecastModel:
         missing = [c for c in [time_col, target] if c not in actuals.columns]
         if missing:
             raise DataError(f"evaluate: the holdout lacks column(s) {preview(missing)}.")
-        actuals = self._with_series_id(actuals)
+        actuals = self.schema.with_series_id(actuals, "the holdout")
         actuals[time_col] = pd.to_datetime(actuals[time_col])
         forecast = self.forecast(horizon=self._steps_needed(actuals), future=future)
         forecast[SERIES_ID] = forecast[SERIES_ID].astype(str)
@@ -81,19 +81,6 @@ class ForecastModel:
                                      past_covariates=s.past_covariates,
                                      static_features=s.static_features, freq=s.grid.freq)
         return backtest(self.learner, data, horizon or self.horizon, n_windows, step)
-
-    def _with_series_id(self, frame: pd.DataFrame) -> pd.DataFrame:
-        frame = frame.copy()
-        grains = [c for c in self.schema.grain_columns if c != SERIES_ID]
-        if SERIES_ID not in frame.columns:
-            absent = [c for c in grains if c not in frame.columns]
-            if absent:
-                raise DataError(f"the frame needs '{SERIES_ID}' or the grain column(s) "
-                                f"{preview(grains)}; missing {preview(absent)}.")
-            frame = frame.merge(self.schema.series, on=grains, how="left") if grains else \
-                frame.assign(**{SERIES_ID: self.schema.series_ids[0]})
-        frame[SERIES_ID] = frame[SERIES_ID].astype(str)
-        return frame
 
     def _steps_needed(self, actuals: pd.DataFrame) -> int:
         grid = self.schema.grid

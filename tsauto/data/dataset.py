@@ -447,6 +447,22 @@ class DatasetSchema:
     def series_ids(self) -> np.ndarray:
         return self.series[SERIES_ID].to_numpy()
 
+    def with_series_id(self, frame: pd.DataFrame, name: str = "the frame",
+                       error: type[DataError] = DataError) -> pd.DataFrame:
+        """A copy of a user's frame with ``series_id`` (as text) taken from it or mapped from
+        its grain columns; ``error`` names what is missing."""
+        frame = frame.copy()
+        if SERIES_ID not in frame.columns:
+            grains = [c for c in self.grain_columns if c != SERIES_ID]
+            absent = [c for c in grains if c not in frame.columns]
+            if absent:
+                raise error(f"{name} needs '{SERIES_ID}' or the grain column(s) "
+                            f"{preview(grains)}; missing {preview(absent)}.")
+            frame = (frame.merge(self.series, on=grains, how="left") if grains
+                     else frame.assign(**{SERIES_ID: self.series_ids[0]}))
+        frame[SERIES_ID] = frame[SERIES_ID].astype(str)
+        return frame
+
     def future_frame(self, horizon: int) -> pd.DataFrame:
         """The ``horizon`` periods after each series' end: series_id, time, step (1..horizon)."""
         horizon = _positive_int(horizon, "horizon")

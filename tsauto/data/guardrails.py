@@ -21,7 +21,13 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from tsauto.data.dataset import FILLED, SERIES_ID, TimeSeriesDataset, _position_in_series
+from tsauto.data.dataset import (
+    FILLED,
+    SERIES_ID,
+    TimeSeriesDataset,
+    _position_in_series,
+    _positive_int,
+)
 from tsauto.errors import SettingsError, ShortSeriesError, preview
 
 Status = Literal["passed", "fixed", "alert", "failed"]
@@ -108,9 +114,8 @@ def run_guardrails(
                             f"one of {', '.join(SHORT_SERIES_HANDLING)}.")
     for name, value in (("horizon", horizon), ("n_cross_validations", n_cross_validations),
                         ("cv_step_size", cv_step_size)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
-                                  or value <= 0):
-            raise SettingsError(f"{name} must be a positive integer (1 or more), got {value!r}.")
+        if value is not None:
+            _positive_int(value, name)
     horizon = int(horizon or max(dataset.season_length, 1))
     results = [_frequency(dataset), _fixes(dataset, "duplicates", "no duplicate timestamps"),
                _fixes(dataset, "missing_periods", "no missing periods")]

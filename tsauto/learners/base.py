@@ -157,22 +157,11 @@ def align_future(frame: pd.DataFrame, future: pd.DataFrame | None, meta: Dataset
         raise MissingFutureError(f"this model uses known covariates {preview(needed)}: pass "
                                  f"future= a frame with their values for every series and each of "
                                  f"the {int(frame[STEP].max())} periods to forecast.")
-    future = future.copy()
     missing_cols = [c for c in [meta.time_column, *needed] if c not in future.columns]
     if missing_cols:
         raise MissingFutureError(f"future is missing column(s) {preview(missing_cols)}; it needs "
                                  f"the time column '{meta.time_column}' and {preview(needed)}.")
-    if SERIES_ID not in future.columns:
-        grains = [c for c in meta.series.columns if c != SERIES_ID]
-        absent = [c for c in grains if c not in future.columns]
-        if absent:
-            raise MissingFutureError(f"future needs '{SERIES_ID}' or the grain column(s) "
-                                     f"{preview(grains)}; missing {preview(absent)}.")
-        if grains:
-            future = future.merge(meta.series, on=grains, how="left")
-        else:
-            future[SERIES_ID] = meta.series_ids[0]
-    future[SERIES_ID] = future[SERIES_ID].astype(str)
+    future = meta.with_series_id(future, "future", MissingFutureError)
     future[meta.time_column] = pd.to_datetime(future[meta.time_column])
     keys = [SERIES_ID, meta.time_column]
     future = future.drop_duplicates(keys, keep="last")[keys + needed]
