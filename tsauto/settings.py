@@ -152,10 +152,9 @@ class ForecastSettings(_Settings):
     @field_validator("quantiles")
     @classmethod
     def _quantiles(cls, value):
-        bad = [q for q in value if not 0 < q < 1]
-        if bad:
-            raise ValueError(f"quantiles must lie strictly between 0 and 1, got {bad}")
-        return sorted(set(value))
+        from tsauto.learners.base import check_quantiles
+
+        return list(check_quantiles(value))
 
     @field_validator("target_lags", "feature_lags")
     @classmethod

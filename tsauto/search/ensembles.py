@@ -8,7 +8,7 @@ import pandas as pd
 
 from tsauto.data.dataset import SERIES_ID
 from tsauto.ensemble import cross_fitted, fit_stacker, greedy_selection
-from tsauto.evaluation.metrics import METRICS, evaluate, naive_scale
+from tsauto.evaluation.metrics import METRICS, evaluate, naive_scale, smape
 from tsauto.evaluation.splits import Fold
 from tsauto.learners.base import POINT, quantile_column
 from tsauto.search.trial import TrialResult
@@ -52,9 +52,7 @@ def _fold_scorer(keys: pd.DataFrame, actual: np.ndarray, folds: list[Fold], metr
                 ratio = np.bincount(codes, np.abs(err)) / counts / scale
                 values.append(np.nanmean(np.where(np.isfinite(ratio), ratio, np.nan)))
             elif metric == "smape":
-                denom = np.abs(y) + np.abs(yhat[rows])
-                values.append(200 * np.mean(np.where(denom == 0, 0, np.abs(err) / np.where(
-                    denom == 0, 1, denom))))
+                values.append(smape(y, yhat[rows]))
             elif metric == "mae":
                 values.append(np.mean(np.abs(err)))
             elif metric == "rmse":
