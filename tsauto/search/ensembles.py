@@ -1,5 +1,9 @@
 """The ensemble trials: voting (greedy selection) and stacking over the search's out-of-fold
-forecasts.  They join the leaderboard as its last trials and win only on validation score."""
+forecasts.  They join the leaderboard as its last trials and win only on validation score.
+
+Both are scored honestly: each fold's blend uses weights chosen on the other folds only, so an
+ensemble that merely fits the validation windows (a few short series are easy to overfit) does
+not beat the single models on paper.  The weights it ships with are chosen on all folds."""
 
 from __future__ import annotations
 
@@ -93,7 +97,15 @@ def ensemble_trials(trials: list[TrialResult], folds: list[Fold], context: dict,
     made = []
     if voting:
         weights = greedy_selection(stack[:, :, 0], score)
-        made.append(_trial(next_id, "voting_ensemble", ranked, weights, stack, keys, actual,
+        blend = np.tensordot(weights, stack, axes=1)          # rows x columns
+        fold_ids = keys["fold"].to_numpy()
+        for fold in folds if len(folds) > 1 else []:
+            rows = fold_ids == fold.index
+            others = _fold_scorer(keys, actual, [f for f in folds if f is not fold], metric,
+                                  context["season_length"], target, quantiles)
+            blend[rows] = np.tensordot(greedy_selection(stack[:, :, 0], others),
+                                       stack[:, rows], axes=1)
+        made.append(_trial(next_id, "voting_ensemble", ranked, weights, blend, keys, actual,
                            folds, context, target, columns))
         next_id += 1
     if stacking and len(folds) > 1:
@@ -101,19 +113,19 @@ def ensemble_trials(trials: list[TrialResult], folds: list[Fold], context: dict,
         if np.isfinite(meta).all():
             coef = fit_stacker(stack[:, :, 0], actual, context["seed"]).coef_
             if coef.sum() > 0:
-                # Scored on the cross-fitted meta predictions: never on rows it was fitted on.
-                made.append(_trial(next_id, "stack_ensemble", ranked, coef, stack, keys, actual,
-                                   folds, context, target, columns, point=meta))
+                # Scored on the cross-fitted meta predictions; quantiles move with the point.
+                blend = np.tensordot(coef, stack, axes=1)
+                blend[:, 1:] += (meta - blend[:, 0])[:, None]
+                blend[:, 0] = meta
+                made.append(_trial(next_id, "stack_ensemble", ranked, coef, blend, keys, actual,
+                                   folds, context, target, columns))
     return made
 
 
-def _trial(trial_id, name, ranked, weights, stack, keys, actual, folds, context, target,
-           columns, point=None) -> TrialResult:
+def _trial(trial_id, name, ranked, weights, blend, keys, actual, folds, context, target,
+           columns) -> TrialResult:
+    """The ensemble as a trial whose validation forecasts are ``blend`` (rows x columns)."""
     keep = weights > 0
-    blend = np.tensordot(weights, stack, axes=1)             # rows x columns
-    if point is not None:  # stacking: its validation forecasts are the cross-fitted ones
-        blend[:, 1:] += (point - blend[:, 0])[:, None]  # quantiles move with the point
-        blend[:, 0] = point
     frame = keys.copy()
     frame[columns] = blend
     fold_metrics = []
