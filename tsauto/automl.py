@@ -3,6 +3,12 @@
     run = AutoML(ForecastSettings(time_column="date", target_column="sales", horizon=14)).fit(df)
     run.leaderboard()
     run.best_model.forecast()
+
+    run = AutoML(ClassificationSettings(target_column="label")).fit(table)
+    run.best_model.predict_proba(new_rows)
+
+One flow for every task: only the preparation (dataset, guardrails, folds, what a trial needs)
+and the artifact differ, in ``_prepare_forecasting`` and ``_prepare_tabular``.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ import pickle
 import tempfile
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -22,18 +30,21 @@ from rich.console import Console
 
 from tsauto.data.dataset import TimeSeriesDataset, read_table
 from tsauto.data.guardrails import GuardrailReport, run_guardrails
+from tsauto.data.tabular import TabularDataset
+from tsauto.data.tabular_guardrails import apply_fixes, run_tabular_guardrails
+from tsauto.ensemble.weighted import WeightedEnsemble, WeightedTabularEnsemble
 from tsauto.errors import SettingsError
-from tsauto.evaluation.metrics import METRICS, is_better
+from tsauto.evaluation.metrics import METRICS, is_better, metrics_for
 from tsauto.evaluation.splits import auto_n_windows, rolling_origin
-from tsauto.learners import registry
-from tsauto.model import ForecastModel, history_of
-from tsauto.ensemble.weighted import WeightedEnsemble
+from tsauto.evaluation.tabular_splits import holdout, kfold, user_validation
+from tsauto.model import ForecastModel, TabularModel, history_of
 from tsauto.runs.store import RunStore
-from tsauto.search.engine import Hooks, SearchResult, config_key, search
+from tsauto.search.engine import Hooks, SearchResult, SearchTask, config_key, search
 from tsauto.search.ensembles import is_ensemble
 from tsauto.search.executor import Executor
+from tsauto.search.tasks import forecasting_task, tabular_task
 from tsauto.search.trial import TrialResult, TrialSpec, build_learner
-from tsauto.settings import ForecastSettings
+from tsauto.settings import SETTINGS, ForecastSettings, settings_from_json, settings_to_json
 
 
 def _refit_job(spec: TrialSpec, dataset: TimeSeriesDataset, context: dict):
@@ -45,28 +56,49 @@ def _refit_job(spec: TrialSpec, dataset: TimeSeriesDataset, context: dict):
     return learner
 
 
+def _tabular_refit_job(spec: TrialSpec, X: pd.DataFrame, y: pd.Series, context: dict):
+    return build_learner(spec, context).fit(X, y)
+
+
+@dataclass
+class _Prepared:
+    """What one task hands the shared flow: the cleaned data, its report, the validation folds,
+    what every trial is given, and how the winner is refitted and wrapped as the artifact."""
+
+    dataset: TimeSeriesDataset | TabularDataset
+    report: GuardrailReport
+    folds: list
+    context: dict
+    task: SearchTask
+    validation: str                                  # the validation scheme, in words
+    refit_job: Callable                              # (spec, *refit_args) -> fitted learner
+    refit_args: tuple
+    make_model: Callable                             # (trial, fitted members) -> artifact
+
+
 class Run:
     """The outcome of an experiment: every trial, the guardrail report and the best model."""
 
-    def __init__(self, settings: ForecastSettings, dataset: TimeSeriesDataset,
-                 guardrails: GuardrailReport, result: SearchResult, best_model: ForecastModel | None,
-                 n_cross_validations: int, elapsed: float, folder: Path | None = None,
-                 experiment: int | None = None) -> None:
+    def __init__(self, settings, dataset: TimeSeriesDataset | TabularDataset,
+                 guardrails: GuardrailReport, result: SearchResult,
+                 best_model: ForecastModel | TabularModel | None, validation: str,
+                 elapsed: float, folder: Path | None = None, experiment: int | None = None) -> None:
         self.settings = settings
         self.dataset = dataset
         self.guardrails = guardrails
         self.result = result
         self.best_model = best_model
-        self.n_cross_validations = n_cross_validations
+        self.validation = validation
         self.elapsed = elapsed
         self.folder = folder
         self.experiment = experiment
         self._refit_by = None  # set by AutoML: metric -> ForecastModel
 
-    def best_model_by(self, metric: str) -> ForecastModel | None:
-        """The best trial by another metric than the primary one, refitted on the full history."""
-        if metric not in METRICS:
-            raise SettingsError(f"unknown metric {metric!r}; valid: {', '.join(sorted(METRICS))}.")
+    def best_model_by(self, metric: str) -> ForecastModel | TabularModel | None:
+        """The best trial by another metric than the primary one, refitted on all the data."""
+        valid = metrics_for(self.settings.task)
+        if metric not in valid:
+            raise SettingsError(f"unknown metric {metric!r}; valid: {', '.join(sorted(valid))}.")
         if metric == self.settings.primary_metric:
             return self.best_model
         return self._refit_by(metric)
@@ -109,25 +141,34 @@ class AutoML:
     """Runs experiments.  With ``output_dir`` everything is stored there (SQLite database,
     data, out-of-fold forecasts, model) and an interrupted experiment can be resumed."""
 
-    def __init__(self, settings: ForecastSettings) -> None:
-        if not isinstance(settings, ForecastSettings):
-            raise SettingsError(f"AutoML expects ForecastSettings, got {type(settings).__name__}.")
+    def __init__(self, settings) -> None:
+        if not isinstance(settings, tuple(SETTINGS.values())):
+            raise SettingsError(f"AutoML expects ForecastSettings, ClassificationSettings or "
+                                f"RegressionSettings, got {type(settings).__name__}.")
         self.settings = settings
         self._cancel = threading.Event()
 
-    def fit(self, data: pd.DataFrame | str | Path | TimeSeriesDataset,
-            output_dir: str | Path | None = None, name: str = "experiment") -> Run:
+    def fit(self, data: pd.DataFrame | str | Path | TimeSeriesDataset | TabularDataset,
+            output_dir: str | Path | None = None, name: str = "experiment",
+            validation_data: pd.DataFrame | str | Path | None = None) -> Run:
+        """Search, validate, ensemble and refit.  ``validation_data`` (classification and
+        regression only) replaces cross-validation by the user's own validation rows."""
         started = time.monotonic()
-        raw = data if isinstance(data, TimeSeriesDataset) else self._frame(data)
-        dataset = self._dataset(raw)
+        if validation_data is not None and self.settings.task == "forecasting":
+            raise SettingsError("validation_data is for classification and regression; "
+                                "forecasting validates on rolling origins (n_cross_validations).")
+        raw = data if isinstance(data, (TimeSeriesDataset, TabularDataset)) else self._frame(data)
+        valid = None if validation_data is None else self._frame(validation_data)
+        dataset = self._dataset(raw)  # bad columns fail here, before anything is stored
         if output_dir is None:
             with tempfile.TemporaryDirectory(prefix="tsauto-") as tmp:
-                return self._execute(dataset, None, None, Path(tmp), started, {})
+                return self._execute(dataset, valid, None, None, Path(tmp), started, {})
         store = RunStore(output_dir)
-        exp = store.create_experiment(name, self.settings.model_dump_json(), fingerprint(dataset))
+        frame = dataset.frame if isinstance(dataset, TimeSeriesDataset) else dataset.X
+        exp = store.create_experiment(name, settings_to_json(self.settings), fingerprint(frame))
         with open(store.artifacts(exp) / "data.pkl", "wb") as fh:
-            pickle.dump(raw, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        return self._execute(dataset, store, exp, store.artifacts(exp), started, {})
+            pickle.dump((raw, valid), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        return self._execute(dataset, valid, store, exp, store.artifacts(exp), started, {})
 
     @classmethod
     def resume(cls, output_dir: str | Path, experiment: int | None = None) -> Run:
@@ -136,15 +177,15 @@ class AutoML:
         store = RunStore(output_dir)
         row = store.experiment(experiment)
         exp = int(row["id"])
-        automl = cls(ForecastSettings.model_validate_json(row["settings"]))
+        automl = cls(settings_from_json(row["settings"]))
         with open(store.artifacts(exp) / "data.pkl", "rb") as fh:
-            raw = pickle.load(fh)
+            raw, valid = pickle.load(fh)
         store.forget_unfinished(exp)
         store.clear_cancel(exp)
         finished = {config_key(t.learner, t.params): t for t in store.finished_trials(exp)}
         started = time.monotonic() - float(row["elapsed"] or 0.0)
-        return automl._execute(automl._dataset(raw), store, exp, store.artifacts(exp), started,
-                               finished)
+        return automl._execute(automl._dataset(raw), valid, store, exp, store.artifacts(exp),
+                               started, finished)
 
     @staticmethod
     def cancel(output_dir: str | Path, experiment: int | None = None, trial: int | None = None
@@ -157,23 +198,13 @@ class AutoML:
         """Stop this object's running fit (from another thread); the best so far is kept."""
         self._cancel.set()
 
-    def _execute(self, dataset, store, exp, work: Path, started: float, finished: dict) -> Run:
+    def _execute(self, dataset, valid, store, exp, work: Path, started: float,
+                 finished: dict) -> Run:
         s = self.settings
         console = Console(stderr=True, quiet=s.verbosity == 0)
-        step = s.cv_step_size or s.horizon
-        n_cv = (auto_n_windows(dataset, s.horizon, step) if s.n_cross_validations == "auto"
-                else s.n_cross_validations)
-        dataset, report = run_guardrails(dataset, horizon=s.horizon, n_cross_validations=n_cv,
-                                         cv_step_size=step,
-                                         short_series_handling=s.short_series_handling)
-        report.raise_if_failed()
-        folds = rolling_origin(dataset, s.horizon, n_cv, step)
-        context = {"horizon": s.horizon, "quantiles": tuple(s.quantiles),
-                   "season_length": dataset.season_length, "country_or_region": s.country_or_region,
-                   "subdivision": s.subdivision, "target_lags": s.target_lags,
-                   "target_rolling_window_size": s.target_rolling_window_size,
-                   "feature_lags": s.feature_lags, "featurization": s.featurization,
-                   "seed": s.seed, "random_state": s.seed}
+        prepared = (self._prepare_forecasting(dataset) if s.task == "forecasting"
+                    else self._prepare_tabular(dataset, valid))
+        console.print(f"Validation: {prepared.validation}")
         best: list[TrialResult | None] = [None]
         with console.status("Searching") as status:
             def on_trial(trial: TrialResult) -> None:
@@ -201,13 +232,14 @@ class AutoML:
                 on_submit=(lambda spec: store.trial_started(exp, spec.trial_id, spec.learner,
                                                             spec.params)) if store else None,
                 on_trial=on_trial, poll_cancel=poll_cancel, finished=finished)
-            result = search(dataset, folds, s, context, work / "trials", started, hooks)
+            result = search(prepared.task, prepared.folds, s, prepared.context,
+                            work / "trials", started, hooks)
             if store is not None:
                 for trial in result.trials:
                     if is_ensemble(trial):
                         store.trial_finished(exp, trial)
             status.update("Refitting the best model on the full history")
-            model = self._refit(result, dataset, context, report, work / "refit", started)
+            model = self._refit(result, prepared, work / "refit", started)
         elapsed = time.monotonic() - started
         if store is not None:
             if model is not None:
@@ -216,14 +248,80 @@ class AutoML:
             store.set_status(exp, final, elapsed, result.stopped_because)
         console.print(f"{len(result.trials)} trials in {elapsed:.1f}s ({result.stopped_because})"
                       + (f"; best: {model.description}" if model else "; no trial completed"))
-        run = Run(s, dataset, report, result, model, n_cv, elapsed,
-                  None if store is None else store.folder, exp)
-        run._refit_by = partial(self._refit_best_by, result, dataset, context, report)
+        run = Run(s, prepared.dataset, prepared.report, result, model, prepared.validation,
+                  elapsed, None if store is None else store.folder, exp)
+        run._refit_by = partial(self._refit_best_by, result, prepared)
         return run
 
-    def _refit_best_by(self, result, dataset, context, report, metric: str):
+    def _prepare_forecasting(self, dataset: TimeSeriesDataset) -> _Prepared:
+        s = self.settings
+        step = s.cv_step_size or s.horizon
+        n_cv = (auto_n_windows(dataset, s.horizon, step) if s.n_cross_validations == "auto"
+                else s.n_cross_validations)
+        dataset, report = run_guardrails(dataset, horizon=s.horizon, n_cross_validations=n_cv,
+                                         cv_step_size=step,
+                                         short_series_handling=s.short_series_handling)
+        report.raise_if_failed()
+        context = {"horizon": s.horizon, "quantiles": tuple(s.quantiles),
+                   "season_length": dataset.season_length, "country_or_region": s.country_or_region,
+                   "subdivision": s.subdivision, "target_lags": s.target_lags,
+                   "target_rolling_window_size": s.target_rolling_window_size,
+                   "feature_lags": s.feature_lags, "featurization": s.featurization,
+                   "seed": s.seed, "random_state": s.seed}
+
+        def make_model(trial: TrialResult, fitted: list) -> ForecastModel:
+            learner = (WeightedEnsemble.of_fitted(fitted, trial.params["weights"], trial.learner)
+                       if is_ensemble(trial) else fitted[0])
+            return ForecastModel(learner, dataset.schema(), history_of(dataset), s.horizon,
+                                 s.quantiles, report, s.model_dump(), _describe(trial))
+
+        return _Prepared(dataset, report, rolling_origin(dataset, s.horizon, n_cv, step), context,
+                         forecasting_task(dataset),
+                         f"{n_cv} rolling-origin window(s) of {s.horizon} periods, {step} apart",
+                         _refit_job, (dataset, context), make_model)
+
+    def _prepare_tabular(self, dataset: TabularDataset, valid: pd.DataFrame | None) -> _Prepared:
+        s = self.settings
+        report = run_tabular_guardrails(dataset, s.n_folds, s.seed)
+        report.raise_if_failed()
+        dataset = apply_fixes(dataset, report)
+        if s.featurization == "off":  # numbers only: what is left is imputed, not encoded
+            kinds = dataset.column_kinds()
+            dataset = dataset.without_columns([c for c, k in kinds.items() if k != "numeric"])
+        X, y = dataset.X, dataset.y
+        if valid is not None:
+            held = self._dataset(valid)
+            X = pd.concat([X, dataset.schema().validate(held.X, "validation_data")],
+                          ignore_index=True)
+            y = pd.concat([y, held.y], ignore_index=True)
+            split = user_validation(dataset.n_rows, held.n_rows)
+        elif s.validation_scheme(dataset.n_rows) == "kfold":
+            split = kfold(y, s.n_folds, s.task, s.seed)
+        else:
+            split = holdout(y, s.holdout_fraction, s.task, s.seed)
+        context = {"task": s.task, "classes": dataset.classes, "data": (X, y),
+                   "seed": s.seed, "random_state": s.seed}
+
+        def make_model(trial: TrialResult, fitted: list) -> TabularModel:
+            learner = (WeightedTabularEnsemble(fitted, trial.params["weights"], trial.learner)
+                       if is_ensemble(trial) else fitted[0])
+            return TabularModel(learner, dataset.schema(), report, s.model_dump(),
+                                _describe(trial))
+
+        validation = {"kfold": f"{len(split.folds)}-fold cross-validation" + (
+                          " (stratified)" if s.task == "classification" else ""),
+                      "holdout": f"a {s.holdout_fraction:.0%} holdout"}.get(
+            split.scheme, f"the given validation_data ({len(y) - dataset.n_rows:,} rows)")
+        if split.note:
+            validation += f"; {split.note}"
+        # The winner is refitted on every row, the user's validation rows included.
+        return _Prepared(dataset, report, split.folds, context,
+                         tabular_task(s.task, len(X)), validation, _tabular_refit_job,
+                         (X, y, context), make_model)
+
+    def _refit_best_by(self, result: SearchResult, prepared: _Prepared, metric: str):
         with tempfile.TemporaryDirectory(prefix="tsauto-") as tmp:
-            return self._refit(result, dataset, context, report, Path(tmp), None, metric)
+            return self._refit(result, prepared, Path(tmp), None, metric)
 
     def _frame(self, data) -> pd.DataFrame:
         if isinstance(data, (str, Path)):
@@ -233,33 +331,32 @@ class AutoML:
                                 f"TimeSeriesDataset, got {type(data).__name__}.")
         return data
 
-    def _dataset(self, data) -> TimeSeriesDataset:
-        if isinstance(data, TimeSeriesDataset):
+    def _dataset(self, data) -> TimeSeriesDataset | TabularDataset:
+        s = self.settings
+        if isinstance(data, (TimeSeriesDataset, TabularDataset)):
             return data
-        return TimeSeriesDataset(data, **self.settings.dataset_roles())
+        if s.task == "forecasting":
+            return TimeSeriesDataset(data, **s.dataset_roles())
+        return TabularDataset(data, s.target_column, s.task, s.drop_columns)
 
-    def _refit(self, result: SearchResult, dataset, context, report, workdir, started,
+    def _refit(self, result: SearchResult, prepared: _Prepared, workdir, started,
                metric: str | None = None):
-        """Refit the best trial (every member of an ensemble) on the full history in workers,
-        so that it honours the budget; if that fails, the next best trial is tried."""
+        """Refit the best trial (every member of an ensemble) on all the data in workers, so
+        that it honours the budget; if that fails, the next best trial is tried."""
         s = self.settings
         metric = metric or s.primary_metric
         ranked = sorted([t for t in result.completed if np.isfinite(t.metrics.get(metric, np.nan))],
                         key=lambda t: t.metrics[metric], reverse=METRICS[metric].greater_is_better)
         by_id = {t.trial_id: t for t in result.trials}
-        executor = Executor(workdir, _refit_job, (dataset, context), s.max_concurrent_trials)
+        executor = Executor(workdir, prepared.refit_job, prepared.refit_args,
+                            s.max_concurrent_trials)
         try:
             for trial in ranked:
                 members = ([by_id[i] for i in trial.params["members"]] if is_ensemble(trial)
                            else [trial])
-                fitted = self._fit_members(executor, members, started)
+                fitted = self._fit_members(executor, members, prepared.task.registry, started)
                 if fitted is not None:
-                    learner = (WeightedEnsemble.of_fitted(fitted, trial.params["weights"],
-                                                          trial.learner)
-                               if is_ensemble(trial) else fitted[0])
-                    return ForecastModel(learner, dataset.schema(), history_of(dataset),
-                                         s.horizon, s.quantiles, report, s.model_dump(),
-                                         f"{trial.learner} {json.dumps(trial.params, default=str)}")
+                    return prepared.make_model(trial, fitted)
                 if started is not None and s.time_budget is not None and \
                         time.monotonic() - started > s.time_budget:
                     break
@@ -267,7 +364,7 @@ class AutoML:
             executor.shutdown()
         return None
 
-    def _fit_members(self, executor: Executor, members, started):
+    def _fit_members(self, executor: Executor, members, registry, started):
         """Fitted learners of the members in order, or None if one fails or runs out of time."""
         s = self.settings
         remaining = None if s.time_budget is None or started is None else \
@@ -286,10 +383,14 @@ class AutoML:
         return [fitted[t.trial_id] for t in members]
 
 
-def fingerprint(ds: TimeSeriesDataset) -> str:
+def fingerprint(frame: pd.DataFrame) -> str:
     """A short hash of the data the experiment saw."""
-    digest = hashlib.sha256(pd.util.hash_pandas_object(ds.frame, index=False).to_numpy().tobytes())
+    digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     return digest.hexdigest()[:16]
+
+
+def _describe(trial: TrialResult) -> str:
+    return f"{trial.learner} {json.dumps(trial.params, default=str)}"
 
 
 def _better(best: TrialResult | None, trial: TrialResult, metric: str) -> TrialResult | None:

@@ -33,21 +33,40 @@ def progress(message: str):
         yield
 
 
-def _roles(data: str, time: str | None, target: str | None, grain: list[str] | None,
-           known: list[str] | None, past: list[str] | None, static: list[str] | None,
-           freq: str | None, aggregation: str | None):
-    """The frame and its column roles: from a bundled dataset's defaults or the options."""
+def _task_of(data: str, task: str | None) -> str:
+    """The task asked for, else a bundled data set's own, else forecasting."""
+    from tsauto import datasets
+    from tsauto.evaluation.metrics import TASKS
+
+    if task is not None:
+        if task not in TASKS:
+            raise SettingsError(f"--task {task!r} is not valid; use one of {', '.join(TASKS)}.")
+        return task
+    if not Path(data).exists() and data in datasets.names():
+        return datasets.roles(data).get("task", "forecasting")
+    return "forecasting"
+
+
+def _read(data: str):
+    """The frame of a file or a bundled data set, and the bundled set's roles ({} for a file)."""
     from tsauto import datasets
     from tsauto.data.dataset import read_table
 
     path = Path(data)
     if not path.exists() and data in datasets.names():
-        frame, roles = datasets.load_frame(data), datasets.roles(data)
-    else:
-        if not path.exists():
-            raise SettingsError(f"DATA '{data}' is neither a file nor a bundled dataset (bundled: "
-                              f"{', '.join(datasets.names())}).")
-        frame, roles = read_table(path), {}
+        return datasets.load_frame(data), datasets.roles(data)
+    if not path.exists():
+        raise SettingsError(f"DATA '{data}' is neither a file nor a bundled dataset (bundled: "
+                            f"{', '.join(datasets.names())}).")
+    return read_table(path), {}
+
+
+def _roles(data: str, time: str | None, target: str | None, grain: list[str] | None,
+           known: list[str] | None, past: list[str] | None, static: list[str] | None,
+           freq: str | None, aggregation: str | None):
+    """The frame and its column roles: from a bundled dataset's defaults or the options."""
+    frame, roles = _read(data)
+    roles.pop("task", None)
     given = {"time_column": time, "target_column": target, "grain_columns": grain,
              "known_covariates": known, "past_covariates": past, "static_features": static,
              "freq": freq, "target_aggregation": aggregation}
@@ -57,6 +76,16 @@ def _roles(data: str, time: str | None, target: str | None, grain: list[str] | N
             raise SettingsError(f"{option} is required for a data file: name the {key.replace('_', ' ')}"
                               f" (columns: {', '.join(map(str, frame.columns[:20]))}).")
     return frame, roles
+
+
+def _tabular_roles(data: str, target: str | None):
+    """The frame and target column of a classification or regression table."""
+    frame, roles = _read(data)
+    target = target or roles.get("target_column")
+    if not target:
+        raise SettingsError(f"--target is required for a data file: name the column to predict "
+                            f"(columns: {', '.join(map(str, frame.columns[:20]))}).")
+    return frame, target
 
 
 # Column-role options shared by inspect and fit.
@@ -69,6 +98,9 @@ PastOpt = Annotated[Optional[list[str]], typer.Option("--past", help="Past-only 
 StaticOpt = Annotated[Optional[list[str]], typer.Option("--static", help="Static feature(s).")]
 FreqOpt = Annotated[Optional[str], typer.Option(help="Frequency, inferred when omitted.")]
 AggregationOpt = Annotated[Optional[str], typer.Option(help="sum|mean|min|max for duplicate times.")]
+TaskOpt = Annotated[Optional[str], typer.Option(
+    "--task", help="forecasting|classification|regression (default: the bundled set's, else "
+                   "forecasting).")]
 
 
 @app.command()
@@ -86,12 +118,14 @@ def inspect(
     cv: Annotated[int, typer.Option("--cv", help="Number of cross-validation windows.")] = 1,
     short_series: Annotated[str, typer.Option(help="auto|pad|drop|fail.")] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+    task: TaskOpt = None,
 ) -> None:
     """Load DATA, print the dataset summary and the guardrail report."""
-    import json
-
     from tsauto.data import TimeSeriesDataset, run_guardrails
 
+    task = _task_of(data, task)
+    if task != "forecasting":
+        return _inspect_table(data, target, task, as_json)
     with progress("Reading data"):
         frame, roles = _roles(data, time, target, grain, known, past, static, freq, aggregation)
     with progress(f"Building the dataset ({len(frame):,} rows)"):
@@ -99,26 +133,47 @@ def inspect(
     with progress("Running guardrails"):
         fixed, report = run_guardrails(dataset, horizon=horizon, n_cross_validations=cv,
                                        short_series_handling=short_series)
-    summary = dataset.summary()
+    _print_inspection(data, dataset.summary(), report, as_json,
+                      {"after_guardrails": fixed.summary()}, "series")
+    if not as_json:
+        out.print(f"After guardrails: {fixed.n_series} series, {len(fixed):,} rows.")
+
+
+def _inspect_table(data: str, target: str | None, task: str, as_json: bool) -> None:
+    from tsauto.data.tabular import TabularDataset
+    from tsauto.data.tabular_guardrails import run_tabular_guardrails
+
+    with progress("Reading data"):
+        frame, target = _tabular_roles(data, target)
+        dataset = TabularDataset(frame, target, task)
+    with progress("Running guardrails"):
+        report = run_tabular_guardrails(dataset)
+    _print_inspection(data, dataset.summary(), report, as_json, {}, "columns")
+
+
+def _print_inspection(data: str, summary: dict, report, as_json: bool, extra: dict,
+                      about: str) -> None:
+    import json
+
     if as_json:
-        out.print_json(json.dumps({"summary": summary, "after_guardrails": fixed.summary(),
-                                   "guardrails": report.to_dict()}, default=str))
+        out.print_json(json.dumps({"summary": summary, **extra, "guardrails": report.to_dict()},
+                                  default=str))
         return
     table = Table(title=f"Dataset: {data}", show_header=False)
     for key, value in summary.items():
         table.add_row(key, Text(str(value)))
     out.print(table)
     checks = Table(title="Guardrails")
-    for column in ("check", "status", "series", "rows", "message"):
+    for column in ("check", "status", about, "rows", "message"):
         checks.add_column(column)
     for r in report.results:
         style = _STATUS_STYLE[r.status]
         text = Text(r.message)
         if r.fix and r.fix != r.message:
             text.append(f"\nfix: {r.fix}", style="dim")
-        checks.add_row(r.check, Text(r.status, style=style), str(len(r.series)), str(r.rows), text)
+        checks.add_row(r.check, Text(r.status, style=style), str(len(getattr(r, about))),
+                       str(r.rows), text)
     out.print(checks)
-    out.print(f"After guardrails: {fixed.n_series} series, {len(fixed):,} rows.")
 
 
 @app.command()
@@ -135,32 +190,53 @@ def fit(
     freq: FreqOpt = None,
     aggregation: AggregationOpt = None,
     budget: Annotated[str, typer.Option(help="Time budget, e.g. 90s, 10m, 1h.")] = "5m",
-    metric: Annotated[str, typer.Option(help="Primary metric.")] = "mase",
+    metric: Annotated[Optional[str], typer.Option(
+        help="Primary metric (default: mase; accuracy for classification, rmse for "
+             "regression).")] = None,
     country: Annotated[Optional[str], typer.Option(help="Holiday country, e.g. US.")] = None,
     max_trials: Annotated[Optional[int], typer.Option(help="Most trials.")] = None,
     models: Annotated[Optional[list[str]], typer.Option("--model", help="Allowed learner(s).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    task: TaskOpt = None,
+    validation_data: Annotated[Optional[Path], typer.Option(
+        "--validation-data", help="Classification/regression: your own validation rows.")] = None,
+    drop: Annotated[Optional[list[str]], typer.Option(
+        "--drop", help="Classification/regression: column(s) never used as features.")] = None,
 ) -> None:
-    """Search for the best forecaster within a budget; write model, leaderboard and reports."""
+    """Search for the best model within a budget; write model, leaderboard and reports.
+
+    Forecasting by default; --task classification|regression learns from a plain table."""
     from tsauto import datasets as bundled
     from tsauto.automl import AutoML
-    from tsauto.settings import ForecastSettings
+    from tsauto.data.dataset import read_table
+    from tsauto.settings import SETTINGS, ForecastSettings
 
+    task = _task_of(data, task)
+    chosen = {"time_budget": _budget(budget), "max_trials": max_trials,
+              "allowed_models": models or None, "seed": seed,
+              **({"primary_metric": metric} if metric else {})}
+    if task != "forecasting":
+        frame, target = _tabular_roles(data, target)
+        settings = SETTINGS[task](target_column=target, drop_columns=drop or [], **chosen)
+        valid = read_table(validation_data) if validation_data else None
+        _write_outputs(AutoML(settings).fit(frame, output_dir=out_dir, validation_data=valid),
+                       out_dir)
+        return
     frame, roles = _roles(data, time, target, grain, known, past, static, freq, aggregation)
     defaults = bundled.info(data) if data in bundled.names() and not Path(data).exists() else {}
     horizon = horizon or defaults.get("horizon")
     if not horizon:
         raise SettingsError("--horizon is required: the number of periods to forecast.")
     settings = ForecastSettings(
-        **roles, horizon=horizon, time_budget=_budget(budget), primary_metric=metric,
-        country_or_region=country or defaults.get("country"),
-        subdivision=defaults.get("subdivision") if not country else None,
-        max_trials=max_trials, allowed_models=models or None, seed=seed)
+        **roles, horizon=horizon, country_or_region=country or defaults.get("country"),
+        subdivision=defaults.get("subdivision") if not country else None, **chosen)
     _write_outputs(AutoML(settings).fit(frame, output_dir=out_dir), out_dir)
 
 
 def _write_outputs(run, out_dir: Path) -> None:
     import json
+
+    from tsauto.settings import settings_to_json
 
     if run.best_model is None:
         raise TsautoError("no trial completed; see the leaderboard for the errors.")
@@ -170,7 +246,7 @@ def _write_outputs(run, out_dir: Path) -> None:
     board.to_csv(out_dir / "leaderboard.csv", index=False)
     board.to_json(out_dir / "leaderboard.json", orient="records", indent=1)
     (out_dir / "guardrails.json").write_text(run.guardrails.to_json(indent=1))
-    (out_dir / "settings.json").write_text(settings.model_dump_json(indent=1))
+    (out_dir / "settings.json").write_text(settings_to_json(settings))
     featurization = getattr(run.best_model.learner, "featurization_summary", None)
     if callable(featurization):  # pivoted learners report what they did to every column
         summary = featurization()
@@ -266,12 +342,45 @@ def forecast(
     from tsauto.model import load_model
 
     model = load_model(model_path)
+    if not hasattr(model, "forecast"):
+        raise SettingsError(f"'{model_path}' is a {model.task} model: use 'tsauto predict'.")
     frame = model.forecast(horizon=horizon, future=read_table(future) if future else None)
-    if out_file.suffix.lower() in (".parquet", ".pq"):
-        frame.to_parquet(out_file, index=False)
-    else:
-        frame.to_csv(out_file, index=False)
+    _write_frame(frame, out_file)
     out.print(f"{len(frame):,} forecast rows written to {out_file}.")
+
+
+@app.command()
+def predict(
+    model_path: Annotated[Path, typer.Argument(help="A model.pkl of a classification or "
+                                                    "regression fit.")],
+    data: Annotated[Path, typer.Argument(help="CSV/Parquet file of rows to predict.")],
+    out_file: Annotated[Path, typer.Option("--out", help="CSV or Parquet file to write.")],
+    proba: Annotated[bool, typer.Option("--proba", help="Add one probability column per "
+                                                        "class.")] = False,
+) -> None:
+    """Predict rows with a saved classification or regression model."""
+    from tsauto.data.dataset import read_table
+    from tsauto.model import TabularModel, load_model
+
+    model = load_model(model_path)
+    if not isinstance(model, TabularModel):
+        raise SettingsError(f"'{model_path}' is a forecasting model: use 'tsauto forecast'.")
+    frame = read_table(data)
+    result = frame.copy()
+    result["prediction"] = model.predict(frame)
+    if proba:
+        probabilities = model.predict_proba(frame)
+        for label in probabilities.columns:
+            result[f"proba_{label}"] = probabilities[label].to_numpy()
+    _write_frame(result, out_file)
+    out.print(f"{len(result):,} predictions written to {out_file}.")
+
+
+def _write_frame(frame, path: Path) -> None:
+    if path.suffix.lower() in (".parquet", ".pq"):
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False)
 
 
 @app.command()
@@ -282,10 +391,10 @@ def leaderboard(folder: Annotated[Path, typer.Argument(help="An output folder of
     path = folder / "leaderboard.csv"
     if not path.exists():
         raise SettingsError(f"'{path}' does not exist: pass the --out folder of 'tsauto fit'.")
-    from tsauto.settings import ForecastSettings
+    from tsauto.settings import settings_from_json
 
     board = pd.read_csv(path).fillna({"error": ""})
-    settings = ForecastSettings.model_validate_json((folder / "settings.json").read_text())
+    settings = settings_from_json((folder / "settings.json").read_text())
     _print_board(board, settings.primary_metric)
 
 
@@ -316,11 +425,11 @@ def datasets() -> None:
     from tsauto import datasets as bundled
 
     table = Table(title="Bundled datasets")
-    for column in ("name", "frequency", "description"):
+    for column in ("name", "task", "frequency", "description"):
         table.add_column(column)
     for name in bundled.names():
         info = bundled.info(name)
-        table.add_row(name, Text(str(info.get("frequency", ""))),
+        table.add_row(name, info["task"], Text(str(info.get("frequency", ""))),
                       Text(str(info.get("description", ""))))
     out.print(table)
 

@@ -1,8 +1,10 @@
-"""``ForecastModel``: the fitted artifact a user holds.
+"""The fitted artifacts a user holds: ``ForecastModel`` and ``TabularModel``.
 
-It wraps the refitted learner (pivoted learners carry their featurizer inside) with the data
-schema, the guardrail report and the settings, and speaks the user's language: long frames with
-their grain columns, their time column, the point forecast and the quantiles.
+A ``ForecastModel`` wraps the refitted learner (pivoted learners carry their featurizer inside)
+with the data schema, the guardrail report and the settings, and speaks the user's language:
+long frames with their grain columns, their time column, the point forecast and the quantiles.
+A ``TabularModel`` wraps a refitted tabular pipeline (or ensemble of them) the same way, for
+``predict`` / ``predict_proba`` on new rows.
 """
 
 from __future__ import annotations
@@ -15,13 +17,30 @@ import pandas as pd
 
 from tsauto.data.dataset import SERIES_ID, DatasetSchema, TimeSeriesDataset
 from tsauto.data.guardrails import GuardrailReport
+from tsauto.data.tabular import TabularSchema
 from tsauto.errors import DataError, SettingsError, preview
 from tsauto.evaluation.backtest import Backtest, backtest
 from tsauto.evaluation.metrics import evaluate
 from tsauto.learners.base import Forecaster
 
 
-class ForecastModel:
+class _Artifact:
+    description = ""
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as fh:
+            pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        return path
+
+    def explain(self) -> dict:
+        """Feature importances (pivoted and tabular learners, also summed per raw column),
+        fitted model parameters (statistical learners), ensemble weights and members."""
+        return self.learner.explain()
+
+
+class ForecastModel(_Artifact):
     def __init__(self, learner: Forecaster, schema: DatasetSchema, history: pd.DataFrame,
                  horizon: int, quantiles, guardrails: GuardrailReport | None = None,
                  settings: dict | None = None, description: str = "") -> None:
@@ -64,11 +83,6 @@ class ForecastModel:
         return evaluate(merged[target].to_numpy(), merged, merged[SERIES_ID].to_numpy(),
                         self.history, target, self.schema.grid.season_length, self.quantiles)
 
-    def explain(self) -> dict:
-        """Feature importances (pivoted learners, also summed per raw column), fitted model
-        parameters (statistical learners), ensemble weights and members."""
-        return self.learner.explain()
-
     def backtest(self, data: pd.DataFrame | TimeSeriesDataset, n_windows: int = 3,
                  step: int | None = None, horizon: int | None = None) -> Backtest:
         """Refit this model's learner at ``n_windows`` cutoffs of ``data`` (``step`` periods
@@ -94,26 +108,76 @@ class ForecastModel:
             raise DataError("evaluate: the holdout has no period after the training data.")
         return int(steps.max())
 
-    # -- persistence ---------------------------------------------------------------------------
-    def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as fh:
-            pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        return path
-
     def __repr__(self) -> str:
         return f"ForecastModel({self.description or self.learner!r}, horizon={self.horizon})"
 
 
-def load_model(path: str | Path) -> ForecastModel:
+class TabularModel(_Artifact):
+    """A refitted classifier or regressor with the schema of the table it learned from."""
+
+    def __init__(self, learner, schema: TabularSchema, guardrails=None,
+                 settings: dict | None = None, description: str = "") -> None:
+        self.learner = learner
+        self.schema = schema
+        self.guardrails = guardrails
+        self.settings = settings or {}
+        self.description = description
+
+    @property
+    def task(self) -> str:
+        return self.schema.task
+
+    @property
+    def classes(self) -> list | None:
+        return None if self.schema.classes is None else list(self.schema.classes)
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """A class label (classification) or a number (regression) per row of ``frame``, which
+        needs the training feature columns (extra columns, the target included, are ignored)."""
+        return self.learner.predict(self._features(frame))
+
+    def predict_proba(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """One probability column per class, rows summing to 1, indexed like ``frame``."""
+        if self.task != "classification":
+            raise SettingsError("predict_proba is for classification models; this one does "
+                                "regression: use predict.")
+        return self.learner.predict_proba(self._features(frame))
+
+    def evaluate(self, frame: pd.DataFrame) -> dict:
+        """Every metric of the task on labelled rows the user brings (target column included)."""
+        from tsauto.evaluation.tabular import score_classification, score_regression
+
+        target = self.schema.target_column
+        if target not in frame.columns:
+            raise DataError(f"evaluate: the frame lacks the target column '{target}'.")
+        frame = frame[frame[target].notna()]
+        if self.task == "classification":
+            return score_classification(frame[target].to_numpy(), self.predict_proba(frame),
+                                        self.classes)
+        return score_regression(frame[target].to_numpy(dtype="float64"), self.predict(frame))
+
+    def featurization_summary(self) -> pd.DataFrame:
+        """What the featurizer did to every column: detected kind, action, reason."""
+        return self.learner.featurization_summary()
+
+    def _features(self, frame: pd.DataFrame) -> pd.DataFrame:
+        if not isinstance(frame, pd.DataFrame):
+            raise DataError(f"expected a pandas DataFrame of rows to predict, got "
+                            f"{type(frame).__name__}.")
+        return self.schema.validate(frame, "the frame to predict")
+
+    def __repr__(self) -> str:
+        return f"TabularModel({self.task}: {self.description or self.learner!r})"
+
+
+def load_model(path: str | Path) -> ForecastModel | TabularModel:
     path = Path(path)
     if not path.exists():
         raise SettingsError(f"model file '{path}' does not exist.")
     with open(path, "rb") as fh:
         model = pickle.load(fh)
-    if not isinstance(model, ForecastModel):
-        raise DataError(f"'{path}' does not hold a tsauto ForecastModel.")
+    if not isinstance(model, _Artifact):
+        raise DataError(f"'{path}' does not hold a tsauto model.")
     return model
 
 

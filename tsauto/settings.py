@@ -6,8 +6,9 @@ what would be valid.  ``ForecastSettings.describe()`` documents every setting.
 
 from __future__ import annotations
 
+import json
 import re
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -48,8 +49,12 @@ class _Settings(BaseModel):
     def describe(cls) -> pd.DataFrame:
         """Every setting with its type, default and meaning."""
         rows = []
-        for name, field in cls.model_fields.items():
-            default = "(required)" if field.is_required() else repr(field.default)
+        # the task's own settings first, then the search settings every task shares
+        shared = [n for n in _SearchSettings.model_fields if n in cls.model_fields]
+        ordered = [n for n in cls.model_fields if n not in shared] + shared
+        for name, field in ((n, cls.model_fields[n]) for n in ordered):
+            default = ("(required)" if field.is_required()
+                       else repr(field.get_default(call_default_factory=True)))
             rows.append({"setting": name, "default": default,
                          "type": str(field.annotation).replace("typing.", ""),
                          "description": field.description or ""})
@@ -77,8 +82,70 @@ def _explain(exc: ValidationError, cls: type) -> str:
     return text + ("" if text.endswith((".", "?")) else ".") + f" See {cls.__name__}.describe()."
 
 
-class ForecastSettings(_Settings):
+class _SearchSettings(_Settings):
+    """Settings every task shares: the search, its budgets and ensembles."""
+
+    task: ClassVar[str]
+    primary_metric: str
+
+    # -- search ----------------------------------------------------------------------------
+    allowed_models: list[str] | None = Field(None, description="Learners to try (None: all).")
+    blocked_models: list[str] = Field(default_factory=list, description="Learners never tried.")
+    time_budget: float | None = Field(600.0, description="Total seconds (or '10min'), refit "
+                                                         "included.")
+    max_trials: int | None = Field(None, gt=0, description="Most trials to run.")
+    trial_timeout: float | None = Field(None, description="Seconds one trial may take.")
+    exit_score: float | None = Field(None, description="Stop once the primary metric reaches "
+                                                       "this.")
+    early_stopping_trials: int | None = Field(
+        20, gt=0, description="Stop after this many trials without improvement (None: never).")
+    max_concurrent_trials: int = Field(1, gt=0, description="Trials run at once in workers.")
+    enable_voting_ensemble: bool = Field(True, description="Add a greedy-selection ensemble.")
+    enable_stack_ensemble: bool = Field(True, description="Add a stacked (ElasticNet) ensemble.")
+    seed: int = Field(0, description="Seed of every random choice.")
+    verbosity: int = Field(1, ge=0, le=2, description="0 silent, 1 progress, 2 every trial.")
+
+    @field_validator("time_budget", "trial_timeout", mode="before")
+    @classmethod
+    def _duration(cls, value, info):
+        return parse_duration(value, info.field_name)
+
+    @field_validator("primary_metric", check_fields=False)
+    @classmethod
+    def _metric(cls, value):
+        from tsauto.evaluation.metrics import METRICS, metrics_for
+
+        valid = sorted(name for name in metrics_for(cls.task) if METRICS[name].optimisable)
+        if value not in valid:
+            raise ValueError(f"unknown or non-optimisable {cls.task} metric; valid: "
+                             f"{', '.join(valid)}")
+        return value
+
+    @model_validator(mode="after")
+    def _models(self):
+        known = set(self.learner_names())
+        for name in [*(self.allowed_models or []), *self.blocked_models]:
+            if name not in known:
+                from tsauto.errors import closest_hint
+
+                raise ValueError(f"allowed_models/blocked_models: unknown learner {name!r}."
+                                 f"{closest_hint(name, known)} Known {self.task} learners: "
+                                 f"{', '.join(sorted(known))}")
+        if self.allowed_models is not None and not set(self.allowed_models) - set(self.blocked_models):
+            raise ValueError("allowed_models minus blocked_models leaves no learner to try")
+        return self
+
+    @classmethod
+    def learner_names(cls) -> list[str]:
+        from tsauto.learners import registry
+
+        return registry.names()
+
+
+class ForecastSettings(_SearchSettings):
     """What to forecast and how to search."""
+
+    task: ClassVar[str] = "forecasting"
 
     # -- the data --------------------------------------------------------------------------
     time_column: str = Field(description="Column with the timestamps.")
@@ -121,28 +188,6 @@ class ForecastSettings(_Settings):
                                                              "(None: the horizon).")
     primary_metric: str = Field("mase", description="Metric the search optimises.")
 
-    # -- search ----------------------------------------------------------------------------
-    allowed_models: list[str] | None = Field(None, description="Learners to try (None: all).")
-    blocked_models: list[str] = Field(default_factory=list, description="Learners never tried.")
-    time_budget: float | None = Field(600.0, description="Total seconds (or '10min'), refit "
-                                                         "included.")
-    max_trials: int | None = Field(None, gt=0, description="Most trials to run.")
-    trial_timeout: float | None = Field(None, description="Seconds one trial may take.")
-    exit_score: float | None = Field(None, description="Stop once the primary metric reaches "
-                                                       "this.")
-    early_stopping_trials: int | None = Field(
-        20, gt=0, description="Stop after this many trials without improvement (None: never).")
-    max_concurrent_trials: int = Field(1, gt=0, description="Trials run at once in workers.")
-    enable_voting_ensemble: bool = Field(True, description="Add a greedy-selection ensemble.")
-    enable_stack_ensemble: bool = Field(True, description="Add a stacked (ElasticNet) ensemble.")
-    seed: int = Field(0, description="Seed of every random choice.")
-    verbosity: int = Field(1, ge=0, le=2, description="0 silent, 1 progress, 2 every trial.")
-
-    @field_validator("time_budget", "trial_timeout", mode="before")
-    @classmethod
-    def _duration(cls, value, info):
-        return parse_duration(value, info.field_name)
-
     @field_validator("grain_columns", "known_covariates", "past_covariates", "static_features",
                      mode="before")
     @classmethod
@@ -170,32 +215,70 @@ class ForecastSettings(_Settings):
             raise ValueError("use 1 or more windows, or 'auto'")
         return value
 
-    @field_validator("primary_metric")
-    @classmethod
-    def _metric(cls, value):
-        from tsauto.evaluation.metrics import METRICS
-
-        valid = sorted(name for name, metric in METRICS.items() if metric.optimisable)
-        if value not in valid:
-            raise ValueError(f"unknown or non-optimisable metric; valid: {', '.join(valid)}")
-        return value
-
-    @model_validator(mode="after")
-    def _models(self):
-        from tsauto.learners import registry
-
-        known = set(registry.names())
-        for name in [*(self.allowed_models or []), *self.blocked_models]:
-            if name not in known:
-                raise ValueError(f"allowed_models/blocked_models: unknown learner {name!r}; "
-                                 f"known: {', '.join(sorted(known))}")
-        if self.allowed_models is not None and not set(self.allowed_models) - set(self.blocked_models):
-            raise ValueError("allowed_models minus blocked_models leaves no learner to try")
-        return self
-
     def dataset_roles(self) -> dict:
         """Keyword arguments for TimeSeriesDataset."""
         return {"time_column": self.time_column, "target_column": self.target_column,
                 "grain_columns": self.grain_columns, "known_covariates": self.known_covariates,
                 "past_covariates": self.past_covariates, "static_features": self.static_features,
                 "freq": self.freq, "target_aggregation": self.target_aggregation}
+
+
+class _TabularSettings(_SearchSettings):
+    """Settings shared by classification and regression on a plain table."""
+
+    target_column: str = Field(description="Column with the values to predict.")
+    drop_columns: list[str] = Field(default_factory=list,
+                                    description="Columns never used as features (ids, leaks).")
+    validation: Literal["auto", "kfold", "holdout"] = Field(
+        "auto", description="'kfold', 'holdout', or 'auto' (k-fold up to 20,000 rows, else a "
+                            "holdout); a validation frame given to fit() is used instead.")
+    n_folds: int = Field(5, ge=2, le=20, description="Folds of k-fold cross-validation.")
+    holdout_fraction: float = Field(0.2, gt=0, le=0.5,
+                                    description="Share of rows held out by 'holdout'.")
+    featurization: Literal["auto", "off"] = Field(
+        "auto", description="'auto': types detected, imputed, encoded; 'off': numeric columns "
+                            "only, imputed.")
+
+    @field_validator("drop_columns", mode="before")
+    @classmethod
+    def _listify(cls, value):
+        return [value] if isinstance(value, str) else value
+
+    @classmethod
+    def learner_names(cls) -> list[str]:
+        from tsauto.learners.tabular import registry
+
+        return registry.names(cls.task)
+
+    def validation_scheme(self, n_rows: int) -> str:
+        if self.validation != "auto":
+            return self.validation
+        return "kfold" if n_rows <= 20_000 else "holdout"
+
+
+class ClassificationSettings(_TabularSettings):
+    """What to classify and how to search."""
+
+    task: ClassVar[str] = "classification"
+    primary_metric: str = Field("accuracy", description="Metric the search optimises.")
+
+
+class RegressionSettings(_TabularSettings):
+    """What to predict (a number) and how to search."""
+
+    task: ClassVar[str] = "regression"
+    primary_metric: str = Field("rmse", description="Metric the search optimises.")
+
+
+SETTINGS = {cls.task: cls for cls in (ForecastSettings, ClassificationSettings,
+                                      RegressionSettings)}
+
+
+def settings_to_json(settings: _SearchSettings) -> str:
+    """Settings with their task, so that a stored experiment comes back as the right class."""
+    return json.dumps({"task": settings.task, **settings.model_dump(mode="json")})
+
+
+def settings_from_json(text: str) -> _SearchSettings:
+    data = json.loads(text)
+    return SETTINGS[data.pop("task", "forecasting")].model_validate(data)

@@ -88,7 +88,8 @@ def test_voting_ensemble_is_scored_on_folds_its_weights_never_saw():
     context = {"horizon": 6, "quantiles": (0.1, 0.9), "season_length": 7, "seed": 0}
     trials = [run_trial(TrialSpec(i, "test_window_mean", {"window": w}, WindowMean), folds, context)
               for i, w in enumerate((1, 3, 7, 20))]
-    voting = ensemble_trials(trials, folds, context, "mae", "sales", "date", 4, stacking=False)[0]
+    voting = ensemble_trials(trials, folds, context, "mae", 4, stacking=False,
+                             target="sales", time_column="date")[0]
     keys, stack = _aligned(trials, "date", ["forecast"])
     actual = keys.pop("actual").to_numpy()
     oof = voting.oof.merge(keys.assign(row=range(len(keys))), on=["fold", "series_id", "date"])

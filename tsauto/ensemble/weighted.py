@@ -1,4 +1,5 @@
-"""``WeightedEnsemble``: a forecaster that blends fitted members with fixed weights.
+"""``WeightedEnsemble`` (forecasters) and ``WeightedTabularEnsemble`` (tabular learners): fitted
+members blended with fixed weights.
 
 Voting ensembles (weights summing to 1) and stacking (non-negative meta-model coefficients)
 both end as one: the point forecast and every quantile are the same weighted sum of the
@@ -8,6 +9,7 @@ members' forecasts.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from tsauto.learners.base import POINT, Capabilities, Forecaster, quantile_column
 
@@ -47,4 +49,35 @@ class WeightedEnsemble(Forecaster):
 
     def explain(self) -> dict:
         return {"learner": f"{self.kind}", "weights": self.weights.tolist(),
+                "members": [m.explain() for m in self.members]}
+
+
+class WeightedTabularEnsemble:
+    """Fitted tabular learners blended with fixed weights: class probabilities (then the most
+    probable class) or regression predictions are the weighted sum of the members'."""
+
+    def __init__(self, members: list, weights, kind: str = "voting") -> None:
+        self.members = members
+        self.weights = np.asarray(weights, dtype="float64")
+        self.kind = kind
+        self.task = members[0].task
+        self.classes_ = getattr(members[0], "classes_", None)
+
+    def predict_proba(self, X) -> pd.DataFrame:
+        classes = list(self.classes_)
+        blend = sum(w * m.predict_proba(X).reindex(columns=classes, fill_value=0.0).to_numpy()
+                    for w, m in zip(self.weights, self.members))
+        return pd.DataFrame(blend / self.weights.sum(), columns=classes, index=X.index)
+
+    def predict(self, X) -> np.ndarray:
+        if self.task == "classification":
+            return np.asarray(self.classes_)[self.predict_proba(X).to_numpy().argmax(axis=1)]
+        return sum(w * np.asarray(m.predict(X), dtype="float64")
+                   for w, m in zip(self.weights, self.members))
+
+    def featurization_summary(self) -> pd.DataFrame:
+        return self.members[0].featurization_summary()
+
+    def explain(self) -> dict:
+        return {"learner": self.kind, "weights": self.weights.tolist(),
                 "members": [m.explain() for m in self.members]}

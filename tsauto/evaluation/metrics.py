@@ -4,6 +4,9 @@ Scoring follows the forecasting competitions: MASE scales each series' mean abso
 the in-sample mean absolute seasonal-naive error of that series' training part (season 1 when
 the series is too short for its season), and is averaged over series; sMAPE is
 200 * mean(|y - yhat| / (|y| + |yhat|)).  ``evaluate`` computes every metric at once.
+
+The registry also holds the classification metrics; each metric lists the tasks it scores
+(``metrics_for(task)``), and ``evaluation/tabular.py`` computes the tabular ones.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from tsauto.data.dataset import SERIES_ID
+from tsauto.errors import SettingsError
 from tsauto.learners.base import POINT, quantile_column
 
 
@@ -23,23 +27,53 @@ class Metric:
     greater_is_better: bool
     description: str
     optimisable: bool = True  # can be a primary metric
+    tasks: tuple[str, ...] = ("forecasting",)
 
+
+_FR = ("forecasting", "regression")
+_CL = ("classification",)
+TASKS = ("forecasting", "classification", "regression")
 
 METRICS = {m.name: m for m in [
     Metric("mase", False, "mean absolute scaled error (seasonal-naive scale), mean over series"),
     Metric("smape", False, "symmetric MAPE in percent, 200 * mean(|e| / (|y| + |yhat|))"),
-    Metric("mape", False, "mean absolute percentage error (points with y = 0 left out)"),
+    Metric("mape", False, "mean absolute percentage error (points with y = 0 left out)",
+           tasks=_FR),
     Metric("wape", False, "weighted APE: sum |e| / sum |y|, in percent"),
-    Metric("rmse", False, "root mean squared error"),
-    Metric("mae", False, "mean absolute error"),
-    Metric("nrmse", False, "RMSE / range of the series' training target, mean over series"),
-    Metric("nmae", False, "MAE / range of the series' training target, mean over series"),
-    Metric("r2", True, "coefficient of determination over all points"),
-    Metric("spearman", True, "Spearman rank correlation of forecasts and actuals"),
+    Metric("rmse", False, "root mean squared error", tasks=_FR),
+    Metric("mae", False, "mean absolute error", tasks=_FR),
+    Metric("nrmse", False, "RMSE / range of the series' training target, mean over series "
+           "(regression: of the whole training target)", tasks=_FR),
+    Metric("nmae", False, "MAE / range of the series' training target, mean over series "
+           "(regression: of the whole training target)", tasks=_FR),
+    Metric("r2", True, "coefficient of determination over all points", tasks=_FR),
+    Metric("spearman", True, "Spearman rank correlation of forecasts and actuals", tasks=_FR),
     Metric("pinball", False, "pinball loss averaged over the forecast quantiles"),
     Metric("wql", False, "weighted quantile loss: 2 * sum pinball / sum |y|"),
     Metric("coverage", True, "share of actuals inside the outer quantiles", optimisable=False),
+    Metric("accuracy", True, "share of rows whose most probable class is right", tasks=_CL),
+    Metric("balanced_accuracy", True, "mean recall over classes", tasks=_CL),
+    Metric("auc_weighted", True, "ROC AUC, one-vs-rest weighted by class support (binary: AUC of "
+           "the positive class)", tasks=_CL),
+    Metric("log_loss", False, "cross-entropy of the predicted class probabilities", tasks=_CL),
+    Metric("f1_macro", True, "F1 score, unweighted mean over classes", tasks=_CL),
+    Metric("f1_weighted", True, "F1 score, mean over classes weighted by support", tasks=_CL),
+    Metric("precision_macro", True, "precision, unweighted mean over classes", tasks=_CL),
+    Metric("recall_macro", True, "recall, unweighted mean over classes", tasks=_CL),
+    Metric("precision_weighted", True, "precision, mean over classes weighted by support",
+           tasks=_CL),
+    Metric("recall_weighted", True, "recall, mean over classes weighted by support", tasks=_CL),
+    Metric("average_precision", True, "area under the precision-recall curve, weighted over "
+           "classes (binary: of the positive class)", tasks=_CL),
 ]}
+
+
+def metrics_for(task: str) -> list[str]:
+    """Names of the metrics that score ``task`` ('forecasting', 'classification' or
+    'regression'), in registry order."""
+    if task not in TASKS:
+        raise SettingsError(f"task={task!r} is not valid; use one of {', '.join(TASKS)}.")
+    return [name for name, m in METRICS.items() if task in m.tasks]
 
 
 def is_better(metric: str, a: float, b: float) -> bool:

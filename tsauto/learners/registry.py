@@ -51,5 +51,9 @@ def get(name: str) -> type[Forecaster]:
     return _REGISTRY[name]
 
 
+def search_space(name: str) -> dict:
+    return get(name).search_space()
+
+
 def create(name: str, **params) -> Forecaster:
     return get(name)(**params)

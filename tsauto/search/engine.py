@@ -14,28 +14,35 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import optuna
 
-from tsauto.data.dataset import TimeSeriesDataset
 from tsauto.evaluation.metrics import METRICS, is_better
-from tsauto.evaluation.splits import Fold
-from tsauto.learners import registry
 from tsauto.learners.base import Choice, FloatRange, IntRange
-from tsauto.search.ensembles import ensemble_trials
 from tsauto.search.executor import Executor
-from tsauto.search.trial import TrialResult, TrialSpec, run_trial
+from tsauto.search.trial import TrialResult, TrialSpec
 
-# Cheap, strong first trials, in this order, when allowed (and affordable on this data): the
-# statistical four also give the ensembles the classic combination to start from.
-BASELINES = ("seasonal_naive", "auto_ets", "lightgbm", "auto_theta", "auto_ces", "auto_arima")
-# CPU-seconds per series per fold by declared cost (measured here on monthly series of ~120
-# points: AutoTheta 0.025, AutoETS 0.15, AutoARIMA 1.6), to keep costly learners out of short
-# budgets.
-_COST_SECONDS = {"low": 0.02, "medium": 0.15, "high": 1.5}
 # Refit takes about one fold's fit; keep a margin for start-up and pickling.
 _REFIT_MARGIN = 1.5
+
+
+@dataclass(frozen=True)
+class SearchTask:
+    """What the engine searches over (forecasting, classification or regression); the engine
+    itself knows nothing of series or rows.
+
+    ``run_trial(spec, folds, context) -> TrialResult`` runs in worker processes, so it must be
+    a module-level function; ``ensembles(trials, folds, context, metric, next_id, voting,
+    stacking) -> [TrialResult]`` builds the ensemble trials from the finished ones."""
+
+    registry: Any                   # names(), get(name) -> class, search_space(name)
+    baselines: tuple[str, ...]      # cheap, strong first trials, in order, when allowed
+    run_trial: Callable
+    ensembles: Callable
+    size: float                     # units of work in one fold's fit: series, 1,000s of rows
+    cost_seconds: dict[str, float]  # seconds per unit per fold, by a learner's declared cost
 
 
 @dataclass
@@ -60,22 +67,19 @@ class SearchResult:
         return best
 
 
-def _run_trial_job(spec: TrialSpec, folds: list[Fold], context: dict) -> TrialResult:
-    return run_trial(spec, folds, context)
-
-
-def candidate_learners(settings, n_series: int, n_folds: int, budget: float | None):
+def candidate_learners(settings, task: SearchTask, n_folds: int, budget: float | None):
     """Learners allowed by the settings, minus those whose expected trial cost alone would eat
     more than half the budget (reported as skipped, with the reason)."""
-    names = settings.allowed_models or registry.names()
+    names = settings.allowed_models or task.registry.names()
     names = [n for n in names if n not in settings.blocked_models]
     chosen, skipped = [], {}
     for name in names:
-        caps = registry.get(name).capabilities
-        if caps.needs_gpu:
+        cls = task.registry.get(name)
+        caps = getattr(cls, "capabilities", cls)  # forecasters declare cost in capabilities
+        if getattr(caps, "needs_gpu", False):
             skipped[name] = "needs a GPU"
             continue
-        expected = _COST_SECONDS[caps.cost] * n_series * n_folds
+        expected = task.cost_seconds[caps.cost] * task.size * n_folds
         if budget is not None and expected > budget / 2 and settings.allowed_models is None:
             skipped[name] = f"expected ~{expected:.0f}s per trial, over half the time budget"
             continue
@@ -83,10 +87,10 @@ def candidate_learners(settings, n_series: int, n_folds: int, budget: float | No
     return chosen, skipped
 
 
-def _suggest(trial: optuna.Trial, learners: list[str]) -> tuple[str, dict]:
+def _suggest(trial: optuna.Trial, learners: list[str], registry) -> tuple[str, dict]:
     name = trial.suggest_categorical("learner", learners)
     params = {}
-    for param, space in registry.get(name).search_space().items():
+    for param, space in registry.search_space(name).items():
         key = f"{name}.{param}"
         if isinstance(space, IntRange):
             params[param] = trial.suggest_int(key, space.low, space.high, log=space.log)
@@ -132,8 +136,8 @@ def config_key(learner: str, params: dict) -> str:
     return json.dumps([learner, params], sort_keys=True, default=str)
 
 
-def search(dataset: TimeSeriesDataset, folds: list[Fold], settings, context: dict,
-           workdir: Path, started: float, hooks: Hooks | None = None) -> SearchResult:
+def search(task: SearchTask, folds: list, settings, context: dict, workdir: Path,
+           started: float, hooks: Hooks | None = None) -> SearchResult:
     """Run trials until a budget ends; ``started`` is the experiment's monotonic start time
     (earlier for a resumed experiment, so that its budget counts the time already spent).
 
@@ -144,7 +148,7 @@ def search(dataset: TimeSeriesDataset, folds: list[Fold], settings, context: dic
     sign = -1.0 if METRICS[metric].greater_is_better else 1.0
     budget = settings.time_budget
     deadline = None if budget is None else started + budget
-    learners, skipped = candidate_learners(settings, dataset.n_series, len(folds), budget)
+    learners, skipped = candidate_learners(settings, task, len(folds), budget)
     if not learners:
         from tsauto.errors import SettingsError
 
@@ -152,8 +156,8 @@ def search(dataset: TimeSeriesDataset, folds: list[Fold], settings, context: dic
                             f"name learners in allowed_models.")
     optuna.logging.set_verbosity(logging.WARNING)
     study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=settings.seed))
-    queue = [(name, {}) for name in BASELINES if name in learners]
-    executor = Executor(workdir, _run_trial_job, (folds, context), settings.max_concurrent_trials)
+    queue = [(name, {}) for name in task.baselines if name in learners]
+    executor = Executor(workdir, task.run_trial, (folds, context), settings.max_concurrent_trials)
     trials: list[TrialResult] = []
     seen: dict[str, float] = {}
     pending: dict[int, tuple[optuna.Trial | None, str]] = {}
@@ -199,7 +203,7 @@ def search(dataset: TimeSeriesDataset, folds: list[Fold], settings, context: dic
                     (name, params), otrial = queue.pop(0), None
                 else:
                     otrial = study.ask()
-                    name, params = _suggest(otrial, learners)
+                    name, params = _suggest(otrial, learners, task.registry)
                 key = config_key(name, params)
                 if key in seen:  # same configuration again: answer from memory
                     duplicates += 1
@@ -211,7 +215,7 @@ def search(dataset: TimeSeriesDataset, folds: list[Fold], settings, context: dic
                     record(hooks.finished[key], otrial, key, fresh=False)
                     continue
                 seen[key] = np.inf
-                spec = TrialSpec(next_id, name, params, registry.get(name))
+                spec = TrialSpec(next_id, name, params, task.registry.get(name))
                 if hooks.on_submit is not None:
                     hooks.on_submit(spec)
                 executor.submit(next_id, spec, settings.trial_timeout)
@@ -242,8 +246,7 @@ def search(dataset: TimeSeriesDataset, folds: list[Fold], settings, context: dic
         executor.shutdown()
     trials.sort(key=lambda t: t.trial_id)
     if stopped != "canceled":
-        trials += ensemble_trials(trials, folds, context, metric, dataset.target_column,
-                                  dataset.time_column, next_id, settings.enable_voting_ensemble,
-                                  settings.enable_stack_ensemble)
+        trials += task.ensembles(trials, folds, context, metric, next_id,
+                                 settings.enable_voting_ensemble, settings.enable_stack_ensemble)
     return SearchResult(trials, metric, stopped or "all trials done",
                         time.monotonic() - started, skipped)

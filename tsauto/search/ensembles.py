@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from tsauto.data.dataset import SERIES_ID
-from tsauto.ensemble import cross_fitted, fit_stacker, greedy_selection
+from tsauto.ensemble import cross_fitted, cross_fitted_voting, fit_stacker
 from tsauto.evaluation.metrics import METRICS, evaluate, naive_scale, smape
 from tsauto.evaluation.splits import Fold
 from tsauto.learners.base import POINT, quantile_column
@@ -80,8 +80,8 @@ def _fold_scorer(keys: pd.DataFrame, actual: np.ndarray, folds: list[Fold], metr
 
 
 def ensemble_trials(trials: list[TrialResult], folds: list[Fold], context: dict, metric: str,
-                    target: str, time_column: str, next_id: int, voting: bool = True,
-                    stacking: bool = True) -> list[TrialResult]:
+                    next_id: int, voting: bool = True, stacking: bool = True, *, target: str,
+                    time_column: str) -> list[TrialResult]:
     """Voting and stacking trials built from the best completed trials (at least two)."""
     sign = -1.0 if METRICS[metric].greater_is_better else 1.0
     ranked = sorted([t for t in trials if t.status == "completed" and t.oof is not None
@@ -93,18 +93,14 @@ def ensemble_trials(trials: list[TrialResult], folds: list[Fold], context: dict,
     columns = [POINT, *[quantile_column(q) for q in quantiles]]
     keys, stack = _aligned(ranked, time_column, columns)
     actual = keys.pop("actual").to_numpy(dtype="float64")
-    score = _fold_scorer(keys, actual, folds, metric, context["season_length"], target, quantiles)
     made = []
     if voting:
-        weights = greedy_selection(stack[:, :, 0], score)
-        blend = np.tensordot(weights, stack, axes=1)          # rows x columns
-        fold_ids = keys["fold"].to_numpy()
-        for fold in folds if len(folds) > 1 else []:
-            rows = fold_ids == fold.index
-            others = _fold_scorer(keys, actual, [f for f in folds if f is not fold], metric,
-                                  context["season_length"], target, quantiles)
-            blend[rows] = np.tensordot(greedy_selection(stack[:, :, 0], others),
-                                       stack[:, rows], axes=1)
+        # Selected on the point forecast; the same weights blend every quantile.
+        weights, blend = cross_fitted_voting(
+            stack[:, :, 0], keys["fold"].to_numpy(),
+            lambda left_out: _fold_scorer(keys, actual, [f for f in folds if f.index != left_out],
+                                          metric, context["season_length"], target, quantiles),
+            blend_inputs=stack)
         made.append(_trial(next_id, "voting_ensemble", ranked, weights, blend, keys, actual,
                            folds, context, target, columns))
         next_id += 1

@@ -1,0 +1,205 @@
+"""The tabular dataset: one row per example, a target column, and feature columns.
+
+``TabularDataset(frame_or_path, target_column, task)`` checks the target early (present, at
+least two classes for classification, numeric for regression), drops rows without a target and
+records how many (the guardrails report it).  ``X`` and ``y`` share a fresh 0..n-1 index, so
+positional fold indices and labels agree.  ``schema()`` is the picklable shape a fitted model
+keeps to check the frames it is asked to predict.  ``column_types()`` reads the feature columns
+with ``tsauto.data.column_types``, the rules the guardrails and the featurizer share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tsauto.data.column_types import KINDS, ColumnInfo, detect_column_types
+from tsauto.data.dataset import read_table
+from tsauto.errors import ColumnNotFoundError, DataError, SettingsError, closest_hint, preview
+
+TASKS = ("classification", "regression")
+
+
+@dataclass(frozen=True)
+class TabularSchema:
+    """The shape of a tabular dataset without its rows: what a prediction frame must hold."""
+
+    columns: tuple[str, ...]
+    dtypes: tuple[tuple[str, str], ...]   # (column, dtype name), in column order
+    target_column: str
+    task: str
+    classes: tuple | None
+
+    def validate(self, frame: pd.DataFrame, name: str = "the frame") -> pd.DataFrame:
+        """The feature columns of ``frame`` in training order; missing ones are an error (extra
+        columns, the target included, are ignored)."""
+        absent = [c for c in self.columns if c not in frame.columns]
+        if absent:
+            raise ColumnNotFoundError(
+                f"{name} lacks the feature column(s) {preview(absent)} that the model was "
+                f"trained on.{closest_hint(absent[0], frame.columns)} It has "
+                f"{preview(list(frame.columns), 10)}.")
+        return frame[list(self.columns)]
+
+
+class TabularDataset:
+    """Features ``X`` and target ``y`` of a classification or regression task."""
+
+    def __init__(self, frame_or_path: pd.DataFrame | str | Path, target_column: str,
+                 task: str, drop_columns: Iterable[str] = ()):
+        if task not in TASKS:
+            raise SettingsError(f"task={task!r} is not valid; use one of {', '.join(TASKS)}.")
+        if isinstance(frame_or_path, pd.DataFrame):
+            frame = frame_or_path
+        elif isinstance(frame_or_path, (str, Path)):
+            frame = read_table(frame_or_path)
+        else:
+            raise SettingsError(f"data must be a pandas DataFrame or the path of a CSV/Parquet "
+                                f"file, not {type(frame_or_path).__name__}.")
+        drop_columns = [drop_columns] if isinstance(drop_columns, str) else list(drop_columns)
+        columns = [str(c) for c in frame.columns]
+        frame = frame.set_axis(columns, axis=1)
+        if frame.columns.duplicated().any():
+            dup = frame.columns[frame.columns.duplicated()].tolist()
+            raise DataError(f"the data has duplicate column names: {preview(dup)}.")
+        for setting, names in (("target_column", [target_column]), ("drop_columns", drop_columns)):
+            for name in names:
+                if name not in columns:
+                    raise ColumnNotFoundError(
+                        f"{setting}: column '{name}' is not in the data."
+                        f"{closest_hint(name, columns)} Columns: {preview(columns, 10)}.")
+        if target_column in drop_columns:
+            raise SettingsError(f"drop_columns names the target column '{target_column}'.")
+        features = [c for c in columns if c != target_column and c not in drop_columns]
+        if not features:
+            raise DataError(f"no feature columns are left besides the target '{target_column}'"
+                            + (f" and drop_columns {preview(drop_columns)}" if drop_columns else "")
+                            + ".")
+
+        missing = frame[target_column].isna().to_numpy()
+        self.dropped_target_rows = int(missing.sum())
+        # Original positions of the dropped rows, for the guardrail report.
+        self.dropped_target_positions = np.flatnonzero(missing)
+        kept = frame.loc[~missing] if missing.any() else frame
+        if kept.empty:
+            raise DataError(f"target column '{target_column}' has no values: every one of the "
+                            f"{len(frame)} rows is missing it.")
+        kept = kept.reset_index(drop=True)
+        y = kept[target_column]
+        self.task = task
+        self.target_column = target_column
+        self.drop_columns = drop_columns
+        self.classes = None
+        if task == "classification":
+            self.classes = _sorted_labels(y)
+            if len(self.classes) < 2:
+                raise DataError(f"target column '{target_column}' has a single class "
+                                f"({preview(self.classes)}); classification needs at least two "
+                                f"classes.")
+        else:
+            y = _numeric_target(y, target_column)
+        self.X = kept[features]
+        self.y = y
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.y)
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    @property
+    def feature_columns(self) -> list[str]:
+        return list(self.X.columns)
+
+    def column_types(self) -> dict[str, ColumnInfo]:
+        """What each feature column is (``tsauto.data.column_types.detect_column_types``: the
+        rules the guardrails and the featurizer use too)."""
+        return detect_column_types(self.X)
+
+    def column_kinds(self) -> dict[str, str]:
+        """Each feature column's kind, one of ``KINDS`` (see ``column_types``)."""
+        return {c: info.kind for c, info in self.column_types().items()}
+
+    def class_counts(self) -> pd.Series | None:
+        """Rows per class in ``classes`` order (None for regression)."""
+        if self.classes is None:
+            return None
+        return self.y.value_counts().reindex(list(self.classes), fill_value=0)
+
+    def without_columns(self, columns: Iterable[str]) -> TabularDataset:
+        """A copy without the given feature columns (e.g. constant ones a guardrail found)."""
+        columns = [c for c in columns if c in self.X.columns]
+        new = object.__new__(TabularDataset)
+        new.__dict__.update(self.__dict__)
+        new.X = self.X.drop(columns=columns)
+        new.drop_columns = [*self.drop_columns, *columns]
+        return new
+
+    def schema(self) -> TabularSchema:
+        return TabularSchema(
+            columns=tuple(self.X.columns),
+            dtypes=tuple((c, str(t)) for c, t in self.X.dtypes.items()),
+            target_column=self.target_column,
+            task=self.task,
+            classes=None if self.classes is None else tuple(self.classes),
+        )
+
+    def summary(self) -> dict:
+        """Facts for people and reports: size, task, target, and the kinds of feature columns."""
+        kinds = self.column_kinds()
+        out = {
+            "task": self.task,
+            "rows": self.n_rows,
+            "features": len(kinds),
+            "target_column": self.target_column,
+            "dropped_target_rows": self.dropped_target_rows,
+            "column_kinds": {k: [c for c, v in kinds.items() if v == k]
+                             for k in KINDS if k in kinds.values()},
+            "missing_values": {c: int(n) for c, n in self.X.isna().sum().items() if n},
+        }
+        if self.classes is not None:
+            out["classes"] = {_plain(c): int(n) for c, n in self.class_counts().items()}
+        else:
+            out["target"] = {k: float(v) for k, v in
+                             self.y.describe()[["mean", "std", "min", "max"]].items()}
+        return out
+
+    def __repr__(self) -> str:
+        classes = f", classes={preview(self.classes)}" if self.classes is not None else ""
+        return (f"TabularDataset(task={self.task!r}, target={self.target_column!r}, "
+                f"rows={self.n_rows}, features={self.X.shape[1]}{classes})")
+
+
+def _plain(value):
+    """numpy scalars as Python values, so summaries serialise to JSON."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _sorted_labels(y: pd.Series) -> list:
+    labels = [_plain(v) for v in pd.unique(y)]
+    try:
+        return sorted(labels)
+    except TypeError:  # mixed label types (e.g. 1 and 'a'): order by their text
+        return sorted(labels, key=str)
+
+
+def _numeric_target(y: pd.Series, name: str) -> pd.Series:
+    if pd.api.types.is_bool_dtype(y):
+        raise DataError(f"regression needs a numeric target, but column '{name}' holds "
+                        f"True/False values; use task='classification' to predict them.")
+    if pd.api.types.is_numeric_dtype(y):
+        return y.astype("float64")
+    parsed = pd.to_numeric(y, errors="coerce")
+    bad = y[parsed.isna()]
+    if bad.empty:
+        raise DataError(f"target column '{name}' holds numbers stored as {y.dtype} (e.g. "
+                        f"{y.iloc[0]!r}); convert it first, e.g. pd.to_numeric(df['{name}']), "
+                        f"or use task='classification' if they are labels.")
+    raise DataError(f"regression needs a numeric target, but column '{name}' holds "
+                    f"{bad.iloc[0]!r} ({bad.nunique()} distinct non-numeric values); use "
+                    f"task='classification' to predict labels.")

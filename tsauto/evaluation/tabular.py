@@ -1,0 +1,132 @@
+"""Classification and regression scores, for the metrics of the registry in ``metrics.py``.
+
+``score_classification`` takes predicted class probabilities (one column per class, in the
+order of ``classes``); the predicted label is the most probable class.  Scores that need both
+positive and negative rows of a class (ROC AUC, average precision) are computed over the classes
+present in ``y_true`` -- a class that is absent from a validation fold has zero weight in a
+support-weighted average anyway -- and are NaN, not an error, when fewer than two classes are
+present.  ``score_regression`` scores point predictions; ``nrmse``/``nmae`` divide by the range
+of the training target.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics as skm
+
+from tsauto.errors import DataError, SettingsError, preview
+from tsauto.evaluation.metrics import METRICS, _spearman, metrics_for
+
+# Probabilities are clipped away from 0 and 1 so that one confident mistake gives a large but
+# finite log loss.
+_EPS = 1e-15
+
+
+def _chosen(metrics, task: str) -> list[str]:
+    valid = metrics_for(task)
+    if metrics is None:
+        return valid
+    metrics = [metrics] if isinstance(metrics, str) else list(metrics)
+    bad = [m for m in metrics if m not in valid]
+    if bad:
+        kind = "unknown metric" if bad[0] not in METRICS else f"not a {task} metric"
+        raise SettingsError(f"metrics: {bad[0]!r} is {kind}; valid for {task}: "
+                            f"{', '.join(valid)}.")
+    return metrics
+
+
+def _codes(y_true, classes: np.ndarray) -> np.ndarray:
+    """Position of each label in ``classes``; a label outside ``classes`` is an error."""
+    codes = pd.Categorical(np.asarray(y_true), categories=classes).codes
+    if (codes < 0).any():
+        unknown = pd.unique(np.asarray(y_true)[codes < 0])
+        raise DataError(f"y_true holds label(s) {preview(list(unknown))} that are not among the "
+                        f"classes {preview(list(classes))}.")
+    return np.asarray(codes, dtype=np.int64)
+
+
+def _probabilities(proba, n_rows: int, n_classes: int) -> np.ndarray:
+    p = np.asarray(proba, dtype="float64")
+    if p.ndim == 1 and n_classes == 2:  # the positive class's probability alone
+        p = np.column_stack([1 - p, p])
+    if p.shape != (n_rows, n_classes):
+        raise DataError(f"proba has shape {p.shape}; expected ({n_rows}, {n_classes}): one row "
+                        f"per y_true value and one column per class.")
+    return p
+
+
+def _ranking_score(score, codes: np.ndarray, p: np.ndarray) -> float:
+    """A one-vs-rest ranking score (ROC AUC, average precision) weighted by class support over
+    the classes present; binary tasks score the positive (second) class alone."""
+    present = np.flatnonzero(np.bincount(codes, minlength=p.shape[1]))
+    if len(present) < 2:
+        return np.nan
+    if p.shape[1] == 2:
+        return float(score(codes == 1, p[:, 1]))
+    onehot = codes[:, None] == present[None, :]
+    return float(score(onehot, p[:, present], average="weighted"))
+
+
+def score_classification(y_true, proba: np.ndarray, classes, metrics=None) -> dict[str, float]:
+    """Classification metrics (all of them unless ``metrics`` names some) for true labels and
+    predicted probabilities, whose columns follow ``classes``."""
+    chosen = _chosen(metrics, "classification")
+    classes = np.asarray(classes)
+    codes = _codes(y_true, classes)
+    p = _probabilities(proba, len(codes), len(classes))
+    pred = p.argmax(axis=1)
+    out = {}
+    # Labels never predicted, or absent from a fold, make sklearn warn about ill-defined
+    # precision/recall; zero_division=0 already decides those cases.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in chosen:
+            if name == "accuracy":
+                out[name] = float(np.mean(pred == codes))
+            elif name == "balanced_accuracy":
+                out[name] = float(skm.balanced_accuracy_score(codes, pred))
+            elif name == "log_loss":
+                clipped = np.clip(p, _EPS, 1 - _EPS)
+                clipped /= clipped.sum(axis=1, keepdims=True)
+                out[name] = float(-np.mean(np.log(clipped[np.arange(len(codes)), codes])))
+            elif name == "auc_weighted":
+                out[name] = _ranking_score(skm.roc_auc_score, codes, p)
+            elif name == "average_precision":
+                out[name] = _ranking_score(skm.average_precision_score, codes, p)
+            else:
+                kind, average = name.split("_")
+                score = {"f1": skm.f1_score, "precision": skm.precision_score,
+                         "recall": skm.recall_score}[kind]
+                out[name] = float(score(codes, pred, average=average, zero_division=0))
+    return out
+
+
+def score_regression(y_true, y_pred, train_target=None, metrics=None) -> dict[str, float]:
+    """Regression metrics for point predictions; ``train_target`` (the training part's target)
+    gives the range that normalises ``nrmse`` and ``nmae`` (``y_true``'s range without it)."""
+    chosen = _chosen(metrics, "regression")
+    y = np.asarray(y_true, dtype="float64")
+    yhat = np.asarray(y_pred, dtype="float64")
+    if y.shape != yhat.shape:
+        raise DataError(f"y_pred has shape {yhat.shape}; expected {y.shape}, like y_true.")
+    err = y - yhat
+    rmse = float(np.sqrt(np.mean(err**2)))
+    mae = float(np.mean(np.abs(err)))
+    reference = y if train_target is None else np.asarray(train_target, dtype="float64")
+    spread = float(np.nanmax(reference) - np.nanmin(reference))
+    nonzero = y != 0
+    values = {
+        "rmse": rmse,
+        "mae": mae,
+        "nrmse": rmse / spread if spread > 0 else np.nan,
+        "nmae": mae / spread if spread > 0 else np.nan,
+        # R2 of a constant target is undefined (sklearn would report 0 or 1).
+        "r2": float(skm.r2_score(y, yhat)) if np.ptp(y) > 0 else np.nan,
+        "spearman": _spearman(y, yhat),
+        "mape": (float(100 * np.mean(np.abs(err[nonzero]) / np.abs(y[nonzero])))
+                 if nonzero.any() else np.nan),
+    }
+    return {name: values[name] for name in chosen}

@@ -1,0 +1,158 @@
+"""Tabular trials and ensembles for the same engine: classification and regression.
+
+A trial fits a tabular learner (a scikit-learn pipeline) on each fold's training rows and scores
+its validation rows.  Out-of-fold predictions keep one column per class probability
+(classification) or the prediction (regression), so that the ensembles blend them exactly as
+they blend forecasts.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+
+import numpy as np
+import pandas as pd
+
+from tsauto.ensemble import cross_fitted, cross_fitted_voting, fit_stacker
+from tsauto.evaluation.metrics import METRICS
+from tsauto.evaluation.tabular import score_classification, score_regression
+from tsauto.learners.tabular import registry as tabular_registry
+from tsauto.search.trial import TrialResult, TrialSpec, build_learner
+
+MAX_MEMBERS = 20
+PREDICTION = "prediction"
+
+
+class TaskRegistry:
+    """The tabular learners that serve one task, with the registry interface the engine uses."""
+
+    def __init__(self, task: str) -> None:
+        self.task = task
+
+    def names(self) -> list[str]:
+        return tabular_registry.names(self.task)
+
+    def get(self, name: str):
+        cls = tabular_registry.get(name)
+        cls.check_task(self.task)
+        return cls
+
+    def search_space(self, name: str) -> dict:
+        return self.get(name).search_space(self.task)
+
+
+def prediction_columns(classes) -> list[str]:
+    """Out-of-fold columns: one probability per class, or the regression prediction."""
+    return [PREDICTION] if classes is None else [f"p{i}" for i in range(len(classes))]
+
+
+def score(y, predictions: np.ndarray, context: dict, train_target=None, metrics=None) -> dict:
+    """Metrics of predictions (rows x prediction columns) against the true values."""
+    if context["classes"] is None:
+        return score_regression(y, predictions[:, 0], train_target, metrics)
+    return score_classification(y, predictions, context["classes"], metrics)
+
+
+def predict_columns(learner, X: pd.DataFrame, classes) -> np.ndarray:
+    """Rows x prediction columns; a class absent from a fold's training rows gets 0."""
+    if classes is None:
+        return np.asarray(learner.predict(X), dtype="float64")[:, None]
+    proba = learner.predict_proba(X)
+    return proba.reindex(columns=list(classes), fill_value=0.0).to_numpy(dtype="float64")
+
+
+def run_tabular_trial(spec: TrialSpec, folds: list, context: dict) -> TrialResult:
+    """Fit and score on every fold; never raises (an error becomes a failed result)."""
+    start = time.perf_counter()
+    X, y = context["data"]
+    classes = context["classes"]
+    try:
+        fold_metrics, oof = [], []
+        for fold in folds:
+            learner = build_learner(spec, context)
+            learner.fit(X.iloc[fold.train], y.iloc[fold.train])
+            predictions = predict_columns(learner, X.iloc[fold.valid], classes)
+            actual = y.iloc[fold.valid].to_numpy()
+            fold_metrics.append(score(actual, predictions, context, y.iloc[fold.train]))
+            frame = pd.DataFrame(predictions, columns=prediction_columns(classes))
+            oof.append(frame.assign(fold=fold.index, row=fold.valid, actual=actual))
+        mean = {k: float(np.nanmean([m[k] for m in fold_metrics])) for k in fold_metrics[0]}
+        return TrialResult(spec.trial_id, spec.learner, spec.params, "completed", mean,
+                           fold_metrics, time.perf_counter() - start,
+                           oof=pd.concat(oof, ignore_index=True))
+    except Exception as exc:  # noqa: BLE001 - a trial's failure is data, not a crash
+        return TrialResult(spec.trial_id, spec.learner, spec.params, "failed",
+                           duration=time.perf_counter() - start,
+                           error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-3)}")
+
+
+def tabular_ensembles(trials: list[TrialResult], folds: list, context: dict, metric: str,
+                      next_id: int, voting: bool = True, stacking: bool = True
+                      ) -> list[TrialResult]:
+    """Voting (greedy selection) and stacking over the best completed trials, each scored on
+    predictions for folds its weights were not chosen on."""
+    sign = -1.0 if METRICS[metric].greater_is_better else 1.0
+    ranked = sorted([t for t in trials if t.status == "completed" and t.oof is not None
+                     and np.isfinite(t.metrics.get(metric, np.nan))],
+                    key=lambda t: sign * t.metrics[metric])[:MAX_MEMBERS]
+    if len(ranked) < 2:
+        return []
+    columns = prediction_columns(context["classes"])
+    keys = ranked[0].oof[["fold", "row", "actual"]]
+    stack = np.stack([keys[["fold", "row"]].merge(t.oof, on=["fold", "row"], how="left")[columns]
+                      .to_numpy(dtype="float64") for t in ranked])  # models x rows x columns
+    fold_ids, actual = keys["fold"].to_numpy(), keys["actual"].to_numpy()
+    _, y = context["data"]
+    train_of = {f.index: y.iloc[f.train] for f in folds}
+    n_models, n_rows, n_columns = stack.shape
+
+    def scorer(left_out):
+        parts = [(f.index, fold_ids == f.index) for f in folds if f.index != left_out]
+
+        def value(flat: np.ndarray) -> float:
+            blend = flat.reshape(n_rows, n_columns)
+            return sign * float(np.nanmean([
+                score(actual[rows], blend[rows], context, train_of[i], [metric])[metric]
+                for i, rows in parts]))
+        return value
+
+    made = []
+    if voting:
+        weights, blend = cross_fitted_voting(stack.reshape(n_models, -1),
+                                             fold_ids.repeat(n_columns), scorer)
+        made.append(_trial(next_id, "voting_ensemble", ranked, weights,
+                           blend.reshape(n_rows, n_columns), keys, folds, context, columns))
+        next_id += 1
+    if stacking and len(folds) > 1:
+        # One linear meta-model over every prediction column: probabilities are stacked
+        # against the one-hot truth, then renormalised to sum to 1.
+        target = (actual[:, None] == np.asarray(context["classes"])[None, :]).astype("float64") \
+            if context["classes"] is not None else actual.astype("float64")[:, None]
+        flat = stack.reshape(n_models, -1)
+        meta = cross_fitted(flat, target.ravel(), fold_ids.repeat(n_columns), context["seed"])
+        coef = fit_stacker(flat, target.ravel(), context["seed"]).coef_
+        if np.isfinite(meta).all() and coef.sum() > 0:
+            meta = meta.reshape(n_rows, n_columns)
+            if context["classes"] is not None:
+                meta = np.clip(meta, 0, None)
+                meta = meta / np.where(meta.sum(axis=1, keepdims=True) > 0,
+                                       meta.sum(axis=1, keepdims=True), 1.0)
+                coef = coef / coef.sum()
+            made.append(_trial(next_id, "stack_ensemble", ranked, coef, meta, keys, folds,
+                               context, columns))
+    return made
+
+
+def _trial(trial_id, name, ranked, weights, blend, keys, folds, context, columns) -> TrialResult:
+    _, y = context["data"]
+    fold_ids, actual = keys["fold"].to_numpy(), keys["actual"].to_numpy()
+    fold_metrics = [score(actual[fold_ids == f.index], blend[fold_ids == f.index], context,
+                          y.iloc[f.train]) for f in folds]
+    mean = {k: float(np.nanmean([m[k] for m in fold_metrics])) for k in fold_metrics[0]}
+    keep = weights > 0
+    params = {"members": [ranked[i].trial_id for i in np.flatnonzero(keep)],
+              "weights": [round(float(w), 6) for w in weights[keep]]}
+    oof = pd.DataFrame(blend, columns=columns).assign(fold=fold_ids, row=keys["row"].to_numpy(),
+                                                      actual=actual)
+    return TrialResult(trial_id, name, params, "completed", mean, fold_metrics, 0.0, oof=oof)
