@@ -92,3 +92,30 @@ def test_fit_bad_budget_and_missing_model(tmp_path):
     assert result.returncode == 2 and "--budget" in result.stderr
     result = tsauto("forecast", tmp_path / "nope.pkl", "--out", tmp_path / "x.csv")
     assert result.returncode == 2 and "does not exist" in result.stderr
+
+
+def test_fit_and_predict_a_table(tmp_path):
+    import pandas as pd
+
+    from tsauto import datasets
+
+    rows = tmp_path / "rows.csv"
+    datasets.load_frame("titanic").head(20).drop(columns=["Survived"]).to_csv(rows, index=False)
+    out = tmp_path / "run"
+    result = tsauto("fit", "titanic", "--out", out, "--budget", "90s", "--max-trials", "2",
+                    "--model", "logistic_regression", "--model", "lightgbm")
+    assert result.returncode == 0, result.stderr
+    assert "featurization.json" in {p.name for p in out.iterdir()}
+    result = tsauto("predict", out / "model.pkl", rows, "--out", tmp_path / "p.csv", "--proba")
+    assert result.returncode == 0, result.stderr
+    predicted = pd.read_csv(tmp_path / "p.csv")
+    assert len(predicted) == 20 and {"prediction", "proba_0", "proba_1"} <= set(predicted.columns)
+    assert predicted.prediction.isin([0, 1]).all()
+    result = tsauto("leaderboard", out)
+    assert result.returncode == 0 and "accuracy" in result.stdout
+    result = tsauto("forecast", out / "model.pkl", "--out", tmp_path / "f.csv")
+    assert result.returncode == 2 and "use 'tsauto predict'" in result.stderr
+    result = tsauto("fit", rows, "--task", "classification", "--out", tmp_path / "x")
+    assert result.returncode == 2 and "--target is required" in result.stderr
+    result = tsauto("fit", "titanic", "--task", "clustering", "--out", tmp_path / "x")
+    assert result.returncode == 2 and "--task 'clustering' is not valid" in result.stderr

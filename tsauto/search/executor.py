@@ -73,7 +73,9 @@ class Executor:
         with open(self.args_path, "wb") as fh:
             pickle.dump(shared, fh, protocol=pickle.HIGHEST_PROTOCOL)
         self.ctx = mp.get_context("forkserver")
-        self.ctx.set_forkserver_preload(_PRELOAD)
+        # The job's own module (and what it imports: scikit-learn, LightGBM...) is imported once
+        # in the fork server rather than in every worker.
+        self.ctx.set_forkserver_preload([*_PRELOAD, func.__module__])
         self.running: dict[Any, Job] = {}
 
     @property

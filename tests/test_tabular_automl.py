@@ -1,0 +1,118 @@
+"""Classification and regression through the same AutoML engine, end to end on real data."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import datasets as sk
+
+from tsauto import datasets
+from tsauto.automl import AutoML
+from tsauto.errors import ColumnNotFoundError, DataError, SettingsError
+from tsauto.model import TabularModel, load_model
+from tsauto.settings import ClassificationSettings, ForecastSettings, RegressionSettings
+
+QUICK = {"max_trials": 4, "time_budget": 120, "verbosity": 0,
+         "allowed_models": ["lightgbm", "logistic_regression", "random_forest", "knn"]}
+
+
+def sk_frame(loader):
+    frame = loader(as_frame=True).frame
+    return frame.sample(frac=1.0, random_state=0).reset_index(drop=True)
+
+
+@pytest.mark.parametrize("loader", [sk.load_iris, sk.load_wine, sk.load_breast_cancer],
+                         ids=["iris", "wine", "breast_cancer"])
+def test_classification_end_to_end(loader, tmp_path):
+    frame = sk_frame(loader)
+    train, test = frame.iloc[: int(len(frame) * 0.75)], frame.iloc[int(len(frame) * 0.75):]
+    run = AutoML(ClassificationSettings(target_column="target", **QUICK)).fit(train)
+    board = run.leaderboard()
+    assert (board.status == "completed").sum() >= 4
+    assert {"accuracy", "log_loss", "auc_weighted", "f1_macro"} <= set(board.columns)
+    assert board.accuracy.iloc[0] == board.accuracy.max()  # best first
+    model = run.best_model
+    assert isinstance(model, TabularModel) and model.classes == sorted(frame.target.unique())
+    proba = model.predict_proba(test)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert list(proba.columns) == model.classes
+    assert model.evaluate(test)["accuracy"] > 0.85
+    predicted = model.predict(test)
+    np.testing.assert_array_equal(predicted, np.asarray(model.classes)[proba.to_numpy().argmax(1)])
+    again = load_model(model.save(tmp_path / "model.pkl"))
+    np.testing.assert_array_equal(again.predict(test), predicted)
+    assert "feature_importance" in model.explain() or "members" in model.explain()
+
+
+def test_regression_on_diabetes():
+    frame = sk_frame(sk.load_diabetes)
+    settings = RegressionSettings(target_column="target", max_trials=4, time_budget=120,
+                                  verbosity=0, allowed_models=["lightgbm", "ridge", "elastic_net"])
+    run = AutoML(settings).fit(frame.iloc[:330])
+    assert run.leaderboard().rmse.iloc[0] == run.leaderboard().rmse.min()
+    metrics = run.best_model.evaluate(frame.iloc[330:])
+    assert metrics["r2"] > 0.3 and {"rmse", "mae", "nrmse", "spearman", "mape"} <= set(metrics)
+    with pytest.raises(SettingsError, match="predict_proba is for classification"):
+        run.best_model.predict_proba(frame.iloc[330:])
+
+
+def test_titanic_missing_values_categories_and_text(tmp_path):
+    frame = datasets.load_frame("titanic").sample(frac=1.0, random_state=1).reset_index(drop=True)
+    train, test = frame.iloc[:1000], frame.iloc[1000:]
+    run = AutoML(ClassificationSettings(target_column="Survived", **QUICK)).fit(
+        train, output_dir=tmp_path / "out")
+    assert {r.check: r.status for r in run.guardrails.results}["missing_values"] == "alert"
+    summary = run.best_model.featurization_summary().set_index("column")
+    assert summary.loc["Name", "kind"] == "text" and "TF-IDF" in summary.loc["Name", "action"]
+    assert summary.loc["Sex", "kind"] in ("categorical", "boolean")
+    assert test.Age.isna().any()  # rows with missing ages are predicted too
+    assert run.best_model.evaluate(test)["accuracy"] > 0.75
+    # the same experiment resumed: every finished trial is taken from the store, not rerun
+    resumed = AutoML.resume(tmp_path / "out")
+    first, second = run.leaderboard(), resumed.leaderboard()
+    pd.testing.assert_frame_equal(first[["trial", "learner", "params", "accuracy", "seconds"]],
+                                  second[["trial", "learner", "params", "accuracy", "seconds"]])
+
+
+def test_user_validation_frame_and_same_seed_same_leaderboard():
+    frame = sk_frame(sk.load_breast_cancer)
+    settings = ClassificationSettings(target_column="target", **QUICK)
+    first = AutoML(settings).fit(frame.iloc[:400], validation_data=frame.iloc[400:])
+    assert "validation_data (169 rows)" in first.validation
+    assert all(len(t.fold_metrics) == 1 for t in first.result.completed)
+    second = AutoML(settings).fit(frame.iloc[:400], validation_data=frame.iloc[400:])
+    columns = ["trial", "learner", "params", "accuracy", "log_loss"]
+    pd.testing.assert_frame_equal(first.leaderboard()[columns], second.leaderboard()[columns])
+
+
+def test_holdout_validation_and_ensembles_are_honest():
+    frame = sk_frame(sk.load_wine)
+    settings = ClassificationSettings(target_column="target", validation="holdout",
+                                      primary_metric="log_loss", **QUICK)
+    run = AutoML(settings).fit(frame)
+    assert run.validation.startswith("a 20% holdout")
+    board = run.leaderboard()
+    # one validation fold: stacking has no fold to hold out, voting has nothing to cross-fit
+    assert "stack_ensemble" not in set(board.learner)
+    assert board.log_loss.iloc[0] == board.log_loss.min()
+
+
+def test_errors_name_what_is_wrong():
+    frame = sk_frame(sk.load_iris)
+    with pytest.raises(ColumnNotFoundError, match="Did you mean 'target'"):
+        AutoML(ClassificationSettings(target_column="targt", **QUICK)).fit(frame)
+    with pytest.raises(SettingsError, match="unknown or non-optimisable classification metric"):
+        ClassificationSettings(target_column="target", primary_metric="mase")
+    with pytest.raises(SettingsError, match="Known regression learners"):
+        RegressionSettings(target_column="target", allowed_models=["logistic_regression"])
+    with pytest.raises(DataError, match="classification"):
+        AutoML(RegressionSettings(target_column="species", **{**QUICK, "allowed_models": None})
+               ).fit(frame.assign(species=np.where(frame.target == 0, "setosa", "other")))
+    with pytest.raises(SettingsError, match="validation_data is for classification"):
+        AutoML(ForecastSettings(time_column="t", target_column="y", horizon=2)).fit(
+            frame, validation_data=frame)
+    run = AutoML(ClassificationSettings(target_column="target", **{**QUICK, "max_trials": 1})
+                 ).fit(frame)
+    with pytest.raises(ColumnNotFoundError, match="petal length"):
+        run.best_model.predict(frame.drop(columns=["petal length (cm)"]))
+    with pytest.raises(SettingsError, match="unknown metric"):
+        run.best_model_by("mase")
