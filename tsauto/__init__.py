@@ -1,4 +1,4 @@
-"""tsauto: forecasting-first AutoML.
+"""tsauto: forecasting-first AutoML (and classification / regression on the same engine).
 
 The public names are imported on first use, so that ``import tsauto`` (and the CLI) starts fast.
 """
@@ -9,7 +9,9 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "AutoML": "tsauto.automl", "Run": "tsauto.automl", "ForecastSettings": "tsauto.settings",
-    "ForecastModel": "tsauto.model", "load_model": "tsauto.model",
+    "ClassificationSettings": "tsauto.settings", "RegressionSettings": "tsauto.settings",
+    "ForecastModel": "tsauto.model", "TabularModel": "tsauto.model", "load_model": "tsauto.model",
+    "TabularDataset": "tsauto.data.tabular",
     "TimeSeriesDataset": "tsauto.data", "run_guardrails": "tsauto.data",
     "TsautoError": "tsauto.errors", "DataError": "tsauto.errors", "SettingsError": "tsauto.errors",
     "datasets": "tsauto.datasets", "learners": "tsauto.learners",
