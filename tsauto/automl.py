@@ -44,7 +44,7 @@ from tsauto.search.ensembles import is_ensemble
 from tsauto.search.executor import Executor
 from tsauto.search.tasks import forecasting_task, tabular_task
 from tsauto.search.trial import TrialResult, TrialSpec, build_learner
-from tsauto.settings import SETTINGS, ForecastSettings, settings_from_json, settings_to_json
+from tsauto.settings import SETTINGS, settings_from_json, settings_to_json
 
 
 def _refit_job(spec: TrialSpec, dataset: TimeSeriesDataset, context: dict):

@@ -21,18 +21,11 @@ from tsauto.data.tabular import TabularSchema
 from tsauto.errors import DataError, SettingsError, preview
 from tsauto.evaluation.backtest import Backtest, backtest
 from tsauto.evaluation.metrics import evaluate
-from tsauto.learners.base import Forecaster
+from tsauto.learners.base import Forecaster, Pickled
 
 
-class _Artifact:
+class _Artifact(Pickled):
     description = ""
-
-    def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as fh:
-            pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        return path
 
     def explain(self) -> dict:
         """Feature importances (pivoted and tabular learners, also summed per raw column),

@@ -9,7 +9,6 @@ import textwrap
 import time
 
 import pandas as pd
-import pytest
 
 import tests.search.learners_for_tests  # noqa: F401
 from tsauto.automl import AutoML

@@ -77,7 +77,23 @@ class Capabilities:
     cost: str = "low"               # low | medium | high: the search spends budget by it
 
 
-class Forecaster:
+class Pickled:
+    """``save(path)`` / ``load(path)`` with pickle: learners and models are plain objects."""
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as fh:
+            pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path):
+        with open(path, "rb") as fh:
+            return pickle.load(fh)
+
+
+class Forecaster(Pickled):
     """Base class: subclasses set ``name``/``capabilities`` and implement ``_fit``/``_predict``."""
 
     name: ClassVar[str] = "forecaster"
@@ -129,16 +145,6 @@ class Forecaster:
     def search_space(cls) -> dict[str, IntRange | FloatRange | Choice]:
         """Hyper-parameters the search may tune, with their ranges."""
         return {}
-
-    # -- persistence ---------------------------------------------------------------------------
-    def save(self, path: str | Path) -> None:
-        with open(path, "wb") as fh:
-            pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
-
-    @staticmethod
-    def load(path: str | Path) -> Forecaster:
-        with open(path, "rb") as fh:
-            return pickle.load(fh)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())

@@ -15,9 +15,18 @@ from tsauto.ensemble import cross_fitted, cross_fitted_voting, fit_stacker
 from tsauto.evaluation.metrics import METRICS, evaluate, naive_scale, smape
 from tsauto.evaluation.splits import Fold
 from tsauto.learners.base import POINT, quantile_column
-from tsauto.search.trial import TrialResult
+from tsauto.search.trial import TrialResult, mean_metrics
 
 MAX_MEMBERS = 20
+
+
+def ensemble_candidates(trials: list[TrialResult], metric: str) -> list[TrialResult]:
+    """The best completed trials with out-of-fold predictions, best first (at most
+    ``MAX_MEMBERS``)."""
+    sign = -1.0 if METRICS[metric].greater_is_better else 1.0
+    return sorted([t for t in trials if t.status == "completed" and t.oof is not None
+                   and np.isfinite(t.metrics.get(metric, np.nan))],
+                  key=lambda t: sign * t.metrics[metric])[:MAX_MEMBERS]
 
 
 def _aligned(trials: list[TrialResult], time_column: str, columns: list[str]):
@@ -83,10 +92,7 @@ def ensemble_trials(trials: list[TrialResult], folds: list[Fold], context: dict,
                     next_id: int, voting: bool = True, stacking: bool = True, *, target: str,
                     time_column: str) -> list[TrialResult]:
     """Voting and stacking trials built from the best completed trials (at least two)."""
-    sign = -1.0 if METRICS[metric].greater_is_better else 1.0
-    ranked = sorted([t for t in trials if t.status == "completed" and t.oof is not None
-                     and np.isfinite(t.metrics.get(metric, np.nan))],
-                    key=lambda t: sign * t.metrics[metric])[:MAX_MEMBERS]
+    ranked = ensemble_candidates(trials, metric)
     if len(ranked) < 2:
         return []
     quantiles = list(context["quantiles"])
@@ -130,7 +136,7 @@ def _trial(trial_id, name, ranked, weights, blend, keys, actual, folds, context,
         fold_metrics.append(evaluate(actual[rows], frame[rows], frame.loc[rows, SERIES_ID].to_numpy(),
                                      fold.train.frame, target, context["season_length"],
                                      context["quantiles"]))
-    mean = {k: float(np.nanmean([m[k] for m in fold_metrics])) for k in fold_metrics[0]}
+    mean = mean_metrics(fold_metrics)
     params = {"members": [ranked[i].trial_id for i in np.flatnonzero(keep)],
               "weights": [round(float(w), 6) for w in weights[keep]]}
     return TrialResult(trial_id, name, params, "completed", mean, fold_metrics, 0.0,

@@ -18,9 +18,9 @@ from tsauto.ensemble import cross_fitted, cross_fitted_voting, fit_stacker
 from tsauto.evaluation.metrics import METRICS
 from tsauto.evaluation.tabular import score_classification, score_regression
 from tsauto.learners.tabular import registry as tabular_registry
-from tsauto.search.trial import TrialResult, TrialSpec, build_learner
+from tsauto.search.ensembles import ensemble_candidates
+from tsauto.search.trial import TrialResult, TrialSpec, build_learner, mean_metrics
 
-MAX_MEMBERS = 20
 PREDICTION = "prediction"
 
 
@@ -77,7 +77,7 @@ def run_tabular_trial(spec: TrialSpec, folds: list, context: dict) -> TrialResul
             fold_metrics.append(score(actual, predictions, context, y.iloc[fold.train]))
             frame = pd.DataFrame(predictions, columns=prediction_columns(classes))
             oof.append(frame.assign(fold=fold.index, row=fold.valid, actual=actual))
-        mean = {k: float(np.nanmean([m[k] for m in fold_metrics])) for k in fold_metrics[0]}
+        mean = mean_metrics(fold_metrics)
         return TrialResult(spec.trial_id, spec.learner, spec.params, "completed", mean,
                            fold_metrics, time.perf_counter() - start,
                            oof=pd.concat(oof, ignore_index=True))
@@ -93,9 +93,7 @@ def tabular_ensembles(trials: list[TrialResult], folds: list, context: dict, met
     """Voting (greedy selection) and stacking over the best completed trials, each scored on
     predictions for folds its weights were not chosen on."""
     sign = -1.0 if METRICS[metric].greater_is_better else 1.0
-    ranked = sorted([t for t in trials if t.status == "completed" and t.oof is not None
-                     and np.isfinite(t.metrics.get(metric, np.nan))],
-                    key=lambda t: sign * t.metrics[metric])[:MAX_MEMBERS]
+    ranked = ensemble_candidates(trials, metric)
     if len(ranked) < 2:
         return []
     columns = prediction_columns(context["classes"])
@@ -149,7 +147,7 @@ def _trial(trial_id, name, ranked, weights, blend, keys, folds, context, columns
     fold_ids, actual = keys["fold"].to_numpy(), keys["actual"].to_numpy()
     fold_metrics = [score(actual[fold_ids == f.index], blend[fold_ids == f.index], context,
                           y.iloc[f.train]) for f in folds]
-    mean = {k: float(np.nanmean([m[k] for m in fold_metrics])) for k in fold_metrics[0]}
+    mean = mean_metrics(fold_metrics)
     keep = weights > 0
     params = {"members": [ranked[i].trial_id for i in np.flatnonzero(keep)],
               "weights": [round(float(w), 6) for w in weights[keep]]}

@@ -44,6 +44,11 @@ class TrialResult:
     oof: pd.DataFrame | None = None  # out-of-fold forecasts with actuals, for ensembles
 
 
+def mean_metrics(fold_metrics: list[dict]) -> dict:
+    """Each metric averaged over the folds (NaN folds left out)."""
+    return {k: float(np.nanmean([m[k] for m in fold_metrics])) for k in fold_metrics[0]}
+
+
 def build_learner(spec: TrialSpec, context: dict) -> Forecaster:
     """The learner with its own parameters plus the context values it accepts (quantiles,
     country_or_region, lags...): a learner is handed only what its constructor names."""
@@ -80,7 +85,7 @@ def run_trial(spec: TrialSpec, folds: list[Fold], context: dict) -> TrialResult:
                                               context["season_length"], context["quantiles"])
             fold_metrics.append(metrics)
             oof.append(predictions)
-        mean = {k: float(np.nanmean([m[k] for m in fold_metrics])) for k in fold_metrics[0]}
+        mean = mean_metrics(fold_metrics)
         return TrialResult(spec.trial_id, spec.learner, spec.params, "completed", mean,
                            fold_metrics, time.perf_counter() - start,
                            oof=pd.concat(oof, ignore_index=True))

@@ -13,8 +13,6 @@ and ``estimator(params, y)``, which builds the unfitted model.
 
 from __future__ import annotations
 
-import pickle
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -25,7 +23,7 @@ from threadpoolctl import threadpool_limits
 
 from tsauto.errors import DataError, NotFittedError, SettingsError, closest_hint, preview
 from tsauto.features.tabular import SCALERS, TabularFeaturizer, make_scaler
-from tsauto.learners.base import Choice, FloatRange, IntRange
+from tsauto.learners.base import Choice, FloatRange, IntRange, Pickled
 
 TASKS = ("classification", "regression")
 # Parameters every learner accepts that go to the featurizer rather than the model.
@@ -44,7 +42,7 @@ def one_thread() -> threadpool_limits:
     return threadpool_limits(limits=1)
 
 
-class TabularLearner:
+class TabularLearner(Pickled):
     """Base class: parameters in ``__init__`` (no work there), learned state ends in ``_``."""
 
     name: ClassVar[str] = "tabular"
@@ -193,16 +191,6 @@ class TabularLearner:
                 "importance_method": method,
                 "feature_importance": features.reset_index(drop=True),
                 "column_importance": columns}
-
-    # -- persistence ---------------------------------------------------------------------------
-    def save(self, path: str | Path) -> None:
-        with open(path, "wb") as fh:
-            pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
-
-    @staticmethod
-    def load(path: str | Path) -> TabularLearner:
-        with open(path, "rb") as fh:
-            return pickle.load(fh)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in
