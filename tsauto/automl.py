@@ -360,6 +360,13 @@ class AutoML:
                 if started is not None and s.time_budget is not None and \
                         time.monotonic() - started > s.time_budget:
                     break
+            # Out of time: a model past the budget beats no model.  The best single trial is
+            # refitted without a time limit.
+            single = next((t for t in ranked if not is_ensemble(t)), None)
+            if single is not None and started is not None:
+                fitted = self._fit_members(executor, [single], prepared.task.registry, None)
+                if fitted is not None:
+                    return prepared.make_model(single, fitted)
         finally:
             executor.shutdown()
         return None

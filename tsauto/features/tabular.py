@@ -57,7 +57,8 @@ class TabularFeaturizer(BaseEstimator, TransformerMixin):
       row sees its own target (ordinal when fitted without ``y``);
     - datetime: year, month, day, dayofweek, hour (when not all zero), dayofyear; median
       imputation;
-    - text: TF-IDF over at most ``text_max_features`` terms (sublinear tf);
+    - text: TF-IDF over the most frequent terms, at most ``text_max_features`` and a tenth of
+      the rows (at least 20; sublinear tf);
     - id, constant and empty columns are dropped.
 
     ``target_type`` is passed to the target encoder ('auto' infers binary / multiclass /
@@ -94,7 +95,7 @@ class TabularFeaturizer(BaseEstimator, TransformerMixin):
         self.date_formats_ = {c: self.columns_[c].date_format for c in dates}
         self.date_parts_ = {c: self._date_parts(parse_dates(X[c], self.date_formats_[c]))
                             for c in dates}
-        self.transformer_ = ColumnTransformer(self._transformers(y), sparse_threshold=0.0,
+        self.transformer_ = ColumnTransformer(self._transformers(y, len(X)), sparse_threshold=0.0,
                                               remainder="drop")
         out = self.transformer_.fit_transform(self._prepare(X), y)
         self._name_features()
@@ -123,7 +124,7 @@ class TabularFeaturizer(BaseEstimator, TransformerMixin):
                 groups[info.kind].append(col)
         return groups
 
-    def _transformers(self, y) -> list:
+    def _transformers(self, y, n_rows: int) -> list:
         g = self._groups()
         parts = [f"{c}.{p}" for c in g["datetime"] for p in self.date_parts_[c]]
         steps = [
@@ -139,10 +140,13 @@ class TabularFeaturizer(BaseEstimator, TransformerMixin):
         ]
         if g["target"]:
             steps.append(("target", self._target_encoder(y), _names(g["target"])))
+        # No more terms than a tenth of the rows: rarer terms cannot generalise, and every
+        # dense term column slows tree learners down.
+        terms = max(20, min(self.text_max_features, n_rows // 10))
         for col in g["text"]:
             # A scalar column name hands the vectorizer the 1-D column of strings it expects.
             steps.append((f"text:{col}", TfidfVectorizer(
-                max_features=self.text_max_features, sublinear_tf=True,
+                max_features=terms, sublinear_tf=True,
                 token_pattern=r"(?u)\b\w+\b"), str(col)))
         return [s for s in steps if len(s[2])]
 

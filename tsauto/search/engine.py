@@ -26,6 +26,7 @@ from tsauto.search.trial import TrialResult, TrialSpec
 
 # Refit takes about one fold's fit; keep a margin for start-up and pickling.
 _REFIT_MARGIN = 1.5
+_WORKER_START = 0.5  # seconds to start a worker and load its inputs
 
 
 @dataclass(frozen=True)
@@ -105,12 +106,12 @@ def _suggest(trial: optuna.Trial, learners: list[str], registry) -> tuple[str, d
 
 def _refit_reserve(trials, metric, sign, n_folds, settings) -> float:
     """Seconds kept back for the final refit: one fold's fit of the best trial, or of every
-    likely ensemble member when ensembles are on."""
+    likely ensemble member when ensembles are on, plus a worker's start for each."""
     done = sorted([t for t in trials if t.status == "completed"],
                   key=lambda t: sign * t.metrics.get(metric, np.inf))
     members = 5 if (settings.enable_voting_ensemble or settings.enable_stack_ensemble) else 1
     per_fold = sum(t.duration for t in done[:members]) / max(n_folds, 1)
-    return _REFIT_MARGIN * per_fold + 1.0
+    return _REFIT_MARGIN * per_fold + _WORKER_START * min(members, len(done)) + 1.0
 
 
 def _tell(study: optuna.Study, trial: optuna.Trial, value: float) -> None:

@@ -105,11 +105,15 @@ def tabular_ensembles(trials: list[TrialResult], folds: list, context: dict, met
     train_of = {f.index: y.iloc[f.train] for f in folds}
     n_models, n_rows, n_columns = stack.shape
 
+    fast = _fast_metric(metric, actual, context["classes"])
+
     def scorer(left_out):
         parts = [(f.index, fold_ids == f.index) for f in folds if f.index != left_out]
 
         def value(flat: np.ndarray) -> float:
             blend = flat.reshape(n_rows, n_columns)
+            if fast is not None:
+                return sign * float(np.nanmean([fast(rows, blend[rows]) for _, rows in parts]))
             return sign * float(np.nanmean([
                 score(actual[rows], blend[rows], context, train_of[i], [metric])[metric]
                 for i, rows in parts]))
@@ -140,6 +144,31 @@ def tabular_ensembles(trials: list[TrialResult], folds: list, context: dict, met
             made.append(_trial(next_id, "stack_ensemble", ranked, coef, meta, keys, folds,
                                context, columns))
     return made
+
+
+def _fast_metric(metric: str, actual: np.ndarray, classes):
+    """metric(rows, predictions) in numpy for the metrics the greedy loop calls thousands of
+    times (scikit-learn's input checks dominate there); None for the others."""
+    if classes is None:
+        y = actual.astype("float64")
+        return {"rmse": lambda rows, p: np.sqrt(np.mean((y[rows] - p[:, 0]) ** 2)),
+                "mae": lambda rows, p: np.mean(np.abs(y[rows] - p[:, 0])),
+                "r2": lambda rows, p: 1 - np.sum((y[rows] - p[:, 0]) ** 2)
+                / np.sum((y[rows] - y[rows].mean()) ** 2)}.get(metric)
+    codes = pd.Categorical(actual, categories=list(classes)).codes
+
+    def log_loss(rows, p):
+        p = np.clip(p / p.sum(axis=1, keepdims=True), 1e-15, 1.0)
+        return -np.mean(np.log(p[np.arange(len(p)), codes[rows]]))
+
+    def balanced_accuracy(rows, p):
+        hit = p.argmax(axis=1) == codes[rows]
+        present = np.bincount(codes[rows], minlength=p.shape[1]) > 0
+        return np.mean((np.bincount(codes[rows], hit, p.shape[1])
+                        / np.maximum(np.bincount(codes[rows], minlength=p.shape[1]), 1))[present])
+
+    return {"accuracy": lambda rows, p: np.mean(p.argmax(axis=1) == codes[rows]),
+            "log_loss": log_loss, "balanced_accuracy": balanced_accuracy}.get(metric)
 
 
 def _trial(trial_id, name, ranked, weights, blend, keys, folds, context, columns) -> TrialResult:
