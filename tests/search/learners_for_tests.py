@@ -64,3 +64,16 @@ class SlowMean(WindowMean):
     def _fit(self, train):
         time.sleep(0.5)
         super()._fit(train)
+
+
+@register
+class SlowRefit(WindowMean):
+    """Fast on validation folds, 6 s on a full history of 40+ points per series: its final
+    refit runs out of a short budget."""
+
+    name = "test_slow_refit"
+
+    def _fit(self, train):
+        if train.frame.groupby("series_id").size().max() >= 40:
+            time.sleep(6)
+        super()._fit(train)

@@ -112,3 +112,13 @@ def test_describe_documents_every_setting():
     table = ForecastSettings.describe()
     assert {"horizon", "time_budget", "primary_metric", "quantiles"} <= set(table.setting)
     assert (table.description != "").all()
+
+
+def test_a_model_is_delivered_even_when_the_refit_outruns_the_budget():
+    # folds train on 34 points or fewer and are fast; the refit on all 40 takes 6 s of a 4 s
+    # budget: it is stopped at the budget, then the best single trial is refitted untimed
+    s = settings(allowed_models=["test_slow_refit"], max_trials=1, time_budget=4)
+    run = AutoML(s).fit(make_panel(n_series=2, length=40))
+    assert run.best_model is not None
+    assert run.best_model.description.startswith("test_slow_refit")
+    assert len(run.best_model.forecast()) == 2 * 6
