@@ -116,3 +116,16 @@ def test_errors_name_what_is_wrong():
         run.best_model.predict(frame.drop(columns=["petal length (cm)"]))
     with pytest.raises(SettingsError, match="unknown metric"):
         run.best_model_by("mase")
+
+
+def test_ties_on_accuracy_go_to_the_better_log_loss():
+    from tsauto.search.engine import SearchResult
+    from tsauto.search.trial import TrialResult
+
+    trials = [TrialResult(0, "a", {}, "completed", {"accuracy": 0.9, "log_loss": 0.5}),
+              TrialResult(1, "b", {}, "completed", {"accuracy": 0.9, "log_loss": 0.2}),
+              TrialResult(2, "c", {}, "completed", {"accuracy": 0.8, "log_loss": 0.1}),
+              TrialResult(3, "d", {}, "failed")]
+    result = SearchResult(trials, "accuracy", "done", 1.0)
+    assert [t.learner for t in result.ranked()] == ["b", "a", "c"]
+    assert result.best("log_loss").learner == "c"

@@ -34,12 +34,13 @@ from tsauto.data.tabular import TabularDataset
 from tsauto.data.tabular_guardrails import apply_fixes, run_tabular_guardrails
 from tsauto.ensemble.weighted import WeightedEnsemble, WeightedTabularEnsemble
 from tsauto.errors import SettingsError
-from tsauto.evaluation.metrics import METRICS, is_better, metrics_for
+from tsauto.evaluation.metrics import is_better, metrics_for
 from tsauto.evaluation.splits import auto_n_windows, rolling_origin
 from tsauto.evaluation.tabular_splits import holdout, kfold, user_validation
 from tsauto.model import ForecastModel, TabularModel, history_of
 from tsauto.runs.store import RunStore
-from tsauto.search.engine import Hooks, SearchResult, SearchTask, config_key, search
+from tsauto.search.engine import (Hooks, SearchResult, SearchTask, config_key, ranking_key,
+                                  search)
 from tsauto.search.ensembles import is_ensemble
 from tsauto.search.executor import Executor
 from tsauto.search.tasks import forecasting_task, tabular_task
@@ -127,9 +128,9 @@ class Run:
         board = pd.DataFrame(rows)
         if board.empty:
             return board
-        ascending = not METRICS[metric].greater_is_better
-        return board.sort_values([metric, "trial"], ascending=[ascending, True],
-                                 na_position="last").reset_index(drop=True)
+        order = sorted(range(len(board)), key=lambda i: ranking_key(
+            self.result.trials[i].metrics, metric, self.result.trials[i].trial_id))
+        return board.iloc[order].reset_index(drop=True)
 
     def __repr__(self) -> str:
         best = self.result.best()
@@ -345,8 +346,7 @@ class AutoML:
         that it honours the budget; if that fails, the next best trial is tried."""
         s = self.settings
         metric = metric or s.primary_metric
-        ranked = sorted([t for t in result.completed if np.isfinite(t.metrics.get(metric, np.nan))],
-                        key=lambda t: t.metrics[metric], reverse=METRICS[metric].greater_is_better)
+        ranked = result.ranked(metric)
         by_id = {t.trial_id: t for t in result.trials}
         executor = Executor(workdir, prepared.refit_job, prepared.refit_args,
                             s.max_concurrent_trials)

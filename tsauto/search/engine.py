@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import optuna
 
-from tsauto.evaluation.metrics import METRICS, is_better
+from tsauto.evaluation.metrics import METRICS
 from tsauto.learners.base import Choice, FloatRange, IntRange
 from tsauto.search.executor import Executor
 from tsauto.search.trial import TrialResult, TrialSpec
@@ -59,13 +59,32 @@ class SearchResult:
         return [t for t in self.trials if t.status == "completed"
                 and not np.isnan(t.metrics.get(self.primary_metric, np.nan))]
 
-    def best(self, metric: str | None = None) -> TrialResult | None:
+    def ranked(self, metric: str | None = None) -> list[TrialResult]:
+        """Completed trials scored on ``metric``, best first; ties (accuracy on small data
+        ties often) go to the better ``TIE_BREAKER`` score, then to the earlier trial."""
         metric = metric or self.primary_metric
-        best = None
-        for trial in self.completed:
-            if best is None or is_better(metric, trial.metrics[metric], best.metrics[metric]):
-                best = trial
-        return best
+        scored = [t for t in self.completed if np.isfinite(t.metrics.get(metric, np.nan))]
+        return sorted(scored, key=lambda t: ranking_key(t.metrics, metric, t.trial_id))
+
+    def best(self, metric: str | None = None) -> TrialResult | None:
+        ranked = self.ranked(metric)
+        return ranked[0] if ranked else None
+
+
+# The second metric that orders trials tied on the first one.
+TIE_BREAKER = {"accuracy": "log_loss", "balanced_accuracy": "log_loss", "f1_macro": "log_loss",
+               "f1_weighted": "log_loss"}
+
+
+def ranking_key(metrics: dict, metric: str, trial_id: int) -> tuple:
+    """Sort key, smallest best: the metric, its tie-breaker (if any), the trial id."""
+    def lowest_best(name: str) -> float:
+        value = metrics.get(name, np.nan)
+        value = np.inf if value is None or np.isnan(value) else value
+        return -value if METRICS[name].greater_is_better and np.isfinite(value) else value
+
+    second = TIE_BREAKER.get(metric)
+    return (lowest_best(metric), lowest_best(second) if second else 0.0, trial_id)
 
 
 def candidate_learners(settings, task: SearchTask, n_folds: int, budget: float | None):
