@@ -91,9 +91,39 @@ def test_holdout_validation_and_ensembles_are_honest():
     run = AutoML(settings).fit(frame)
     assert run.validation.startswith("a 20% holdout")
     board = run.leaderboard()
-    # one validation fold: stacking has no fold to hold out, voting has nothing to cross-fit
-    assert "stack_ensemble" not in set(board.learner)
     assert board.log_loss.iloc[0] == board.log_loss.min()
+    assert {"voting_ensemble", "stack_ensemble"} <= set(board.learner)
+
+
+def test_one_validation_fold_is_cross_fitted_over_two_halves():
+    from tsauto.ensemble import greedy_selection
+    from tsauto.evaluation.tabular_splits import holdout
+    from tsauto.search.tabular import TaskRegistry, run_tabular_trial, tabular_ensembles
+    from tsauto.search.trial import TrialSpec
+
+    frame = sk_frame(sk.load_breast_cancer)
+    X, y = frame.drop(columns="target"), frame.target
+    folds = holdout(y, 0.3, "classification", 0).folds
+    context = {"task": "classification", "classes": [0, 1], "data": (X, y), "seed": 0,
+               "random_state": 0}
+    registry = TaskRegistry("classification")
+    trials = [run_tabular_trial(TrialSpec(i, name, params, registry.get(name)), folds, context)
+              for i, (name, params) in enumerate([("logistic_regression", {}), ("knn", {}),
+                                                  ("lightgbm", {"n_estimators": 20})])]
+    voting = tabular_ensembles(trials, folds, context, "log_loss", 3, stacking=False)[0]
+    # each half of the holdout is blended with weights chosen on the other half
+    stack = np.stack([t.oof[["p0", "p1"]].to_numpy() for t in trials])
+    halves = np.random.default_rng(0).permutation(len(folds[0].valid)) % 2
+    actual = trials[0].oof["actual"].to_numpy()
+    for half in (0, 1):
+        other = halves != half
+
+        def loss(flat, rows=other):
+            p = flat.reshape(-1, 2)[rows]
+            return -np.mean(np.log(np.clip(p[np.arange(len(p)), actual[rows]], 1e-15, 1)))
+        weights = greedy_selection(stack.reshape(3, -1), loss)
+        expected = np.tensordot(weights, stack, axes=1)[halves == half]
+        np.testing.assert_allclose(voting.oof[["p0", "p1"]].to_numpy()[halves == half], expected)
 
 
 def test_errors_name_what_is_wrong():

@@ -106,9 +106,14 @@ def tabular_ensembles(trials: list[TrialResult], folds: list, context: dict, met
     n_models, n_rows, n_columns = stack.shape
 
     fast = _fast_metric(metric, actual, context["classes"])
+    # Weights are chosen on some rows and judged on others: across folds, or, with a single
+    # validation fold (holdout, the user's frame), across two seeded halves of it.
+    groups = fold_ids if len(folds) > 1 else \
+        np.random.default_rng(context["seed"]).permutation(n_rows) % 2
+    fold_of = dict(zip(groups, fold_ids))
 
     def scorer(left_out):
-        parts = [(f.index, fold_ids == f.index) for f in folds if f.index != left_out]
+        parts = [(fold_of[g], groups == g) for g in np.unique(groups) if g != left_out]
 
         def value(flat: np.ndarray) -> float:
             blend = flat.reshape(n_rows, n_columns)
@@ -122,17 +127,17 @@ def tabular_ensembles(trials: list[TrialResult], folds: list, context: dict, met
     made = []
     if voting:
         weights, blend = cross_fitted_voting(stack.reshape(n_models, -1),
-                                             fold_ids.repeat(n_columns), scorer)
+                                             groups.repeat(n_columns), scorer)
         made.append(_trial(next_id, "voting_ensemble", ranked, weights,
                            blend.reshape(n_rows, n_columns), keys, folds, context, columns))
         next_id += 1
-    if stacking and len(folds) > 1:
+    if stacking:
         # One linear meta-model over every prediction column: probabilities are stacked
         # against the one-hot truth, then renormalised to sum to 1.
         target = (actual[:, None] == np.asarray(context["classes"])[None, :]).astype("float64") \
             if context["classes"] is not None else actual.astype("float64")[:, None]
         flat = stack.reshape(n_models, -1)
-        meta = cross_fitted(flat, target.ravel(), fold_ids.repeat(n_columns), context["seed"])
+        meta = cross_fitted(flat, target.ravel(), groups.repeat(n_columns), context["seed"])
         coef = fit_stacker(flat, target.ravel(), context["seed"]).coef_
         if np.isfinite(meta).all() and coef.sum() > 0:
             meta = meta.reshape(n_rows, n_columns)
