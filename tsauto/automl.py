@@ -43,22 +43,10 @@ from tsauto.search.engine import (Hooks, SearchResult, SearchTask, config_key, r
                                   search)
 from tsauto.search.ensembles import is_ensemble
 from tsauto.search.executor import Executor
+from tsauto.search.refit import refit_forecaster, refit_tabular
 from tsauto.search.tasks import forecasting_task, tabular_task
-from tsauto.search.trial import TrialResult, TrialSpec, build_learner
+from tsauto.search.trial import TrialResult, TrialSpec
 from tsauto.settings import SETTINGS, settings_from_json, settings_to_json
-
-
-def _refit_job(spec: TrialSpec, dataset: TimeSeriesDataset, context: dict):
-    learner = build_learner(spec, context).fit(dataset)
-    # Local statistical models fit at predict time and cache the forecast: do it here, inside
-    # the budget, so that the user's first forecast is immediate.
-    if not (learner.capabilities.known_covariates and dataset.known_covariates):
-        learner.predict(context["horizon"])
-    return learner
-
-
-def _tabular_refit_job(spec: TrialSpec, X: pd.DataFrame, y: pd.Series, context: dict):
-    return build_learner(spec, context).fit(X, y)
 
 
 @dataclass
@@ -279,7 +267,7 @@ class AutoML:
         return _Prepared(dataset, report, rolling_origin(dataset, s.horizon, n_cv, step), context,
                          forecasting_task(dataset),
                          f"{n_cv} rolling-origin window(s) of {s.horizon} periods, {step} apart",
-                         _refit_job, (dataset, context), make_model)
+                         refit_forecaster, (dataset, context), make_model)
 
     def _prepare_tabular(self, dataset: TabularDataset, valid: pd.DataFrame | None) -> _Prepared:
         s = self.settings
@@ -317,7 +305,7 @@ class AutoML:
             validation += f"; {split.note}"
         # The winner is refitted on every row, the user's validation rows included.
         return _Prepared(dataset, report, split.folds, context,
-                         tabular_task(s.task, len(X)), validation, _tabular_refit_job,
+                         tabular_task(s.task, len(X)), validation, refit_tabular,
                          (X, y, context), make_model)
 
     def _refit_best_by(self, result: SearchResult, prepared: _Prepared, metric: str):

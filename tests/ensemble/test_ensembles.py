@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 import tests.search.learners_for_tests  # noqa: F401
@@ -104,3 +105,32 @@ def test_voting_ensemble_is_scored_on_folds_its_weights_never_saw():
     everything = _fold_scorer(keys, actual, folds, "mae", 7, "sales", (0.1, 0.9))
     chosen = greedy_selection(stack[:, :, 0], everything)
     assert voting.params["weights"] == [round(float(w), 6) for w in chosen[chosen > 0]]
+
+
+def test_one_window_is_cross_fitted_over_two_halves_of_the_series():
+    from tsauto import TimeSeriesDataset
+    from tsauto.evaluation.splits import rolling_origin
+    from tsauto.search.ensembles import _aligned, _fold_scorer, ensemble_trials
+    from tsauto.search.trial import TrialSpec, run_trial
+    from tests.search.learners_for_tests import WindowMean
+
+    ds = TimeSeriesDataset(make_panel(n_series=6, length=60), time_column="date",
+                           target_column="sales", grain_columns="store")
+    folds = rolling_origin(ds, 6, 1, 6)
+    context = {"horizon": 6, "quantiles": (0.1, 0.9), "season_length": 7, "seed": 0}
+    trials = [run_trial(TrialSpec(i, "test_window_mean", {"window": w}, WindowMean), folds, context)
+              for i, w in enumerate((1, 3, 7, 20))]
+    made = ensemble_trials(trials, folds, context, "mae", 4, target="sales", time_column="date")
+    assert [t.learner for t in made] == ["voting_ensemble", "stack_ensemble"]
+    keys, stack = _aligned(trials, "date", ["forecast"])
+    actual = keys.pop("actual").to_numpy()
+    codes = pd.factorize(keys["series_id"].astype(str))[0]
+    halves = (np.random.default_rng(0).permutation(codes.max() + 1) % 2)[codes]
+    oof = made[0].oof
+    assert (oof["series_id"].to_numpy() == keys["series_id"].to_numpy()).all()
+    for half in (0, 1):
+        other = _fold_scorer(keys, actual, folds, "mae", 7, "sales", (0.1, 0.9),
+                             within=halves != half)
+        weights = greedy_selection(stack[:, :, 0], other)
+        rows = halves == half
+        np.testing.assert_allclose(oof.loc[rows, "forecast"], weights @ stack[:, rows, 0])

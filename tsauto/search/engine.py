@@ -26,7 +26,7 @@ from tsauto.search.trial import TrialResult, TrialSpec
 
 # Refit takes about one fold's fit; keep a margin for start-up and pickling.
 _REFIT_MARGIN = 1.5
-_WORKER_START = 0.5  # seconds to start a worker and load its inputs
+_WORKER_START = 1.0  # seconds to start a worker, import its learner and load its inputs
 
 
 @dataclass(frozen=True)

@@ -43,23 +43,27 @@ def _aligned(trials: list[TrialResult], time_column: str, columns: list[str]):
 
 
 def _fold_scorer(keys: pd.DataFrame, actual: np.ndarray, folds: list[Fold], metric: str,
-                 season_length: int, target: str, quantiles):
-    """score(point forecasts) -> the metric averaged over folds, lower is better.  MASE, sMAPE,
-    MAE, RMSE and WAPE are computed with numpy (the greedy loop calls this thousands of times);
-    other metrics go through ``evaluate``."""
+                 season_length: int, target: str, quantiles, within: np.ndarray | None = None):
+    """score(point forecasts) -> the metric averaged over folds, lower is better, on the rows
+    in ``within`` (default: all).  MASE, sMAPE, MAE, RMSE and WAPE are computed with numpy (the
+    greedy loop calls this thousands of times); other metrics go through ``evaluate``."""
     sign = -1.0 if METRICS[metric].greater_is_better else 1.0
     fold_ids = keys["fold"].to_numpy()
     parts = []
     for fold in folds:
         rows = fold_ids == fold.index
+        if within is not None:
+            rows &= within
+        if not rows.any():
+            continue
         series = keys.loc[rows, SERIES_ID].astype(str).to_numpy()
         codes, uniques = pd.factorize(series)
         scale = naive_scale(fold.train.frame, target, season_length).reindex(uniques).to_numpy()
-        parts.append((rows, codes, np.bincount(codes), scale))
+        parts.append((fold, rows, codes, np.bincount(codes), scale))
 
     def fast(yhat: np.ndarray) -> float:
         values = []
-        for rows, codes, counts, scale in parts:
+        for _, rows, codes, counts, scale in parts:
             y, err = actual[rows], actual[rows] - yhat[rows]
             if metric == "mase":
                 ratio = np.bincount(codes, np.abs(err)) / counts / scale
@@ -79,7 +83,7 @@ def _fold_scorer(keys: pd.DataFrame, actual: np.ndarray, folds: list[Fold], metr
 
     def slow(yhat: np.ndarray) -> float:
         values = []
-        for fold, (rows, *_rest) in zip(folds, parts):
+        for fold, rows, *_rest in parts:
             frame = pd.DataFrame({POINT: yhat[rows]})
             values.append(evaluate(actual[rows], frame, keys.loc[rows, SERIES_ID].to_numpy(),
                                    fold.train.frame, target, season_length)[metric])
@@ -99,19 +103,27 @@ def ensemble_trials(trials: list[TrialResult], folds: list[Fold], context: dict,
     columns = [POINT, *[quantile_column(q) for q in quantiles]]
     keys, stack = _aligned(ranked, time_column, columns)
     actual = keys.pop("actual").to_numpy(dtype="float64")
+    # Weights are chosen on some rows and judged on others: across windows, or, with a single
+    # validation window, across two seeded halves of the series.
+    groups = keys["fold"].to_numpy()
+    if len(folds) == 1:
+        codes = pd.factorize(keys[SERIES_ID].astype(str))[0]
+        groups = (np.random.default_rng(context["seed"]).permutation(codes.max() + 1) % 2)[codes]
+
+    def scorer_for(left_out):
+        return _fold_scorer(keys, actual, folds, metric, context["season_length"], target,
+                            quantiles, within=None if left_out is None else groups != left_out)
+
     made = []
     if voting:
         # Selected on the point forecast; the same weights blend every quantile.
-        weights, blend = cross_fitted_voting(
-            stack[:, :, 0], keys["fold"].to_numpy(),
-            lambda left_out: _fold_scorer(keys, actual, [f for f in folds if f.index != left_out],
-                                          metric, context["season_length"], target, quantiles),
-            blend_inputs=stack)
+        weights, blend = cross_fitted_voting(stack[:, :, 0], groups, scorer_for,
+                                             blend_inputs=stack)
         made.append(_trial(next_id, "voting_ensemble", ranked, weights, blend, keys, actual,
                            folds, context, target, columns))
         next_id += 1
-    if stacking and len(folds) > 1:
-        meta = cross_fitted(stack[:, :, 0], actual, keys["fold"].to_numpy(), context["seed"])
+    if stacking:
+        meta = cross_fitted(stack[:, :, 0], actual, groups, context["seed"])
         if np.isfinite(meta).all():
             coef = fit_stacker(stack[:, :, 0], actual, context["seed"]).coef_
             if coef.sum() > 0:

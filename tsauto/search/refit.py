@@ -1,0 +1,25 @@
+"""The final refit jobs, run in a worker process like the trials.
+
+Kept in a light module: a worker imports the module of its job, and the refit runs in the
+time kept back at the end of the budget.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from tsauto.data.dataset import TimeSeriesDataset
+from tsauto.search.trial import TrialSpec, build_learner
+
+
+def refit_forecaster(spec: TrialSpec, dataset: TimeSeriesDataset, context: dict):
+    learner = build_learner(spec, context).fit(dataset)
+    # Local statistical models fit at predict time and cache the forecast: do it here, inside
+    # the budget, so that the user's first forecast is immediate.
+    if not (learner.capabilities.known_covariates and dataset.known_covariates):
+        learner.predict(context["horizon"])
+    return learner
+
+
+def refit_tabular(spec: TrialSpec, X: pd.DataFrame, y: pd.Series, context: dict):
+    return build_learner(spec, context).fit(X, y)
