@@ -255,13 +255,7 @@ def load_frame(name: str, *, all_columns: bool = False) -> pd.DataFrame:
         return _tabular_frame(name, spec, path, all_columns)
     role_columns = [*spec.grain_columns, spec.time_column, spec.target_column,
                     *spec.known_covariates, *spec.past_covariates, *spec.static_features]
-    header = pd.read_csv(path, nrows=0).columns.tolist()
-    missing = [c for c in role_columns if c not in header]
-    if missing:
-        raise DataError(f"'{path}' lacks the column(s) {', '.join(missing)} that data set "
-                        f"'{name}' needs (it has {', '.join(header)}); rebuild it with "
-                        f"'python datasets/build.py {name}'.")
-    columns = role_columns + ([c for c in header if c not in role_columns] if all_columns else [])
+    columns = _columns(name, path, role_columns, all_columns)
     frame = pd.read_csv(path, usecols=columns, dtype={c: str for c in spec.grain_columns},
                         parse_dates=[spec.time_column], date_format="%Y-%m-%d")
     return frame[columns]
@@ -275,16 +269,21 @@ def load(name: str) -> TimeSeriesDataset | TabularDataset:
     return TimeSeriesDataset(load_frame(name), **roles(name))
 
 
-def _tabular_frame(name: str, spec: _TabularSpec, path: Path, all_columns: bool) -> pd.DataFrame:
-    """Feature columns then the target; only empty fields are missing values, so that text such
-    as a name 'NA' stays text."""
-    wanted = [*spec.feature_columns, spec.target_column]
+def _columns(name: str, path: Path, wanted: list[str], all_columns: bool) -> list[str]:
+    """The columns to read: those the data set needs (an error if the file lacks one), then
+    the file's others when ``all_columns``."""
     header = pd.read_csv(path, nrows=0).columns.tolist()
     missing = [c for c in wanted if c not in header]
     if missing:
         raise DataError(f"'{path}' lacks the column(s) {', '.join(missing)} that data set "
                         f"'{name}' needs (it has {', '.join(header)}); rebuild it with "
                         f"'python datasets/build.py {name}'.")
-    columns = wanted + ([c for c in header if c not in wanted] if all_columns else [])
+    return wanted + ([c for c in header if c not in wanted] if all_columns else [])
+
+
+def _tabular_frame(name: str, spec: _TabularSpec, path: Path, all_columns: bool) -> pd.DataFrame:
+    """Feature columns then the target; only empty fields are missing values, so that text such
+    as a name 'NA' stays text."""
+    columns = _columns(name, path, [*spec.feature_columns, spec.target_column], all_columns)
     frame = pd.read_csv(path, usecols=columns, keep_default_na=False, na_values=[""])
     return frame[columns]
