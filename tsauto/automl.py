@@ -502,9 +502,12 @@ def _fallback_reasons(dataset: TimeSeriesDataset, filled: np.ndarray, horizon: i
     could score (``filled`` 0) and those shorter than the learner's ``min_history``."""
     lengths = dataset.lengths
     ids = dataset.series_ids.astype(str).tolist()
-    out = {ids[i]: f"too short for any validation window: {lengths[i]} periods, one window "
+    def periods(n: int) -> str:
+        return f"{n} period" + ("s" if n != 1 else "")
+
+    out = {ids[i]: f"too short for any validation window: {periods(lengths[i])}, one window "
                    f"needs {MIN_TRAIN + horizon}" for i in np.flatnonzero(filled == 0)}
-    out.update({ids[i]: f"{lengths[i]} periods, fewer than the {min_history} that {learner} "
+    out.update({ids[i]: f"{periods(lengths[i])}, fewer than the {min_history} that {learner} "
                         f"needs" for i in np.flatnonzero((filled > 0) & (lengths < min_history))})
     return out
 
