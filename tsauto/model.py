@@ -10,7 +10,9 @@ A ``TabularModel`` wraps a refitted tabular pipeline (or ensemble of them) the s
 from __future__ import annotations
 
 import pickle
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -38,7 +40,9 @@ class ForecastModel(_Artifact):
     None) forecasts the others, listed in ``fallback_series`` as series id -> {"method",
     "reason"}: series too short to be validated or to be fitted by ``learner``."""
 
-    fallback: Forecaster | None = None   # models saved before fallbacks existed have none
+    # Models saved before fallbacks existed have none.
+    fallback: Forecaster | None = None
+    fallback_series: Mapping[str, dict] = MappingProxyType({})
 
     def __init__(self, learner: Forecaster, schema: DatasetSchema, history: pd.DataFrame,
                  horizon: int, quantiles, guardrails: GuardrailReport | None = None,
