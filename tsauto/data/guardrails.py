@@ -112,9 +112,7 @@ def windows_filled(lengths: np.ndarray, horizon: int, n_windows: int, step: int 
     window k (0 earliest) holds back ``horizon + (n_windows - 1 - k) * step`` periods and needs
     ``min_train`` periods before them.  0 means the series cannot be validated at all."""
     step = horizon if step is None else step
-    lengths = np.asarray(lengths)
-    fits = (lengths - min_train - horizon) // step + 1
-    return np.clip(np.where(lengths - horizon >= min_train, fits, 0), 0, n_windows)
+    return np.clip((np.asarray(lengths) - min_train - horizon) // step + 1, 0, n_windows)
 
 
 def auto_n_windows(lengths: np.ndarray, horizon: int, step: int | None = None,
