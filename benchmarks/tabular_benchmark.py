@@ -19,7 +19,7 @@ On titanic they get the categorical columns as pandas ``category`` dtype
 (``categorical_features="from_dtype"``) and no Name column; tsauto gets the raw frame.
 Scores are computed here with scikit-learn on the test rows (accuracy, log loss, ROC AUC --
 one-vs-rest, support-weighted for several classes -- or RMSE and R2), and checked against
-``best_model.evaluate``.  When tsauto's ``fit`` returns no model (``best_model`` None), its row
+``best_model.evaluate``.  When tsauto's ``fit`` ends without a model (``NoModelError``), its row
 shows nan and tsauto runs again with twice the budget (``--no-retry``: not).  Results go to
 benchmarks/results/tabular.md.
 """
@@ -48,6 +48,7 @@ from threadpoolctl import threadpool_limits
 import tsauto
 from tsauto import datasets
 from tsauto.automl import AutoML
+from tsauto.errors import NoModelError
 from tsauto.settings import ClassificationSettings, RegressionSettings
 
 SEED = 0
@@ -119,8 +120,13 @@ def describe(description: str, board: pd.DataFrame) -> str:
 def run_tsauto(spec, train, test, budget):
     cls = ClassificationSettings if spec["task"] == "classification" else RegressionSettings
     settings = cls(target_column=spec["target"], time_budget=budget, seed=SEED, verbosity=0)
+    keys = ["accuracy", "log_loss", "auc"] if spec["task"] == "classification" else ["rmse", "r2"]
     start = time.perf_counter()
-    run = AutoML(settings).fit(train)
+    try:
+        run = AutoML(settings).fit(train)
+    except NoModelError as exc:  # e.g. the refit ran out of budget
+        info = {"trials": 0, "by_status": {}, "stopped": str(exc), "checks": {}}
+        return dict.fromkeys(keys, np.nan), time.perf_counter() - start, "no model", info
     secs = time.perf_counter() - start
     model = run.best_model
     board = run.leaderboard()
@@ -132,10 +138,6 @@ def run_tsauto(spec, train, test, budget):
                             .to_dict("records"),
             "errors": board.loc[board["error"] != "", ["learner", "error"]]
                            .drop_duplicates().head(5).to_dict("records"), "checks": {}}
-    if model is None:  # fit can end without a model when the refit runs out of budget
-        keys = ["accuracy", "log_loss", "auc"] if spec["task"] == "classification" else \
-            ["rmse", "r2"]
-        return dict.fromkeys(keys, np.nan), secs, "no model (best_model is None)", info
     y = test[spec["target"]]
     if spec["task"] == "classification":
         result = scores("classification", y, proba=model.predict_proba(test))
@@ -246,8 +248,8 @@ def main() -> None:
              "- tsauto: `AutoML(...Settings(target_column=..., time_budget=BUDGET, seed=0, "
              "verbosity=0))`, every other setting at its default (primary metric accuracy / "
              "RMSE, 5-fold CV, voting and stack ensembles on, one trial at a time); seconds are "
-             "wall time around `fit` (validation, search, ensembles, refit). When `fit` returns "
-             "no model (`best_model` is None), the row shows nan and tsauto is run again with "
+             "wall time around `fit` (validation, search, ensembles, refit). When `fit` ends "
+             "without a model (`NoModelError`), the row shows nan and tsauto is run again with "
              "twice the budget",
              "- HistGradientBoosting (HGB): `RandomizedSearchCV(n_iter=20, cv=5 (stratified for "
              "classification), random_state=0, n_jobs=1)` scored by accuracy / RMSE over "

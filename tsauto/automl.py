@@ -29,14 +29,23 @@ import pandas as pd
 from rich.console import Console
 
 from tsauto.data.dataset import TimeSeriesDataset, read_table
-from tsauto.data.guardrails import GuardrailReport, run_guardrails
+from tsauto.data.guardrails import (
+    FALLBACK_CHAIN,
+    MIN_TRAIN,
+    GuardrailReport,
+    GuardrailResult,
+    run_guardrails,
+    validation_windows,
+    windows_filled,
+)
 from tsauto.data.tabular import TabularDataset
 from tsauto.data.tabular_guardrails import apply_fixes, run_tabular_guardrails
 from tsauto.ensemble.weighted import WeightedEnsemble, WeightedTabularEnsemble
-from tsauto.errors import SettingsError
-from tsauto.evaluation.metrics import is_better, metrics_for
-from tsauto.evaluation.splits import auto_n_windows, rolling_origin
+from tsauto.errors import NoModelError, SettingsError, preview
+from tsauto.evaluation.metrics import fallback_metric, is_better, metrics_for
+from tsauto.evaluation.splits import rolling_origin
 from tsauto.evaluation.tabular_splits import holdout, kfold, user_validation
+from tsauto.learners._stat_common import seasonal_naive_fits
 from tsauto.model import ForecastModel, TabularModel, history_of
 from tsauto.runs.store import RunStore
 from tsauto.search.engine import (Hooks, SearchResult, SearchTask, config_key, ranking_key,
@@ -45,7 +54,7 @@ from tsauto.search.ensembles import is_ensemble
 from tsauto.search.executor import Executor
 from tsauto.search.refit import refit_forecaster, refit_tabular
 from tsauto.search.tasks import forecasting_task, tabular_task
-from tsauto.search.trial import TrialResult, TrialSpec
+from tsauto.search.trial import TrialResult, TrialSpec, build_learner
 from tsauto.settings import SETTINGS, settings_from_json, settings_to_json
 
 
@@ -56,12 +65,12 @@ class _Prepared:
 
     dataset: TimeSeriesDataset | TabularDataset
     report: GuardrailReport
-    folds: list
+    folds: list                                      # empty: nothing to search on
     context: dict
     task: SearchTask
     validation: str                                  # the validation scheme, in words
     refit_job: Callable                              # (spec, *refit_args) -> fitted learner
-    refit_args: tuple
+    refit_args: Callable                             # (member trials) -> args, None: no data
     make_model: Callable                             # (trial, fitted members) -> artifact
 
 
@@ -116,8 +125,10 @@ class Run:
         board = pd.DataFrame(rows)
         if board.empty:
             return board
+        # Ranked like the search: by the fallback metric when the primary is undefined
+        ranking = self.result.ranking_metric or metric
         order = sorted(range(len(board)), key=lambda i: ranking_key(
-            self.result.trials[i].metrics, metric, self.result.trials[i].trial_id))
+            self.result.trials[i].metrics, ranking, self.result.trials[i].trial_id))
         return board.iloc[order].reset_index(drop=True)
 
     def __repr__(self) -> str:
@@ -221,32 +232,69 @@ class AutoML:
                 on_submit=(lambda spec: store.trial_started(exp, spec.trial_id, spec.learner,
                                                             spec.params)) if store else None,
                 on_trial=on_trial, poll_cancel=poll_cancel, finished=finished)
-            result = search(prepared.task, prepared.folds, s, prepared.context,
-                            work / "trials", started, hooks)
-            if store is not None:
-                for trial in result.trials:
-                    if is_ensemble(trial):
-                        store.trial_finished(exp, trial)
-            status.update("Refitting the best model on the full history")
-            model = self._refit(result, prepared, work / "refit", started)
+            if prepared.folds:
+                result = search(prepared.task, prepared.folds, s, prepared.context,
+                                work / "trials", started, hooks)
+                if store is not None:
+                    for trial in result.trials:
+                        if is_ensemble(trial):
+                            store.trial_finished(exp, trial)
+                status.update("Refitting the best model on the full history")
+                model, refit_errors = self._refit(result, prepared, work / "refit", started)
+            else:  # no series can fill a validation window: every one gets the fallback
+                result = SearchResult([], s.primary_metric, "no series long enough to validate "
+                                      "a model: fallback forecasts", 0.0)
+                model, refit_errors = prepared.make_model(None, []), []
         elapsed = time.monotonic() - started
+        run = Run(s, prepared.dataset, model.guardrails if model else prepared.report, result,
+                  model, prepared.validation, elapsed, None if store is None else store.folder,
+                  exp)
+        run._refit_by = partial(self._refit_best_by, result, prepared)
+        if model is None:
+            self._no_model(run, store, exp, elapsed, refit_errors)
         if store is not None:
-            if model is not None:
-                model.save(store.artifacts(exp) / "model.pkl")
+            model.save(store.artifacts(exp) / "model.pkl")
             final = "canceled" if result.stopped_because == "canceled" else "completed"
             store.set_status(exp, final, elapsed, result.stopped_because)
         console.print(f"{len(result.trials)} trials in {elapsed:.1f}s ({result.stopped_because})"
-                      + (f"; best: {model.description}" if model else "; no trial completed"))
-        run = Run(s, prepared.dataset, prepared.report, result, model, prepared.validation,
-                  elapsed, None if store is None else store.folder, exp)
-        run._refit_by = partial(self._refit_best_by, result, prepared)
+                      f"; best: {model.description}"
+                      + (f"; {result.ranking_note}" if result.ranking_note else ""))
+        fallback = getattr(model, "fallback_series", {})
+        if fallback:
+            console.print(f"{len(fallback)} series forecast by the fallback, {FALLBACK_CHAIN}: "
+                          + "; ".join(f"{k!r} ({v['method']}: {v['reason']})"
+                                      for k, v in list(fallback.items())[:5])
+                          + (f"; and {len(fallback) - 5} more (model.fallback_series)"
+                             if len(fallback) > 5 else ""))
         return run
+
+    @staticmethod
+    def _no_model(run: Run, store, exp, elapsed: float, refit_errors: list[str]) -> None:
+        """Raise why the fit has no model, after writing the leaderboard next to the store."""
+        result = run.result
+        counts = pd.Series([t.status for t in result.trials], dtype=object).value_counts()
+        ran = ", ".join(f"{n} {status}" for status, n in counts.items()) or "none"
+        if result.ranking_metric is None and counts.get("completed", 0):
+            why = (f"no completed trial has a finite {result.primary_metric} or "
+                   f"{fallback_metric(result.primary_metric)}")
+        elif result.ranked():
+            why = ("no trial could be refitted on the full data"
+                   + (f" ({refit_errors[0]})" if refit_errors else ""))
+        else:
+            why = "no trial completed"
+        errors = [t.error.splitlines()[0] for t in result.trials if t.error]
+        message = (f"no usable model: {why}; trials: {ran} (stopped: {result.stopped_because})"
+                   + (f"; first error: {errors[0]}" if errors else ""))
+        if store is not None:
+            board = store.folder / "leaderboard.csv"
+            run.leaderboard().to_csv(board, index=False)
+            store.set_status(exp, "failed", elapsed, result.stopped_because)
+            message += f". The leaderboard is in {board}"
+        raise NoModelError(message + ".")
 
     def _prepare_forecasting(self, dataset: TimeSeriesDataset) -> _Prepared:
         s = self.settings
-        step = s.cv_step_size or s.horizon
-        n_cv = (auto_n_windows(dataset, s.horizon, step) if s.n_cross_validations == "auto"
-                else s.n_cross_validations)
+        n_cv, step = validation_windows(dataset, s.horizon, s.n_cross_validations, s.cv_step_size)
         dataset, report = run_guardrails(dataset, horizon=s.horizon, n_cross_validations=n_cv,
                                          cv_step_size=step,
                                          short_series_handling=s.short_series_handling)
@@ -257,17 +305,64 @@ class AutoML:
                    "target_rolling_window_size": s.target_rolling_window_size,
                    "feature_lags": s.feature_lags, "featurization": s.featurization,
                    "seed": s.seed, "random_state": s.seed}
+        filled = windows_filled(dataset.lengths, s.horizon, n_cv, step)
+        task = forecasting_task(dataset)
 
-        def make_model(trial: TrialResult, fitted: list) -> ForecastModel:
+        def refit_args(members: list[TrialResult]):
+            """The learner is refitted on the series it forecasts: not the fallback's."""
+            need, name = _min_history([task.registry.get(t.learner) for t in members])
+            away = _fallback_reasons(dataset, filled, s.horizon, need, name)
+            keep = ~np.isin(dataset.series_ids.astype(str), list(away))
+            if not keep.any():
+                return None
+            return (dataset if keep.all() else
+                    dataset._replace(dataset.frame[np.repeat(keep, dataset.lengths)])), context
+
+        def make_model(trial: TrialResult | None, fitted: list) -> ForecastModel:
+            if trial is None:  # nothing could be validated: the fallback is the model
+                away = _fallback_reasons(dataset, filled, s.horizon, 0, "")
+                learner, series = self._fallback(dataset, away, context)
+                checked = _with_fallback_check(report, dataset, series, "a searched model")
+                return ForecastModel(learner, dataset.schema(), history_of(dataset), s.horizon,
+                                     s.quantiles, checked, s.model_dump(),
+                                     f"fallback: {FALLBACK_CHAIN} (no series is long enough to "
+                                     f"validate a model)", None, series)
             learner = (WeightedEnsemble.of_fitted(fitted, trial.params["weights"], trial.learner)
                        if is_ensemble(trial) else fitted[0])
+            away = _fallback_reasons(dataset, filled, s.horizon,
+                                     *_min_history([type(m) for m in fitted]))
+            fallback, series = (self._fallback(dataset, away, context) if away else (None, {}))
+            checked = _with_fallback_check(report, dataset, series, trial.learner)
             return ForecastModel(learner, dataset.schema(), history_of(dataset), s.horizon,
-                                 s.quantiles, report, s.model_dump(), _describe(trial))
+                                 s.quantiles, checked, s.model_dump(), _describe(trial), fallback,
+                                 series)
 
-        return _Prepared(dataset, report, rolling_origin(dataset, s.horizon, n_cv, step), context,
-                         forecasting_task(dataset),
-                         f"{n_cv} rolling-origin window(s) of {s.horizon} periods, {step} apart",
-                         refit_forecaster, (dataset, context), make_model)
+        folds = (rolling_origin(dataset, s.horizon, n_cv, step) if filled.any() else [])
+        validation = f"{n_cv} rolling-origin window(s) of {s.horizon} periods, {step} apart"
+        if not folds:
+            validation = f"none: no series can fill one window of {s.horizon} periods"
+        return _Prepared(dataset, report, folds, context, task, validation, refit_forecaster,
+                         refit_args, make_model)
+
+    @staticmethod
+    def _fallback(dataset: TimeSeriesDataset, away: dict[str, str], context: dict):
+        """The fallback learner fitted on the series in ``away`` (id -> why), and those series
+        with the method that forecasts each and why."""
+        ids = dataset.series_ids.astype(str)
+        keep = np.isin(ids, list(away))
+        part = dataset if keep.all() else dataset._replace(
+            dataset.frame[np.repeat(keep, dataset.lengths)])
+        learner = build_learner(TrialSpec(-1, "seasonal_naive", {}), context).fit(part)
+        learner.predict(context["horizon"])  # cached: a failure shows now, not at forecast time
+        lengths = part.lengths
+        methods = np.where(seasonal_naive_fits(lengths, learner.season_length_),
+                           "seasonal_naive", "naive")
+        series = {}
+        for sid, method, n in zip(part.series_ids.astype(str).tolist(), methods, lengths):
+            reason = away[sid] + ("; one observation: its quantiles have no spread" if n == 1
+                                  else "")
+            series[sid] = {"method": str(method), "reason": reason}
+        return learner, series
 
     def _prepare_tabular(self, dataset: TabularDataset, valid: pd.DataFrame | None) -> _Prepared:
         s = self.settings
@@ -306,11 +401,15 @@ class AutoML:
         # The winner is refitted on every row, the user's validation rows included.
         return _Prepared(dataset, report, split.folds, context,
                          tabular_task(s.task, len(X)), validation, refit_tabular,
-                         (X, y, context), make_model)
+                         lambda members: (X, y, context), make_model)
 
     def _refit_best_by(self, result: SearchResult, prepared: _Prepared, metric: str):
         with tempfile.TemporaryDirectory(prefix="tsauto-") as tmp:
-            return self._refit(result, prepared, Path(tmp), None, metric)
+            model, errors = self._refit(result, prepared, Path(tmp), None, metric)
+        if model is None:
+            raise NoModelError(f"no trial scored on {metric} could be refitted"
+                               + (f": {errors[0]}" if errors else "") + ".")
+        return model
 
     def _frame(self, data) -> pd.DataFrame:
         if isinstance(data, (str, Path)):
@@ -331,50 +430,56 @@ class AutoML:
     def _refit(self, result: SearchResult, prepared: _Prepared, workdir, started,
                metric: str | None = None):
         """Refit the best trial (every member of an ensemble) on all the data in workers, so
-        that it honours the budget; if that fails, the next best trial is tried."""
+        that it honours the budget; if that fails, the next best trial is tried.  Returns the
+        model (None if no trial could be refitted) and the refit errors."""
         s = self.settings
-        metric = metric or s.primary_metric
         ranked = result.ranked(metric)
         by_id = {t.trial_id: t for t in result.trials}
-        executor = Executor(workdir, prepared.refit_job, prepared.refit_args,
-                            s.max_concurrent_trials)
-        try:
-            for trial in ranked:
-                members = ([by_id[i] for i in trial.params["members"]] if is_ensemble(trial)
-                           else [trial])
-                fitted = self._fit_members(executor, members, prepared.task.registry, started)
-                if fitted is not None:
-                    return prepared.make_model(trial, fitted)
-                if started is not None and s.time_budget is not None and \
-                        time.monotonic() - started > s.time_budget:
-                    break
-            # Out of time: a model past the budget beats no model.  The best single trial is
-            # refitted without a time limit.
-            single = next((t for t in ranked if not is_ensemble(t)), None)
-            if single is not None and started is not None:
-                fitted = self._fit_members(executor, [single], prepared.task.registry, None)
-                if fitted is not None:
-                    return prepared.make_model(single, fitted)
-        finally:
-            executor.shutdown()
-        return None
+        errors: list[str] = []
+        for trial in ranked:
+            members = ([by_id[i] for i in trial.params["members"]] if is_ensemble(trial)
+                       else [trial])
+            fitted = self._fit_members(prepared, workdir, members, started, errors)
+            if fitted is not None:
+                return prepared.make_model(trial, fitted), errors
+            if started is not None and s.time_budget is not None and \
+                    time.monotonic() - started > s.time_budget:
+                break
+        # Out of time: a model past the budget beats no model.  The best single trial is
+        # refitted without a time limit.
+        single = next((t for t in ranked if not is_ensemble(t)), None)
+        if single is not None and started is not None:
+            fitted = self._fit_members(prepared, workdir, [single], None, errors)
+            if fitted is not None:
+                return prepared.make_model(single, fitted), errors
+        return None, errors
 
-    def _fit_members(self, executor: Executor, members, registry, started):
-        """Fitted learners of the members in order, or None if one fails or runs out of time."""
+    def _fit_members(self, prepared: _Prepared, workdir, members, started, errors: list):
+        """Fitted learners of the members in order, or None if one fails or runs out of time
+        (why is appended to ``errors``)."""
         s = self.settings
+        args = prepared.refit_args(members)
+        if args is None:
+            errors.append(f"{members[0].learner}: no series long enough for it")
+            return None
         remaining = None if s.time_budget is None or started is None else \
             max(s.time_budget - (time.monotonic() - started), 1.0)
+        registry = prepared.task.registry
+        executor = Executor(workdir, prepared.refit_job, args, s.max_concurrent_trials)
         fitted, queue = {}, list(members)
-        while queue or executor.running:
-            while queue and executor.free:
-                t = queue.pop(0)
-                executor.submit(t.trial_id, TrialSpec(t.trial_id, t.learner, t.params,
-                                                      registry.get(t.learner)), remaining)
-            for key, status, payload, _ in executor.wait_any():
-                if status != "ok":
-                    executor.shutdown()
-                    return None
-                fitted[key] = payload
+        try:
+            while queue or executor.running:
+                while queue and executor.free:
+                    t = queue.pop(0)
+                    executor.submit(t.trial_id, TrialSpec(t.trial_id, t.learner, t.params,
+                                                          registry.get(t.learner)), remaining)
+                for key, status, payload, _ in executor.wait_any():
+                    if status != "ok":
+                        errors.append(f"refit of trial {key}: {str(payload).splitlines()[0]}")
+                        return None
+                    fitted[key] = payload
+        finally:
+            executor.shutdown()
         return [fitted[t.trial_id] for t in members]
 
 
@@ -382,6 +487,45 @@ def fingerprint(frame: pd.DataFrame) -> str:
     """A short hash of the data the experiment saw."""
     digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     return digest.hexdigest()[:16]
+
+
+def _min_history(classes: list) -> tuple[int, str]:
+    """The most history any of these learners needs to fit a series as itself, and whose."""
+    need = {cls.name: cls.capabilities.min_history for cls in classes}
+    name = max(need, key=need.get)
+    return need[name], name
+
+
+def _fallback_reasons(dataset: TimeSeriesDataset, filled: np.ndarray, horizon: int,
+                      min_history: int, learner: str) -> dict[str, str]:
+    """Series the chosen learner does not forecast, id -> why: those no validation window
+    could score (``filled`` 0) and those shorter than the learner's ``min_history``."""
+    lengths = dataset.lengths
+    ids = dataset.series_ids.astype(str).tolist()
+    def periods(n: int) -> str:
+        return f"{n} period" + ("s" if n != 1 else "")
+
+    out = {ids[i]: f"too short for any validation window: {periods(lengths[i])}, one window "
+                   f"needs {MIN_TRAIN + horizon}" for i in np.flatnonzero(filled == 0)}
+    out.update({ids[i]: f"{periods(lengths[i])}, fewer than the {min_history} that {learner} "
+                        f"needs" for i in np.flatnonzero((filled > 0) & (lengths < min_history))})
+    return out
+
+
+def _with_fallback_check(report: GuardrailReport, dataset: TimeSeriesDataset,
+                         series: dict[str, dict], learner: str) -> GuardrailReport:
+    """The model's copy of the guardrail report, with the series it forecasts by fallback."""
+    if not series:
+        return GuardrailReport(list(report.results))
+    ids = list(series)
+    shown = "; ".join(f"{k!r}: {v['reason']}" for k, v in list(series.items())[:3])
+    result = GuardrailResult(
+        "fallback_series", "fixed",
+        f"{len(ids)} series are forecast by the fallback, not by {learner}: {shown}"
+        + (f"; and {len(ids) - 3} more" if len(ids) > 3 else ""), ids,
+        int(dataset.lengths[np.isin(dataset.series_ids.astype(str), ids)].sum()),
+        f"forecast from their own history by {FALLBACK_CHAIN}; see model.fallback_series")
+    return GuardrailReport([*report.results, result])
 
 
 def _describe(trial: TrialResult) -> str:

@@ -78,6 +78,23 @@ def _roles(data: str, time: str | None, target: str | None, grain: list[str] | N
     return frame, roles
 
 
+def _bundled(data: str) -> dict:
+    """A bundled data set's facts and defaults (horizon, country...); {} for a file."""
+    from tsauto import datasets
+
+    return datasets.info(data) if data in datasets.names() and not Path(data).exists() else {}
+
+
+def _count(text: str, option: str, valid: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise SettingsError(f"{option} {text!r} is not valid; use {valid}.")
+    return value
+
+
 def _tabular_roles(data: str, target: str | None):
     """The frame and target column of a classification or regression table."""
     frame, roles = _read(data)
@@ -114,24 +131,31 @@ def inspect(
     static: StaticOpt = None,
     freq: FreqOpt = None,
     aggregation: AggregationOpt = None,
-    horizon: Annotated[Optional[int], typer.Option(help="Forecast horizon (default: one season).")] = None,
-    cv: Annotated[int, typer.Option("--cv", help="Number of cross-validation windows.")] = 1,
+    horizon: Annotated[Optional[int], typer.Option(
+        help="Forecast horizon (default: a bundled set's own, else one season).")] = None,
+    cv: Annotated[str, typer.Option("--cv", help="Cross-validation windows: a number, or auto "
+                                                 "(as fit: 3, fewer if the series are short).")
+                  ] = "auto",
     short_series: Annotated[str, typer.Option(help="auto|pad|drop|fail.")] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
     task: TaskOpt = None,
 ) -> None:
-    """Load DATA, print the dataset summary and the guardrail report."""
+    """Load DATA, print the dataset summary and the guardrail report: the same checks, windows
+    and short-series rules as fit."""
     from tsauto.data import TimeSeriesDataset, run_guardrails
 
     task = _task_of(data, task)
     if task != "forecasting":
         return _inspect_table(data, target, task, as_json)
+    windows = cv if cv == "auto" else _count(cv, "--cv", "a positive number of windows or auto")
     with progress("Reading data"):
         frame, roles = _roles(data, time, target, grain, known, past, static, freq, aggregation)
     with progress(f"Building the dataset ({len(frame):,} rows)"):
         dataset = TimeSeriesDataset(frame, **roles)
     with progress("Running guardrails"):
-        fixed, report = run_guardrails(dataset, horizon=horizon, n_cross_validations=cv,
+        if horizon is None:
+            horizon = _bundled(data).get("horizon")
+        fixed, report = run_guardrails(dataset, horizon=horizon, n_cross_validations=windows,
                                        short_series_handling=short_series)
     _print_inspection(data, dataset.summary(), report, as_json,
                       {"after_guardrails": fixed.summary()}, "series")
@@ -206,7 +230,6 @@ def fit(
     """Search for the best model within a budget; write model, leaderboard and reports.
 
     Forecasting by default; --task classification|regression learns from a plain table."""
-    from tsauto import datasets as bundled
     from tsauto.automl import AutoML
     from tsauto.data.dataset import read_table
     from tsauto.settings import SETTINGS, ForecastSettings
@@ -223,7 +246,7 @@ def fit(
                        out_dir)
         return
     frame, roles = _roles(data, time, target, grain, known, past, static, freq, aggregation)
-    defaults = bundled.info(data) if data in bundled.names() and not Path(data).exists() else {}
+    defaults = _bundled(data)
     horizon = horizon or defaults.get("horizon")
     if not horizon:
         raise SettingsError("--horizon is required: the number of periods to forecast.")

@@ -43,6 +43,11 @@ class MissingFutureError(DataError):
     """Known-future covariates are missing for periods a forecast needs."""
 
 
+class NoModelError(TsautoError, RuntimeError):
+    """A fit ended without a usable trial: every trial failed, timed out, was canceled or has
+    no score, or no trial could be refitted."""
+
+
 class NotFittedError(TsautoError, RuntimeError):
     """A model was used before it was fitted."""
 

@@ -10,7 +10,9 @@ A ``TabularModel`` wraps a refitted tabular pipeline (or ensemble of them) the s
 from __future__ import annotations
 
 import pickle
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -34,9 +36,19 @@ class _Artifact(Pickled):
 
 
 class ForecastModel(_Artifact):
+    """``learner`` forecasts the series it was fitted on; ``fallback`` (a fitted learner, or
+    None) forecasts the others, listed in ``fallback_series`` as series id -> {"method",
+    "reason"}: series too short to be validated or to be fitted by ``learner``."""
+
+    # Models saved before fallbacks existed have none.
+    fallback: Forecaster | None = None
+    fallback_series: Mapping[str, dict] = MappingProxyType({})
+
     def __init__(self, learner: Forecaster, schema: DatasetSchema, history: pd.DataFrame,
                  horizon: int, quantiles, guardrails: GuardrailReport | None = None,
-                 settings: dict | None = None, description: str = "") -> None:
+                 settings: dict | None = None, description: str = "",
+                 fallback: Forecaster | None = None,
+                 fallback_series: dict[str, dict] | None = None) -> None:
         self.learner = learner
         self.schema = schema
         self.history = history            # series_id, time, target: scales for MASE in evaluate
@@ -45,11 +57,16 @@ class ForecastModel(_Artifact):
         self.guardrails = guardrails
         self.settings = settings or {}
         self.description = description
+        self.fallback = fallback
+        self.fallback_series = dict(fallback_series or {})
 
     def forecast(self, horizon: int | None = None, future: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Point and quantile forecasts for every series, long format with grain columns."""
+        """Point and quantile forecasts for every series, long format with grain columns; each
+        series is forecast from its own last observation."""
         horizon = self.horizon if horizon is None else horizon
         frame = self.learner.predict(horizon, future=future)
+        if self.fallback is not None:
+            frame = self._with_fallback(frame, self.fallback.predict(horizon), future)
         grains = [c for c in self.schema.grain_columns if c != SERIES_ID]
         if grains:
             table = self.schema.series.set_index(SERIES_ID)[grains]
@@ -57,6 +74,33 @@ class ForecastModel(_Artifact):
             for col in reversed(grains):
                 frame.insert(1, col, table[col].reindex(ids).to_numpy())
         return frame
+
+    def _with_fallback(self, frame: pd.DataFrame, extra: pd.DataFrame,
+                       future: pd.DataFrame | None) -> pd.DataFrame:
+        """The learner's and the fallback's forecasts as one frame in the data's series order.
+        The fallback uses no covariates; their future values are shown where given."""
+        keys = [SERIES_ID, self.schema.time_column]
+        shown = [c for c in self.schema.known_covariates if c in frame.columns]
+        if shown and future is not None:
+            given = self.schema.with_series_id(future, "future")
+            given[keys[1]] = pd.to_datetime(given[keys[1]])
+            given = given.drop_duplicates(keys, keep="last")[keys + shown]
+            extra = extra.assign(**{SERIES_ID: extra[SERIES_ID].astype(str)}).merge(
+                given, on=keys, how="left")
+        ids = self.schema.series_ids.astype(str)
+        combined = pd.concat([frame.assign(**{SERIES_ID: frame[SERIES_ID].astype(str)}),
+                              extra.assign(**{SERIES_ID: extra[SERIES_ID].astype(str)})],
+                             ignore_index=True)
+        combined[SERIES_ID] = pd.Categorical(combined[SERIES_ID], categories=ids)
+        order = np.argsort(combined[SERIES_ID].cat.codes.to_numpy(), kind="stable")
+        return combined.iloc[order].reset_index(drop=True)[frame.columns]
+
+    def explain(self) -> dict:
+        """The learner's explanation, plus the series forecast by the fallback and why."""
+        out = self.learner.explain()
+        if self.fallback_series:
+            out = {**out, "fallback_series": dict(self.fallback_series)}
+        return out
 
     def evaluate(self, actuals: pd.DataFrame, future: pd.DataFrame | None = None) -> dict:
         """Every metric on a holdout the user brings: a long frame with the time column, the

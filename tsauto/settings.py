@@ -162,7 +162,8 @@ class ForecastSettings(_SearchSettings):
     target_aggregation: Literal["sum", "mean", "min", "max"] | None = Field(
         None, description="How to merge rows sharing a series and period.")
     short_series_handling: Literal["auto", "pad", "drop", "fail"] = Field(
-        "auto", description="What to do with series too short for the horizon and validation.")
+        "auto", description="Series too short for the horizon and validation: auto (every series "
+        "forecast: fewer windows or a naive fallback), pad, drop or fail.")
 
     # -- the forecast ----------------------------------------------------------------------
     horizon: int = Field(gt=0, description="Periods to forecast.")

@@ -7,11 +7,11 @@ import pytest
 from tests.conftest import make_panel
 from tsauto import TimeSeriesDataset, run_guardrails
 from tsauto.data import FILLED, SERIES_ID
-from tsauto.data.guardrails import required_length
+from tsauto.data.guardrails import required_length, validation_windows, windows_filled
 
 ROLES = dict(time_column="date", target_column="sales", grain_columns=["store"])
 CHECKS = ["frequency", "duplicates", "missing_periods", "missing_target", "short_series",
-          "missing_features", "constant_series", "high_cardinality", "candidate_grains", "memory"]
+          "early_end", "missing_features", "constant_series", "high_cardinality", "candidate_grains", "memory"]
 
 
 def build(frame, **kw):
@@ -55,13 +55,57 @@ def test_missing_target_interpolated_exactly(panel):
     assert not ds.frame["sales"].isna().any()
 
 
+def short_panel():
+    return pd.concat([make_panel(n_series=2, length=40), make_panel(n_series=1, length=10)
+                      .assign(store="short"), make_panel(n_series=1, length=5).assign(store="tiny")])
+
+
+def test_short_series_auto_keeps_every_series():
+    # horizon 6, 2 windows: 'short' (10) fills the last window only, 'tiny' (5) none
+    ds = build(short_panel())
+    kept, report = run_guardrails(ds, horizon=6, n_cross_validations=2)
+    result = report["short_series"]
+    assert list(kept.series_ids) == list(ds.series_ids) and len(kept) == len(ds)
+    assert result.status == "fixed" and result.series == ["short", "tiny"]
+    assert "1 are validated on the windows they can fill (1 to 2 of 2)" in result.message
+    assert "sit out the search: 'tiny'" in result.message
+    assert "fallback" in result.fix and not report.failed
+
+
+def test_short_series_validated_on_fewer_windows_is_an_alert():
+    ds = build(short_panel().query("store != 'tiny'"))
+    _, report = run_guardrails(ds, horizon=6, n_cross_validations=2)
+    assert report["short_series"].status == "alert" and report["short_series"].series == ["short"]
+
+
+def test_every_series_too_short_is_reported_not_padded():
+    ds = build(make_panel(n_series=2, length=8))
+    kept, report = run_guardrails(ds, horizon=6)
+    assert report["short_series"].status == "fixed" and len(kept) == len(ds)
+    assert "every series is forecast by the fallback" in report["short_series"].message
+
+
+def test_windows_filled_matches_the_folds():
+    from tsauto.evaluation.splits import rolling_origin
+
+    ds = build(short_panel())
+    filled = windows_filled(ds.lengths, 6, 3, 4)
+    assert list(filled) == [3, 3, 1, 0]
+    folds = rolling_origin(ds, 6, 3, 4)
+    taking_part = [set(ds.series_ids) - set(f.skipped_series) for f in folds]
+    for sid, n in zip(ds.series_ids, filled):
+        assert sum(sid in part for part in taking_part) == n
+        assert all(sid in part for part in taking_part[3 - n:])  # the latest windows
+
+
 def test_short_series_drop_pad_fail():
     frame = pd.concat([make_panel(n_series=2, length=40), make_panel(n_series=1, length=10)
                        .assign(store="short")])
     need = required_length(6, 2)
     assert need == 18
     ds = build(frame)
-    dropped, report = run_guardrails(ds, horizon=6, n_cross_validations=2)
+    dropped, report = run_guardrails(ds, horizon=6, n_cross_validations=2,
+                                     short_series_handling="drop")
     assert report["short_series"].status == "fixed" and report["short_series"].series == ["short"]
     assert list(dropped.series_ids) == ["s0", "s1"]
 
@@ -77,11 +121,27 @@ def test_short_series_drop_pad_fail():
     assert report["short_series"].status == "failed" and report.failed
 
 
-def test_auto_pads_when_every_series_is_short():
-    ds = build(make_panel(n_series=2, length=8))
-    padded, report = run_guardrails(ds, horizon=6)
-    assert report["short_series"].fix.startswith("padded 2 series")
-    assert list(padded.lengths) == [required_length(6)] * 2
+def test_auto_windows_are_resolved_as_fit_resolves_them():
+    ds = build(short_panel())  # median length 25: 3 windows of 8 would need 16 + 16
+    assert validation_windows(ds, 8) == (2, 8)
+    _, auto = run_guardrails(ds, horizon=8)
+    _, two = run_guardrails(ds, horizon=8, n_cross_validations=2)
+    _, one = run_guardrails(ds, horizon=8, n_cross_validations=1)
+    assert auto["short_series"].message == two["short_series"].message
+    assert auto["short_series"].message != one["short_series"].message
+
+
+def test_series_ending_early_are_reported_with_their_last_period():
+    frame = pd.concat([make_panel(n_series=2, length=40),
+                       make_panel(n_series=2, length=30, seed=1).assign(
+                           store=lambda f: f.store.map({"s0": "qld_a", "s1": "qld_b"}))])
+    _, report = run_guardrails(build(frame), horizon=6)
+    result = report["early_end"]
+    assert result.status == "alert" and result.series == ["qld_a", "qld_b"]
+    assert "'qld_a', 'qld_b' end 2022-06-01" in result.message
+    assert "latest period 2023-04-01" in result.message and result.rows == 60
+    _, clean = run_guardrails(build(make_panel()), horizon=6)
+    assert clean["early_end"].status == "passed"
 
 
 def test_constant_series_alert(panel):

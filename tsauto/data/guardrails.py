@@ -37,6 +37,12 @@ HIGH_CARDINALITY = 100
 # Rough number of engineered columns per raw column, for the memory estimate.
 _FEATURES_PER_COLUMN = 12
 _SERIES_SHOWN = 100
+# Fewest training periods a series needs before a validation window to take part in it.
+MIN_TRAIN = 3
+# What forecasts a series that no validation window could score (or that the chosen model
+# cannot fit): the ``seasonal_naive`` learner, which is naive where a series is shorter than a
+# season plus one point.
+FALLBACK_CHAIN = "seasonal naive (naive when shorter than a season plus one period)"
 
 
 @dataclass
@@ -100,30 +106,63 @@ def required_length(horizon: int, n_cross_validations: int = 1, cv_step_size: in
     return max(horizon, 3) + horizon + (n_cross_validations - 1) * step
 
 
+def windows_filled(lengths: np.ndarray, horizon: int, n_windows: int, step: int | None = None,
+                   min_train: int = MIN_TRAIN) -> np.ndarray:
+    """How many of the ``n_windows`` rolling-origin validation windows each series can fill:
+    window k (0 earliest) holds back ``horizon + (n_windows - 1 - k) * step`` periods and needs
+    ``min_train`` periods before them.  0 means the series cannot be validated at all."""
+    step = horizon if step is None else step
+    return np.clip((np.asarray(lengths) - min_train - horizon) // step + 1, 0, n_windows)
+
+
+def auto_n_windows(lengths: np.ndarray, horizon: int, step: int | None = None,
+                   most: int = 3) -> int:
+    """Up to ``most`` windows, fewer when the median series cannot hold them."""
+    step = horizon if step is None else step
+    median = float(np.median(lengths))
+    fits = int((median - required_length(horizon, 1, step)) // step) + 1
+    return max(1, min(most, fits))
+
+
+def validation_windows(dataset: TimeSeriesDataset, horizon: int,
+                       n_cross_validations: int | str = "auto",
+                       cv_step_size: int | None = None) -> tuple[int, int]:
+    """(windows, step) of the rolling-origin validation: ``fit`` and ``tsauto inspect`` both
+    resolve ``n_cross_validations='auto'`` here, so they judge the same series short."""
+    step = int(cv_step_size or horizon)
+    if n_cross_validations == "auto":
+        return auto_n_windows(dataset.lengths, horizon, step), step
+    return int(n_cross_validations), step
+
+
 def run_guardrails(
     dataset: TimeSeriesDataset,
     *,
     horizon: int | None = None,
-    n_cross_validations: int = 1,
+    n_cross_validations: int | str = "auto",
     cv_step_size: int | None = None,
     short_series_handling: str = "auto",
 ) -> tuple[TimeSeriesDataset, GuardrailReport]:
-    """Check the dataset, apply the safe fixes, and report everything."""
+    """Check the dataset, apply the safe fixes, and report everything.  ``n_cross_validations``
+    'auto' is resolved as ``fit`` resolves it (``validation_windows``)."""
     if short_series_handling not in SHORT_SERIES_HANDLING:
         raise SettingsError(f"short_series_handling={short_series_handling!r} is not valid; use "
                             f"one of {', '.join(SHORT_SERIES_HANDLING)}.")
     for name, value in (("horizon", horizon), ("n_cross_validations", n_cross_validations),
                         ("cv_step_size", cv_step_size)):
-        if value is not None:
+        if value is not None and not (name == "n_cross_validations" and value == "auto"):
             _positive_int(value, name)
     horizon = int(horizon or max(dataset.season_length, 1))
+    n_cross_validations, cv_step_size = validation_windows(dataset, horizon, n_cross_validations,
+                                                           cv_step_size)
     results = [_frequency(dataset), _fixes(dataset, "duplicates", "no duplicate timestamps"),
                _fixes(dataset, "missing_periods", "no missing periods")]
     dataset, result = _missing_target(dataset)
     results.append(result)
     need = required_length(horizon, n_cross_validations, cv_step_size)
-    dataset, result = _short_series(dataset, need, horizon, short_series_handling)
-    results += [result, _missing_features(dataset), _constant_series(dataset),
+    dataset, result = _short_series(dataset, need, horizon, n_cross_validations, cv_step_size,
+                                    short_series_handling)
+    results += [result, _early_end(dataset), _missing_features(dataset), _constant_series(dataset),
                 _high_cardinality(dataset), _candidate_grains(dataset), _memory(dataset)]
     return dataset, GuardrailReport(results)
 
@@ -182,7 +221,7 @@ def _missing_target(ds: TimeSeriesDataset) -> tuple[TimeSeriesDataset, Guardrail
                                              int(missing.sum()), fix)
 
 
-def _short_series(ds, need: int, horizon: int, handling: str):
+def _short_series(ds, need: int, horizon: int, n_windows: int, step: int, handling: str):
     lengths = ds.lengths
     short = lengths < need
     if not short.any():
@@ -193,23 +232,51 @@ def _short_series(ds, need: int, horizon: int, handling: str):
     detail = (f"{len(ids)} of {ds.n_series} series are shorter than the {need} periods that "
               f"horizon {horizon} and the validation windows need: {preview(ids)} (shortest: "
               f"{int(lengths.min())} periods)")
-    if handling == "auto":
-        handling = "drop" if (~short).any() else "pad"
     rows = int(lengths[short].sum())
+    if handling == "auto":
+        return ds, _kept_short(ds, short, detail, ids, rows, horizon, n_windows, step)
     if handling == "fail":
         return ds, GuardrailResult("short_series", "failed", detail + ". Use "
-                                   "short_series_handling='drop' or 'pad', a shorter horizon or "
+                                   "short_series_handling='auto' (fewer windows or a fallback "
+                                   "forecast for them), 'drop' or 'pad', a shorter horizon or "
                                    "fewer cross-validations.", ids, rows)
     if handling == "drop":
         if short.all():
             return ds, GuardrailResult("short_series", "failed", detail + "; dropping would leave "
-                                       "no series. Use short_series_handling='pad' or a shorter "
-                                       "horizon.", ids, rows)
+                                       "no series. Use short_series_handling='auto' or 'pad', or "
+                                       "a shorter horizon.", ids, rows)
         keep = np.repeat(~short, lengths)
         return ds._replace(ds.frame[keep]), GuardrailResult(
             "short_series", "fixed", detail, ids, rows,
             f"dropped {len(ids)} short series ({rows} rows)")
     return _pad(ds, need, short, detail, ids)
+
+
+def _kept_short(ds, short, detail, ids, rows, horizon, n_windows, step) -> GuardrailResult:
+    """'auto': every series is kept and forecast.  A short series is validated on the windows
+    it can fill; one that fills none sits out the search and is forecast by the fallback."""
+    filled = windows_filled(ds.lengths, horizon, n_windows, step)
+    unvalidated = ds.series_ids[filled == 0].tolist()
+    some = short & (filled > 0)
+    parts = []
+    if some.any():
+        parts.append(f"{int(some.sum())} are validated on the windows they can fill "
+                     f"({int(filled[some].min())} to {n_windows} of {n_windows})")
+    if not unvalidated:
+        return GuardrailResult("short_series", "alert", f"{detail}; {parts[0]}", ids, rows)
+    need_one = MIN_TRAIN + horizon
+    if len(unvalidated) == ds.n_series:
+        parts.append(f"no series has the {need_one} periods one validation window needs "
+                     f"({MIN_TRAIN} to train on and horizon {horizon}): there is nothing to "
+                     f"search on, and every series is forecast by the fallback")
+    else:
+        parts.append(f"{len(unvalidated)} have fewer than the {need_one} periods one validation "
+                     f"window needs ({MIN_TRAIN} to train on and horizon {horizon}) and sit out "
+                     f"the search: {preview(unvalidated)}")
+    fix = (f"{len(unvalidated)} series forecast from their own history by the fallback, "
+           f"{FALLBACK_CHAIN}; the model lists them in fallback_series")
+    return GuardrailResult("short_series", "fixed", f"{detail}; " + "; ".join(parts), ids, rows,
+                           fix)
 
 
 def _pad(ds, need, short, detail, ids):
@@ -237,6 +304,33 @@ def _pad(ds, need, short, detail, ids):
         f"'{FILLED}')")
 
 
+def _early_end(ds: TimeSeriesDataset) -> GuardrailResult:
+    """Series whose last observation comes before the latest one of the data: each series is
+    forecast from its own last observation, so their forecasts cover earlier periods."""
+    ends = ds.end_times()
+    latest = ends.max()
+    early = ends[ends < latest]
+    if early.empty:
+        return GuardrailResult("early_end", "passed", f"every series ends at {_when(latest)}")
+    groups = early.groupby(early.to_numpy()).groups  # last timestamp -> series ids
+    shown = [f"{preview([str(i) for i in ids], 3)} end {_when(end)}"
+             for end, ids in sorted(groups.items())]
+    return GuardrailResult(
+        "early_end", "alert",
+        f"{len(early)} series end before the latest period {_when(latest)}: "
+        f"{'; '.join(shown[:5])}"
+        + (f"; and {len(shown) - 5} more end dates" if len(shown) > 5 else "") + ". Each series "
+        f"is forecast from its own last observation, so their forecasts start earlier; check "
+        f"whether they stopped or their latest data is missing",
+        [str(i) for i in early.index], int(ds.lengths[np.isin(ds.series_ids, early.index)].sum()))
+
+
+def _when(time) -> str:
+    """A timestamp as a person writes it: the date alone when it is midnight."""
+    time = pd.Timestamp(time)
+    return str(time.date()) if time == time.normalize() and time.tzinfo is None else str(time)
+
+
 def _missing_features(ds: TimeSeriesDataset) -> GuardrailResult:
     cols = ds.covariates
     if not cols:
@@ -261,8 +355,9 @@ def _constant_series(ds: TimeSeriesDataset) -> GuardrailResult:
     ids = constant.index[constant].astype(str).tolist()
     return GuardrailResult("constant_series", "alert",
                            f"{len(ids)} series have a constant target ({preview(ids)}): they are "
-                           f"forecast as constants and scaled errors such as MASE are undefined "
-                           f"for them", ids, int(ds.lengths[constant.to_numpy()].sum()))
+                           f"forecast as constants; MASE scales their errors by their mean "
+                           f"absolute level (left out where that is 0)", ids,
+                           int(ds.lengths[constant.to_numpy()].sum()))
 
 
 def _high_cardinality(ds: TimeSeriesDataset) -> GuardrailResult:

@@ -2,7 +2,8 @@
 
 Scoring follows the forecasting competitions: MASE scales each series' mean absolute error by
 the in-sample mean absolute seasonal-naive error of that series' training part (season 1 when
-the series is too short for its season), and is averaged over series; sMAPE is
+the series is too short for its season; for zero-scale series see ``naive_scale``), and is
+averaged over series; sMAPE is
 200 * mean(|y - yhat| / (|y| + |yhat|)).  ``evaluate`` computes every metric at once.
 
 The registry also holds the classification metrics; each metric lists the tasks it scores
@@ -85,9 +86,23 @@ def is_better(metric: str, a: float, b: float) -> bool:
     return a > b if METRICS[metric].greater_is_better else a < b
 
 
+def fallback_metric(metric: str) -> str | None:
+    """The metric that ranks trials when ``metric`` is undefined (NaN) for every one of them:
+    MAE for forecasting and regression (the numerator of MASE, defined whenever there are
+    forecasts), accuracy for classification; None when ``metric`` is that metric already."""
+    other = "accuracy" if METRICS[metric].tasks == _CL else "mae"
+    return None if other == metric else other
+
+
 def naive_scale(train: pd.DataFrame, target: str, season_length: int) -> pd.Series:
-    """Per-series mean absolute seasonal difference of the training target (MASE denominator);
-    season 1 for series no longer than their season."""
+    """Per-series scale of MASE: the mean absolute seasonal difference of the training target
+    (season 1 for series no longer than their season).
+
+    Where that is zero (a constant or exactly periodic training part) or undefined (one
+    point), the scale falls back, in order, to the mean absolute one-step difference, then to
+    the mean absolute level of the training part: the error of a constant series is then read
+    as a share of its level, still free of units.  A training part that is all zeros has no
+    scale at all (NaN): MASE leaves that series out."""
     y = train[target].to_numpy(dtype="float64")
     series = train[SERIES_ID].astype(str).to_numpy()
     codes, ids = pd.factorize(series)
@@ -99,8 +114,11 @@ def naive_scale(train: pd.DataFrame, target: str, season_length: int) -> pd.Seri
         diff = np.zeros(len(y))
         diff[m:] = np.abs(y[m:] - y[:-m])
         out[m] = pd.Series(diff[same]).groupby(codes[same]).mean().reindex(range(len(ids)))
+    level = pd.Series(np.abs(y)).groupby(codes).mean().reindex(range(len(ids)))
     scale = out[max(season_length, 1)].where(pd.Series(lengths > season_length), out[1])
-    return pd.Series(scale.to_numpy(), index=ids)
+    for fallback in (out[1], level):
+        scale = scale.where(scale > 0, fallback)  # NaN compares False: falls back too
+    return pd.Series(scale.where(scale > 0).to_numpy(), index=ids)
 
 
 def _per_series_mean(values: np.ndarray, series: np.ndarray) -> pd.Series:
@@ -108,7 +126,7 @@ def _per_series_mean(values: np.ndarray, series: np.ndarray) -> pd.Series:
 
 
 def mase(y, yhat, series, scale: pd.Series) -> float:
-    """Mean over series of MAE / in-sample seasonal-naive MAE (zero-scale series left out)."""
+    """Mean over series of MAE / ``naive_scale`` (series without a scale left out)."""
     err = _per_series_mean(np.abs(np.asarray(y) - np.asarray(yhat)), np.asarray(series).astype(str))
     ratio = (err / scale.reindex(err.index)).replace([np.inf, -np.inf], np.nan).dropna()
     return float(ratio.mean())

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tsauto.data.dataset import TimeSeriesDataset, _position_in_series
+from tsauto.data.guardrails import MIN_TRAIN, windows_filled
 from tsauto.errors import ShortSeriesError, preview
 
 
@@ -24,20 +25,23 @@ class Fold:
 
 
 def rolling_origin(ds: TimeSeriesDataset, horizon: int, n_windows: int = 3,
-                   step: int | None = None, min_train: int = 3) -> list[Fold]:
+                   step: int | None = None, min_train: int = MIN_TRAIN) -> list[Fold]:
     """The validation folds, earliest first."""
     step = horizon if step is None else step
     lengths = ds.lengths
     position = _position_in_series(lengths)
     per_row_length = np.repeat(lengths, lengths)
+    # A series filling w windows takes part in the last w of them.
+    filled = windows_filled(lengths, horizon, n_windows, step, min_train)
     folds = []
     for k in range(n_windows):
         held = horizon + (n_windows - 1 - k) * step       # periods after this fold's cutoff
         train_end = per_row_length - held                 # train = positions < train_end
-        usable = np.repeat(lengths - held >= min_train, lengths)
+        takes_part = filled >= n_windows - k
+        usable = np.repeat(takes_part, lengths)
         train = usable & (position < train_end)
         valid = usable & (position >= train_end) & (position < train_end + horizon)
-        skipped = ds.series_ids[lengths - held < min_train].tolist()
+        skipped = ds.series_ids[~takes_part].tolist()
         if not usable.any():
             raise ShortSeriesError(f"no series is long enough for validation window {k + 1} of "
                                    f"{n_windows} (horizon {horizon}, step {step}); shortest "
@@ -45,12 +49,3 @@ def rolling_origin(ds: TimeSeriesDataset, horizon: int, n_windows: int = 3,
                                    f" Use fewer cross-validations or a shorter horizon.")
         folds.append(Fold(k, ds._replace(ds.frame[train]), ds._replace(ds.frame[valid]), skipped))
     return folds
-
-
-def auto_n_windows(ds: TimeSeriesDataset, horizon: int, step: int | None = None,
-                   most: int = 3) -> int:
-    """Up to ``most`` windows, fewer when the median series cannot hold them."""
-    step = horizon if step is None else step
-    median = float(np.median(ds.lengths))
-    fits = int((median - max(horizon, 3) - horizon) // step) + 1
-    return max(1, min(most, fits))

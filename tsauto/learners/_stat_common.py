@@ -212,6 +212,12 @@ def forecast_grouped(model, values: np.ndarray, indptr: np.ndarray, horizon: int
     return out
 
 
+def seasonal_naive_fits(lengths: np.ndarray, season_length: int) -> np.ndarray:
+    """Which series seasonal naive forecasts: those holding a season plus one point (for the
+    residuals its intervals come from); naive takes the others."""
+    return (np.asarray(lengths) > season_length) & (season_length > 1)
+
+
 def naive_fallback(values: np.ndarray, indptr: np.ndarray, horizon: int,
                    levels: Sequence[int | float], season_length: int) -> tuple[dict, list[str]]:
     """Seasonal-naive forecasts where a series has a full season, naive ones elsewhere (both with
@@ -221,8 +227,7 @@ def naive_fallback(values: np.ndarray, indptr: np.ndarray, horizon: int,
     k = len(indptr) - 1
     lengths = np.diff(indptr)
     out = {key: np.full((k, horizon), np.nan) for key in interval_keys(levels)}
-    # Seasonal naive needs a season plus one point for its residuals (and so its intervals).
-    seasonal = np.flatnonzero(lengths > season_length) if season_length > 1 else np.array([], int)
+    seasonal = np.flatnonzero(seasonal_naive_fits(lengths, season_length))
     if len(seasonal):
         part = forecast_grouped(SeasonalNaive(season_length=season_length),
                                 *subset(values, indptr, seasonal), horizon, levels)

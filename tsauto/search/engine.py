@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import optuna
 
-from tsauto.evaluation.metrics import METRICS
+from tsauto.evaluation.metrics import METRICS, fallback_metric
 from tsauto.learners.base import Choice, FloatRange, IntRange
 from tsauto.search.executor import Executor
 from tsauto.search.trial import TrialResult, TrialSpec
@@ -55,15 +55,40 @@ class SearchResult:
     skipped_learners: dict = field(default_factory=dict)
 
     @property
+    def ranking_metric(self) -> str | None:
+        """The metric trials are ranked by: the primary one, or, when it is undefined (NaN) for
+        every completed trial, ``fallback_metric`` of it (see ``ranking_note``); None when no
+        completed trial has a score on either."""
+        done = [t for t in self.trials if t.status == "completed"]
+        for metric in (self.primary_metric, fallback_metric(self.primary_metric)):
+            if metric and any(np.isfinite(t.metrics.get(metric, np.nan)) for t in done):
+                return metric
+        return None
+
+    @property
+    def ranking_note(self) -> str:
+        """Why trials are ranked by another metric than the primary one ('' when they are not)."""
+        metric = self.ranking_metric
+        if metric is None or metric == self.primary_metric:
+            return ""
+        return (f"ranked by {metric}: {self.primary_metric} is undefined for every completed "
+                f"trial (e.g. MASE on series whose training part is all zeros)")
+
+    @property
     def completed(self) -> list[TrialResult]:
-        return [t for t in self.trials if t.status == "completed"
-                and not np.isnan(t.metrics.get(self.primary_metric, np.nan))]
+        metric = self.ranking_metric
+        return [t for t in self.trials if t.status == "completed" and metric is not None
+                and np.isfinite(t.metrics.get(metric, np.nan))]
 
     def ranked(self, metric: str | None = None) -> list[TrialResult]:
-        """Completed trials scored on ``metric``, best first; ties (accuracy on small data
-        ties often) go to the better ``TIE_BREAKER`` score, then to the earlier trial."""
-        metric = metric or self.primary_metric
-        scored = [t for t in self.completed if np.isfinite(t.metrics.get(metric, np.nan))]
+        """Completed trials scored on ``metric`` (default: ``ranking_metric``), best first; ties
+        (accuracy on small data ties often) go to the better ``TIE_BREAKER`` score, then to the
+        earlier trial."""
+        metric = metric or self.ranking_metric
+        if metric is None:
+            return []
+        scored = [t for t in self.trials if t.status == "completed"
+                  and np.isfinite(t.metrics.get(metric, np.nan))]
         return sorted(scored, key=lambda t: ranking_key(t.metrics, metric, t.trial_id))
 
     def best(self, metric: str | None = None) -> TrialResult | None:
