@@ -28,7 +28,7 @@ from tsauto.data.dataset import (
     _position_in_series,
     _positive_int,
 )
-from tsauto.errors import SettingsError, ShortSeriesError, preview
+from tsauto.errors import DataError, SettingsError, ShortSeriesError, preview
 
 Status = Literal["passed", "fixed", "alert", "failed"]
 SHORT_SERIES_HANDLING = ("auto", "pad", "drop", "fail")
@@ -37,6 +37,8 @@ HIGH_CARDINALITY = 100
 # Rough number of engineered columns per raw column, for the memory estimate.
 _FEATURES_PER_COLUMN = 12
 _SERIES_SHOWN = 100
+# Filling (inserting and interpolating) more than this share of the target rows is an error.
+MAX_FILLED_SHARE = 0.1
 
 
 @dataclass
@@ -107,8 +109,13 @@ def run_guardrails(
     n_cross_validations: int = 1,
     cv_step_size: int | None = None,
     short_series_handling: str = "auto",
+    max_filled_share: float = MAX_FILLED_SHARE,
 ) -> tuple[TimeSeriesDataset, GuardrailReport]:
-    """Check the dataset, apply the safe fixes, and report everything."""
+    """Check the dataset, apply the safe fixes, and report everything.
+
+    Raises ``DataError`` when filling the missing target values would invent more than
+    ``max_filled_share`` of the rows: then the frequency or the dates were most likely misread,
+    and a forecast of mostly invented values is not one to return quietly."""
     if short_series_handling not in SHORT_SERIES_HANDLING:
         raise SettingsError(f"short_series_handling={short_series_handling!r} is not valid; use "
                             f"one of {', '.join(SHORT_SERIES_HANDLING)}.")
@@ -116,10 +123,13 @@ def run_guardrails(
                         ("cv_step_size", cv_step_size)):
         if value is not None:
             _positive_int(value, name)
+    max_filled_share = check_share(max_filled_share, "max_filled_share")
     horizon = int(horizon or max(dataset.season_length, 1))
-    results = [_frequency(dataset), _fixes(dataset, "duplicates", "no duplicate timestamps"),
-               _fixes(dataset, "missing_periods", "no missing periods")]
-    dataset, result = _missing_target(dataset)
+    results = [_time_parsing(dataset), _frequency(dataset),
+               _fixes(dataset, "duplicates", "no duplicate timestamps"),
+               _fixes(dataset, "missing_periods", "no missing periods"),
+               _fixes(dataset, "non_finite", "no infinite values")]
+    dataset, result = _missing_target(dataset, max_filled_share)
     results.append(result)
     need = required_length(horizon, n_cross_validations, cv_step_size)
     dataset, result = _short_series(dataset, need, horizon, short_series_handling)
@@ -128,7 +138,24 @@ def run_guardrails(
     return dataset, GuardrailReport(results)
 
 
+def check_share(value, name: str) -> float:
+    """A share in [0, 1], else a SettingsError naming the setting."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
+            or not 0 <= float(value) <= 1:
+        raise SettingsError(f"{name}={value!r} is not valid; use a share between 0 and 1, "
+                            f"e.g. 0.1 for 10%.")
+    return float(value)
+
+
 # -- checks ------------------------------------------------------------------------------------
+def _time_parsing(ds: TimeSeriesDataset) -> GuardrailResult:
+    zone = f"time zone {ds.tz}" if ds.tz is not None else "no time zone"
+    how = f"read with '{ds.date_format}'" if ds.date_format else "read as given"
+    result = _fixes(ds, "time_parsing", f"times {how}, {zone}")
+    result.message = f"times {how}, {zone}"
+    return result
+
+
 def _frequency(ds: TimeSeriesDataset) -> GuardrailResult:
     base = f"frequency '{ds.freq}' (season length {ds.season_length})"
     for fix in ds.fixes:
@@ -146,9 +173,12 @@ def _fixes(ds: TimeSeriesDataset, check: str, clean: str) -> GuardrailResult:
     return GuardrailResult(check, "passed", clean)
 
 
-def _missing_target(ds: TimeSeriesDataset) -> tuple[TimeSeriesDataset, GuardrailResult]:
+def _missing_target(ds: TimeSeriesDataset,
+                    max_filled_share: float) -> tuple[TimeSeriesDataset, GuardrailResult]:
     """Fill missing targets inside a series by linear interpolation, carry the last value
-    forward at its end, and drop leading missing rows (there is nothing to fill them from)."""
+    forward at its end, and drop leading missing rows (there is nothing to fill them from).
+    Filling more than ``max_filled_share`` of the rows is an error; series above that share
+    on their own make the result an alert."""
     frame = ds.frame
     y = frame[ds.target_column].to_numpy(dtype="float64")
     missing = np.isnan(y)
@@ -168,6 +198,10 @@ def _missing_target(ds: TimeSeriesDataset) -> tuple[TimeSeriesDataset, Guardrail
     tail = missing & has_prev & ~has_next
     filled[tail] = y[p][tail]
     leading = missing & ~has_prev
+    filled_rows = inside | tail
+    per_series = np.bincount(codes[filled_rows], minlength=ds.n_series)
+    share = per_series / np.maximum(ds.lengths, 1)
+    _check_filled_share(ds, int(filled_rows.sum()), len(y), per_series, max_filled_share)
     series = sorted(frame.loc[missing, SERIES_ID].astype(str).unique())
     new = frame.assign(**{ds.target_column: filled})[~leading]
     parts = [f"{int(inside.sum())} interpolated linearly"]
@@ -178,8 +212,27 @@ def _missing_target(ds: TimeSeriesDataset) -> tuple[TimeSeriesDataset, Guardrail
     fix = "missing target values: " + ", ".join(parts)
     message = (f"{int(missing.sum())} missing target values ({int(frame[FILLED].sum())} from "
                f"inserted periods) in {len(series)} series")
-    return ds._replace(new), GuardrailResult("missing_target", "fixed", message, series,
-                                             int(missing.sum()), fix)
+    heavy = ds.series_ids[share > max_filled_share].tolist()
+    if heavy:
+        message += (f"; more than {max_filled_share:.0%} of the values of series "
+                    f"{preview(heavy)} are filled in: check their dates")
+    return ds._replace(new), GuardrailResult("missing_target", "alert" if heavy else "fixed",
+                                             message, series, int(missing.sum()), fix)
+
+
+def _check_filled_share(ds: TimeSeriesDataset, filled: int, rows: int, per_series: np.ndarray,
+                        max_share: float) -> None:
+    if filled <= max_share * rows:
+        return
+    worst = int(np.argmax(per_series))
+    grid = f"the {'inferred' if ds.freq_inferred else 'given'} frequency '{ds.freq}'"
+    raise DataError(
+        f"filling the gaps would invent {filled} of {rows} target values ({filled / rows:.0%}, "
+        f"more than max_filled_share={max_share:g}) on {grid}; most in series "
+        f"'{ds.series_ids[worst]}' ({int(per_series[worst])} of {int(ds.lengths[worst])}). The "
+        f"frequency or the dates are probably misread: pass freq= (e.g. freq='MS'), or "
+        f"date_format= for text dates (e.g. date_format='%d/%m/%Y'). If the gaps are real, fill "
+        f"them yourself or raise max_filled_share.")
 
 
 def _short_series(ds, need: int, horizon: int, handling: str):
@@ -285,15 +338,29 @@ def _high_cardinality(ds: TimeSeriesDataset) -> GuardrailResult:
 
 
 def _candidate_grains(ds: TimeSeriesDataset) -> GuardrailResult:
-    candidates = ds.grain_candidates
-    if candidates:
+    """When duplicate timestamps were aggregated, say what the aggregation merged: the columns
+    that tell the merged rows apart and how many series they would give."""
+    merged = next((f for f in ds.fixes if f.check == "duplicates"), None)
+    grains = f"grain columns {ds.grain_columns}" if ds.grain_columns else "no grain columns"
+    if merged is None:
+        return GuardrailResult("candidate_grains", "passed",
+                               "series are identified by " + (f"{ds.grain_columns}"
+                                                              if ds.grain_columns else
+                                                              "a single series") +
+                               "; no timestamp repeats within a series")
+    head = (f"with {grains}, {merged.rows} rows repeated a period of their series and were "
+            f"merged with '{ds.target_aggregation}' into {ds.n_series} series")
+    if not ds.grain_candidates:
         return GuardrailResult("candidate_grains", "alert",
-                               f"no grain columns were given but timestamps repeated; columns "
-                               f"{preview(candidates)} would identify separate series "
-                               f"(grain_columns=...)")
-    return GuardrailResult("candidate_grains", "passed",
-                           "series are identified by " + (f"{ds.grain_columns}" if ds.grain_columns
-                                                          else "a single series"))
+                               head + "; no set of up to 3 other columns tells those rows apart",
+                               list(merged.series), merged.rows)
+    options = "; ".join(f"{list(c)} ({n} series)" for c, n in ds.grain_candidates.items())
+    verb = "add" if ds.grain_columns else "pass"
+    return GuardrailResult("candidate_grains", "alert",
+                           f"{head}, but the columns {options} tell them apart: the forecast is "
+                           f"of their {ds.target_aggregation}, not of each. To forecast them "
+                           f"separately, {verb} grain_columns=...",
+                           list(merged.series), merged.rows)
 
 
 def _memory(ds: TimeSeriesDataset) -> GuardrailResult:
