@@ -449,7 +449,10 @@ class TimeSeriesDataset:
         return DatasetSchema(self.time_column, self.target_column, list(self.grain_columns),
                              list(self.known_covariates), list(self.past_covariates),
                              list(self.static_features), self.grid, self.tz, self._tz_mode,
-                             self.series.copy(), last, self.date_format)
+                             self.series.copy(), last, self.date_format,
+                             tuple((c, "numeric", None) for c in self.known_covariates
+                                   if pd.api.types.is_numeric_dtype(self.frame[c])
+                                   and not pd.api.types.is_bool_dtype(self.frame[c])))
 
     def summary(self) -> dict:
         """Facts about the dataset, for people and machines."""
@@ -502,11 +505,13 @@ class DatasetSchema:
     series: pd.DataFrame    # series_id + grain columns, one row per series
     last_index: np.ndarray  # grid period number of each series' last row
     date_format: str | None = None  # how text times were read (None: inferred)
+    # (column, kind, date_format) of the numeric known covariates: what ``future`` must hold.
+    known_kinds: tuple[tuple[str, str, str | None], ...] = ()
 
-    def parse_times(self, values: pd.Series, name: str) -> pd.Series:
+    def parse_times(self, values: pd.Series, where: str) -> pd.Series:
         """A user's times (future or holdout) read as the training times were: with their text
         format, so that a day-first 01/02/2021 is 1 February here too."""
-        parsed = parse_times(values, name, self.date_format)
+        parsed = parse_times(values, self.time_column, self.date_format, where=where)
         return pd.Series(localize(parsed.values, parsed.tz, parsed.mode), index=values.index)
 
     @property

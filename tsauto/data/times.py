@@ -52,52 +52,59 @@ class ParsedTimes:
 
 def check_date_format(date_format: str | None) -> str | None:
     """``date_format`` itself, if it is a strftime format pandas can read dates with."""
+    problem = date_format_problem(date_format)
+    if problem:
+        raise SettingsError(f"date_format={date_format!r} is not valid: {problem}.")
+    return date_format
+
+
+def date_format_problem(date_format) -> str | None:
+    """Why ``date_format`` cannot read dates, or None when it can."""
     if date_format is None or date_format in _KEYWORDS:
-        return date_format
+        return None
     if not isinstance(date_format, str) or "%" not in date_format:
-        raise SettingsError(f"date_format={date_format!r} is not a date format; use strftime "
-                            f"codes such as '%d/%m/%Y' or '%Y-%m-%d %H:%M', or 'ISO8601'.")
+        return ("use strftime codes such as '%d/%m/%Y' or '%Y-%m-%d %H:%M', or 'ISO8601'")
     sample = pd.Timestamp(2001, 2, 3, 4, 5, 6)
     try:
         pd.to_datetime(sample.strftime(date_format), format=date_format)
     except (ValueError, TypeError) as exc:
-        raise SettingsError(f"date_format={date_format!r} cannot read the dates it writes "
-                            f"({exc}); use strftime codes such as '%d/%m/%Y'.") from None
-    return date_format
+        return f"it cannot read the dates it writes ({exc}); use codes such as '%d/%m/%Y'"
+    return None
 
 
 def parse_times(column: pd.Series, name: str, date_format: str | None = None,
-                owners: Callable[[np.ndarray], np.ndarray] | None = None) -> ParsedTimes:
+                owners: Callable[[np.ndarray], np.ndarray] | None = None,
+                where: str = "time column") -> ParsedTimes:
     """Parse a time column (see the module rules); ``owners`` maps row positions to series
-    labels, so that errors can name series."""
+    labels, so that errors can name series; ``where`` says which frame's column it is."""
     values = column
     fmt, notes = date_format, []
     if not pd.api.types.is_datetime64_any_dtype(values):
         if pd.api.types.is_numeric_dtype(values):
-            raise DataError(f"time column '{name}' holds numbers, not dates (e.g. "
+            raise DataError(f"{where} '{name}' holds numbers, not dates (e.g. "
                             f"{values.iloc[0]!r}); convert it first, e.g. for years "
                             f"pd.to_datetime(df['{name}'].astype(str), format='%Y').")
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
         uniques = pd.Series(uniques, dtype=object)
         if fmt is None:
-            fmt, note = _numeric_date_format(uniques, name)
+            fmt, note = _numeric_date_format(uniques, name, where)
             notes += [note] if note else []
         parsed = _parse_unique(uniques, fmt)
         bad = parsed.isna().to_numpy()
         if bad.any():
             rows = np.flatnonzero(bad[codes] & (codes >= 0))
             hint = f" (date_format={fmt!r})" if fmt else ""
-            raise DataError(f"time column '{name}' has {len(rows)} values that are not "
+            raise DataError(f"{where} '{name}' has {len(rows)} values that are not "
                             f"dates{hint}, e.g. {preview(values.iloc[rows[:3]].tolist(), 3)} at "
                             f"rows {preview(rows.tolist())}.")
         if parsed.dtype == object:  # several zones, or zones and none
-            parsed, note = _one_clock(parsed, values, codes, name, owners)
+            parsed, note = _one_clock(parsed, values, codes, name, owners, where)
             notes.append(note)
         taken = parsed.take(np.where(codes < 0, 0, codes)) if len(parsed) else parsed.reindex(codes)
         values = pd.Series(taken.to_numpy(), index=values.index).where(codes >= 0)
     if values.isna().any():
         rows = np.flatnonzero(values.isna().to_numpy())
-        raise DataError(f"time column '{name}' is missing in {len(rows)} rows, e.g. rows "
+        raise DataError(f"{where} '{name}' is missing in {len(rows)} rows, e.g. rows "
                         f"{preview(rows.tolist())}; every row needs a time.")
     tz = getattr(values.dt, "tz", None)
     if tz is None:
@@ -121,7 +128,8 @@ def localize(times: np.ndarray, tz, mode: str) -> pd.DatetimeIndex:
 
 
 # -- text formats ------------------------------------------------------------------------------
-def _numeric_date_format(uniques: pd.Series, name: str) -> tuple[str | None, str | None]:
+def _numeric_date_format(uniques: pd.Series, name: str,
+                         where: str) -> tuple[str | None, str | None]:
     """The format of numeric day/month/year text, and a note when the order was a choice;
     (None, None) for any other text."""
     if not len(uniques) or not all(isinstance(v, str) for v in uniques):
@@ -133,26 +141,27 @@ def _numeric_date_format(uniques: pd.Series, name: str) -> tuple[str | None, str
     day_first, month_first = (first > 12) & (second <= 12), (second > 12) & (first <= 12)
     if day_first.any() and month_first.any():
         raise DataError(
-            f"time column '{name}' mixes day-first dates (e.g. "
+            f"{where} '{name}' mixes day-first dates (e.g. "
             f"{uniques[day_first].iloc[0]!r}) with month-first ones (e.g. "
             f"{uniques[month_first].iloc[0]!r}); pass date_format= with the one format they "
             f"are written in, e.g. date_format='%d/%m/%Y', after making them agree.")
     if day_first.any() or month_first.any():
         dayfirst = bool(day_first.any())
-        fmt = _guess(uniques[day_first if dayfirst else month_first].iloc[0], dayfirst, name)
+        fmt = _guess(uniques[day_first if dayfirst else month_first].iloc[0], dayfirst, name,
+                     where)
         note = (f"dates such as {uniques[day_first].iloc[0]!r} are day-first: read with "
                 f"'{fmt}'" if dayfirst else None)
         return fmt, note
     # Every field could be a day or a month: keep the reading whose grid has fewer holes.
     example = uniques.iloc[0]
-    formats = {d: _guess(example, d, name) for d in (False, True)}
+    formats = {d: _guess(example, d, name, where) for d in (False, True)}
     read = {d: pd.to_datetime(uniques, format=f, errors="coerce") for d, f in formats.items()}
     if read[False].equals(read[True]):
         return formats[False], None
     empty = {d: _empty_share(t) for d, t in read.items()}
     if abs(empty[True] - empty[False]) < 0.01:
         raise DataError(
-            f"time column '{name}' holds dates such as {example!r} that read as well day-first "
+            f"{where} '{name}' holds dates such as {example!r} that read as well day-first "
             f"as month-first; pass date_format='{formats[True]}' (day first) or "
             f"date_format='{formats[False]}' (month first).")
     dayfirst = empty[True] < empty[False]
@@ -163,10 +172,10 @@ def _numeric_date_format(uniques: pd.Series, name: str) -> tuple[str | None, str
         f"instead of {empty[not dayfirst]:.0%}; pass date_format= to choose")
 
 
-def _guess(example: str, dayfirst: bool, name: str) -> str:
+def _guess(example: str, dayfirst: bool, name: str, where: str) -> str:
     fmt = guess_datetime_format(example.strip(), dayfirst=dayfirst)
     if fmt is None:
-        raise DataError(f"time column '{name}': cannot tell the format of dates such as "
+        raise DataError(f"{where} '{name}': cannot tell the format of dates such as "
                         f"{example!r}; pass date_format=, e.g. '%d/%m/%Y'.")
     return fmt
 
@@ -216,7 +225,7 @@ def _stamp(value, fmt: str | None):
 
 # -- time zones --------------------------------------------------------------------------------
 def _one_clock(stamps: pd.Series, values: pd.Series, codes: np.ndarray, name: str,
-               owners) -> tuple[pd.Series, str]:
+               owners, where: str) -> tuple[pd.Series, str]:
     """Timestamps in several zones onto one clock, with the note saying how; zones mixed with
     naive times are an error naming the series of each kind."""
     aware = np.array([getattr(s, "tzinfo", None) is not None for s in stamps])
@@ -231,7 +240,7 @@ def _one_clock(stamps: pd.Series, values: pd.Series, codes: np.ndarray, name: st
                 f"e.g. {values.iloc[picked[0]]!r} at row {picked[0]}"
 
         raise DataError(
-            f"time column '{name}' mixes times with a time zone or UTC offset ({named(row_aware)}) "
+            f"{where} '{name}' mixes times with a time zone or UTC offset ({named(row_aware)}) "
             f"and times without one ({named(~row_aware)}): nothing says which clock the naive "
             f"times are on. Give every time an offset (e.g. localize the naive ones to their "
             f"zone) or none.")
