@@ -252,9 +252,10 @@ def test_predict_refuses_unreadable_values_naming_row_and_column(table, column, 
 
 def test_training_values_a_column_cannot_read_are_reported(table):
     frame = table.astype({"a": object})
-    frame.loc[[3, 9], "a"] = "zzz"   # 2 of 40: the column still reads as numeric
+    frame.loc[3, "a"] = "zzz"    # 1 of 40: the column still reads as numeric
+    frame.loc[1, "y"] = np.nan   # dropped: rows keep the numbers the user gave them
     result = run_tabular_guardrails(TabularDataset(frame, "y", "regression"))["missing_values"]
-    assert result.status == "alert" and "'a': 2, e.g. 'zzz' at row 3" in result.message
+    assert result.status == "alert" and "'a': 1, e.g. 'zzz' at row 3" in result.message
 
 
 def test_forecast_future_refuses_unreadable_values_naming_row_and_column(panel):
@@ -269,3 +270,19 @@ def test_forecast_future_refuses_unreadable_values_naming_row_and_column(panel):
     with pytest.raises(DataError, match="future: column 'price' was numeric in training, but "
                                         "row 3 holds 'zzz'"):
         align_future(periods, future, ds.schema())
+
+
+# -- the command line ---------------------------------------------------------------------------
+def test_cli_asks_for_date_format_and_takes_it(tmp_path):
+    from tests.test_cli import tsauto
+
+    path = tmp_path / "dayfirst.csv"
+    pd.DataFrame({"t": MONTHS[:12].strftime("%d/%m/%Y"), "y": np.arange(12.0)}).to_csv(
+        path, index=False)
+    args = ["inspect", path, "--time", "t", "--target", "y", "--horizon", "2", "--json"]
+    refused = tsauto(*args)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "date_format=" in refused.stderr
+    read = tsauto(*args, "--date-format", "%d/%m/%Y", "--max-filled-share", "0.5")
+    assert read.returncode == 0, read.stderr
+    assert '"freq": "MS"' in read.stdout and '"date_format": "%d/%m/%Y"' in read.stdout

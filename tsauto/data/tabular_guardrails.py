@@ -158,6 +158,10 @@ def _missing_values(ds: TabularDataset, types: dict[str, ColumnInfo]) -> Tabular
     odd = odd[odd > 0]
     if bad.empty and odd.empty:
         return _result("missing_values", "passed", "no missing feature values")
+    # Rows as the user numbered them: positions in the frame before rows without a target
+    # were dropped.
+    original = np.delete(np.arange(ds.n_rows + ds.dropped_target_rows),
+                         ds.dropped_target_positions)
     parts = []
     if not bad.empty:
         parts.append("missing feature values (" + ", ".join(
@@ -165,7 +169,8 @@ def _missing_values(ds: TabularDataset, types: dict[str, ColumnInfo]) -> Tabular
     if not odd.empty:
         parts.append("values that do not read as their column's kind (" + ", ".join(
             f"'{c}': {n}, e.g. {ds.X[c][unread[c]].iloc[0]!r} at row "
-            f"{int(np.flatnonzero(unread[c].to_numpy())[0])}" for c, n in odd.items()) + ")")
+            f"{int(original[np.flatnonzero(unread[c].to_numpy())[0]])}"
+            for c, n in odd.items()) + ")")
     columns = list(dict.fromkeys([*bad.index, *odd.index]))
     return _result("missing_values", "alert",
                    "; ".join(parts) + "; featurization imputes them and adds a missing-value "
