@@ -1,9 +1,10 @@
 """``TimeSeriesDataset``: a long frame keyed by (series, time) on one regular time grid.
 
 Construction does the structural work once, vectorised over all series: it checks the columns,
-parses and sorts the times, infers the frequency, moves misaligned rows onto the grid,
-aggregates duplicate timestamps when asked, and inserts missing periods as explicit rows marked
-in ``FILLED``.  Every such change is recorded in ``fixes`` so that the guardrail report can tell
+turns infinite values into missing ones, reads the times (``tsauto.data.times``: never a silent
+guess about day/month order or time zones) and sorts them, infers the frequency, moves
+misaligned rows onto the grid, aggregates duplicate timestamps when asked, and inserts missing
+periods as explicit rows marked in ``FILLED``.  Every such change is recorded in ``fixes`` so that the guardrail report can tell
 the user what was done to their data.  Nothing is dropped silently.
 """
 
@@ -11,8 +12,8 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from itertools import combinations
 from dataclasses import dataclass
+from itertools import combinations
 from pathlib import Path
 from typing import Literal
 

@@ -9,6 +9,9 @@
 - ``failed``: the data cannot be used as asked (e.g. short series with handling 'fail').
 
 The report is a table for people (``to_frame``, ``str``) and JSON for machines (``to_json``).
+A fix that would invent much of the data is not a fix: filling in more than
+``max_filled_share`` of the target rows raises a ``DataError`` (the frequency or the dates were
+most likely misread).
 """
 
 from __future__ import annotations
