@@ -43,7 +43,7 @@ def test_inspect_json_is_machine_readable(csv):
 
 @pytest.mark.parametrize("args,message", [
     (["--time", "dat", "--target", "sales", "--grain", "store"], "Did you mean 'date'"),
-    (["--time", "date", "--target", "sales"], "grain_columns= (candidates: 'store')"),
+    (["--time", "date", "--target", "sales"], "grain_columns= (candidates: ['store'])"),
     (["--target", "sales"], "--time is required"),
     (["--time", "date", "--target", "sales", "--grain", "store", "--horizon", "0"],
      "horizon must be a positive integer"),

@@ -297,7 +297,8 @@ class AutoML:
         n_cv, step = validation_windows(dataset, s.horizon, s.n_cross_validations, s.cv_step_size)
         dataset, report = run_guardrails(dataset, horizon=s.horizon, n_cross_validations=n_cv,
                                          cv_step_size=step,
-                                         short_series_handling=s.short_series_handling)
+                                         short_series_handling=s.short_series_handling,
+                                         max_filled_share=s.max_filled_share)
         report.raise_if_failed()
         context = {"horizon": s.horizon, "quantiles": tuple(s.quantiles),
                    "season_length": dataset.season_length, "country_or_region": s.country_or_region,

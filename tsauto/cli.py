@@ -63,13 +63,13 @@ def _read(data: str):
 
 def _roles(data: str, time: str | None, target: str | None, grain: list[str] | None,
            known: list[str] | None, past: list[str] | None, static: list[str] | None,
-           freq: str | None, aggregation: str | None):
+           freq: str | None, aggregation: str | None, date_format: str | None = None):
     """The frame and its column roles: from a bundled dataset's defaults or the options."""
     frame, roles = _read(data)
     roles.pop("task", None)
     given = {"time_column": time, "target_column": target, "grain_columns": grain,
              "known_covariates": known, "past_covariates": past, "static_features": static,
-             "freq": freq, "target_aggregation": aggregation}
+             "freq": freq, "target_aggregation": aggregation, "date_format": date_format}
     roles.update({k: v for k, v in given.items() if v})
     for option, key in (("--time", "time_column"), ("--target", "target_column")):
         if not roles.get(key):
@@ -115,6 +115,10 @@ PastOpt = Annotated[Optional[list[str]], typer.Option("--past", help="Past-only 
 StaticOpt = Annotated[Optional[list[str]], typer.Option("--static", help="Static feature(s).")]
 FreqOpt = Annotated[Optional[str], typer.Option(help="Frequency, inferred when omitted.")]
 AggregationOpt = Annotated[Optional[str], typer.Option(help="sum|mean|min|max for duplicate times.")]
+DateFormatOpt = Annotated[Optional[str], typer.Option(
+    "--date-format", help="strftime format of text times, e.g. '%d/%m/%Y' (default: inferred).")]
+FilledShareOpt = Annotated[float, typer.Option(
+    "--max-filled-share", help="Largest share of target rows the guardrails may fill in.")]
 TaskOpt = Annotated[Optional[str], typer.Option(
     "--task", help="forecasting|classification|regression (default: the bundled set's, else "
                    "forecasting).")]
@@ -131,6 +135,8 @@ def inspect(
     static: StaticOpt = None,
     freq: FreqOpt = None,
     aggregation: AggregationOpt = None,
+    date_format: DateFormatOpt = None,
+    max_filled_share: FilledShareOpt = 0.1,
     horizon: Annotated[Optional[int], typer.Option(
         help="Forecast horizon (default: a bundled set's own, else one season).")] = None,
     cv: Annotated[str, typer.Option("--cv", help="Cross-validation windows: a number, or auto "
@@ -149,14 +155,16 @@ def inspect(
         return _inspect_table(data, target, task, as_json)
     windows = cv if cv == "auto" else _count(cv, "--cv", "a positive number of windows or auto")
     with progress("Reading data"):
-        frame, roles = _roles(data, time, target, grain, known, past, static, freq, aggregation)
+        frame, roles = _roles(data, time, target, grain, known, past, static, freq, aggregation,
+                              date_format)
     with progress(f"Building the dataset ({len(frame):,} rows)"):
         dataset = TimeSeriesDataset(frame, **roles)
     with progress("Running guardrails"):
         if horizon is None:
             horizon = _bundled(data).get("horizon")
         fixed, report = run_guardrails(dataset, horizon=horizon, n_cross_validations=windows,
-                                       short_series_handling=short_series)
+                                       short_series_handling=short_series,
+                                       max_filled_share=max_filled_share)
     _print_inspection(data, dataset.summary(), report, as_json,
                       {"after_guardrails": fixed.summary()}, "series")
     if not as_json:
@@ -213,6 +221,8 @@ def fit(
     static: StaticOpt = None,
     freq: FreqOpt = None,
     aggregation: AggregationOpt = None,
+    date_format: DateFormatOpt = None,
+    max_filled_share: FilledShareOpt = 0.1,
     budget: Annotated[str, typer.Option(help="Time budget, e.g. 90s, 10m, 1h.")] = "5m",
     metric: Annotated[Optional[str], typer.Option(
         help="Primary metric (default: mase; accuracy for classification, rmse for "
@@ -245,13 +255,15 @@ def fit(
         _write_outputs(AutoML(settings).fit(frame, output_dir=out_dir, validation_data=valid),
                        out_dir)
         return
-    frame, roles = _roles(data, time, target, grain, known, past, static, freq, aggregation)
+    frame, roles = _roles(data, time, target, grain, known, past, static, freq, aggregation,
+                          date_format)
     defaults = _bundled(data)
     horizon = horizon or defaults.get("horizon")
     if not horizon:
         raise SettingsError("--horizon is required: the number of periods to forecast.")
     settings = ForecastSettings(
-        **roles, horizon=horizon, country_or_region=country or defaults.get("country"),
+        **roles, horizon=horizon, max_filled_share=max_filled_share,
+        country_or_region=country or defaults.get("country"),
         subdivision=defaults.get("subdivision") if not country else None, **chosen)
     _write_outputs(AutoML(settings).fit(frame, output_dir=out_dir), out_dir)
 

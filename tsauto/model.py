@@ -110,7 +110,7 @@ class ForecastModel(_Artifact):
         if missing:
             raise DataError(f"evaluate: the holdout lacks column(s) {preview(missing)}.")
         actuals = self.schema.with_series_id(actuals, "the holdout")
-        actuals[time_col] = pd.to_datetime(actuals[time_col])
+        actuals[time_col] = self.schema.parse_times(actuals[time_col], "the holdout's time column")
         forecast = self.forecast(horizon=self._steps_needed(actuals), future=future)
         forecast[SERIES_ID] = forecast[SERIES_ID].astype(str)
         merged = forecast.merge(actuals[[SERIES_ID, time_col, target]], on=[SERIES_ID, time_col])
@@ -130,7 +130,8 @@ class ForecastModel(_Artifact):
                                      grain_columns=s.grain_columns,
                                      known_covariates=s.known_covariates,
                                      past_covariates=s.past_covariates,
-                                     static_features=s.static_features, freq=s.grid.freq)
+                                     static_features=s.static_features, freq=s.grid.freq,
+                                     date_format=s.date_format)
         return backtest(self.learner, data, horizon or self.horizon, n_windows, step)
 
     def _steps_needed(self, actuals: pd.DataFrame) -> int:

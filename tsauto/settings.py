@@ -159,6 +159,12 @@ class ForecastSettings(_SearchSettings):
     static_features: list[str] = Field(default_factory=list,
                                        description="Columns constant per series.")
     freq: str | None = Field(None, description="Pandas frequency; inferred when None.")
+    date_format: str | None = Field(
+        None, description="strftime format of text times, e.g. '%d/%m/%Y' (None: inferred; "
+                          "ambiguous day/month order is an error asking for it).")
+    max_filled_share: float = Field(
+        0.1, ge=0, le=1, description="Largest share of target rows the guardrails may fill in "
+                                     "(missing periods and values); more is an error.")
     target_aggregation: Literal["sum", "mean", "min", "max"] | None = Field(
         None, description="How to merge rows sharing a series and period.")
     short_series_handling: Literal["auto", "pad", "drop", "fail"] = Field(
@@ -195,6 +201,16 @@ class ForecastSettings(_SearchSettings):
     def _listify(cls, value):
         return [value] if isinstance(value, str) else value
 
+    @field_validator("date_format")
+    @classmethod
+    def _date_format(cls, value):
+        from tsauto.data.times import date_format_problem
+
+        problem = date_format_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
     @field_validator("quantiles")
     @classmethod
     def _quantiles(cls, value):
@@ -221,7 +237,8 @@ class ForecastSettings(_SearchSettings):
         return {"time_column": self.time_column, "target_column": self.target_column,
                 "grain_columns": self.grain_columns, "known_covariates": self.known_covariates,
                 "past_covariates": self.past_covariates, "static_features": self.static_features,
-                "freq": self.freq, "target_aggregation": self.target_aggregation}
+                "freq": self.freq, "target_aggregation": self.target_aggregation,
+                "date_format": self.date_format}
 
 
 class _TabularSettings(_SearchSettings):

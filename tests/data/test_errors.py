@@ -120,7 +120,7 @@ def test_duplicate_timestamps_without_aggregation(panel):
 
 
 def test_duplicates_suggest_grain_columns(panel):
-    with pytest.raises(DuplicateTimestampsError, match="candidates: 'store'"):
+    with pytest.raises(DuplicateTimestampsError, match=r"candidates: \['store'\]"):
         TimeSeriesDataset(panel, time_column="date", target_column="sales")
 
 

@@ -10,8 +10,9 @@ from tsauto.data import FILLED, SERIES_ID
 from tsauto.data.guardrails import required_length, validation_windows, windows_filled
 
 ROLES = dict(time_column="date", target_column="sales", grain_columns=["store"])
-CHECKS = ["frequency", "duplicates", "missing_periods", "missing_target", "short_series",
-          "early_end", "missing_features", "constant_series", "high_cardinality", "candidate_grains", "memory"]
+CHECKS = ["time_parsing", "frequency", "duplicates", "missing_periods", "non_finite",
+          "missing_target", "short_series", "early_end", "missing_features", "constant_series",
+          "high_cardinality", "candidate_grains", "memory"]
 
 
 def build(frame, **kw):

@@ -131,6 +131,50 @@ def parse_numbers(s: pd.Series) -> pd.Series:
     return pd.Series(s.to_numpy(dtype="float64", na_value=np.nan), index=s.index)
 
 
+def unreadable(s: pd.Series, kind: str, date_format: str | None = None) -> pd.Series:
+    """True where a present value cannot be read as ``kind`` (numeric, boolean or datetime;
+    other kinds read anything): the values featurization would otherwise impute unseen."""
+    if kind == "numeric":
+        parsed = parse_numbers(s)
+    elif kind == "boolean":
+        parsed = parse_binary(s)
+    elif kind == "datetime":
+        parsed = parse_dates(s, date_format)
+    else:
+        return pd.Series(False, index=s.index)
+    return pd.Series(parsed.isna().to_numpy() & s.notna().to_numpy(), index=s.index)
+
+
+_READS = {"numeric": "a finite number", "boolean": "one of the two values seen in training",
+          "datetime": "a date"}
+
+
+def check_readable(frame: pd.DataFrame, kinds, name: str, imputed: bool = True) -> None:
+    """A ``DataError`` naming the first row and column of ``frame`` whose value cannot be read
+    as its column's kind; ``kinds`` holds (column, kind, date_format) triples; ``imputed``
+    says whether an empty value would be imputed (the error then offers that)."""
+    for col, kind, date_format in kinds:
+        if col not in frame.columns:
+            continue
+        bad = unreadable(frame[col], kind, date_format)
+        if kind == "numeric":  # infinity reads as a number, but no model can use it
+            bad |= np.isinf(parse_numbers(frame[col]))
+        if bad.any():
+            rows = [plain_value(r) for r in frame.index[bad.to_numpy()]]
+            extra = f" ({len(rows)} such values, rows {preview(rows)})" if len(rows) > 1 else ""
+            suffix = f" in the format '{date_format}'" if date_format else ""
+            value = plain_value(frame[col].to_numpy()[np.flatnonzero(bad.to_numpy())[0]])
+            raise DataError(
+                f"{name}: column '{col}' was {kind} in training, but row {rows[0]!r} holds "
+                f"{value!r}, which is not {_READS[kind]}{suffix}{extra}; fix the value"
+                + (", or leave it empty to have it imputed." if imputed else "."))
+
+
+def plain_value(value):
+    """numpy scalars as Python values, for readable messages and JSON."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def detect_date_format(s: pd.Series) -> str | None:
     """One format that parses >= 95% of (a sample of) the strings ``s``, else None.
 

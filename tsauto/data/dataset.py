@@ -1,9 +1,10 @@
 """``TimeSeriesDataset``: a long frame keyed by (series, time) on one regular time grid.
 
 Construction does the structural work once, vectorised over all series: it checks the columns,
-parses and sorts the times, infers the frequency, moves misaligned rows onto the grid,
-aggregates duplicate timestamps when asked, and inserts missing periods as explicit rows marked
-in ``FILLED``.  Every such change is recorded in ``fixes`` so that the guardrail report can tell
+turns infinite values into missing ones, reads the times (``tsauto.data.times``: never a silent
+guess about day/month order or time zones) and sorts them, infers the frequency, moves
+misaligned rows onto the grid, aggregates duplicate timestamps when asked, and inserts missing
+periods as explicit rows marked in ``FILLED``.  Every such change is recorded in ``fixes`` so that the guardrail report can tell
 the user what was done to their data.  Nothing is dropped silently.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import combinations
 from pathlib import Path
 from typing import Literal
 
@@ -19,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from tsauto.data.frequency import TimeGrid, grid_from_freq, infer_grid
+from tsauto.data.times import check_date_format, localize, parse_times
 from tsauto.errors import (
     ColumnNotFoundError,
     DataError,
@@ -33,6 +36,8 @@ FILLED = "_filled"
 STEP = "step"
 AGGREGATIONS = ("sum", "mean", "min", "max")
 SINGLE_SERIES = "all"
+# Values beyond this magnitude are an error: their squares and sums overflow float64.
+MAX_ABS_VALUE = 1e100
 
 Aggregation = Literal["sum", "mean", "min", "max"]
 
@@ -81,7 +86,9 @@ class TimeSeriesDataset:
     future (price, promotion), ``past_covariates`` are only observed up to now, and
     ``static_features`` are constant per series.  ``freq`` is inferred when not given.
     ``target_aggregation`` (sum/mean/min/max) merges rows that share a series and a period;
-    without it such rows are an error.
+    without it such rows are an error.  ``date_format`` (e.g. ``'%d/%m/%Y'``) reads text times;
+    without it the format is inferred (``tsauto.data.times`` says how, and when it refuses to
+    guess).
     """
 
     def __init__(
@@ -96,6 +103,7 @@ class TimeSeriesDataset:
         static_features: str | Sequence[str] | None = None,
         freq: str | None = None,
         target_aggregation: Aggregation | None = None,
+        date_format: str | None = None,
     ) -> None:
         if not isinstance(data, pd.DataFrame):
             raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}.")
@@ -113,14 +121,22 @@ class TimeSeriesDataset:
         self.static_features = _as_list(static_features, "static_features")
         self.target_aggregation = target_aggregation
         self.fixes: list[Fix] = []
-        self.grain_candidates: list[str] = []
+        # Column sets that would split the series further: {columns: distinct series}.
+        self.grain_candidates: dict[tuple[str, ...], int] = {}
+        self.freq_inferred = freq is None
         self._check_columns(data)
 
         # Grain columns live once per series in self.series, not on every row.
         codes, self.series = self._series_codes(data)
-        frame = data[[time_column, target_column, *self.covariates]]
-        target = self._numeric_target(frame[target_column])
-        times, self.tz, self._tz_mode = _parse_times(frame[time_column], time_column)
+        labels = self.series[SERIES_ID].to_numpy()
+        frame = data[[time_column, target_column, *self.covariates]].copy()
+        target = self._finite(frame, self._numeric_target(frame[target_column]), codes, labels)
+        parsed = parse_times(frame[time_column], time_column, check_date_format(date_format),
+                             lambda rows: labels[codes[rows]])
+        times, self.tz, self._tz_mode = parsed.values, parsed.tz, parsed.mode
+        self.date_format = parsed.date_format
+        if parsed.notes:
+            self.fixes.append(Fix("time_parsing", "; ".join(parsed.notes), (), len(frame)))
         keys = (times.view("i8"), codes)
         ordered = np.all((keys[1][1:] > keys[1][:-1]) | ((keys[1][1:] == keys[1][:-1])
                                                           & (keys[0][1:] >= keys[0][:-1])))
@@ -128,7 +144,6 @@ class TimeSeriesDataset:
         frame = frame.iloc[order].reset_index(drop=True) if not ordered else frame.reset_index(drop=True)
         frame[target_column] = target.to_numpy()[order]
         codes, times = codes[order], times[order]
-        labels = self.series[SERIES_ID].to_numpy()
 
         self.grid = (grid_from_freq(freq, int(times.view("i8").min())) if freq
                      else infer_grid(times.view("i8"), codes, labels))
@@ -187,6 +202,43 @@ class TimeSeriesDataset:
                             f"missing (NaN).")
         return target
 
+    def _finite(self, frame: pd.DataFrame, target: pd.Series, codes: np.ndarray,
+                labels: np.ndarray) -> pd.Series:
+        """The target with infinite values as missing (covariates likewise, in ``frame``),
+        recorded as a fix; magnitudes beyond ``MAX_ABS_VALUE`` are an error: squared errors
+        and sums of them overflow float arithmetic, so no trial could score them."""
+        columns = {self.target_column: target}
+        columns.update({c: frame[c] for c in self.covariates
+                        if pd.api.types.is_numeric_dtype(frame[c])
+                        and not pd.api.types.is_bool_dtype(frame[c])})
+        found, rows_hit, series_hit = [], np.zeros(len(frame), dtype=bool), set()
+        for col, values in columns.items():
+            x = values.to_numpy(dtype="float64", na_value=np.nan)
+            huge = np.isfinite(x) & (np.abs(x) > MAX_ABS_VALUE)
+            if huge.any():
+                rows = np.flatnonzero(huge)
+                raise DataError(
+                    f"column '{col}' has {len(rows)} values beyond ±{MAX_ABS_VALUE:.0e}, e.g. "
+                    f"{x[rows[0]]:g} at row {rows[0]} (series '{labels[codes[rows[0]]]}'; rows "
+                    f"{preview(rows.tolist())}); no error metric can be computed on them: fix "
+                    f"the values or rescale the column.")
+            infinite = np.isinf(x)
+            if infinite.any():
+                rows = np.flatnonzero(infinite)
+                found.append(f"'{col}': {len(rows)} at rows {preview(rows.tolist())}")
+                rows_hit |= infinite
+                series_hit.update(labels[np.unique(codes[rows])].tolist())
+                cleaned = pd.Series(np.where(infinite, np.nan, x), index=values.index)
+                if col == self.target_column:
+                    target = cleaned
+                else:
+                    frame[col] = cleaned
+        if found:
+            self.fixes.append(Fix("non_finite", f"infinite values treated as missing: "
+                                  f"{'; '.join(found)}", tuple(sorted(series_hit)),
+                                  int(rows_hit.sum())))
+        return target
+
     def _series_codes(self, frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
         if not self.grain_columns:
             series = pd.DataFrame({SERIES_ID: [SINGLE_SERIES]})
@@ -217,17 +269,24 @@ class TimeSeriesDataset:
             return frame, codes, index
         where = np.flatnonzero(dup)
         series = tuple(np.unique(labels[codes[where]]))
-        if not self.grain_columns:
-            self.grain_candidates = candidate_grains(raw.drop(columns=[self.target_column]),
-                                                     self.time_column)
+        others = [*self.known_covariates, *self.past_covariates, self.target_column]
+        self.grain_candidates = candidate_grains(raw.drop(columns=others), self.time_column,
+                                                 self.grain_columns)
         if self.target_aggregation is None:
-            hint = (f", or name the series with grain_columns= (candidates: "
-                    f"{preview(self.grain_candidates)})" if self.grain_candidates else "")
+            hint = ""
+            if self.grain_candidates:
+                verb = "add" if self.grain_columns else "name the series with"
+                hint = (f", or {verb} grain_columns= (candidates: "
+                        f"{preview([list(c) for c in self.grain_candidates])})")
+            times = frame[self.time_column]
+            first, again = times.iloc[where[0] - 1], times.iloc[where[0]]
+            example = (f"time {again}" if first == again else f"times {first} and {again}, "
+                       f"both in the '{self.grid.freq}' period of "
+                       f"{pd.Timestamp(self.grid.times(index[where[:1]])[0])}")
             raise DuplicateTimestampsError(
-                f"{len(where)} rows repeat a timestamp of their series (series "
-                f"{preview(series)}; e.g. time {frame[self.time_column].iloc[where[0]]} in series "
-                f"'{labels[codes[where[0]]]}'). Pass target_aggregation= one of "
-                f"{', '.join(AGGREGATIONS)} to aggregate them{hint}.")
+                f"{len(where)} rows repeat a period of their series (series "
+                f"{preview(series)}; e.g. {example} in series '{labels[codes[where[0]]]}'). Pass "
+                f"target_aggregation= one of {', '.join(AGGREGATIONS)} to aggregate them{hint}.")
         key = [pd.Series(codes, name="_c"), pd.Series(index, name="_i")]
         groups = frame.reset_index(drop=True).groupby(key, sort=True)
         # min_count=1: a period whose rows are all missing stays missing instead of summing to 0.
@@ -391,7 +450,10 @@ class TimeSeriesDataset:
         return DatasetSchema(self.time_column, self.target_column, list(self.grain_columns),
                              list(self.known_covariates), list(self.past_covariates),
                              list(self.static_features), self.grid, self.tz, self._tz_mode,
-                             self.series.copy(), last)
+                             self.series.copy(), last, self.date_format,
+                             tuple((c, "numeric", None) for c in self.known_covariates
+                                   if pd.api.types.is_numeric_dtype(self.frame[c])
+                                   and not pd.api.types.is_bool_dtype(self.frame[c])))
 
     def summary(self) -> dict:
         """Facts about the dataset, for people and machines."""
@@ -417,6 +479,7 @@ class TimeSeriesDataset:
             "filled_periods": int(self.frame[FILLED].sum()),
             "missing_target": int(target.isna().sum()),
             "timezone": str(self.tz) if self.tz is not None else None,
+            "date_format": self.date_format,
         }
 
     def __len__(self) -> int:
@@ -442,6 +505,15 @@ class DatasetSchema:
     tz_mode: str
     series: pd.DataFrame    # series_id + grain columns, one row per series
     last_index: np.ndarray  # grid period number of each series' last row
+    date_format: str | None = None  # how text times were read (None: inferred)
+    # (column, kind, date_format) of the numeric known covariates: what ``future`` must hold.
+    known_kinds: tuple[tuple[str, str, str | None], ...] = ()
+
+    def parse_times(self, values: pd.Series, where: str) -> pd.Series:
+        """A user's times (future or holdout) read as the training times were: with their text
+        format, so that a day-first 01/02/2021 is 1 February here too."""
+        parsed = parse_times(values, self.time_column, self.date_format, where=where)
+        return pd.Series(localize(parsed.values, parsed.tz, parsed.mode), index=values.index)
 
     @property
     def series_ids(self) -> np.ndarray:
@@ -493,74 +565,6 @@ def read_table(path: str | Path) -> pd.DataFrame:
     raise DataError(f"cannot read '{path}': use a .csv (optionally compressed) or .parquet file.")
 
 
-def _parse_times(column: pd.Series, name: str) -> tuple[np.ndarray, object, str]:
-    """Naive datetime64[ns] values, the timezone (or None) and the clock used for grid math.
-
-    Timezone-aware times stay in their zone: daily and coarser data (all at local midnight) is
-    handled on the wall clock so that DST does not shift it, finer data in UTC.
-    """
-    values = column
-    if not pd.api.types.is_datetime64_any_dtype(values):
-        if pd.api.types.is_numeric_dtype(values):
-            raise DataError(f"time column '{name}' holds numbers, not dates (e.g. "
-                            f"{values.iloc[0]!r}); convert it first, e.g. for years "
-                            f"pd.to_datetime(df['{name}'].astype(str), format='%Y').")
-        parsed = _to_datetime(values)
-        bad = parsed.isna() & values.notna()
-        if bad.any():
-            rows = np.flatnonzero(bad.to_numpy())
-            raise DataError(f"time column '{name}' has {int(bad.sum())} values that are not "
-                            f"dates, e.g. {preview(values.iloc[rows[:3]].tolist(), 3)} at rows "
-                            f"{preview(rows.tolist())}.")
-        values = parsed
-    if values.isna().any():
-        rows = np.flatnonzero(values.isna().to_numpy())
-        raise DataError(f"time column '{name}' is missing in {len(rows)} rows, e.g. rows "
-                        f"{preview(rows.tolist())}; every row needs a time.")
-    tz = getattr(values.dt, "tz", None)
-    if tz is None:
-        return values.to_numpy(dtype="datetime64[ns]"), None, "naive"
-    wall = values.dt.tz_localize(None)
-    if (wall == wall.dt.normalize()).all():
-        return wall.to_numpy(dtype="datetime64[ns]"), tz, "wall"
-    return values.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]"), tz, "utc"
-
-
-def localize(times: np.ndarray, tz, mode: str) -> pd.DatetimeIndex:
-    """Naive grid times back on the user's clock (see ``_parse_times``)."""
-    idx = pd.DatetimeIndex(times)
-    if tz is None:
-        return idx
-    if mode == "utc":
-        return idx.tz_localize("UTC").tz_convert(tz)
-    return idx.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
-
-
-def _to_datetime(values: pd.Series) -> pd.Series:
-    """Parse text times.  Only distinct values are parsed (many series share their times), with
-    the format inferred from the data, falling back to per-value parsing for mixed formats;
-    several UTC offsets are brought onto one clock."""
-    import warnings
-
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    uniques = pd.Series(uniques)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        try:
-            parsed = pd.to_datetime(uniques)
-        except (ValueError, TypeError, OverflowError):
-            parsed = pd.to_datetime(uniques, errors="coerce", format="mixed")
-        if parsed.dtype == object:
-            parsed = pd.to_datetime(uniques, errors="coerce", format="mixed", utc=True)
-    text = uniques.astype(str).str.replace(r"[\s-]", "", regex=True)
-    quarters = text.str.fullmatch(r"\d{4}Q[1-4]")
-    if parsed.isna().any() and quarters.all():  # '1998 Q1', as ABS and fpp3 write quarters
-        parsed = pd.Series(pd.PeriodIndex(text, freq="Q").to_timestamp())
-    out = parsed.take(np.where(codes < 0, 0, codes)) if len(parsed) else parsed.reindex(codes)
-    out = out.where(codes >= 0) if len(parsed) else out
-    return pd.Series(out.to_numpy(), index=values.index)
-
-
 def _dense_codes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Renumber sortable integer codes as 0..n-1 in sorted order, with a row of each code."""
     uniques, first_rows, dense = np.unique(codes, return_index=True, return_inverse=True)
@@ -579,12 +583,20 @@ def _positive_int(value, name: str) -> int:
     return int(value)
 
 
-def candidate_grains(frame: pd.DataFrame, time_column: str, limit: int = 5) -> list[str]:
-    """Columns that would make (column, time) unique: likely series ids when none are given."""
-    out = []
+def candidate_grains(frame: pd.DataFrame, time_column: str, grains: Sequence[str] = (),
+                     limit: int = 5, max_columns: int = 3) -> dict[tuple[str, ...], int]:
+    """Smallest sets of up to ``max_columns`` columns that, added to ``grains``, make
+    (series, time) unique: the likely series ids when timestamps repeat.  Maps each set to the
+    number of series it would give.  Columns with one value, with more distinct values than half
+    the rows, or with non-whole floats are not ids; the 12 with the fewest values are tried."""
     rows = len(frame)
+    base = _dense_codes(_combine([pd.factorize(frame[c], use_na_sentinel=False)[0]
+                                  for c in grains]))[0] if grains else np.zeros(rows, np.int64)
+    time = pd.factorize(frame[time_column], use_na_sentinel=False)[0]
+    per_time = int(np.bincount(_dense_codes(_combine([base, time]))[0]).max())
+    columns = []
     for col in frame.columns:
-        if col == time_column:
+        if col == time_column or col in grains:
             continue
         values = frame[col]
         n_unique = values.nunique(dropna=False)
@@ -592,8 +604,28 @@ def candidate_grains(frame: pd.DataFrame, time_column: str, limit: int = 5) -> l
             continue
         if pd.api.types.is_float_dtype(values) and not (values.dropna() % 1 == 0).all():
             continue
-        if not frame.duplicated([col, time_column]).any():
-            out.append(str(col))
-        if len(out) >= limit:
-            break
+        columns.append((n_unique, str(col), pd.factorize(values, use_na_sentinel=False)[0]))
+    columns = sorted(columns, key=lambda c: c[0])[:12]
+    found: dict[tuple[str, ...], int] = {}
+    for size in range(1, max_columns + 1):
+        for combo in combinations(columns, size):
+            names = tuple(name for _, name, _ in combo)
+            # Minimal sets only, and only sets with enough values to separate the rows of a time.
+            if any(set(f) <= set(names) for f in found) or \
+                    np.prod([n for n, _, _ in combo], dtype=float) < per_time:
+                continue
+            series = _dense_codes(_combine([base, *(c for _, _, c in combo)]))[0]
+            keys = _combine([series, time])
+            if len(np.unique(keys)) == rows:
+                found[names] = int(series.max()) + 1
+                if len(found) >= limit:
+                    return found
+    return found
+
+
+def _combine(codes: Sequence[np.ndarray]) -> np.ndarray:
+    """One int64 code per row from several non-negative integer codes (dense, so no overflow)."""
+    out = np.zeros(len(codes[0]), dtype=np.int64)
+    for c in codes:
+        out = _dense_codes(out)[0] * (int(c.max()) + 1) + c
     return out

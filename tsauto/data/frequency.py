@@ -168,10 +168,15 @@ def infer_grid(times_ns: np.ndarray, codes: np.ndarray, labels: np.ndarray) -> T
     if delta.size == 0:
         raise FrequencyError("cannot infer the frequency: no series has two distinct timestamps. "
                              "Pass freq explicitly, e.g. freq='D' or freq='MS'.")
-    # Each series' most common step, then its coarse class.
-    counts = pd.DataFrame({"s": owner, "d": delta}).value_counts(sort=True)
-    modal = counts.reset_index().drop_duplicates("s")
-    cats = _category(modal["d"].to_numpy())
+    # Each series' class with the most steps (28..31-day steps all count for 'month', so one
+    # stray date cannot outvote the calendar); a tie goes to the longer step, which invents
+    # fewer periods.
+    unique, inverse = np.unique(delta, return_inverse=True)
+    counts = (pd.DataFrame({"s": owner, "c": _category(unique)[inverse], "d": delta})
+              .groupby(["s", "c"], sort=False).agg(n=("d", "size"), d=("d", "max"))
+              .reset_index().sort_values(["s", "n", "d"], ascending=[True, False, False]))
+    modal = counts.drop_duplicates("s")
+    cats = modal["c"].to_numpy()
     cat_sizes = pd.Series(cats).value_counts()
     main = cat_sizes.index[0]
     if len(cat_sizes) > 1:
@@ -183,7 +188,7 @@ def infer_grid(times_ns: np.ndarray, codes: np.ndarray, labels: np.ndarray) -> T
             f"by {preview(sorted(set(odd_cats)))} while most step by {main}. Give each dataset "
             f"one frequency: resample those series, or pass freq= and target_aggregation= to "
             f"aggregate them onto one grid.")
-    step = int(pd.Series(delta).mode().iloc[0])
+    step = int(modal["d"].to_numpy()[cats == main][0])
     ts = t.view("datetime64[ns]")
     first = int(t.min())
     if main in ("month", "quarter", "year"):

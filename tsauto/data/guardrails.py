@@ -9,6 +9,9 @@
 - ``failed``: the data cannot be used as asked (e.g. short series with handling 'fail').
 
 The report is a table for people (``to_frame``, ``str``) and JSON for machines (``to_json``).
+A fix that would invent much of the data is not a fix: filling in more than
+``max_filled_share`` of the target rows raises a ``DataError`` (the frequency or the dates were
+most likely misread).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from tsauto.data.dataset import (
     _position_in_series,
     _positive_int,
 )
-from tsauto.errors import SettingsError, ShortSeriesError, preview
+from tsauto.errors import DataError, SettingsError, ShortSeriesError, preview
 
 Status = Literal["passed", "fixed", "alert", "failed"]
 SHORT_SERIES_HANDLING = ("auto", "pad", "drop", "fail")
@@ -43,6 +46,8 @@ MIN_TRAIN = 3
 # cannot fit): the ``seasonal_naive`` learner, which is naive where a series is shorter than a
 # season plus one point.
 FALLBACK_CHAIN = "seasonal naive (naive when shorter than a season plus one period)"
+# Filling (inserting and interpolating) more than this share of the target rows is an error.
+MAX_FILLED_SHARE = 0.1
 
 
 @dataclass
@@ -142,9 +147,14 @@ def run_guardrails(
     n_cross_validations: int | str = "auto",
     cv_step_size: int | None = None,
     short_series_handling: str = "auto",
+    max_filled_share: float = MAX_FILLED_SHARE,
 ) -> tuple[TimeSeriesDataset, GuardrailReport]:
     """Check the dataset, apply the safe fixes, and report everything.  ``n_cross_validations``
-    'auto' is resolved as ``fit`` resolves it (``validation_windows``)."""
+    'auto' is resolved as ``fit`` resolves it (``validation_windows``).
+
+    Raises ``DataError`` when filling the missing target values would invent more than
+    ``max_filled_share`` of the rows: then the frequency or the dates were most likely misread,
+    and a forecast of mostly invented values is not one to return quietly."""
     if short_series_handling not in SHORT_SERIES_HANDLING:
         raise SettingsError(f"short_series_handling={short_series_handling!r} is not valid; use "
                             f"one of {', '.join(SHORT_SERIES_HANDLING)}.")
@@ -152,12 +162,15 @@ def run_guardrails(
                         ("cv_step_size", cv_step_size)):
         if value is not None and not (name == "n_cross_validations" and value == "auto"):
             _positive_int(value, name)
+    max_filled_share = check_share(max_filled_share, "max_filled_share")
     horizon = int(horizon or max(dataset.season_length, 1))
     n_cross_validations, cv_step_size = validation_windows(dataset, horizon, n_cross_validations,
                                                            cv_step_size)
-    results = [_frequency(dataset), _fixes(dataset, "duplicates", "no duplicate timestamps"),
-               _fixes(dataset, "missing_periods", "no missing periods")]
-    dataset, result = _missing_target(dataset)
+    results = [_time_parsing(dataset), _frequency(dataset),
+               _fixes(dataset, "duplicates", "no duplicate timestamps"),
+               _fixes(dataset, "missing_periods", "no missing periods"),
+               _fixes(dataset, "non_finite", "no infinite values")]
+    dataset, result = _missing_target(dataset, max_filled_share)
     results.append(result)
     need = required_length(horizon, n_cross_validations, cv_step_size)
     dataset, result = _short_series(dataset, need, horizon, n_cross_validations, cv_step_size,
@@ -167,7 +180,24 @@ def run_guardrails(
     return dataset, GuardrailReport(results)
 
 
+def check_share(value, name: str) -> float:
+    """A share in [0, 1], else a SettingsError naming the setting."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
+            or not 0 <= float(value) <= 1:
+        raise SettingsError(f"{name}={value!r} is not valid; use a share between 0 and 1, "
+                            f"e.g. 0.1 for 10%.")
+    return float(value)
+
+
 # -- checks ------------------------------------------------------------------------------------
+def _time_parsing(ds: TimeSeriesDataset) -> GuardrailResult:
+    zone = f"time zone {ds.tz}" if ds.tz is not None else "no time zone"
+    how = f"read with '{ds.date_format}'" if ds.date_format else "read as given"
+    result = _fixes(ds, "time_parsing", f"times {how}, {zone}")
+    result.message = f"times {how}, {zone}"
+    return result
+
+
 def _frequency(ds: TimeSeriesDataset) -> GuardrailResult:
     base = f"frequency '{ds.freq}' (season length {ds.season_length})"
     for fix in ds.fixes:
@@ -185,9 +215,12 @@ def _fixes(ds: TimeSeriesDataset, check: str, clean: str) -> GuardrailResult:
     return GuardrailResult(check, "passed", clean)
 
 
-def _missing_target(ds: TimeSeriesDataset) -> tuple[TimeSeriesDataset, GuardrailResult]:
+def _missing_target(ds: TimeSeriesDataset,
+                    max_filled_share: float) -> tuple[TimeSeriesDataset, GuardrailResult]:
     """Fill missing targets inside a series by linear interpolation, carry the last value
-    forward at its end, and drop leading missing rows (there is nothing to fill them from)."""
+    forward at its end, and drop leading missing rows (there is nothing to fill them from).
+    Filling more than ``max_filled_share`` of the rows is an error; series above that share
+    on their own make the result an alert."""
     frame = ds.frame
     y = frame[ds.target_column].to_numpy(dtype="float64")
     missing = np.isnan(y)
@@ -207,6 +240,10 @@ def _missing_target(ds: TimeSeriesDataset) -> tuple[TimeSeriesDataset, Guardrail
     tail = missing & has_prev & ~has_next
     filled[tail] = y[p][tail]
     leading = missing & ~has_prev
+    filled_rows = inside | tail
+    per_series = np.bincount(codes[filled_rows], minlength=ds.n_series)
+    share = per_series / np.maximum(ds.lengths, 1)
+    _check_filled_share(ds, int(filled_rows.sum()), len(y), per_series, max_filled_share)
     series = sorted(frame.loc[missing, SERIES_ID].astype(str).unique())
     new = frame.assign(**{ds.target_column: filled})[~leading]
     parts = [f"{int(inside.sum())} interpolated linearly"]
@@ -217,8 +254,27 @@ def _missing_target(ds: TimeSeriesDataset) -> tuple[TimeSeriesDataset, Guardrail
     fix = "missing target values: " + ", ".join(parts)
     message = (f"{int(missing.sum())} missing target values ({int(frame[FILLED].sum())} from "
                f"inserted periods) in {len(series)} series")
-    return ds._replace(new), GuardrailResult("missing_target", "fixed", message, series,
-                                             int(missing.sum()), fix)
+    heavy = ds.series_ids[share > max_filled_share].tolist()
+    if heavy:
+        message += (f"; more than {max_filled_share:.0%} of the values of series "
+                    f"{preview(heavy)} are filled in: check their dates")
+    return ds._replace(new), GuardrailResult("missing_target", "alert" if heavy else "fixed",
+                                             message, series, int(missing.sum()), fix)
+
+
+def _check_filled_share(ds: TimeSeriesDataset, filled: int, rows: int, per_series: np.ndarray,
+                        max_share: float) -> None:
+    if filled <= max_share * rows:
+        return
+    worst = int(np.argmax(per_series))
+    grid = f"the {'inferred' if ds.freq_inferred else 'given'} frequency '{ds.freq}'"
+    raise DataError(
+        f"filling the gaps would invent {filled} of {rows} target values ({filled / rows:.0%}, "
+        f"more than max_filled_share={max_share:g}) on {grid}; most in series "
+        f"'{ds.series_ids[worst]}' ({int(per_series[worst])} of {int(ds.lengths[worst])}). The "
+        f"frequency or the dates are probably misread: pass freq= (e.g. freq='MS'), or "
+        f"date_format= for text dates (e.g. date_format='%d/%m/%Y'). If the gaps are real, fill "
+        f"them yourself or raise max_filled_share.")
 
 
 def _short_series(ds, need: int, horizon: int, n_windows: int, step: int, handling: str):
@@ -380,15 +436,29 @@ def _high_cardinality(ds: TimeSeriesDataset) -> GuardrailResult:
 
 
 def _candidate_grains(ds: TimeSeriesDataset) -> GuardrailResult:
-    candidates = ds.grain_candidates
-    if candidates:
+    """When duplicate timestamps were aggregated, say what the aggregation merged: the columns
+    that tell the merged rows apart and how many series they would give."""
+    merged = next((f for f in ds.fixes if f.check == "duplicates"), None)
+    grains = f"grain columns {ds.grain_columns}" if ds.grain_columns else "no grain columns"
+    if merged is None:
+        return GuardrailResult("candidate_grains", "passed",
+                               "series are identified by " + (f"{ds.grain_columns}"
+                                                              if ds.grain_columns else
+                                                              "a single series") +
+                               "; no timestamp repeats within a series")
+    head = (f"with {grains}, {merged.rows} rows repeated a period of their series and were "
+            f"merged with '{ds.target_aggregation}' into {ds.n_series} series")
+    if not ds.grain_candidates:
         return GuardrailResult("candidate_grains", "alert",
-                               f"no grain columns were given but timestamps repeated; columns "
-                               f"{preview(candidates)} would identify separate series "
-                               f"(grain_columns=...)")
-    return GuardrailResult("candidate_grains", "passed",
-                           "series are identified by " + (f"{ds.grain_columns}" if ds.grain_columns
-                                                          else "a single series"))
+                               head + "; no set of up to 3 other columns tells those rows apart",
+                               list(merged.series), merged.rows)
+    options = "; ".join(f"{list(c)} ({n} series)" for c, n in ds.grain_candidates.items())
+    verb = "add" if ds.grain_columns else "pass"
+    return GuardrailResult("candidate_grains", "alert",
+                           f"{head}, but the columns {options} tell them apart: the forecast is "
+                           f"of their {ds.target_aggregation}, not of each. To forecast them "
+                           f"separately, {verb} grain_columns=...",
+                           list(merged.series), merged.rows)
 
 
 def _memory(ds: TimeSeriesDataset) -> GuardrailResult:

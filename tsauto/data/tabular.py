@@ -17,7 +17,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tsauto.data.column_types import KINDS, ColumnInfo, detect_column_types
+from tsauto.data.column_types import (
+    KINDS,
+    ColumnInfo,
+    plain_value,
+    check_readable,
+    detect_column_types,
+)
 from tsauto.data.dataset import read_table
 from tsauto.errors import ColumnNotFoundError, DataError, SettingsError, closest_hint, preview
 
@@ -33,17 +39,23 @@ class TabularSchema:
     target_column: str
     task: str
     classes: tuple | None
+    # (column, kind, date_format) of every feature column, as detected in training.
+    kinds: tuple[tuple[str, str, str | None], ...] = ()
 
     def validate(self, frame: pd.DataFrame, name: str = "the frame") -> pd.DataFrame:
         """The feature columns of ``frame`` in training order; missing ones are an error (extra
-        columns, the target included, are ignored)."""
+        columns, the target included, are ignored), and so is a value that cannot be read as
+        its column's training kind (e.g. 'zzz' in a numeric column): only missing values are
+        imputed."""
         absent = [c for c in self.columns if c not in frame.columns]
         if absent:
             raise ColumnNotFoundError(
                 f"{name} lacks the feature column(s) {preview(absent)} that the model was "
                 f"trained on.{closest_hint(absent[0], frame.columns)} It has "
                 f"{preview(list(frame.columns), 10)}.")
-        return frame[list(self.columns)]
+        out = frame[list(self.columns)]
+        check_readable(out, self.kinds, name)
+        return out
 
 
 class TabularDataset:
@@ -147,6 +159,7 @@ class TabularDataset:
             target_column=self.target_column,
             task=self.task,
             classes=None if self.classes is None else tuple(self.classes),
+            kinds=tuple((c, i.kind, i.date_format) for c, i in self.column_types().items()),
         )
 
     def summary(self) -> dict:
@@ -163,7 +176,7 @@ class TabularDataset:
             "missing_values": {c: int(n) for c, n in self.X.isna().sum().items() if n},
         }
         if self.classes is not None:
-            out["classes"] = {_plain(c): int(n) for c, n in self.class_counts().items()}
+            out["classes"] = {plain_value(c): int(n) for c, n in self.class_counts().items()}
         else:
             out["target"] = {k: float(v) for k, v in
                              self.y.describe()[["mean", "std", "min", "max"]].items()}
@@ -175,13 +188,8 @@ class TabularDataset:
                 f"rows={self.n_rows}, features={self.X.shape[1]}{classes})")
 
 
-def _plain(value):
-    """numpy scalars as Python values, so summaries serialise to JSON."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def _sorted_labels(y: pd.Series) -> list:
-    labels = [_plain(v) for v in pd.unique(y)]
+    labels = [plain_value(v) for v in pd.unique(y)]
     try:
         return sorted(labels)
     except TypeError:  # mixed label types (e.g. 1 and 'a'): order by their text

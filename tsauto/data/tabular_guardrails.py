@@ -19,7 +19,14 @@ import pandas as pd
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-from tsauto.data.column_types import DROPPED, ColumnInfo, parse_binary, parse_dates, parse_numbers
+from tsauto.data.column_types import (
+    DROPPED,
+    ColumnInfo,
+    parse_binary,
+    parse_dates,
+    parse_numbers,
+    unreadable,
+)
 from tsauto.data.guardrails import GuardrailReport, GuardrailResult
 from tsauto.data.tabular import TabularDataset
 from tsauto.errors import DataError, SettingsError, preview
@@ -82,7 +89,7 @@ def run_tabular_guardrails(ds: TabularDataset, n_folds: int = 5,
     types = ds.column_types()
     return TabularGuardrailReport([
         _missing_target(ds), _too_few_rows(ds, int(n_folds)), _class_imbalance(ds),
-        _missing_values(ds), _constant_columns(ds, types), _high_cardinality(ds, types),
+        _missing_values(ds, types), _constant_columns(ds, types), _high_cardinality(ds, types),
         _target_leakage(ds, types, seed=seed),
     ])
 
@@ -139,16 +146,36 @@ def _class_imbalance(ds: TabularDataset) -> TabularGuardrailResult:
     return _result("class_imbalance", "passed", f"balanced enough; rows per class: {listing}")
 
 
-def _missing_values(ds: TabularDataset) -> TabularGuardrailResult:
+def _missing_values(ds: TabularDataset, types: dict[str, ColumnInfo]) -> TabularGuardrailResult:
+    """Missing values, and values that cannot be read as their column's kind (a word among
+    numbers): featurization imputes both, so both are named here."""
     missing = ds.X.isna()
+    unread = pd.DataFrame({c: unreadable(ds.X[c], i.kind, i.date_format)
+                           for c, i in types.items()}, index=ds.X.index)
     counts = missing.sum()
     bad = counts[counts > 0]
-    if bad.empty:
+    odd = unread.sum()
+    odd = odd[odd > 0]
+    if bad.empty and odd.empty:
         return _result("missing_values", "passed", "no missing feature values")
-    detail = ", ".join(f"'{c}': {n} ({n / ds.n_rows:.1%})" for c, n in bad.items())
+    # Rows as the user numbered them: positions in the frame before rows without a target
+    # were dropped.
+    original = np.delete(np.arange(ds.n_rows + ds.dropped_target_rows),
+                         ds.dropped_target_positions)
+    parts = []
+    if not bad.empty:
+        parts.append("missing feature values (" + ", ".join(
+            f"'{c}': {n} ({n / ds.n_rows:.1%})" for c, n in bad.items()) + ")")
+    if not odd.empty:
+        parts.append("values that do not read as their column's kind (" + ", ".join(
+            f"'{c}': {n}, e.g. {ds.X[c][unread[c]].iloc[0]!r} at row "
+            f"{int(original[np.flatnonzero(unread[c].to_numpy())[0]])}"
+            for c, n in odd.items()) + ")")
+    columns = list(dict.fromkeys([*bad.index, *odd.index]))
     return _result("missing_values", "alert",
-                   f"missing feature values ({detail}); featurization imputes them and adds a "
-                   f"missing-value indicator", bad.index, missing.any(axis=1).sum())
+                   "; ".join(parts) + "; featurization imputes them and adds a missing-value "
+                   "indicator (at prediction time such values are an error)", columns,
+                   (missing | unread).any(axis=1).sum())
 
 
 def _constant_columns(ds: TabularDataset, types: dict[str, ColumnInfo]) -> TabularGuardrailResult:

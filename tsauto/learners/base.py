@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from tsauto.data.column_types import check_readable
 from tsauto.data.dataset import SERIES_ID, STEP, DatasetSchema, TimeSeriesDataset
 from tsauto.errors import DataError, MissingFutureError, NotFittedError, SettingsError, preview
 
@@ -167,8 +168,10 @@ def align_future(frame: pd.DataFrame, future: pd.DataFrame | None, meta: Dataset
     if missing_cols:
         raise MissingFutureError(f"future is missing column(s) {preview(missing_cols)}; it needs "
                                  f"the time column '{meta.time_column}' and {preview(needed)}.")
+    check_readable(future, meta.known_kinds, "future", imputed=False)
     future = meta.with_series_id(future, "future", MissingFutureError)
-    future[meta.time_column] = pd.to_datetime(future[meta.time_column])
+    future[meta.time_column] = meta.parse_times(future[meta.time_column],
+                                                "future's time column")
     keys = [SERIES_ID, meta.time_column]
     future = future.drop_duplicates(keys, keep="last")[keys + needed]
     left = frame.assign(**{SERIES_ID: frame[SERIES_ID].astype(str)})
