@@ -26,7 +26,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from rich.console import Console
 
 from tsauto.data.dataset import TimeSeriesDataset, read_table
 from tsauto.data.guardrails import (
@@ -47,6 +46,7 @@ from tsauto.evaluation.splits import rolling_origin
 from tsauto.evaluation.tabular_splits import holdout, kfold, user_validation
 from tsauto.learners._stat_common import seasonal_naive_fits
 from tsauto.model import ForecastModel, TabularModel, history_of
+from tsauto.progress import Reporter, default_reporter, members_summary
 from tsauto.runs.store import RunStore
 from tsauto.search.engine import (Hooks, SearchResult, SearchTask, config_key, ranking_key,
                                   search)
@@ -110,16 +110,23 @@ class Run:
 
     def leaderboard(self) -> pd.DataFrame:
         """Every trial, best first: learner, parameters, status, metrics, per-fold primary
-        metric, time, error."""
+        metric, time (an ensemble's includes its members'), ensemble members by learner name,
+        error."""
         metric = self.settings.primary_metric
+        by_id = {t.trial_id: t for t in self.result.trials}
+        learner_of = {i: t.learner for i, t in by_id.items()}
         rows = []
         for t in self.result.trials:
+            # an ensemble costs its own time plus its members' trials
+            members = ([by_id[i] for i in t.params["members"] if i in by_id]
+                       if is_ensemble(t) else [])
             row = {"trial": t.trial_id, "learner": t.learner,
                    "params": json.dumps(t.params, sort_keys=True, default=str), "status": t.status,
                    metric: t.metrics.get(metric, np.nan)}
             row.update({f"{metric}_fold{i}": m.get(metric, np.nan) for i, m in enumerate(t.fold_metrics)})
             row.update({k: v for k, v in t.metrics.items() if k != metric})
-            row.update({"seconds": round(t.duration, 3),
+            row.update({"seconds": round(t.duration + sum(m.duration for m in members), 3),
+                        "members": members_summary(t.params, learner_of) if members else "",
                         "error": (t.error or "").splitlines()[0] if t.error else ""})
             rows.append(row)
         board = pd.DataFrame(rows)
@@ -150,9 +157,12 @@ class AutoML:
 
     def fit(self, data: pd.DataFrame | str | Path | TimeSeriesDataset | TabularDataset,
             output_dir: str | Path | None = None, name: str = "experiment",
-            validation_data: pd.DataFrame | str | Path | None = None) -> Run:
+            validation_data: pd.DataFrame | str | Path | None = None,
+            reporter: Reporter | None = None) -> Run:
         """Search, validate, ensemble and refit.  ``validation_data`` (classification and
-        regression only) replaces cross-validation by the user's own validation rows."""
+        regression only) replaces cross-validation by the user's own validation rows.
+        ``reporter`` (a ``tsauto.progress.Reporter``) follows the progress; by default plain
+        lines go to stderr at ``verbosity`` 1 and 2."""
         started = time.monotonic()
         if validation_data is not None and self.settings.task == "forecasting":
             raise SettingsError("validation_data is for classification and regression; "
@@ -162,16 +172,19 @@ class AutoML:
         dataset = self._dataset(raw)  # bad columns fail here, before anything is stored
         if output_dir is None:
             with tempfile.TemporaryDirectory(prefix="tsauto-") as tmp:
-                return self._execute(dataset, valid, None, None, Path(tmp), started, {})
+                return self._execute(dataset, valid, None, None, Path(tmp), started, {},
+                                     reporter)
         store = RunStore(output_dir)
         frame = dataset.frame if isinstance(dataset, TimeSeriesDataset) else dataset.X
         exp = store.create_experiment(name, settings_to_json(self.settings), fingerprint(frame))
         with open(store.artifacts(exp) / "data.pkl", "wb") as fh:
             pickle.dump((raw, valid), fh, protocol=pickle.HIGHEST_PROTOCOL)
-        return self._execute(dataset, valid, store, exp, store.artifacts(exp), started, {})
+        return self._execute(dataset, valid, store, exp, store.artifacts(exp), started, {},
+                             reporter)
 
     @classmethod
-    def resume(cls, output_dir: str | Path, experiment: int | None = None) -> Run:
+    def resume(cls, output_dir: str | Path, experiment: int | None = None,
+               reporter: Reporter | None = None) -> Run:
         """Continue an interrupted experiment: finished trials are kept, not redone; trials that
         were running when it stopped are recorded as canceled and run again."""
         store = RunStore(output_dir)
@@ -185,7 +198,7 @@ class AutoML:
         finished = {config_key(t.learner, t.params): t for t in store.finished_trials(exp)}
         started = time.monotonic() - float(row["elapsed"] or 0.0)
         return automl._execute(automl._dataset(raw), valid, store, exp, store.artifacts(exp),
-                               started, finished)
+                               started, finished, reporter)
 
     @staticmethod
     def cancel(output_dir: str | Path, experiment: int | None = None, trial: int | None = None
@@ -199,52 +212,58 @@ class AutoML:
         self._cancel.set()
 
     def _execute(self, dataset, valid, store, exp, work: Path, started: float,
-                 finished: dict) -> Run:
+                 finished: dict, reporter: Reporter | None = None) -> Run:
+        reporter = reporter or default_reporter(self.settings.verbosity)
+        try:
+            return self._search_and_refit(dataset, valid, store, exp, work, started, finished,
+                                          reporter)
+        finally:
+            reporter.close()
+
+    def _search_and_refit(self, dataset, valid, store, exp, work: Path, started: float,
+                          finished: dict, reporter: Reporter) -> Run:
         s = self.settings
-        console = Console(stderr=True, quiet=s.verbosity == 0)
-        prepared = (self._prepare_forecasting(dataset) if s.task == "forecasting"
-                    else self._prepare_tabular(dataset, valid))
-        console.print(f"Validation: {prepared.validation}")
-        best: list[TrialResult | None] = [None]
-        with console.status("Searching") as status:
-            def on_trial(trial: TrialResult) -> None:
-                if store is not None:
+        prepared = (self._prepare_forecasting(dataset, reporter) if s.task == "forecasting"
+                    else self._prepare_tabular(dataset, valid, reporter))
+        reporter.validation(prepared.validation)
+
+        def on_trial(trial: TrialResult) -> None:
+            if store is not None:
+                store.trial_finished(exp, trial)
+                store.set_status(exp, "running", elapsed=time.monotonic() - started)
+            reporter.trial_finished(trial)
+
+        def on_submit(spec: TrialSpec) -> None:
+            if store is not None:
+                store.trial_started(exp, spec.trial_id, spec.learner, spec.params)
+            reporter.trial_started(spec.trial_id, spec.learner, spec.params)
+
+        def poll_cancel() -> tuple[bool, set]:
+            if store is None:
+                return self._cancel.is_set(), set()
+            whole, trials = store.cancel_requests(exp)
+            return whole or self._cancel.is_set(), trials
+
+        hooks = Hooks(on_start=lambda learners, skipped: reporter.search_started(
+                          learners, skipped, s.primary_metric, s.time_budget, started),
+                      on_submit=on_submit, on_trial=on_trial, poll_cancel=poll_cancel,
+                      finished=finished)
+        if prepared.folds:
+            result = search(prepared.task, prepared.folds, s, prepared.context, work / "trials",
+                            started, hooks)
+            ensembles = [t for t in result.trials if is_ensemble(t)]
+            if store is not None:
+                for trial in ensembles:
                     store.trial_finished(exp, trial)
-                    store.set_status(exp, "running", elapsed=time.monotonic() - started)
-                left = "" if s.time_budget is None else \
-                    f", {max(0, s.time_budget - (time.monotonic() - started)):.0f}s left"
-                best[0] = _better(best[0], trial, s.primary_metric)
-                status.update(f"trial {trial.trial_id + 1} done" + (
-                    f", best {s.primary_metric} {best[0].metrics[s.primary_metric]:.4f} "
-                    f"({best[0].learner})" if best[0] else "") + left)
-                if s.verbosity >= 2:
-                    score = trial.metrics.get(s.primary_metric, np.nan)
-                    console.print(f"trial {trial.trial_id} {trial.learner} {trial.status} "
-                                  f"{s.primary_metric}={score:.4f} {trial.duration:.1f}s")
-
-            def poll_cancel() -> tuple[bool, set]:
-                if store is None:
-                    return self._cancel.is_set(), set()
-                whole, trials = store.cancel_requests(exp)
-                return whole or self._cancel.is_set(), trials
-
-            hooks = Hooks(
-                on_submit=(lambda spec: store.trial_started(exp, spec.trial_id, spec.learner,
-                                                            spec.params)) if store else None,
-                on_trial=on_trial, poll_cancel=poll_cancel, finished=finished)
-            if prepared.folds:
-                result = search(prepared.task, prepared.folds, s, prepared.context,
-                                work / "trials", started, hooks)
-                if store is not None:
-                    for trial in result.trials:
-                        if is_ensemble(trial):
-                            store.trial_finished(exp, trial)
-                status.update("Refitting the best model on the full history")
-                model, refit_errors = self._refit(result, prepared, work / "refit", started)
-            else:  # no series can fill a validation window: every one gets the fallback
-                result = SearchResult([], s.primary_metric, "no series long enough to validate "
-                                      "a model: fallback forecasts", 0.0)
-                model, refit_errors = prepared.make_model(None, []), []
+            if ensembles:
+                reporter.ensembles(ensembles, {t.trial_id: t for t in result.trials})
+            best = result.best()
+            reporter.refit(best.learner if best else "the best trial")
+            model, refit_errors = self._refit(result, prepared, work / "refit", started)
+        else:  # no series can fill a validation window: every one gets the fallback
+            result = SearchResult([], s.primary_metric, "no series long enough to validate "
+                                  "a model: fallback forecasts", 0.0)
+            model, refit_errors = prepared.make_model(None, []), []
         elapsed = time.monotonic() - started
         run = Run(s, prepared.dataset, model.guardrails if model else prepared.report, result,
                   model, prepared.validation, elapsed, None if store is None else store.folder,
@@ -256,16 +275,7 @@ class AutoML:
             model.save(store.artifacts(exp) / "model.pkl")
             final = "canceled" if result.stopped_because == "canceled" else "completed"
             store.set_status(exp, final, elapsed, result.stopped_because)
-        console.print(f"{len(result.trials)} trials in {elapsed:.1f}s ({result.stopped_because})"
-                      f"; best: {model.description}"
-                      + (f"; {result.ranking_note}" if result.ranking_note else ""))
-        fallback = getattr(model, "fallback_series", {})
-        if fallback:
-            console.print(f"{len(fallback)} series forecast by the fallback, {FALLBACK_CHAIN}: "
-                          + "; ".join(f"{k!r} ({v['method']}: {v['reason']})"
-                                      for k, v in list(fallback.items())[:5])
-                          + (f"; and {len(fallback) - 5} more (model.fallback_series)"
-                             if len(fallback) > 5 else ""))
+        reporter.done(run)
         return run
 
     @staticmethod
@@ -292,13 +302,14 @@ class AutoML:
             message += f". The leaderboard is in {board}"
         raise NoModelError(message + ".")
 
-    def _prepare_forecasting(self, dataset: TimeSeriesDataset) -> _Prepared:
+    def _prepare_forecasting(self, dataset: TimeSeriesDataset, reporter: Reporter) -> _Prepared:
         s = self.settings
         n_cv, step = validation_windows(dataset, s.horizon, s.n_cross_validations, s.cv_step_size)
         dataset, report = run_guardrails(dataset, horizon=s.horizon, n_cross_validations=n_cv,
                                          cv_step_size=step,
                                          short_series_handling=s.short_series_handling,
                                          max_filled_share=s.max_filled_share)
+        reporter.guardrails(report)
         report.raise_if_failed()
         context = {"horizon": s.horizon, "quantiles": tuple(s.quantiles),
                    "season_length": dataset.season_length, "country_or_region": s.country_or_region,
@@ -335,7 +346,7 @@ class AutoML:
             fallback, series = (self._fallback(dataset, away, context) if away else (None, {}))
             checked = _with_fallback_check(report, dataset, series, trial.learner)
             return ForecastModel(learner, dataset.schema(), history_of(dataset), s.horizon,
-                                 s.quantiles, checked, s.model_dump(), _describe(trial), fallback,
+                                 s.quantiles, checked, s.model_dump(), _describe(trial, fitted), fallback,
                                  series)
 
         folds = (rolling_origin(dataset, s.horizon, n_cv, step) if filled.any() else [])
@@ -365,9 +376,11 @@ class AutoML:
             series[sid] = {"method": str(method), "reason": reason}
         return learner, series
 
-    def _prepare_tabular(self, dataset: TabularDataset, valid: pd.DataFrame | None) -> _Prepared:
+    def _prepare_tabular(self, dataset: TabularDataset, valid: pd.DataFrame | None,
+                         reporter: Reporter) -> _Prepared:
         s = self.settings
         report = run_tabular_guardrails(dataset, s.n_folds, s.seed)
+        reporter.guardrails(report)
         report.raise_if_failed()
         dataset = apply_fixes(dataset, report)
         if s.featurization == "off":  # numbers only: what is left is imputed, not encoded
@@ -391,7 +404,7 @@ class AutoML:
             learner = (WeightedTabularEnsemble(fitted, trial.params["weights"], trial.learner)
                        if is_ensemble(trial) else fitted[0])
             return TabularModel(learner, dataset.schema(), report, s.model_dump(),
-                                _describe(trial))
+                                _describe(trial, fitted))
 
         validation = {"kfold": f"{len(split.folds)}-fold cross-validation" + (
                           " (stratified)" if s.task == "classification" else ""),
@@ -529,7 +542,12 @@ def _with_fallback_check(report: GuardrailReport, dataset: TimeSeriesDataset,
     return GuardrailReport([*report.results, result])
 
 
-def _describe(trial: TrialResult) -> str:
+def _describe(trial: TrialResult, fitted: list) -> str:
+    """The model in words; an ensemble by its members' learner names and weights."""
+    if is_ensemble(trial):
+        names = {i: getattr(f, "name", type(f).__name__)
+                 for i, f in zip(trial.params["members"], fitted)}
+        return f"{trial.learner} of {members_summary(trial.params, names)}"
     return f"{trial.learner} {json.dumps(trial.params, default=str)}"
 
 

@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from tsauto.console import (RichReporter, experiments_frame, leaderboard_table,
+                            read_settings_file, with_settings_options)
 from tsauto.errors import SettingsError, TsautoError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -61,17 +63,18 @@ def _read(data: str):
     return read_table(path), {}
 
 
-def _roles(data: str, time: str | None, target: str | None, grain: list[str] | None,
-           known: list[str] | None, past: list[str] | None, static: list[str] | None,
-           freq: str | None, aggregation: str | None, date_format: str | None = None):
-    """The frame and its column roles: from a bundled dataset's defaults or the options."""
+def _roles(data: str, given: dict):
+    """The frame and its column roles: a bundled dataset's defaults, overridden by the
+    settings given (options, --settings file)."""
+    from tsauto.settings import ForecastSettings
+
     frame, roles = _read(data)
     roles.pop("task", None)
-    given = {"time_column": time, "target_column": target, "grain_columns": grain,
-             "known_covariates": known, "past_covariates": past, "static_features": static,
-             "freq": freq, "target_aggregation": aggregation, "date_format": date_format}
-    roles.update({k: v for k, v in given.items() if v})
-    for option, key in (("--time", "time_column"), ("--target", "target_column")):
+    keys = ForecastSettings.model_fields.keys() & {
+        "time_column", "target_column", "grain_columns", "known_covariates", "past_covariates",
+        "static_features", "freq", "target_aggregation", "date_format"}
+    roles.update({k: v for k, v in given.items() if k in keys})
+    for option, key in (("--time-column", "time_column"), ("--target-column", "target_column")):
         if not roles.get(key):
             raise SettingsError(f"{option} is required for a data file: name the {key.replace('_', ' ')}"
                               f" (columns: {', '.join(map(str, frame.columns[:20]))}).")
@@ -85,86 +88,74 @@ def _bundled(data: str) -> dict:
     return datasets.info(data) if data in datasets.names() and not Path(data).exists() else {}
 
 
-def _count(text: str, option: str, valid: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise SettingsError(f"{option} {text!r} is not valid; use {valid}.")
-    return value
-
-
 def _tabular_roles(data: str, target: str | None):
     """The frame and target column of a classification or regression table."""
     frame, roles = _read(data)
     target = target or roles.get("target_column")
     if not target:
-        raise SettingsError(f"--target is required for a data file: name the column to predict "
+        raise SettingsError(f"--target-column is required for a data file: name the column to "
+                            f"predict "
                             f"(columns: {', '.join(map(str, frame.columns[:20]))}).")
     return frame, target
 
 
-# Column-role options shared by inspect and fit.
 DataArg = Annotated[str, typer.Argument(help="CSV/Parquet file or bundled dataset name.")]
-TimeOpt = Annotated[Optional[str], typer.Option("--time", help="Time column.")]
-TargetOpt = Annotated[Optional[str], typer.Option("--target", help="Target column.")]
-GrainOpt = Annotated[Optional[list[str]], typer.Option("--grain", help="Series id column(s).")]
-KnownOpt = Annotated[Optional[list[str]], typer.Option("--known", help="Known-future covariate(s).")]
-PastOpt = Annotated[Optional[list[str]], typer.Option("--past", help="Past-only covariate(s).")]
-StaticOpt = Annotated[Optional[list[str]], typer.Option("--static", help="Static feature(s).")]
-FreqOpt = Annotated[Optional[str], typer.Option(help="Frequency, inferred when omitted.")]
-AggregationOpt = Annotated[Optional[str], typer.Option(help="sum|mean|min|max for duplicate times.")]
-DateFormatOpt = Annotated[Optional[str], typer.Option(
-    "--date-format", help="strftime format of text times, e.g. '%d/%m/%Y' (default: inferred).")]
-FilledShareOpt = Annotated[float, typer.Option(
-    "--max-filled-share", help="Largest share of target rows the guardrails may fill in.")]
 TaskOpt = Annotated[Optional[str], typer.Option(
     "--task", help="forecasting|classification|regression (default: the bundled set's, else "
                    "forecasting).")]
+# metavar "": a flag takes no value, and its help must not suggest one
+JsonOpt = Annotated[bool, typer.Option("--json", metavar="",
+                                       help="Print JSON on stdout, for machines.")]
+# The settings inspect applies: the data's roles and fit's guardrail rules.
+INSPECT_SETTINGS = ["time_column", "target_column", "grain_columns", "known_covariates",
+                    "past_covariates", "static_features", "freq", "target_aggregation",
+                    "date_format", "max_filled_share", "horizon", "n_cross_validations",
+                    "short_series_handling"]
+
+
+def _typed(given: dict) -> dict:
+    """Option values checked and typed as their settings (for commands that build no
+    settings object); a wrong one names its option."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from tsauto.settings import ForecastSettings
+
+    typed = {}
+    for name, value in given.items():
+        field = ForecastSettings.model_fields[name]
+        try:
+            typed[name] = TypeAdapter(field.annotation).validate_python(value)
+        except ValidationError as exc:
+            raise SettingsError(f"--{name.replace('_', '-')} {value!r} is not valid: "
+                                f"{exc.errors()[0]['msg']}.") from None
+    if typed.get("horizon") is not None and typed["horizon"] < 1:
+        raise SettingsError(f"horizon must be a positive integer, got {typed['horizon']}.")
+    return typed
 
 
 @app.command()
-def inspect(
-    data: DataArg,
-    time: TimeOpt = None,
-    target: TargetOpt = None,
-    grain: GrainOpt = None,
-    known: KnownOpt = None,
-    past: PastOpt = None,
-    static: StaticOpt = None,
-    freq: FreqOpt = None,
-    aggregation: AggregationOpt = None,
-    date_format: DateFormatOpt = None,
-    max_filled_share: FilledShareOpt = 0.1,
-    horizon: Annotated[Optional[int], typer.Option(
-        help="Forecast horizon (default: a bundled set's own, else one season).")] = None,
-    cv: Annotated[str, typer.Option("--cv", help="Cross-validation windows: a number, or auto "
-                                                 "(as fit: 3, fewer if the series are short).")
-                  ] = "auto",
-    short_series: Annotated[str, typer.Option(help="auto|pad|drop|fail.")] = "auto",
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
-    task: TaskOpt = None,
-) -> None:
+@with_settings_options(INSPECT_SETTINGS)
+def inspect(data: DataArg, as_json: JsonOpt = False, task: TaskOpt = None, *,
+            given: dict) -> None:
     """Load DATA, print the dataset summary and the guardrail report: the same checks, windows
     and short-series rules as fit."""
     from tsauto.data import TimeSeriesDataset, run_guardrails
 
     task = _task_of(data, task)
     if task != "forecasting":
-        return _inspect_table(data, target, task, as_json)
-    windows = cv if cv == "auto" else _count(cv, "--cv", "a positive number of windows or auto")
+        return _inspect_table(data, given.get("target_column"), task, as_json)
+    given = _typed(given)
     with progress("Reading data"):
-        frame, roles = _roles(data, time, target, grain, known, past, static, freq, aggregation,
-                              date_format)
+        frame, roles = _roles(data, given)
     with progress(f"Building the dataset ({len(frame):,} rows)"):
         dataset = TimeSeriesDataset(frame, **roles)
     with progress("Running guardrails"):
-        if horizon is None:
-            horizon = _bundled(data).get("horizon")
-        fixed, report = run_guardrails(dataset, horizon=horizon, n_cross_validations=windows,
-                                       short_series_handling=short_series,
-                                       max_filled_share=max_filled_share)
+        horizon = given.get("horizon") or _bundled(data).get("horizon")
+        fixed, report = run_guardrails(
+            dataset, horizon=horizon,
+            n_cross_validations=given.get("n_cross_validations", "auto"),
+            short_series_handling=given.get("short_series_handling", "auto"),
+            max_filled_share=given.get("max_filled_share", 0.1))
     _print_inspection(data, dataset.summary(), report, as_json,
                       {"after_guardrails": fixed.summary()}, "series")
     if not as_json:
@@ -209,68 +200,65 @@ def _print_inspection(data: str, summary: dict, report, as_json: bool, extra: di
 
 
 @app.command()
+@with_settings_options()
 def fit(
     data: DataArg,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the model and reports.")],
-    time: TimeOpt = None,
-    target: TargetOpt = None,
-    horizon: Annotated[Optional[int], typer.Option(help="Periods to forecast.")] = None,
-    grain: GrainOpt = None,
-    known: KnownOpt = None,
-    past: PastOpt = None,
-    static: StaticOpt = None,
-    freq: FreqOpt = None,
-    aggregation: AggregationOpt = None,
-    date_format: DateFormatOpt = None,
-    max_filled_share: FilledShareOpt = 0.1,
-    budget: Annotated[str, typer.Option(help="Time budget, e.g. 90s, 10m, 1h.")] = "5m",
-    metric: Annotated[Optional[str], typer.Option(
-        help="Primary metric (default: mase; accuracy for classification, rmse for "
-             "regression).")] = None,
-    country: Annotated[Optional[str], typer.Option(help="Holiday country, e.g. US.")] = None,
-    max_trials: Annotated[Optional[int], typer.Option(help="Most trials.")] = None,
-    models: Annotated[Optional[list[str]], typer.Option("--model", help="Allowed learner(s).")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    settings_file: Annotated[Optional[Path], typer.Option(
+        "--settings", help="JSON or TOML file of settings under the API's names (e.g. a "
+                           "settings.json written by fit); options given here win.")] = None,
     task: TaskOpt = None,
     validation_data: Annotated[Optional[Path], typer.Option(
         "--validation-data", help="Classification/regression: your own validation rows.")] = None,
-    drop: Annotated[Optional[list[str]], typer.Option(
-        "--drop", help="Classification/regression: column(s) never used as features.")] = None,
+    as_json: JsonOpt = False,
+    *,
+    given: dict,
 ) -> None:
     """Search for the best model within a budget; write model, leaderboard and reports.
 
-    Forecasting by default; --task classification|regression learns from a plain table."""
+    Forecasting by default; --task classification|regression learns from a plain table.
+    Every setting of the API is an option of the same name; a bundled dataset fills in its
+    columns, horizon and holiday calendar."""
     from tsauto.automl import AutoML
     from tsauto.data.dataset import read_table
-    from tsauto.settings import SETTINGS, ForecastSettings
+    from tsauto.settings import SETTINGS
 
-    task = _task_of(data, task)
-    chosen = {"time_budget": _budget(budget), "max_trials": max_trials,
-              "allowed_models": models or None, "seed": seed,
-              **({"primary_metric": metric} if metric else {})}
+    chosen = read_settings_file(settings_file) if settings_file else {}
+    task = _task_of(data, task or chosen.pop("task", None))
+    chosen.pop("task", None)
+    chosen.update(given)
     if task != "forecasting":
-        frame, target = _tabular_roles(data, target)
-        settings = SETTINGS[task](target_column=target, drop_columns=drop or [], **chosen)
+        frame, target = _tabular_roles(data, chosen.pop("target_column", None))
+        settings = SETTINGS[task](target_column=target, **chosen)
         valid = read_table(validation_data) if validation_data else None
-        _write_outputs(AutoML(settings).fit(frame, output_dir=out_dir, validation_data=valid),
-                       out_dir)
-        return
-    frame, roles = _roles(data, time, target, grain, known, past, static, freq, aggregation,
-                          date_format)
+        run = AutoML(settings).fit(frame, output_dir=out_dir, validation_data=valid,
+                                   reporter=_reporter(settings))
+        return _write_outputs(run, out_dir, as_json)
+    frame, roles = _roles(data, chosen)
     defaults = _bundled(data)
-    horizon = horizon or defaults.get("horizon")
-    if not horizon:
+    bundled = {"horizon": defaults.get("horizon"), "country_or_region": defaults.get("country"),
+               "subdivision": defaults.get("subdivision")}
+    if "country_or_region" in chosen:  # another country: the bundled subdivision is not its
+        bundled.pop("subdivision")
+    settings_given = {**{k: v for k, v in bundled.items() if v}, **chosen, **roles}
+    if not settings_given.get("horizon"):
         raise SettingsError("--horizon is required: the number of periods to forecast.")
-    settings = ForecastSettings(
-        **roles, horizon=horizon, max_filled_share=max_filled_share,
-        country_or_region=country or defaults.get("country"),
-        subdivision=defaults.get("subdivision") if not country else None, **chosen)
-    _write_outputs(AutoML(settings).fit(frame, output_dir=out_dir), out_dir)
+    settings = SETTINGS[task](**settings_given)
+    run = AutoML(settings).fit(frame, output_dir=out_dir, reporter=_reporter(settings))
+    _write_outputs(run, out_dir, as_json)
 
 
-def _write_outputs(run, out_dir: Path) -> None:
+def _reporter(settings):
+    """The live display on a terminal, plain lines elsewhere, nothing at verbosity 0."""
+    from tsauto.progress import Reporter
+
+    return RichReporter(err, settings.verbosity) if settings.verbosity >= 1 else Reporter()
+
+
+def _write_outputs(run, out_dir: Path, as_json: bool = False) -> None:
     import json
 
+    from tsauto.progress import skipped_learners
     from tsauto.settings import settings_to_json
 
     if run.best_model is None:
@@ -280,6 +268,8 @@ def _write_outputs(run, out_dir: Path) -> None:
     board = run.leaderboard()
     board.to_csv(out_dir / "leaderboard.csv", index=False)
     board.to_json(out_dir / "leaderboard.json", orient="records", indent=1)
+    skipped = skipped_learners(run.result)
+    (out_dir / "skipped.json").write_text(json.dumps(skipped, indent=1))
     (out_dir / "guardrails.json").write_text(run.guardrails.to_json(indent=1))
     (out_dir / "settings.json").write_text(settings_to_json(settings))
     featurization = getattr(run.best_model.learner, "featurization_summary", None)
@@ -288,7 +278,14 @@ def _write_outputs(run, out_dir: Path) -> None:
         text = (summary.to_json(orient="records", indent=1, default_handler=str)
                 if hasattr(summary, "to_json") else json.dumps(summary, default=str, indent=1))
         (out_dir / "featurization.json").write_text(text)
-    _print_board(board.head(10), settings.primary_metric)
+    if as_json:
+        out.print_json(json.dumps({
+            "best": run.best_model.description, "output_dir": str(out_dir),
+            "stopped_because": run.result.stopped_because, "elapsed_seconds": run.elapsed,
+            "skipped": skipped, "leaderboard": json.loads(board.to_json(orient="records"))},
+            default=str))
+        return
+    _print_board(board.head(10), settings.primary_metric, skipped)
     out.print(f"Best: {run.best_model.description}. Written to {out_dir}/ (model.pkl, "
               f"leaderboard.csv/json, guardrails.json, settings.json).")
 
@@ -321,31 +318,46 @@ app.add_typer(runs_app, name="runs")
 
 
 @runs_app.command("list")
-def runs_list(folder: Annotated[Path, typer.Argument(help="An output folder of tsauto fit.")]) -> None:
+def runs_list(folder: Annotated[Path, typer.Argument(help="An output folder of tsauto fit.")],
+              as_json: JsonOpt = False) -> None:
     """One line per experiment."""
     from tsauto.runs import RunStore
 
     _require_store(folder)
-    _print_frame(RunStore(folder).experiments(), "Experiments")
+    experiments = RunStore(folder).experiments()
+    if as_json:
+        out.print_json(experiments.to_json(orient="records"))
+        return
+    _print_frame(experiments_frame(experiments), "Experiments")
 
 
 @runs_app.command("show")
 def runs_show(
     folder: Annotated[Path, typer.Argument(help="An output folder of tsauto fit.")],
     experiment: Annotated[Optional[int], typer.Option(help="Experiment id (default: latest).")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Every trial (child run) of an experiment."""
+    from tsauto.progress import human_duration, params_summary
     from tsauto.runs import RunStore
 
     _require_store(folder)
     store = RunStore(folder)
     row = store.experiment(experiment)
     trials = store.trials(int(row["id"]))
+    if as_json:
+        out.print_json(trials.to_json(orient="records"))
+        return
     columns = [c for c in ["trial_id", "learner", "status", "duration", "params", "error"]
-               if c in trials.columns]
+               if c in trials.columns and (c != "error" or trials[c].fillna("").any())]
+    shown = trials[columns].copy()
+    if "duration" in shown:
+        shown["duration"] = [human_duration(v) if v == v else "" for v in shown["duration"]]
+    if "params" in shown:
+        shown["params"] = [params_summary(p) if isinstance(p, str) else "" for p in shown["params"]]
     out.print(f"Experiment {row['id']} ({row['name']}): {row['status']}, "
-              f"{row['elapsed']:.1f}s, {row['stopped_because'] or ''}")
-    _print_frame(trials[columns].fillna(""), "Trials")
+              f"{human_duration(row['elapsed'] or 0.0)}, {row['stopped_because'] or ''}")
+    _print_frame(shown.fillna(""), "Trials")
 
 
 def _require_store(folder: Path) -> None:
@@ -390,7 +402,7 @@ def predict(
                                                     "regression fit.")],
     data: Annotated[Path, typer.Argument(help="CSV/Parquet file of rows to predict.")],
     out_file: Annotated[Path, typer.Option("--out", help="CSV or Parquet file to write.")],
-    proba: Annotated[bool, typer.Option("--proba", help="Add one probability column per "
+    proba: Annotated[bool, typer.Option("--proba", metavar="", help="Add one probability column per "
                                                         "class.")] = False,
 ) -> None:
     """Predict rows with a saved classification or regression model."""
@@ -419,8 +431,11 @@ def _write_frame(frame, path: Path) -> None:
 
 
 @app.command()
-def leaderboard(folder: Annotated[Path, typer.Argument(help="An output folder of tsauto fit.")]) -> None:
-    """Print the leaderboard of a finished experiment."""
+def leaderboard(folder: Annotated[Path, typer.Argument(help="An output folder of tsauto fit.")],
+                as_json: JsonOpt = False) -> None:
+    """Print the leaderboard of a finished experiment, and the learners skipped and why."""
+    import json
+
     import pandas as pd
 
     path = folder / "leaderboard.csv"
@@ -428,30 +443,23 @@ def leaderboard(folder: Annotated[Path, typer.Argument(help="An output folder of
         raise SettingsError(f"'{path}' does not exist: pass the --out folder of 'tsauto fit'.")
     from tsauto.settings import settings_from_json
 
-    board = pd.read_csv(path).fillna({"error": ""})
+    board = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    skipped_path = folder / "skipped.json"
+    skipped = json.loads(skipped_path.read_text()) if skipped_path.exists() else {}
+    if as_json:
+        out.print_json(json.dumps({"leaderboard": json.loads(board.to_json(orient="records")),
+                                   "skipped": skipped}))
+        return
     settings = settings_from_json((folder / "settings.json").read_text())
-    _print_board(board, settings.primary_metric)
+    _print_board(board, settings.primary_metric, skipped)
 
 
-def _budget(text: str) -> float:
-    from tsauto.settings import parse_duration
+def _print_board(board, metric: str, skipped: dict) -> None:
+    from tsauto.progress import skipped_lines
 
-    try:
-        return parse_duration(text.replace("m", "min") if text.endswith("m") else text, "budget")
-    except ValueError as exc:
-        raise SettingsError(f"--budget: {exc}.") from None
-
-
-def _print_board(board, metric: str) -> None:
-    table = Table(title="Leaderboard")
-    columns = [c for c in ["trial", "learner", "status", metric, "smape", "seconds", "params",
-                           "error"] if c in board.columns]
-    for column in columns:
-        table.add_column(column)
-    for _, row in board.iterrows():
-        table.add_row(*[Text(f"{row[c]:.4f}" if isinstance(row[c], float) and c not in
-                             ("seconds",) else str(row[c])) for c in columns])
-    out.print(table)
+    out.print(leaderboard_table(board, metric, out.width))
+    for line in skipped_lines(skipped):
+        out.print(Text(line), highlight=False)
 
 
 @app.command()

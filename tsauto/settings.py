@@ -15,25 +15,50 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from tsauto.errors import SettingsError
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?)?\s*$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
+_NUMBER = re.compile(r"^\s*\d+(?:\.\d+)?\s*$")
 
 
-def parse_duration(value: Any, name: str) -> float | None:
-    """Seconds from 90, '90s', '10min', '1.5h'; None stays None."""
+def parse_duration(value: Any) -> float | None:
+    """Seconds from 90, '90', '90s', '10m', '10min', '1.5h', '1h30m' (any text
+    ``pandas.Timedelta`` reads; a bare number is seconds); None stays None.  The error quotes
+    the text as given."""
     if value is None:
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         seconds = float(value)
+    elif isinstance(value, str) and _NUMBER.match(value):
+        seconds = float(value)
     else:
-        match = _DURATION.match(str(value))
-        if not match:
-            raise ValueError(f"{value!r} is not a duration; use seconds (90) or '90s', '10min', '1h'")
-        unit = (match.group(2) or "s")[0]
-        seconds = float(match.group(1)) * _UNIT_SECONDS[unit]
-    if seconds <= 0:
+        try:
+            seconds = pd.Timedelta(str(value).strip()).total_seconds()
+        except ValueError:
+            raise ValueError(f"{value!r} is not a duration; use seconds (90) or text "
+                             f"such as '90s', '10m', '1.5h', '1h30m'") from None
+    if not seconds > 0:
         raise ValueError(f"{value!r} must be a positive duration")
     return seconds
+
+
+# What each preset chooses: the budget, the candidates and the validation depth.  Settings
+# the user gives win; the candidates (blocked_models) apply only when the user names neither
+# allowed_models nor blocked_models.  'medium' is the defaults.
+_SLOW_FORECASTERS = ["auto_arima", "auto_ces", "mstl", "prophet", "tcn"]
+_SLOW_TABULAR = ["extra_trees", "random_forest"]
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "forecasting": {
+        "fast": {"time_budget": 60.0, "n_cross_validations": 1, "early_stopping_trials": 10,
+                 "blocked_models": _SLOW_FORECASTERS},
+        "medium": {"time_budget": 600.0, "n_cross_validations": "auto",
+                   "early_stopping_trials": 20},
+        "best": {"time_budget": 3600.0, "n_cross_validations": 5, "early_stopping_trials": 50},
+    },
+    "tabular": {
+        "fast": {"time_budget": 60.0, "n_folds": 3, "early_stopping_trials": 10,
+                 "blocked_models": _SLOW_TABULAR},
+        "medium": {"time_budget": 600.0, "n_folds": 5, "early_stopping_trials": 20},
+        "best": {"time_budget": 3600.0, "n_folds": 10, "early_stopping_trials": 50},
+    },
+}
 
 
 class _Settings(BaseModel):
@@ -91,10 +116,14 @@ class _SearchSettings(_Settings):
     # -- search ----------------------------------------------------------------------------
     allowed_models: list[str] | None = Field(None, description="Learners to try (None: all).")
     blocked_models: list[str] = Field(default_factory=list, description="Learners never tried.")
-    time_budget: float | None = Field(600.0, description="Total seconds (or '10min'), refit "
-                                                         "included.")
+    preset: Literal["fast", "medium", "best"] = Field(
+        "medium", description="fast, medium or best: chooses time_budget, the candidate learners "
+                              "and the validation depth; settings you give win.")
+    time_budget: float | None = Field(600.0, description="Total time, refit included: seconds "
+                                                         "(600) or '90s', '10m', '1h30m'.")
     max_trials: int | None = Field(None, gt=0, description="Most trials to run.")
-    trial_timeout: float | None = Field(None, description="Seconds one trial may take.")
+    trial_timeout: float | None = Field(None, description="Time one trial may take: seconds or "
+                                                          "'90s', '5m'.")
     exit_score: float | None = Field(None, description="Stop once the primary metric reaches "
                                                        "this.")
     early_stopping_trials: int | None = Field(
@@ -105,10 +134,22 @@ class _SearchSettings(_Settings):
     seed: int = Field(0, description="Seed of every random choice.")
     verbosity: int = Field(1, ge=0, le=2, description="0 silent, 1 progress, 2 every trial.")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _preset(cls, data):
+        """The preset's values for the settings not given."""
+        if not isinstance(data, dict):
+            return data
+        family = PRESETS["forecasting" if cls.task == "forecasting" else "tabular"]
+        chosen = dict(family.get(data.get("preset", "medium"), {}))  # unknown: named below
+        if {"allowed_models", "blocked_models"} & set(data):
+            chosen.pop("blocked_models", None)
+        return {**{k: v for k, v in chosen.items() if k not in data}, **data}
+
     @field_validator("time_budget", "trial_timeout", mode="before")
     @classmethod
-    def _duration(cls, value, info):
-        return parse_duration(value, info.field_name)
+    def _duration(cls, value):
+        return parse_duration(value)
 
     @field_validator("primary_metric", check_fields=False)
     @classmethod

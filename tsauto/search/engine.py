@@ -169,6 +169,8 @@ def _tell(study: optuna.Study, trial: optuna.Trial, value: float) -> None:
 class Hooks:
     """How the caller follows and steers a search: every callback is optional."""
 
+    # (candidate learners, skipped learners -> why), once, before the first trial
+    on_start: Callable[[list[str], dict[str, str]], None] | None = None
     on_submit: Callable[[TrialSpec], None] | None = None
     on_trial: Callable[[TrialResult], None] | None = None
     # () -> (cancel the whole search?, trial ids to cancel); polled about twice a second
@@ -199,6 +201,8 @@ def search(task: SearchTask, folds: list, settings, context: dict, workdir: Path
 
         raise SettingsError(f"no learner fits the time budget: {skipped}. Raise time_budget or "
                             f"name learners in allowed_models.")
+    if hooks.on_start is not None:
+        hooks.on_start(learners, skipped)
     optuna.logging.set_verbosity(logging.WARNING)
     study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=settings.seed))
     queue = [(name, {}) for name in task.baselines if name in learners]

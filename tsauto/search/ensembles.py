@@ -7,6 +7,8 @@ not beat the single models on paper.  The weights it ships with are chosen on al
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 
@@ -116,13 +118,15 @@ def ensemble_trials(trials: list[TrialResult], folds: list[Fold], context: dict,
 
     made = []
     if voting:
+        start = time.perf_counter()
         # Selected on the point forecast; the same weights blend every quantile.
         weights, blend = cross_fitted_voting(stack[:, :, 0], groups, scorer_for,
                                              blend_inputs=stack)
         made.append(_trial(next_id, "voting_ensemble", ranked, weights, blend, keys, actual,
-                           folds, context, target, columns))
+                           folds, context, target, columns, start))
         next_id += 1
     if stacking:
+        start = time.perf_counter()
         meta = cross_fitted(stack[:, :, 0], actual, groups, context["seed"])
         if np.isfinite(meta).all():
             coef = fit_stacker(stack[:, :, 0], actual, context["seed"]).coef_
@@ -132,13 +136,14 @@ def ensemble_trials(trials: list[TrialResult], folds: list[Fold], context: dict,
                 blend[:, 1:] += (meta - blend[:, 0])[:, None]
                 blend[:, 0] = meta
                 made.append(_trial(next_id, "stack_ensemble", ranked, coef, blend, keys, actual,
-                                   folds, context, target, columns))
+                                   folds, context, target, columns, start))
     return made
 
 
 def _trial(trial_id, name, ranked, weights, blend, keys, actual, folds, context, target,
-           columns) -> TrialResult:
-    """The ensemble as a trial whose validation forecasts are ``blend`` (rows x columns)."""
+           columns, start: float) -> TrialResult:
+    """The ensemble as a trial whose validation forecasts are ``blend`` (rows x columns); its
+    duration is the time spent choosing and scoring it since ``start``."""
     keep = weights > 0
     frame = keys.copy()
     frame[columns] = blend
@@ -151,7 +156,8 @@ def _trial(trial_id, name, ranked, weights, blend, keys, actual, folds, context,
     mean = mean_metrics(fold_metrics)
     params = {"members": [ranked[i].trial_id for i in np.flatnonzero(keep)],
               "weights": [round(float(w), 6) for w in weights[keep]]}
-    return TrialResult(trial_id, name, params, "completed", mean, fold_metrics, 0.0,
+    return TrialResult(trial_id, name, params, "completed", mean, fold_metrics,
+                       time.perf_counter() - start,
                        oof=frame.assign(actual=actual))
 
 

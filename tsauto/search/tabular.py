@@ -126,12 +126,15 @@ def tabular_ensembles(trials: list[TrialResult], folds: list, context: dict, met
 
     made = []
     if voting:
+        start = time.perf_counter()
         weights, blend = cross_fitted_voting(stack.reshape(n_models, -1),
                                              groups.repeat(n_columns), scorer)
         made.append(_trial(next_id, "voting_ensemble", ranked, weights,
-                           blend.reshape(n_rows, n_columns), keys, folds, context, columns))
+                           blend.reshape(n_rows, n_columns), keys, folds, context, columns,
+                           start))
         next_id += 1
     if stacking:
+        start = time.perf_counter()
         # One linear meta-model over every prediction column: probabilities are stacked
         # against the one-hot truth, then renormalised to sum to 1.
         target = (actual[:, None] == np.asarray(context["classes"])[None, :]).astype("float64") \
@@ -147,7 +150,7 @@ def tabular_ensembles(trials: list[TrialResult], folds: list, context: dict, met
                                        meta.sum(axis=1, keepdims=True), 1.0)
                 coef = coef / coef.sum()
             made.append(_trial(next_id, "stack_ensemble", ranked, coef, meta, keys, folds,
-                               context, columns))
+                               context, columns, start))
     return made
 
 
@@ -176,7 +179,9 @@ def _fast_metric(metric: str, actual: np.ndarray, classes):
             "log_loss": log_loss, "balanced_accuracy": balanced_accuracy}.get(metric)
 
 
-def _trial(trial_id, name, ranked, weights, blend, keys, folds, context, columns) -> TrialResult:
+def _trial(trial_id, name, ranked, weights, blend, keys, folds, context, columns,
+           start: float) -> TrialResult:
+    """The ensemble as a trial; its duration is the time spent choosing and scoring it."""
     _, y = context["data"]
     fold_ids, actual = keys["fold"].to_numpy(), keys["actual"].to_numpy()
     fold_metrics = [score(actual[fold_ids == f.index], blend[fold_ids == f.index], context,
@@ -187,4 +192,5 @@ def _trial(trial_id, name, ranked, weights, blend, keys, folds, context, columns
               "weights": [round(float(w), 6) for w in weights[keep]]}
     oof = pd.DataFrame(blend, columns=columns).assign(fold=fold_ids, row=keys["row"].to_numpy(),
                                                       actual=actual)
-    return TrialResult(trial_id, name, params, "completed", mean, fold_metrics, 0.0, oof=oof)
+    return TrialResult(trial_id, name, params, "completed", mean, fold_metrics,
+                       time.perf_counter() - start, oof=oof)
