@@ -44,7 +44,7 @@ def test_inspect_json_is_machine_readable(csv):
 @pytest.mark.parametrize("args,message", [
     (["--time", "dat", "--target", "sales", "--grain", "store"], "Did you mean 'date'"),
     (["--time", "date", "--target", "sales"], "grain_columns= (candidates: ['store'])"),
-    (["--target", "sales"], "--time is required"),
+    (["--target", "sales"], "--time-column (--time) is required"),
     (["--time", "date", "--target", "sales", "--grain", "store", "--horizon", "0"],
      "horizon must be a positive integer"),
 ])
@@ -89,7 +89,7 @@ def test_fit_forecast_leaderboard(tmp_path):
 
 def test_fit_bad_budget_and_missing_model(tmp_path):
     result = tsauto("fit", "aus_accommodation", "--out", tmp_path, "--budget", "soon")
-    assert result.returncode == 2 and "--budget" in result.stderr
+    assert result.returncode == 2 and "time_budget='soon' is not valid" in result.stderr
     result = tsauto("forecast", tmp_path / "nope.pkl", "--out", tmp_path / "x.csv")
     assert result.returncode == 2 and "does not exist" in result.stderr
 
@@ -116,6 +116,6 @@ def test_fit_and_predict_a_table(tmp_path):
     result = tsauto("forecast", out / "model.pkl", "--out", tmp_path / "f.csv")
     assert result.returncode == 2 and "use 'tsauto predict'" in result.stderr
     result = tsauto("fit", rows, "--task", "classification", "--out", tmp_path / "x")
-    assert result.returncode == 2 and "--target is required" in result.stderr
+    assert result.returncode == 2 and "--target-column (--target) is required" in result.stderr
     result = tsauto("fit", "titanic", "--task", "clustering", "--out", tmp_path / "x")
     assert result.returncode == 2 and "--task 'clustering' is not valid" in result.stderr

@@ -74,7 +74,8 @@ def _roles(data: str, given: dict):
         "time_column", "target_column", "grain_columns", "known_covariates", "past_covariates",
         "static_features", "freq", "target_aggregation", "date_format"}
     roles.update({k: v for k, v in given.items() if k in keys})
-    for option, key in (("--time-column", "time_column"), ("--target-column", "target_column")):
+    for option, key in (("--time-column (--time)", "time_column"),
+                        ("--target-column (--target)", "target_column")):
         if not roles.get(key):
             raise SettingsError(f"{option} is required for a data file: name the {key.replace('_', ' ')}"
                               f" (columns: {', '.join(map(str, frame.columns[:20]))}).")
@@ -93,7 +94,8 @@ def _tabular_roles(data: str, target: str | None):
     frame, roles = _read(data)
     target = target or roles.get("target_column")
     if not target:
-        raise SettingsError(f"--target-column is required for a data file: name the column to "
+        raise SettingsError(f"--target-column (--target) is required for a data file: name the "
+                            f"column to "
                             f"predict "
                             f"(columns: {', '.join(map(str, frame.columns[:20]))}).")
     return frame, target
@@ -287,7 +289,7 @@ def _write_outputs(run, out_dir: Path, as_json: bool = False) -> None:
         return
     _print_board(board.head(10), settings.primary_metric, skipped)
     out.print(f"Best: {run.best_model.description}. Written to {out_dir}/ (model.pkl, "
-              f"leaderboard.csv/json, guardrails.json, settings.json).")
+              f"leaderboard.csv/json, guardrails.json, settings.json).", soft_wrap=False)
 
 
 @app.command()
@@ -459,7 +461,7 @@ def _print_board(board, metric: str, skipped: dict) -> None:
 
     out.print(leaderboard_table(board, metric, out.width))
     for line in skipped_lines(skipped):
-        out.print(Text(line), highlight=False)
+        out.print(Text(line), highlight=False, soft_wrap=False)
 
 
 @app.command()

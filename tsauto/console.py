@@ -223,38 +223,42 @@ class RichReporter(PlainReporter):
 
 def leaderboard_table(board: pd.DataFrame, metric: str, width: int = 80,
                       title: str = "Leaderboard") -> Table:
-    """The leaderboard for a person: one line per trial, parameters summarised (ensembles by
-    their members' learner names, failed trials by their error), times in words; the status
-    column only when a trial did not complete."""
-    second = "smape" if metric != "smape" and "smape" in board else None
-    show_status = "status" in board and (board["status"] != "completed").any()
+    """The leaderboard for a person, within ``width`` characters: one line per trial, learner
+    names whole, parameters summarised and cut to fit (ensembles by their members' learner
+    names, failed trials by their error), times in words; a trial that did not complete shows
+    its status in place of its score, and smape stands beside the primary metric only where
+    it leaves the parameters room."""
+    status = board["status"] if "status" in board else pd.Series("completed", board.index)
+
+    def number(name: str) -> list[str]:
+        return [("" if pd.isna(v) else f"{v:.4f}") if s == "completed" else str(s)
+                for v, s in zip(board[name], status)]
+
     errors = board["error"].fillna("") if "error" in board else pd.Series("", board.index)
     members = board["members"].fillna("") if "members" in board else pd.Series("", board.index)
-    rows = []
-    for i, row in board.iterrows():
-        cells = [str(row["trial"]), str(row["learner"])]
-        if show_status:
-            cells.append(str(row["status"]))
-        for name in filter(None, (metric, second)):
-            value = row.get(name)
-            cells.append("" if value is None or pd.isna(value) else f"{value:.4f}")
-        cells.append(human_duration(float(row["seconds"])))
-        rows.append((cells, f"error: {errors[i]}" if errors[i] else
-                     members[i] or params_summary(row.get("params") or "{}")))
-    headers = ["trial", "learner", *(["status"] if show_status else []),
-               *filter(None, (metric, second)), "time"]
+    columns = {"trial": [str(v) for v in board["trial"]],
+               "learner": [str(v) for v in board["learner"]]}
+    columns[metric] = number(metric) if metric in board else list(map(str, status))
+    if metric != "smape" and "smape" in board:
+        columns["smape"] = number("smape")
+    columns["time"] = [human_duration(float(v)) for v in board["seconds"]]
+    about = [f"error: {e}" if e else m or params_summary(p or "{}")
+             for e, m, p in zip(errors, members, board.get("params", [""] * len(board)))]
+    widths = {h: max([len(h)] + [len(c) for c in cells]) for h, cells in columns.items()}
+
+    def room() -> int:  # what the parameters get: 3 characters between columns
+        return width - sum(w + 3 for w in widths.values())
+
+    if room() < 30 and "smape" in columns and metric != "smape":
+        del columns["smape"], widths["smape"]
     table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    used = 0
-    for j, header in enumerate(headers):
-        # fixed columns keep their full text; the parameters take what is left of ``width``
-        # (3 characters between columns), cut with '…'
-        fixed = max([len(header)] + [len(cells[j]) for cells, _ in rows])
-        used += fixed + 3
-        table.add_column(header, width=fixed, no_wrap=True,
-                         justify="left" if header in ("learner", "status") else "right")
-    table.add_column("params", no_wrap=True, overflow="ellipsis", width=max(8, width - used))
-    for cells, about in rows:
-        table.add_row(*cells, Text(about, style="red" if about.startswith("error: ") else ""))
+    for header in columns:
+        table.add_column(header, width=widths[header], no_wrap=True,
+                         justify="left" if header == "learner" else "right")
+    table.add_column("params", no_wrap=True, overflow="ellipsis", width=max(8, room()))
+    for i, text in enumerate(about):
+        table.add_row(*(cells[i] for cells in columns.values()),
+                      Text(text, style="red" if text.startswith("error: ") else ""))
     return table
 
 

@@ -46,7 +46,7 @@ _SLOW_FORECASTERS = ["auto_arima", "auto_ces", "mstl", "prophet", "tcn"]
 _SLOW_TABULAR = ["extra_trees", "random_forest"]
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "forecasting": {
-        "fast": {"time_budget": 60.0, "n_cross_validations": 1, "early_stopping_trials": 10,
+        "fast": {"time_budget": 120.0, "n_cross_validations": 1, "early_stopping_trials": 10,
                  "blocked_models": _SLOW_FORECASTERS},
         "medium": {"time_budget": 600.0, "n_cross_validations": "auto",
                    "early_stopping_trials": 20},
