@@ -30,6 +30,7 @@ from rich.console import Console
 
 from tsauto.data.dataset import TimeSeriesDataset, read_table
 from tsauto.data.guardrails import GuardrailReport, run_guardrails
+from tsauto.data.io import check_output_dir
 from tsauto.data.tabular import TabularDataset
 from tsauto.data.tabular_guardrails import apply_fixes, run_tabular_guardrails
 from tsauto.ensemble.weighted import WeightedEnsemble, WeightedTabularEnsemble
@@ -143,6 +144,8 @@ class AutoML:
         """Search, validate, ensemble and refit.  ``validation_data`` (classification and
         regression only) replaces cross-validation by the user's own validation rows."""
         started = time.monotonic()
+        if output_dir is not None:
+            check_output_dir(output_dir, "output_dir")  # a bad folder fails before the search
         if validation_data is not None and self.settings.task == "forecasting":
             raise SettingsError("validation_data is for classification and regression; "
                                 "forecasting validates on rolling origins (n_cross_validations).")

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from tsauto.data.frequency import TimeGrid, grid_from_freq, infer_grid
+from tsauto.data.io import read_table  # noqa: F401 - re-exported: the one table reader
 from tsauto.errors import (
     ColumnNotFoundError,
     DataError,
@@ -27,6 +28,7 @@ from tsauto.errors import (
     closest_hint,
     preview,
 )
+from tsauto.errors import check_int as _positive_int
 
 SERIES_ID = "series_id"
 FILLED = "_filled"
@@ -477,20 +479,29 @@ class DatasetSchema:
 
 
 # -- module helpers ----------------------------------------------------------------------------
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV or Parquet file, with a clear error for a missing file or unknown format."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"data file '{path}' does not exist.")
-    suffixes = "".join(path.suffixes).lower()
-    if ".parquet" in suffixes or suffixes.endswith(".pq"):
-        return pd.read_parquet(path)
-    if ".csv" in suffixes or ".txt" in suffixes:
-        try:
-            return pd.read_csv(path)
-        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise DataError(f"cannot read '{path}' as CSV: {exc}") from None
-    raise DataError(f"cannot read '{path}': use a .csv (optionally compressed) or .parquet file.")
+def parse_times(column: pd.Series, name: str, where: str = "") -> pd.Series:
+    """A user's time column as datetimes, parsed as a dataset parses its own (so the frames a
+    fitted model is given later read the same way); a DataError names the rows that hold no
+    date.  ``where`` prefixes the messages, e.g. 'future: '."""
+    values = column
+    if not pd.api.types.is_datetime64_any_dtype(values):
+        if pd.api.types.is_numeric_dtype(values):
+            raise DataError(f"{where}time column '{name}' holds numbers, not dates (e.g. "
+                            f"{values.iloc[0]!r}); convert it first, e.g. for years "
+                            f"pd.to_datetime(df['{name}'].astype(str), format='%Y').")
+        parsed = _to_datetime(values)
+        bad = parsed.isna() & values.notna()
+        if bad.any():
+            rows = np.flatnonzero(bad.to_numpy())
+            raise DataError(f"{where}time column '{name}' has {int(bad.sum())} values that are "
+                            f"not dates, e.g. {preview(values.iloc[rows[:3]].tolist(), 3)} at "
+                            f"rows {preview(rows.tolist())}.")
+        values = parsed
+    if values.isna().any():
+        rows = np.flatnonzero(values.isna().to_numpy())
+        raise DataError(f"{where}time column '{name}' is missing in {len(rows)} rows, e.g. rows "
+                        f"{preview(rows.tolist())}; every row needs a time.")
+    return values
 
 
 def _parse_times(column: pd.Series, name: str) -> tuple[np.ndarray, object, str]:
@@ -499,24 +510,7 @@ def _parse_times(column: pd.Series, name: str) -> tuple[np.ndarray, object, str]
     Timezone-aware times stay in their zone: daily and coarser data (all at local midnight) is
     handled on the wall clock so that DST does not shift it, finer data in UTC.
     """
-    values = column
-    if not pd.api.types.is_datetime64_any_dtype(values):
-        if pd.api.types.is_numeric_dtype(values):
-            raise DataError(f"time column '{name}' holds numbers, not dates (e.g. "
-                            f"{values.iloc[0]!r}); convert it first, e.g. for years "
-                            f"pd.to_datetime(df['{name}'].astype(str), format='%Y').")
-        parsed = _to_datetime(values)
-        bad = parsed.isna() & values.notna()
-        if bad.any():
-            rows = np.flatnonzero(bad.to_numpy())
-            raise DataError(f"time column '{name}' has {int(bad.sum())} values that are not "
-                            f"dates, e.g. {preview(values.iloc[rows[:3]].tolist(), 3)} at rows "
-                            f"{preview(rows.tolist())}.")
-        values = parsed
-    if values.isna().any():
-        rows = np.flatnonzero(values.isna().to_numpy())
-        raise DataError(f"time column '{name}' is missing in {len(rows)} rows, e.g. rows "
-                        f"{preview(rows.tolist())}; every row needs a time.")
+    values = parse_times(column, name)
     tz = getattr(values.dt, "tz", None)
     if tz is None:
         return values.to_numpy(dtype="datetime64[ns]"), None, "naive"
@@ -571,12 +565,6 @@ def _position_in_series(lengths: np.ndarray) -> np.ndarray:
     """0, 1, ... within each series, for series laid back to back."""
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     return np.arange(int(lengths.sum())) - np.repeat(starts, lengths)
-
-
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise SettingsError(f"{name} must be a positive integer (1 or more), got {value!r}.")
-    return int(value)
 
 
 def candidate_grains(frame: pd.DataFrame, time_column: str, limit: int = 5) -> list[str]:
