@@ -171,8 +171,12 @@ def search(task: SearchTask, folds: list, settings, context: dict, workdir: Path
     learners, skipped = candidate_learners(settings, task, len(folds), budget)
     if not learners:
         from tsauto.errors import SettingsError
+        from tsauto.settings import no_learner_left
 
-        raise SettingsError(f"no learner fits the time budget: {skipped}. Raise time_budget or "
+        if not skipped:  # nothing was left to try before any cost was considered
+            raise SettingsError(no_learner_left(settings, task.registry.names()) + ".")
+        reasons = "; ".join(f"{name}: {why}" for name, why in skipped.items())
+        raise SettingsError(f"no allowed learner can run here ({reasons}). Raise time_budget or "
                             f"name learners in allowed_models.")
     optuna.logging.set_verbosity(logging.WARNING)
     study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=settings.seed))
