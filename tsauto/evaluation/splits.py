@@ -14,6 +14,8 @@ import numpy as np
 from tsauto.data.dataset import TimeSeriesDataset, _position_in_series
 from tsauto.errors import ShortSeriesError, preview
 
+MIN_TRAIN = 3  # periods a series keeps to train on before its earliest window (rolling_origin)
+
 
 @dataclass
 class Fold:
@@ -54,3 +56,12 @@ def auto_n_windows(ds: TimeSeriesDataset, horizon: int, step: int | None = None,
     median = float(np.median(ds.lengths))
     fits = int((median - max(horizon, 3) - horizon) // step) + 1
     return max(1, min(most, fits))
+
+
+def max_windows(ds: TimeSeriesDataset, horizon: int, step: int | None = None,
+                min_train: int = MIN_TRAIN) -> int:
+    """The most rolling-origin windows the longest series holds (0: not even one), with
+    ``min_train`` periods left to train on before the earliest (as in ``rolling_origin``)."""
+    step = horizon if step is None else step
+    room = int(ds.lengths.max()) - min_train - horizon
+    return 0 if room < 0 else room // step + 1

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from tsauto.data.dataset import SERIES_ID, STEP, DatasetSchema, TimeSeriesDataset
+from tsauto.data.dataset import SERIES_ID, STEP, DatasetSchema, TimeSeriesDataset, parse_times
 from tsauto.errors import DataError, MissingFutureError, NotFittedError, SettingsError, preview
 
 POINT = "forecast"
@@ -167,8 +167,9 @@ def align_future(frame: pd.DataFrame, future: pd.DataFrame | None, meta: Dataset
     if missing_cols:
         raise MissingFutureError(f"future is missing column(s) {preview(missing_cols)}; it needs "
                                  f"the time column '{meta.time_column}' and {preview(needed)}.")
-    future = meta.with_series_id(future, "future", MissingFutureError)
-    future[meta.time_column] = pd.to_datetime(future[meta.time_column])
+    times = parse_times(future[meta.time_column], meta.time_column, "future: ")
+    future = meta.with_series_id(future.assign(**{meta.time_column: times}), "future",
+                                 MissingFutureError)
     keys = [SERIES_ID, meta.time_column]
     future = future.drop_duplicates(keys, keep="last")[keys + needed]
     left = frame.assign(**{SERIES_ID: frame[SERIES_ID].astype(str)})
