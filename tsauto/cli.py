@@ -208,12 +208,13 @@ def fit(
     """Search for the best model within a budget; write model, leaderboard and reports.
 
     Forecasting by default; --task classification|regression learns from a plain table."""
+    from tsauto.data.io import check_output_dir, read_table
+
+    check_output_dir(out_dir)  # before the heavy imports, the data and the search
     from tsauto import datasets as bundled
     from tsauto.automl import AutoML
-    from tsauto.data.io import check_output_dir, read_table
     from tsauto.settings import SETTINGS, ForecastSettings
 
-    check_output_dir(out_dir)  # before the data is read and the search runs
     task = _task_of(data, task)
     chosen = {"time_budget": _budget(budget), "max_trials": max_trials,
               "allowed_models": models or None, "seed": seed,

@@ -24,7 +24,7 @@ _FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".parquet": "parquet",
             ".pq": "parquet", ".json": "json"}
 _COMPRESSIONS = (".gz", ".bz2", ".zip", ".xz", ".zst")
 _NAMES = {"csv": "CSV", "tsv": "TSV", "parquet": "Parquet", "json": "JSON"}
-READABLE = ".csv, .tsv, .parquet or .json (CSV/TSV/JSON may be compressed, e.g. .csv.gz)"
+READABLE = "a .csv, .tsv, .parquet or .json file (CSV, TSV and JSON may be compressed: .csv.gz)"
 WRITABLE = ".csv, .parquet or .json (or '-' for CSV on standard output)"
 STDOUT = "-"
 
@@ -32,7 +32,7 @@ STDOUT = "-"
 _MAGIC = ((b"PAR1", "a Parquet file"), (b"\x1f\x8b", "a gzip archive"), (b"PK\x03\x04",
           "a zip archive (an Excel .xlsx file is one)"), (b"BZh", "a bzip2 archive"),
           (b"\xfd7zXZ", "an xz archive"), (b"\x28\xb5\x2f\xfd", "a zstd archive"),
-          (b"\x80", "a Python pickle (a tsauto model file is one)"),
+          (b"\x80", "a Python pickle"),
           (b"\xd0\xcf\x11\xe0", "an old Excel/Office file"), (b"%PDF", "a PDF document"))
 
 
@@ -53,23 +53,23 @@ def read_table(path: str | Path, what: str = "data file") -> pd.DataFrame:
     if not path.exists():
         raise DataError(f"{what} '{path}' does not exist.")
     if path.is_dir():
-        raise DataError(f"{what} '{path}' is a folder; give a file: {READABLE}.")
+        raise DataError(f"{what} '{path}' is a folder; give {READABLE}.")
     kind = table_format(path)
     found = _content(path)
     if kind is None:
         raise DataError(f"cannot read {what} '{path}': the extension "
                         f"'{''.join(path.suffixes) or '(none)'}' is not a table format"
-                        f"{_looks_like(found)}; use {READABLE}.")
+                        f"{_looks_like(found)}. Use {READABLE}.")
     if path.stat().st_size == 0:
         raise DataError(f"{what} '{path}' is empty (0 bytes); expected a {_NAMES[kind]} file "
                         f"with a header row and data rows.")
     compressed = path.suffix.lower() in _COMPRESSIONS
     if kind == "parquet" and found != "a Parquet file":
-        raise DataError(f"{what} '{path}' is not a Parquet file{_looks_like(found)}; give it "
-                        f"the extension of its real format ({READABLE}).")
+        raise DataError(f"{what} '{path}' is not a Parquet file{_looks_like(found)}. Name a "
+                        f"file by its format: {READABLE}.")
     if kind != "parquet" and not compressed and found not in (None, "text"):
-        raise DataError(f"{what} '{path}' is {found}, not a {_NAMES[kind]} text file; give it "
-                        f"the extension of its real format ({READABLE}).")
+        raise DataError(f"{what} '{path}' is {found}, not a {_NAMES[kind]} text file. Name a "
+                        f"file by its format: {READABLE}.")
     try:
         if kind == "parquet":
             frame = pd.read_parquet(path)
@@ -81,7 +81,11 @@ def read_table(path: str | Path, what: str = "data file") -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise DataError(f"{what} '{path}' has no columns: expected a {_NAMES[kind]} file with a "
                         f"header row and data rows.") from None
-    except (ValueError, OSError) as exc:  # parser, decoding, Arrow and decompression errors
+    except UnicodeDecodeError as exc:
+        raise DataError(f"cannot read {what} '{path}' as {_NAMES[kind]}: it is not UTF-8 text "
+                        f"(byte {exc.object[exc.start:exc.start + 1]!r} at position "
+                        f"{exc.start}); save it as UTF-8.") from None
+    except (ValueError, OSError) as exc:  # parser, Arrow and decompression errors
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"cannot read {what} '{path}' as {_NAMES[kind]}: {reason}") from None
     if frame.empty:
@@ -187,5 +191,5 @@ def _content(path: Path) -> str | None:
 
 def _looks_like(found: str | None) -> str:
     if found == "text":
-        return " (its content looks like text, e.g. CSV)"
-    return f" (its content is {found})" if found else ""
+        return ": its content looks like text (CSV?)"
+    return f": its content is {found}" if found else ""
