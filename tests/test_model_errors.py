@@ -55,6 +55,15 @@ def test_future_rows_without_a_time_are_named(forecaster):
         forecaster.forecast(future=future)
 
 
+def test_evaluate_names_holdout_dates_that_are_not_dates(forecaster, saved_models):
+    holdout = future_of(forecaster).assign(sales=1.0)
+    holdout["date"] = holdout["date"].dt.strftime("%Y-%m-%d")
+    holdout.loc[5, "date"] = "31/31/2023"
+    with pytest.raises(DataError, match="evaluate: time column 'date' has 1 values that are not "
+                                        "dates, e.g. '31/31/2023' at rows 5"):
+        forecaster.evaluate(holdout, future=future_of(forecaster))
+
+
 @pytest.mark.parametrize("n_windows", [0, -1, 1.5, True, "2"])
 def test_backtest_n_windows_must_be_a_positive_integer(forecaster, saved_models, n_windows):
     with pytest.raises(SettingsError, match=f"n_windows must be a positive integer .*got "

@@ -39,6 +39,8 @@ class _Artifact(Pickled):
 
 
 class ForecastModel(_Artifact):
+    task = "forecasting"
+
     def __init__(self, learner: Forecaster, schema: DatasetSchema, history: pd.DataFrame,
                  horizon: int, quantiles, guardrails: GuardrailReport | None = None,
                  settings: dict | None = None, description: str = "") -> None:
@@ -50,8 +52,6 @@ class ForecastModel(_Artifact):
         self.guardrails = guardrails
         self.settings = settings or {}
         self.description = description
-
-    task = "forecasting"
 
     def forecast(self, horizon: int | None = None,
                  future: pd.DataFrame | str | Path | None = None) -> pd.DataFrame:
