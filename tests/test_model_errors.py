@@ -121,3 +121,10 @@ def test_predict_reads_rows_from_a_path(tmp_path, regressor, saved_models):
     np.testing.assert_allclose(regressor.predict(path), regressor.predict(rows))
     with pytest.raises(DataError, match="rows file '.*nope.csv' does not exist"):
         regressor.predict(tmp_path / "nope.csv")
+
+
+@pytest.mark.parametrize("horizon", [0, True, 2.0])
+def test_forecast_horizon_must_be_a_positive_integer(forecaster, horizon):
+    with pytest.raises(SettingsError, match=f"horizon must be a positive integer .*got "
+                                            f"{horizon!r}"):
+        forecaster.forecast(horizon=horizon, future=future_of(forecaster))
