@@ -106,7 +106,7 @@ def _tabular_roles(data: str, target: str | None):
 
 
 # Column-role options shared by inspect and fit.
-DataArg = Annotated[str, typer.Argument(help="CSV/Parquet file or bundled dataset name.")]
+DataArg = Annotated[str, typer.Argument(help="CSV/TSV/Parquet/JSON file or bundled dataset name.")]
 TimeOpt = Annotated[Optional[str], typer.Option("--time", help="Time column.")]
 TargetOpt = Annotated[Optional[str], typer.Option("--target", help="Target column.")]
 GrainOpt = Annotated[Optional[list[str]], typer.Option("--grain", help="Series id column(s).")]
@@ -122,6 +122,8 @@ FilledShareOpt = Annotated[float, typer.Option(
 TaskOpt = Annotated[Optional[str], typer.Option(
     "--task", help="forecasting|classification|regression (default: the bundled set's, else "
                    "forecasting).")]
+_OUT_HELP = ("File to write, format by extension: .csv, .parquet or .json; '-' writes CSV to "
+             "standard output. Missing folders are created.")
 
 
 @app.command()
@@ -240,8 +242,10 @@ def fit(
     """Search for the best model within a budget; write model, leaderboard and reports.
 
     Forecasting by default; --task classification|regression learns from a plain table."""
+    from tsauto.data.io import check_output_dir, read_table
+
+    check_output_dir(out_dir)  # before the heavy imports, the data and the search
     from tsauto.automl import AutoML
-    from tsauto.data.dataset import read_table
     from tsauto.settings import SETTINGS, ForecastSettings
 
     task = _task_of(data, task)
@@ -251,7 +255,7 @@ def fit(
     if task != "forecasting":
         frame, target = _tabular_roles(data, target)
         settings = SETTINGS[task](target_column=target, drop_columns=drop or [], **chosen)
-        valid = read_table(validation_data) if validation_data else None
+        valid = read_table(validation_data, "--validation-data file") if validation_data else None
         _write_outputs(AutoML(settings).fit(frame, output_dir=out_dir, validation_data=valid),
                        out_dir)
         return
@@ -271,6 +275,7 @@ def fit(
 def _write_outputs(run, out_dir: Path) -> None:
     import json
 
+    from tsauto.data.io import write_table
     from tsauto.settings import settings_to_json
 
     if run.best_model is None:
@@ -278,16 +283,17 @@ def _write_outputs(run, out_dir: Path) -> None:
     settings = run.settings
     run.best_model.save(out_dir / "model.pkl")
     board = run.leaderboard()
-    board.to_csv(out_dir / "leaderboard.csv", index=False)
-    board.to_json(out_dir / "leaderboard.json", orient="records", indent=1)
+    write_table(board, out_dir / "leaderboard.csv")
+    write_table(board, out_dir / "leaderboard.json")
     (out_dir / "guardrails.json").write_text(run.guardrails.to_json(indent=1))
     (out_dir / "settings.json").write_text(settings_to_json(settings))
     featurization = getattr(run.best_model.learner, "featurization_summary", None)
     if callable(featurization):  # pivoted learners report what they did to every column
         summary = featurization()
-        text = (summary.to_json(orient="records", indent=1, default_handler=str)
-                if hasattr(summary, "to_json") else json.dumps(summary, default=str, indent=1))
-        (out_dir / "featurization.json").write_text(text)
+        if hasattr(summary, "to_json"):
+            write_table(summary, out_dir / "featurization.json")
+        else:
+            (out_dir / "featurization.json").write_text(json.dumps(summary, default=str, indent=1))
     _print_board(board.head(10), settings.primary_metric)
     out.print(f"Best: {run.best_model.description}. Written to {out_dir}/ (model.pkl, "
               f"leaderboard.csv/json, guardrails.json, settings.json).")
@@ -368,35 +374,38 @@ def _print_frame(frame, title: str) -> None:
 @app.command()
 def forecast(
     model_path: Annotated[Path, typer.Argument(help="A model.pkl written by tsauto fit.")],
-    out_file: Annotated[Path, typer.Option("--out", help="CSV or Parquet file to write.")],
+    out_file: Annotated[Path, typer.Option("--out", help=_OUT_HELP)],
     horizon: Annotated[Optional[int], typer.Option(help="Periods (default: the model's).")] = None,
     future: Annotated[Optional[Path], typer.Option(help="Future known covariates file.")] = None,
 ) -> None:
     """Forecast with a saved model."""
-    from tsauto.data.dataset import read_table
-    from tsauto.model import load_model
+    from tsauto.data.io import check_output_file, read_table
+    from tsauto.model import ForecastModel, load_model
 
+    check_output_file(out_file)  # before the model is loaded and run
     model = load_model(model_path)
-    if not hasattr(model, "forecast"):
+    if not isinstance(model, ForecastModel):
         raise SettingsError(f"'{model_path}' is a {model.task} model: use 'tsauto predict'.")
-    frame = model.forecast(horizon=horizon, future=read_table(future) if future else None)
-    _write_frame(frame, out_file)
-    out.print(f"{len(frame):,} forecast rows written to {out_file}.")
+    frame = model.forecast(horizon=horizon,
+                           future=read_table(future, "--future file") if future else None)
+    _write_frame(frame, out_file, "forecast rows")
 
 
 @app.command()
 def predict(
     model_path: Annotated[Path, typer.Argument(help="A model.pkl of a classification or "
                                                     "regression fit.")],
-    data: Annotated[Path, typer.Argument(help="CSV/Parquet file of rows to predict.")],
-    out_file: Annotated[Path, typer.Option("--out", help="CSV or Parquet file to write.")],
+    data: Annotated[Path, typer.Argument(help="CSV/TSV/Parquet/JSON file of rows to "
+                                                "predict.")],
+    out_file: Annotated[Path, typer.Option("--out", help=_OUT_HELP)],
     proba: Annotated[bool, typer.Option("--proba", help="Add one probability column per "
                                                         "class.")] = False,
 ) -> None:
     """Predict rows with a saved classification or regression model."""
-    from tsauto.data.dataset import read_table
+    from tsauto.data.io import check_output_file, read_table
     from tsauto.model import TabularModel, load_model
 
+    check_output_file(out_file)  # before the model is loaded and run
     model = load_model(model_path)
     if not isinstance(model, TabularModel):
         raise SettingsError(f"'{model_path}' is a forecasting model: use 'tsauto forecast'.")
@@ -407,28 +416,29 @@ def predict(
         probabilities = model.predict_proba(frame)
         for label in probabilities.columns:
             result[f"proba_{label}"] = probabilities[label].to_numpy()
-    _write_frame(result, out_file)
-    out.print(f"{len(result):,} predictions written to {out_file}.")
+    _write_frame(result, out_file, "predictions")
 
 
-def _write_frame(frame, path: Path) -> None:
-    if path.suffix.lower() in (".parquet", ".pq"):
-        frame.to_parquet(path, index=False)
-    else:
-        frame.to_csv(path, index=False)
+def _write_frame(frame, path: Path, rows: str) -> None:
+    from tsauto.data.io import STDOUT, write_table
+
+    write_table(frame, path)
+    # With '-' the table is the standard output: the note goes to stderr.
+    (err if str(path) == STDOUT else out).print(
+        f"{len(frame):,} {rows} written to {'standard output' if str(path) == STDOUT else path}.")
 
 
 @app.command()
 def leaderboard(folder: Annotated[Path, typer.Argument(help="An output folder of tsauto fit.")]) -> None:
     """Print the leaderboard of a finished experiment."""
-    import pandas as pd
-
-    path = folder / "leaderboard.csv"
-    if not path.exists():
-        raise SettingsError(f"'{path}' does not exist: pass the --out folder of 'tsauto fit'.")
+    from tsauto.data.io import read_table
     from tsauto.settings import settings_from_json
 
-    board = pd.read_csv(path).fillna({"error": ""})
+    for name in ("leaderboard.csv", "settings.json"):
+        if not (folder / name).is_file():
+            raise SettingsError(f"'{folder / name}' does not exist: pass the --out folder of "
+                                f"'tsauto fit'.")
+    board = read_table(folder / "leaderboard.csv", "leaderboard").fillna({"error": ""})
     settings = settings_from_json((folder / "settings.json").read_text())
     _print_board(board, settings.primary_metric)
 
