@@ -31,3 +31,29 @@ def make_panel(n_series=3, length=48, freq="MS", start="2020-01-01", seed=0, sea
 @pytest.fixture
 def panel():
     return make_panel()
+
+
+@pytest.fixture(scope="session")
+def saved_models(tmp_path_factory):
+    """Two small fitted models saved to disk, shared by the tests of bad inputs to them: a
+    forecaster that uses a known covariate ('price') and a regressor (columns 'a', 'b')."""
+    from tsauto.automl import AutoML
+    from tsauto.settings import ForecastSettings, RegressionSettings
+
+    folder = tmp_path_factory.mktemp("models")
+    quick = dict(max_trials=1, enable_voting_ensemble=False, enable_stack_ensemble=False,
+                 verbosity=0, time_budget=120)
+    panel = make_panel(length=36).assign(price=lambda f: np.arange(len(f)) % 5)
+    forecast = AutoML(ForecastSettings(
+        time_column="date", target_column="sales", grain_columns=["store"],
+        known_covariates=["price"], horizon=3, allowed_models=["elastic_net"],
+        n_cross_validations=1, **quick)).fit(panel).best_model
+    rng = np.random.default_rng(0)
+    rows = pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60)})
+    rows["y"] = 2 * rows["a"] + rng.normal(size=60)
+    regression = AutoML(RegressionSettings(target_column="y", allowed_models=["ridge"],
+                                           **quick)).fit(rows).best_model
+    forecast.save(folder / "forecast.pkl")
+    regression.save(folder / "regression.pkl")
+    return {"forecast": folder / "forecast.pkl", "regression": folder / "regression.pkl",
+            "panel": panel, "rows": rows}

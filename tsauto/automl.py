@@ -37,10 +37,11 @@ from tsauto.data.guardrails import (
     validation_windows,
     windows_filled,
 )
+from tsauto.data.io import check_output_dir
 from tsauto.data.tabular import TabularDataset
 from tsauto.data.tabular_guardrails import apply_fixes, run_tabular_guardrails
 from tsauto.ensemble.weighted import WeightedEnsemble, WeightedTabularEnsemble
-from tsauto.errors import NoModelError, SettingsError, preview
+from tsauto.errors import NoModelError, SettingsError
 from tsauto.evaluation.metrics import fallback_metric, is_better, metrics_for
 from tsauto.evaluation.splits import rolling_origin
 from tsauto.evaluation.tabular_splits import holdout, kfold, user_validation
@@ -164,6 +165,8 @@ class AutoML:
         ``reporter`` (a ``tsauto.progress.Reporter``) follows the progress; by default plain
         lines go to stderr at ``verbosity`` 1 and 2."""
         started = time.monotonic()
+        if output_dir is not None:
+            check_output_dir(output_dir, "output_dir")  # a bad folder fails before the search
         if validation_data is not None and self.settings.task == "forecasting":
             raise SettingsError("validation_data is for classification and regression; "
                                 "forecasting validates on rolling origins (n_cross_validations).")

@@ -101,13 +101,15 @@ def _tabular_roles(data: str, target: str | None):
     return frame, target
 
 
-DataArg = Annotated[str, typer.Argument(help="CSV/Parquet file or bundled dataset name.")]
+DataArg = Annotated[str, typer.Argument(help="CSV/TSV/Parquet/JSON file or bundled dataset name.")]
 TaskOpt = Annotated[Optional[str], typer.Option(
     "--task", help="forecasting|classification|regression (default: the bundled set's, else "
                    "forecasting).")]
 # metavar "": a flag takes no value, and its help must not suggest one
 JsonOpt = Annotated[bool, typer.Option("--json", metavar="",
                                        help="Print JSON on stdout, for machines.")]
+_OUT_HELP = ("File to write, format by extension: .csv, .parquet or .json; '-' writes CSV to "
+             "standard output. Missing folders are created.")
 # The settings inspect applies: the data's roles and fit's guardrail rules.
 INSPECT_SETTINGS = ["time_column", "target_column", "grain_columns", "known_covariates",
                     "past_covariates", "static_features", "freq", "target_aggregation",
@@ -221,8 +223,10 @@ def fit(
     Forecasting by default; --task classification|regression learns from a plain table.
     Every setting of the API is an option of the same name; a bundled dataset fills in its
     columns, horizon and holiday calendar."""
+    from tsauto.data.io import check_output_dir, read_table
+
+    check_output_dir(out_dir)  # before the heavy imports, the data and the search
     from tsauto.automl import AutoML
-    from tsauto.data.dataset import read_table
     from tsauto.settings import SETTINGS
 
     chosen = read_settings_file(settings_file) if settings_file else {}
@@ -232,7 +236,7 @@ def fit(
     if task != "forecasting":
         frame, target = _tabular_roles(data, chosen.pop("target_column", None))
         settings = SETTINGS[task](target_column=target, **chosen)
-        valid = read_table(validation_data) if validation_data else None
+        valid = read_table(validation_data, "--validation-data file") if validation_data else None
         run = AutoML(settings).fit(frame, output_dir=out_dir, validation_data=valid,
                                    reporter=_reporter(settings))
         return _write_outputs(run, out_dir, as_json)
@@ -260,6 +264,7 @@ def _reporter(settings):
 def _write_outputs(run, out_dir: Path, as_json: bool = False) -> None:
     import json
 
+    from tsauto.data.io import write_table
     from tsauto.progress import skipped_learners
     from tsauto.settings import settings_to_json
 
@@ -268,8 +273,8 @@ def _write_outputs(run, out_dir: Path, as_json: bool = False) -> None:
     settings = run.settings
     run.best_model.save(out_dir / "model.pkl")
     board = run.leaderboard()
-    board.to_csv(out_dir / "leaderboard.csv", index=False)
-    board.to_json(out_dir / "leaderboard.json", orient="records", indent=1)
+    write_table(board, out_dir / "leaderboard.csv")
+    write_table(board, out_dir / "leaderboard.json")
     skipped = skipped_learners(run.result)
     (out_dir / "skipped.json").write_text(json.dumps(skipped, indent=1))
     (out_dir / "guardrails.json").write_text(run.guardrails.to_json(indent=1))
@@ -277,9 +282,10 @@ def _write_outputs(run, out_dir: Path, as_json: bool = False) -> None:
     featurization = getattr(run.best_model.learner, "featurization_summary", None)
     if callable(featurization):  # pivoted learners report what they did to every column
         summary = featurization()
-        text = (summary.to_json(orient="records", indent=1, default_handler=str)
-                if hasattr(summary, "to_json") else json.dumps(summary, default=str, indent=1))
-        (out_dir / "featurization.json").write_text(text)
+        if hasattr(summary, "to_json"):
+            write_table(summary, out_dir / "featurization.json")
+        else:
+            (out_dir / "featurization.json").write_text(json.dumps(summary, default=str, indent=1))
     if as_json:
         out.print_json(json.dumps({
             "best": run.best_model.description, "output_dir": str(out_dir),
@@ -382,35 +388,38 @@ def _print_frame(frame, title: str) -> None:
 @app.command()
 def forecast(
     model_path: Annotated[Path, typer.Argument(help="A model.pkl written by tsauto fit.")],
-    out_file: Annotated[Path, typer.Option("--out", help="CSV or Parquet file to write.")],
+    out_file: Annotated[Path, typer.Option("--out", help=_OUT_HELP)],
     horizon: Annotated[Optional[int], typer.Option(help="Periods (default: the model's).")] = None,
     future: Annotated[Optional[Path], typer.Option(help="Future known covariates file.")] = None,
 ) -> None:
     """Forecast with a saved model."""
-    from tsauto.data.dataset import read_table
-    from tsauto.model import load_model
+    from tsauto.data.io import check_output_file, read_table
+    from tsauto.model import ForecastModel, load_model
 
+    check_output_file(out_file)  # before the model is loaded and run
     model = load_model(model_path)
-    if not hasattr(model, "forecast"):
+    if not isinstance(model, ForecastModel):
         raise SettingsError(f"'{model_path}' is a {model.task} model: use 'tsauto predict'.")
-    frame = model.forecast(horizon=horizon, future=read_table(future) if future else None)
-    _write_frame(frame, out_file)
-    out.print(f"{len(frame):,} forecast rows written to {out_file}.")
+    frame = model.forecast(horizon=horizon,
+                           future=read_table(future, "--future file") if future else None)
+    _write_frame(frame, out_file, "forecast rows")
 
 
 @app.command()
 def predict(
     model_path: Annotated[Path, typer.Argument(help="A model.pkl of a classification or "
                                                     "regression fit.")],
-    data: Annotated[Path, typer.Argument(help="CSV/Parquet file of rows to predict.")],
-    out_file: Annotated[Path, typer.Option("--out", help="CSV or Parquet file to write.")],
+    data: Annotated[Path, typer.Argument(help="CSV/TSV/Parquet/JSON file of rows to "
+                                                "predict.")],
+    out_file: Annotated[Path, typer.Option("--out", help=_OUT_HELP)],
     proba: Annotated[bool, typer.Option("--proba", metavar="", help="Add one probability column per "
                                                         "class.")] = False,
 ) -> None:
     """Predict rows with a saved classification or regression model."""
-    from tsauto.data.dataset import read_table
+    from tsauto.data.io import check_output_file, read_table
     from tsauto.model import TabularModel, load_model
 
+    check_output_file(out_file)  # before the model is loaded and run
     model = load_model(model_path)
     if not isinstance(model, TabularModel):
         raise SettingsError(f"'{model_path}' is a forecasting model: use 'tsauto forecast'.")
@@ -421,15 +430,16 @@ def predict(
         probabilities = model.predict_proba(frame)
         for label in probabilities.columns:
             result[f"proba_{label}"] = probabilities[label].to_numpy()
-    _write_frame(result, out_file)
-    out.print(f"{len(result):,} predictions written to {out_file}.")
+    _write_frame(result, out_file, "predictions")
 
 
-def _write_frame(frame, path: Path) -> None:
-    if path.suffix.lower() in (".parquet", ".pq"):
-        frame.to_parquet(path, index=False)
-    else:
-        frame.to_csv(path, index=False)
+def _write_frame(frame, path: Path, rows: str) -> None:
+    from tsauto.data.io import STDOUT, write_table
+
+    write_table(frame, path)
+    # With '-' the table is the standard output: the note goes to stderr.
+    (err if str(path) == STDOUT else out).print(
+        f"{len(frame):,} {rows} written to {'standard output' if str(path) == STDOUT else path}.")
 
 
 @app.command()
@@ -438,14 +448,14 @@ def leaderboard(folder: Annotated[Path, typer.Argument(help="An output folder of
     """Print the leaderboard of a finished experiment, and the learners skipped and why."""
     import json
 
-    import pandas as pd
-
-    path = folder / "leaderboard.csv"
-    if not path.exists():
-        raise SettingsError(f"'{path}' does not exist: pass the --out folder of 'tsauto fit'.")
+    from tsauto.data.io import read_table
     from tsauto.settings import settings_from_json
 
-    board = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    for name in ("leaderboard.csv", "settings.json"):
+        if not (folder / name).is_file():
+            raise SettingsError(f"'{folder / name}' does not exist: pass the --out folder of "
+                                f"'tsauto fit'.")
+    board = read_table(folder / "leaderboard.csv", "leaderboard").fillna({"error": ""})
     skipped_path = folder / "skipped.json"
     skipped = json.loads(skipped_path.read_text()) if skipped_path.exists() else {}
     if as_json:

@@ -8,6 +8,7 @@ message of any ``TsautoError`` and exits non-zero without a traceback.
 from __future__ import annotations
 
 import difflib
+import numbers
 from collections.abc import Iterable
 
 
@@ -63,3 +64,12 @@ def preview(items: Iterable[object], limit: int = 5) -> str:
     items = list(items)
     shown = ", ".join(repr(i) if isinstance(i, str) else str(i) for i in items[:limit])
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def check_int(value, name: str, minimum: int = 1) -> int:
+    """``value`` as an int when it is a whole number of at least ``minimum``; else a
+    SettingsError naming ``name``.  A bool is refused: ``horizon=True`` is a mistake, not 1."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        wanted = "a positive integer (1 or more)" if minimum == 1 else f"an integer >= {minimum}"
+        raise SettingsError(f"{name} must be {wanted}, got {value!r}.")
+    return int(value)

@@ -19,8 +19,9 @@ import pandas as pd
 
 from tsauto.data.dataset import SERIES_ID, DatasetSchema, TimeSeriesDataset
 from tsauto.data.guardrails import GuardrailReport
+from tsauto.data.io import as_frame
 from tsauto.data.tabular import TabularSchema
-from tsauto.errors import DataError, SettingsError, preview
+from tsauto.errors import DataError, SettingsError, check_int, preview
 from tsauto.evaluation.backtest import Backtest, backtest
 from tsauto.evaluation.metrics import evaluate
 from tsauto.learners.base import Forecaster, Pickled
@@ -34,6 +35,10 @@ class _Artifact(Pickled):
         fitted model parameters (statistical learners), ensemble weights and members."""
         return self.learner.explain()
 
+    def _wrong_method(self, method: str, use: str):
+        """The method of the other kind of model: say which one this model has."""
+        raise SettingsError(f"{type(self).__name__} ({self.task}) has no {method}(): use {use}.")
+
 
 class ForecastModel(_Artifact):
     """``learner`` forecasts the series it was fitted on; ``fallback`` (a fitted learner, or
@@ -43,6 +48,7 @@ class ForecastModel(_Artifact):
     # Models saved before fallbacks existed have none.
     fallback: Forecaster | None = None
     fallback_series: Mapping[str, dict] = MappingProxyType({})
+    task = "forecasting"
 
     def __init__(self, learner: Forecaster, schema: DatasetSchema, history: pd.DataFrame,
                  horizon: int, quantiles, guardrails: GuardrailReport | None = None,
@@ -60,10 +66,13 @@ class ForecastModel(_Artifact):
         self.fallback = fallback
         self.fallback_series = dict(fallback_series or {})
 
-    def forecast(self, horizon: int | None = None, future: pd.DataFrame | None = None) -> pd.DataFrame:
+    def forecast(self, horizon: int | None = None,
+                 future: pd.DataFrame | str | Path | None = None) -> pd.DataFrame:
         """Point and quantile forecasts for every series, long format with grain columns; each
-        series is forecast from its own last observation."""
-        horizon = self.horizon if horizon is None else horizon
+        series is forecast from its own last observation.  ``future`` (known covariates) is a
+        frame or the path of a table file."""
+        horizon = self.horizon if horizon is None else check_int(horizon, "horizon")
+        future = None if future is None else as_frame(future, "future")
         frame = self.learner.predict(horizon, future=future)
         if self.fallback is not None:
             frame = self._with_fallback(frame, self.fallback.predict(horizon), future)
@@ -104,13 +113,15 @@ class ForecastModel(_Artifact):
 
     def evaluate(self, actuals: pd.DataFrame, future: pd.DataFrame | None = None) -> dict:
         """Every metric on a holdout the user brings: a long frame with the time column, the
-        target and the grain columns (or series_id), for periods right after the training data."""
+        target and the grain columns (or series_id), for periods right after the training data.
+        ``actuals`` and ``future`` may be paths of table files."""
         time_col, target = self.schema.time_column, self.schema.target_column
+        actuals = as_frame(actuals, "actuals")
         missing = [c for c in [time_col, target] if c not in actuals.columns]
         if missing:
             raise DataError(f"evaluate: the holdout lacks column(s) {preview(missing)}.")
         actuals = self.schema.with_series_id(actuals, "the holdout")
-        actuals[time_col] = self.schema.parse_times(actuals[time_col], "the holdout's time column")
+        actuals[time_col] = self.schema.parse_times(actuals[time_col], "evaluate: time column")
         forecast = self.forecast(horizon=self._steps_needed(actuals), future=future)
         forecast[SERIES_ID] = forecast[SERIES_ID].astype(str)
         merged = forecast.merge(actuals[[SERIES_ID, time_col, target]], on=[SERIES_ID, time_col])
@@ -123,8 +134,10 @@ class ForecastModel(_Artifact):
     def backtest(self, data: pd.DataFrame | TimeSeriesDataset, n_windows: int = 3,
                  step: int | None = None, horizon: int | None = None) -> Backtest:
         """Refit this model's learner at ``n_windows`` cutoffs of ``data`` (``step`` periods
-        apart) and score its forecasts: per cutoff, per horizon step, per series."""
+        apart) and score its forecasts: per cutoff, per horizon step, per series.  ``data`` may
+        be the path of a table file."""
         if not isinstance(data, TimeSeriesDataset):
+            data = as_frame(data, "backtest data")
             s = self.schema
             data = TimeSeriesDataset(data, time_column=s.time_column, target_column=s.target_column,
                                      grain_columns=s.grain_columns,
@@ -132,7 +145,17 @@ class ForecastModel(_Artifact):
                                      past_covariates=s.past_covariates,
                                      static_features=s.static_features, freq=s.grid.freq,
                                      date_format=s.date_format)
-        return backtest(self.learner, data, horizon or self.horizon, n_windows, step)
+        return backtest(self.learner, data, self.horizon if horizon is None else horizon,
+                        n_windows, step)
+
+    def predict(self, *args, **kwargs):
+        self._wrong_method("predict", "model.forecast(horizon=..., future=...) for the periods "
+                                      "after each series (predict is for classification and "
+                                      "regression models)")
+
+    def predict_proba(self, *args, **kwargs):
+        self._wrong_method("predict_proba", "model.forecast(); its quantile columns "
+                                            "(q0.1, ...) give the forecast's uncertainty")
 
     def _steps_needed(self, actuals: pd.DataFrame) -> int:
         grid = self.schema.grid
@@ -169,9 +192,10 @@ class TabularModel(_Artifact):
     def classes(self) -> list | None:
         return None if self.schema.classes is None else list(self.schema.classes)
 
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        """A class label (classification) or a number (regression) per row of ``frame``, which
-        needs the training feature columns (extra columns, the target included, are ignored)."""
+    def predict(self, frame: pd.DataFrame | str | Path) -> np.ndarray:
+        """A class label (classification) or a number (regression) per row of ``frame`` (or of
+        the table file at that path), which needs the training feature columns (extra columns,
+        the target included, are ignored)."""
         return self.learner.predict(self._features(frame))
 
     def predict_proba(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -186,6 +210,7 @@ class TabularModel(_Artifact):
         from tsauto.evaluation.tabular import score_classification, score_regression
 
         target = self.schema.target_column
+        frame = as_frame(frame, "evaluate data")
         if target not in frame.columns:
             raise DataError(f"evaluate: the frame lacks the target column '{target}'.")
         frame = frame[frame[target].notna()]
@@ -198,10 +223,19 @@ class TabularModel(_Artifact):
         """What the featurizer did to every column: detected kind, action, reason."""
         return self.learner.featurization_summary()
 
-    def _features(self, frame: pd.DataFrame) -> pd.DataFrame:
-        if not isinstance(frame, pd.DataFrame):
-            raise DataError(f"expected a pandas DataFrame of rows to predict, got "
-                            f"{type(frame).__name__}.")
+    def forecast(self, *args, **kwargs):
+        self._wrong_method("forecast", "model.predict(rows) (forecast is for forecasting "
+                                       "models)")
+
+    def backtest(self, *args, **kwargs):
+        self._wrong_method("backtest", "model.evaluate(labelled_rows) to score it on rows with "
+                                       "the target")
+
+    def _features(self, frame: pd.DataFrame | str | Path) -> pd.DataFrame:
+        frame = as_frame(frame, "rows")
+        if frame.empty:
+            raise DataError("the rows to predict are empty (0 rows); give at least one row with "
+                            f"the feature columns {preview(list(self.schema.columns), 10)}.")
         return self.schema.validate(frame, "the frame to predict")
 
     def __repr__(self) -> str:

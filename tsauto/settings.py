@@ -7,11 +7,20 @@ what would be valid.  ``ForecastSettings.describe()`` documents every setting.
 from __future__ import annotations
 
 import json
+import math
 import re
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from tsauto.errors import SettingsError
 
@@ -34,8 +43,8 @@ def parse_duration(value: Any) -> float | None:
         except ValueError:
             raise ValueError(f"{value!r} is not a duration; use seconds (90) or text "
                              f"such as '90s', '10m', '1.5h', '1h30m'") from None
-    if not seconds > 0:
-        raise ValueError(f"{value!r} must be a positive duration")
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"{value!r} must be a positive, finite duration (None: no limit)")
     return seconds
 
 
@@ -61,8 +70,21 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
+def _not_bool(value: Any) -> Any:
+    # pydantic reads True as 1; horizon=True is a mistake, not one period.
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        raise ValueError("a bool is not a number here")
+    return value
+
+
+# Numbers that refuse bools (floats also refuse NaN and infinity, see model_config).
+Int = Annotated[int, BeforeValidator(_not_bool)]
+Float = Annotated[float, BeforeValidator(_not_bool)]
+
+
 class _Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False,
+                              allow_inf_nan=False)
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -87,7 +109,9 @@ class _Settings(BaseModel):
 
 
 def _explain(exc: ValidationError, cls: type) -> str:
-    parts = []
+    parts: list = []
+    # One entry per setting: a union setting gets an error from each of its branches.
+    by_setting: dict[str, dict] = {}
     for error in exc.errors():
         loc = ".".join(str(p) for p in error["loc"]) or "settings"
         if error["type"] == "extra_forbidden":
@@ -99,11 +123,25 @@ def _explain(exc: ValidationError, cls: type) -> str:
             parts.append(f"{loc} is required")
             continue
         message = error["msg"].removeprefix("Value error, ")
-        if error["loc"]:
-            parts.append(f"{loc}={error.get('input')!r} is not valid: {message}")
-        else:  # a check across several settings names them itself
+        if not error["loc"]:  # a check across several settings names them itself
             parts.append(message)
-    text = "; ".join(parts)
+            continue
+        name, *rest = error["loc"]
+        items = "".join(f"[{p}]" for p in rest if isinstance(p, int))  # not union branch tags
+        if name not in by_setting:
+            by_setting[name] = {"name": name, "messages": []}
+            parts.append(by_setting[name])
+        entry = by_setting[name]
+        if items:
+            entry["messages"].append(f"item {items}={error.get('input')!r}: {message}")
+        else:
+            entry.setdefault("input", error.get("input"))
+            entry["messages"].append(message)
+    text = "; ".join(
+        p if isinstance(p, str) else
+        f"{p['name']}{'=' + repr(p['input']) if 'input' in p else ''} is not valid: "
+        + "; or ".join(sorted(p["messages"], key=lambda m: not m.startswith("item ")))
+        for p in parts)
     return text + ("" if text.endswith((".", "?")) else ".") + f" See {cls.__name__}.describe()."
 
 
@@ -121,18 +159,18 @@ class _SearchSettings(_Settings):
                               "and the validation depth; settings you give win.")
     time_budget: float | None = Field(600.0, description="Total time, refit included: seconds "
                                                          "(600) or '90s', '10m', '1h30m'.")
-    max_trials: int | None = Field(None, gt=0, description="Most trials to run.")
+    max_trials: Int | None = Field(None, gt=0, description="Most trials to run.")
     trial_timeout: float | None = Field(None, description="Time one trial may take: seconds or "
                                                           "'90s', '5m'.")
-    exit_score: float | None = Field(None, description="Stop once the primary metric reaches "
+    exit_score: Float | None = Field(None, description="Stop once the primary metric reaches "
                                                        "this.")
-    early_stopping_trials: int | None = Field(
+    early_stopping_trials: Int | None = Field(
         20, gt=0, description="Stop after this many trials without improvement (None: never).")
-    max_concurrent_trials: int = Field(1, gt=0, description="Trials run at once in workers.")
+    max_concurrent_trials: Int = Field(1, gt=0, description="Trials run at once in workers.")
     enable_voting_ensemble: bool = Field(True, description="Add a greedy-selection ensemble.")
     enable_stack_ensemble: bool = Field(True, description="Add a stacked (ElasticNet) ensemble.")
-    seed: int = Field(0, description="Seed of every random choice.")
-    verbosity: int = Field(1, ge=0, le=2, description="0 silent, 1 progress, 2 every trial.")
+    seed: Int = Field(0, ge=0, lt=2**32, description="Seed of every random choice.")
+    verbosity: Int = Field(1, ge=0, le=2, description="0 silent, 1 progress, 2 every trial.")
 
     @model_validator(mode="before")
     @classmethod
@@ -172,8 +210,9 @@ class _SearchSettings(_Settings):
                 raise ValueError(f"allowed_models/blocked_models: unknown learner {name!r}."
                                  f"{closest_hint(name, known)} Known {self.task} learners: "
                                  f"{', '.join(sorted(known))}")
-        if self.allowed_models is not None and not set(self.allowed_models) - set(self.blocked_models):
-            raise ValueError("allowed_models minus blocked_models leaves no learner to try")
+        left = set(self.allowed_models or known) - set(self.blocked_models)
+        if not left:
+            raise ValueError(no_learner_left(self, known))
         return self
 
     @classmethod
@@ -213,26 +252,26 @@ class ForecastSettings(_SearchSettings):
         "forecast: fewer windows or a naive fallback), pad, drop or fail.")
 
     # -- the forecast ----------------------------------------------------------------------
-    horizon: int = Field(gt=0, description="Periods to forecast.")
-    quantiles: list[float] = Field(default_factory=lambda: [0.1, 0.5, 0.9],
+    horizon: Int = Field(gt=0, description="Periods to forecast.")
+    quantiles: list[Float] = Field(default_factory=lambda: [0.1, 0.5, 0.9],
                                    description="Quantiles to forecast, each in (0, 1).")
     country_or_region: str | None = Field(None, description="Holiday calendar, e.g. 'US', 'AU'.")
     subdivision: str | None = Field(None, description="Holiday subdivision, e.g. 'VIC'.")
 
     # -- featurization ---------------------------------------------------------------------
-    target_lags: Literal["auto"] | list[int] | None = Field(
+    target_lags: Literal["auto"] | list[Int] | None = Field(
         "auto", description="Target lags for pivoted learners: 'auto', a list, or None.")
-    target_rolling_window_size: int | None = Field(
+    target_rolling_window_size: Int | None = Field(
         None, ge=2, description="Rolling-window length for pivoted learners (None: auto).")
-    feature_lags: Literal["auto"] | list[int] | None = Field(
+    feature_lags: Literal["auto"] | list[Int] | None = Field(
         "auto", description="Lags of past-only covariates.")
     featurization: Literal["auto", "off"] | dict = Field(
         "auto", description="'auto', 'off', or a custom featurization config.")
 
     # -- validation ------------------------------------------------------------------------
-    n_cross_validations: int | Literal["auto"] = Field(
+    n_cross_validations: Int | Literal["auto"] = Field(
         "auto", description="Rolling-origin validation windows ('auto': 3, fewer if short).")
-    cv_step_size: int | None = Field(None, gt=0, description="Periods between windows "
+    cv_step_size: Int | None = Field(None, gt=0, description="Periods between windows "
                                                              "(None: the horizon).")
     primary_metric: str = Field("mase", description="Metric the search optimises.")
 
@@ -273,6 +312,18 @@ class ForecastSettings(_SearchSettings):
             raise ValueError("use 1 or more windows, or 'auto'")
         return value
 
+    @model_validator(mode="after")
+    def _holidays(self):
+        # The holidays package's own list decides, here rather than at the first trial.
+        if self.country_or_region is not None:
+            from tsauto.features.holiday import check_country
+
+            check_country(self.country_or_region, self.subdivision)
+        elif self.subdivision is not None:
+            raise ValueError(f"subdivision={self.subdivision!r} needs country_or_region (e.g. "
+                             f"country_or_region='AU', subdivision='VIC').")
+        return self
+
     def dataset_roles(self) -> dict:
         """Keyword arguments for TimeSeriesDataset."""
         return {"time_column": self.time_column, "target_column": self.target_column,
@@ -291,8 +342,8 @@ class _TabularSettings(_SearchSettings):
     validation: Literal["auto", "kfold", "holdout"] = Field(
         "auto", description="'kfold', 'holdout', or 'auto' (k-fold up to 20,000 rows, else a "
                             "holdout); a validation frame given to fit() is used instead.")
-    n_folds: int = Field(5, ge=2, le=20, description="Folds of k-fold cross-validation.")
-    holdout_fraction: float = Field(0.2, gt=0, le=0.5,
+    n_folds: Int = Field(5, ge=2, le=20, description="Folds of k-fold cross-validation.")
+    holdout_fraction: Float = Field(0.2, gt=0, le=0.5,
                                     description="Share of rows held out by 'holdout'.")
     featurization: Literal["auto", "off"] = Field(
         "auto", description="'auto': types detected, imputed, encoded; 'off': numeric columns "
@@ -331,6 +382,13 @@ class RegressionSettings(_TabularSettings):
 
 SETTINGS = {cls.task: cls for cls in (ForecastSettings, ClassificationSettings,
                                       RegressionSettings)}
+
+
+def no_learner_left(settings: _SearchSettings, known) -> str:
+    """Why allowed_models/blocked_models leave nothing to try, with the valid names."""
+    return (f"allowed_models={settings.allowed_models!r} minus blocked_models="
+            f"{settings.blocked_models!r} leaves no learner to try; valid {settings.task} "
+            f"learners: {', '.join(sorted(known))}")
 
 
 def settings_to_json(settings: _SearchSettings) -> str:

@@ -87,6 +87,19 @@ def test_non_numeric_regression_target_names_a_value(frame):
         TabularDataset(text_numbers, "price", "regression")
 
 
+@pytest.mark.parametrize("values,rows", [({3: np.inf}, "rows 3"),
+                                         ({0: -np.inf, 7: np.inf}, "rows 0, 7")])
+def test_infinite_regression_target_names_its_rows(frame, values, rows):
+    bad = frame.copy()
+    bad.loc[1, "price"] = np.nan  # dropped first: the rows named are the user's own
+    for row, value in values.items():
+        bad.loc[row, "price"] = value
+    with pytest.raises(DataError) as info:
+        TabularDataset(bad, "price", "regression")
+    assert (f"target column 'price' holds {len(values)} infinite values, at {rows}; regression "
+            f"needs finite numbers") in str(info.value)
+
+
 def test_rows_without_target_are_dropped_and_counted(frame):
     gappy = frame.copy()
     gappy.loc[[3, 7, 8], "churn"] = None

@@ -134,3 +134,57 @@ def test_one_window_is_cross_fitted_over_two_halves_of_the_series():
         weights = greedy_selection(stack[:, :, 0], other)
         rows = halves == half
         np.testing.assert_allclose(oof.loc[rows, "forecast"], weights @ stack[:, rows, 0])
+
+
+def test_greedy_selection_refuses_when_no_candidate_can_be_scored():
+    from tsauto.errors import DataError
+
+    preds = np.ones((3, 10))
+    with pytest.raises(DataError, match="every candidate's validation score is NaN"):
+        greedy_selection(preds, lambda yhat: float("nan"))
+
+
+def _window_mean_trials(frame, n_windows):
+    from tsauto import TimeSeriesDataset
+    from tsauto.evaluation.splits import rolling_origin
+    from tsauto.search.trial import TrialSpec, run_trial
+    from tests.search.learners_for_tests import WindowMean
+
+    ds = TimeSeriesDataset(frame, time_column="date", target_column="sales",
+                           grain_columns="store")
+    folds = rolling_origin(ds, 6, n_windows, 6)
+    context = {"horizon": 6, "quantiles": (0.1, 0.9), "season_length": 12, "seed": 0}
+    trials = [run_trial(TrialSpec(i, "test_window_mean", {"window": w}, WindowMean), folds,
+                        context) for i, w in enumerate((1, 3, 7))]
+    return trials, folds, context
+
+
+def test_ensembles_over_forecasts_that_share_no_row_are_failed_trials_with_the_reason():
+    from tsauto.search.ensembles import ensemble_trials
+
+    trials, folds, context = _window_mean_trials(make_panel(n_series=3, length=48), 2)
+    # each candidate lacks a forecast where another has one: no row is complete
+    for i, trial in enumerate(trials):
+        trial.oof.loc[np.arange(len(trial.oof)) % 3 == i, "forecast"] = np.nan
+    made = ensemble_trials(trials, folds, context, "mae", 3, target="sales",
+                           time_column="date")
+    assert [(t.trial_id, t.learner, t.status) for t in made] == [
+        (3, "voting_ensemble", "failed"), (4, "stack_ensemble", "failed")]
+    assert all("share no validation row" in t.error for t in made)
+    assert sorted(made[0].params["members"]) == [0, 1, 2]
+
+
+def test_a_fit_whose_voting_weights_cannot_be_scored_still_delivers_a_model():
+    # One window is cross-fitted over two halves of the series; with two series, one of them
+    # constant, one half is scored on a series whose MASE has no scale.
+    frame = make_panel(n_series=2, length=40)
+    frame.loc[frame.store == "s0", "sales"] = 5.0
+    settings = ForecastSettings(time_column="date", target_column="sales",
+                                grain_columns=["store"], horizon=6,
+                                allowed_models=["test_window_mean"], max_trials=3,
+                                n_cross_validations=1, time_budget=120, verbosity=0)
+    run = AutoML(settings).fit(frame)
+    assert run.best_model is not None
+    board = run.leaderboard()
+    voting = board[board.learner == "voting_ensemble"].iloc[0]
+    assert voting.status == "completed" or "NaN" in voting.error

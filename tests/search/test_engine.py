@@ -122,3 +122,12 @@ def test_a_model_is_delivered_even_when_the_refit_outruns_the_budget():
     assert run.best_model is not None
     assert run.best_model.description.startswith("test_slow_refit")
     assert len(run.best_model.forecast()) == 2 * 6
+
+
+def test_a_budget_no_learner_fits_names_the_learners_and_the_way_out(frame):
+    with pytest.raises(SettingsError) as info:
+        AutoML(settings(time_budget=0.001, allowed_models=None)).fit(frame)
+    message = str(info.value)
+    assert message.startswith("no allowed learner can run here: adida (expected ~")
+    assert "over half the time budget" in message and "Raise time_budget" in message
+    assert " more ('" in message  # the rest are named, briefly

@@ -22,6 +22,7 @@ import pandas as pd
 
 from tsauto.data.frequency import TimeGrid, grid_from_freq, infer_grid
 from tsauto.data.times import check_date_format, localize, parse_times
+from tsauto.data.io import read_table  # noqa: F401 - re-exported: the one table reader
 from tsauto.errors import (
     ColumnNotFoundError,
     DataError,
@@ -30,6 +31,7 @@ from tsauto.errors import (
     closest_hint,
     preview,
 )
+from tsauto.errors import check_int as _positive_int
 
 SERIES_ID = "series_id"
 FILLED = "_filled"
@@ -549,22 +551,6 @@ class DatasetSchema:
 
 
 # -- module helpers ----------------------------------------------------------------------------
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV or Parquet file, with a clear error for a missing file or unknown format."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"data file '{path}' does not exist.")
-    suffixes = "".join(path.suffixes).lower()
-    if ".parquet" in suffixes or suffixes.endswith(".pq"):
-        return pd.read_parquet(path)
-    if ".csv" in suffixes or ".txt" in suffixes:
-        try:
-            return pd.read_csv(path)
-        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise DataError(f"cannot read '{path}' as CSV: {exc}") from None
-    raise DataError(f"cannot read '{path}': use a .csv (optionally compressed) or .parquet file.")
-
-
 def _dense_codes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Renumber sortable integer codes as 0..n-1 in sorted order, with a row of each code."""
     uniques, first_rows, dense = np.unique(codes, return_index=True, return_inverse=True)
@@ -575,12 +561,6 @@ def _position_in_series(lengths: np.ndarray) -> np.ndarray:
     """0, 1, ... within each series, for series laid back to back."""
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     return np.arange(int(lengths.sum())) - np.repeat(starts, lengths)
-
-
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise SettingsError(f"{name} must be a positive integer (1 or more), got {value!r}.")
-    return int(value)
 
 
 def candidate_grains(frame: pd.DataFrame, time_column: str, grains: Sequence[str] = (),

@@ -376,8 +376,8 @@ def _early_end(ds: TimeSeriesDataset) -> GuardrailResult:
         f"{len(early)} series end before the latest period {_when(latest)}: "
         f"{'; '.join(shown[:5])}"
         + (f"; and {len(shown) - 5} more end dates" if len(shown) > 5 else "") + ". Each series "
-        f"is forecast from its own last observation, so their forecasts start earlier; check "
-        f"whether they stopped or their latest data is missing",
+        "is forecast from its own last observation, so their forecasts start earlier; check "
+        "whether they stopped or their latest data is missing",
         [str(i) for i in early.index], int(ds.lengths[np.isin(ds.series_ids, early.index)].sum()))
 
 

@@ -113,7 +113,7 @@ class TabularDataset:
                                 f"({preview(self.classes)}); classification needs at least two "
                                 f"classes.")
         else:
-            y = _numeric_target(y, target_column)
+            y = _numeric_target(y, target_column, np.flatnonzero(~missing))
         self.X = kept[features]
         self.y = y
 
@@ -196,12 +196,19 @@ def _sorted_labels(y: pd.Series) -> list:
         return sorted(labels, key=str)
 
 
-def _numeric_target(y: pd.Series, name: str) -> pd.Series:
+def _numeric_target(y: pd.Series, name: str, rows: np.ndarray) -> pd.Series:
+    """``y`` as float64; ``rows`` are its rows' positions in the user's frame, for errors."""
     if pd.api.types.is_bool_dtype(y):
         raise DataError(f"regression needs a numeric target, but column '{name}' holds "
                         f"True/False values; use task='classification' to predict them.")
     if pd.api.types.is_numeric_dtype(y):
-        return y.astype("float64")
+        y = y.astype("float64")
+        infinite = np.isinf(y.to_numpy())
+        if infinite.any():  # every metric and most learners turn inf into NaN or a crash
+            raise DataError(f"target column '{name}' holds {int(infinite.sum())} infinite "
+                            f"values, at rows {preview(rows[infinite].tolist())}; regression "
+                            f"needs finite numbers: drop those rows or replace the values.")
+        return y
     parsed = pd.to_numeric(y, errors="coerce")
     bad = y[parsed.isna()]
     if bad.empty:

@@ -23,7 +23,6 @@ The rules, where a wrong guess would move every value:
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass

@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from tsauto.errors import DataError
+
 
 def greedy_selection(predictions: np.ndarray, score: Callable[[np.ndarray], float],
                      init_size: int = 5, init_tolerance: float = 0.05, max_rounds: int = 50
@@ -20,6 +22,9 @@ def greedy_selection(predictions: np.ndarray, score: Callable[[np.ndarray], floa
     minimise ``score`` (lower is better) of the weighted mean."""
     n_models = predictions.shape[0]
     singles = np.array([score(p) for p in predictions])
+    if not np.isfinite(singles).any():
+        raise DataError("every candidate's validation score is NaN on the rows the weights "
+                        "would be chosen on, so there is nothing to choose weights by")
     order = np.argsort(singles, kind="stable")
     best = singles[order[0]]
     tolerance = abs(best) * init_tolerance
@@ -31,7 +36,9 @@ def greedy_selection(predictions: np.ndarray, score: Callable[[np.ndarray], floa
     current = score(blend_sum / counts.sum())
     for _ in range(max_rounds):
         total = counts.sum() + 1
-        trials = [score((blend_sum + predictions[i]) / total) for i in range(n_models)]
+        trials = np.array([score((blend_sum + predictions[i]) / total) for i in range(n_models)])
+        if np.isnan(trials).all():  # no addition can be scored: keep the blend so far
+            break
         pick = int(np.nanargmin(trials))
         if not trials[pick] < current:
             break

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 
 from tsauto.data.dataset import SERIES_ID, STEP, TimeSeriesDataset
+from tsauto.errors import SettingsError, check_int
 from tsauto.evaluation.metrics import evaluate, naive_scale
-from tsauto.evaluation.splits import rolling_origin
+from tsauto.evaluation.splits import MIN_TRAIN, max_windows, rolling_origin
 from tsauto.learners.base import POINT, Forecaster, quantile_column
 
 
@@ -28,6 +29,18 @@ def backtest(learner: Forecaster, ds: TimeSeriesDataset, horizon: int, n_windows
              step: int | None = None) -> Backtest:
     """Refit a copy of ``learner`` at each of ``n_windows`` rolling origins (``step`` periods
     apart, default ``horizon``) and score its forecasts of the next ``horizon`` periods."""
+    horizon, n_windows = check_int(horizon, "horizon"), check_int(n_windows, "n_windows")
+    step = None if step is None else check_int(step, "step")
+    most = max_windows(ds, horizon, step)
+    if n_windows > most:
+        longest = int(ds.lengths.max())
+        held = (f"at most {most} window(s) of horizon {horizon}, step {step or horizon}; use "
+                f"n_windows={most} or less, or a smaller step" if most else
+                f"no window of horizon {horizon} after {MIN_TRAIN} periods to train on; use a "
+                f"horizon of {longest - MIN_TRAIN} or less" if longest > MIN_TRAIN else
+                f"no window: a backtest needs more than {MIN_TRAIN} periods")
+        raise SettingsError(f"n_windows={n_windows} is too many for this data: the longest "
+                            f"series has {longest} periods, which hold {held}.")
     quantiles = list(getattr(learner, "quantiles_", None) or learner.quantiles or [])
     season = ds.season_length
     parts, trains = [], {}

@@ -49,3 +49,12 @@ def rolling_origin(ds: TimeSeriesDataset, horizon: int, n_windows: int = 3,
                                    f" Use fewer cross-validations or a shorter horizon.")
         folds.append(Fold(k, ds._replace(ds.frame[train]), ds._replace(ds.frame[valid]), skipped))
     return folds
+
+
+def max_windows(ds: TimeSeriesDataset, horizon: int, step: int | None = None,
+                min_train: int = MIN_TRAIN) -> int:
+    """The most rolling-origin windows the longest series holds (0: not even one), with
+    ``min_train`` periods left to train on before the earliest (as in ``rolling_origin``)."""
+    step = horizon if step is None else step
+    room = int(ds.lengths.max()) - min_train - horizon
+    return 0 if room < 0 else room // step + 1

@@ -35,8 +35,8 @@ def check_country(country_or_region: str, subdivision: str | None = None) -> Non
     if code not in supported:
         raise SettingsError(
             f"country_or_region={country_or_region!r} is not a country the holidays package "
-            f"knows.{closest_hint(code, supported)} Use an ISO 3166 code such as 'US', 'GB', "
-            f"'AU' or 'DE'; the valid codes are the keys of "
+            f"knows.{_country_hint(country_or_region, supported)} Use an ISO 3166 code such as "
+            f"'US', 'GB', 'AU' or 'DE'; the valid codes are the keys of "
             f"holidays.list_supported_countries().")
     if subdivision is not None:
         subdivs = [str(s) for s in supported[code]]
@@ -48,6 +48,21 @@ def check_country(country_or_region: str, subdivision: str | None = None) -> Non
                 f"package knows.{closest_hint(str(subdivision), subdivs)} Valid: "
                 f"{preview(subdivs, 40) or 'none (use subdivision=None)'} "
                 f"(holidays.list_supported_countries()[{code!r}]).") from None
+
+
+def _country_hint(given, supported) -> str:
+    """' Did you mean ...?' for a close code, or for a country's name ('Australia' -> 'AU')."""
+    import difflib
+
+    import holidays
+
+    # The package's registry: module name -> (class name, alpha-2, alpha-3, ...).
+    names = {key.replace("_", " "): entry[1]
+             for key, entry in getattr(holidays.registry, "COUNTRIES", {}).items()}
+    match = difflib.get_close_matches(str(given).strip().lower(), names, n=1, cutoff=0.75)
+    if match:
+        return f" Did you mean '{names[match[0]]}' ({match[0].title()})?"
+    return closest_hint(str(given).upper(), supported)
 
 
 def _clean_name(name: str) -> str:

@@ -171,7 +171,7 @@ def align_future(frame: pd.DataFrame, future: pd.DataFrame | None, meta: Dataset
     check_readable(future, meta.known_kinds, "future", imputed=False)
     future = meta.with_series_id(future, "future", MissingFutureError)
     future[meta.time_column] = meta.parse_times(future[meta.time_column],
-                                                "future's time column")
+                                                "future: time column")
     keys = [SERIES_ID, meta.time_column]
     future = future.drop_duplicates(keys, keep="last")[keys + needed]
     left = frame.assign(**{SERIES_ID: frame[SERIES_ID].astype(str)})

@@ -197,9 +197,15 @@ def search(task: SearchTask, folds: list, settings, context: dict, workdir: Path
     deadline = None if budget is None else started + budget
     learners, skipped = candidate_learners(settings, task, len(folds), budget)
     if not learners:
-        from tsauto.errors import SettingsError
+        from tsauto.errors import SettingsError, preview
+        from tsauto.settings import no_learner_left
 
-        raise SettingsError(f"no learner fits the time budget: {skipped}. Raise time_budget or "
+        if not skipped:  # nothing was left to try before any cost was considered
+            raise SettingsError(no_learner_left(settings, task.registry.names()) + ".")
+        reasons = "; ".join(f"{name} ({why})" for name, why in list(skipped.items())[:3])
+        more = len(skipped) - 3
+        reasons += f"; and {more} more ({preview(list(skipped)[3:], 10)})" if more > 0 else ""
+        raise SettingsError(f"no allowed learner can run here: {reasons}. Raise time_budget or "
                             f"name learners in allowed_models.")
     if hooks.on_start is not None:
         hooks.on_start(learners, skipped)

@@ -7,8 +7,6 @@ not beat the single models on paper.  The weights it ships with are chosen on al
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 
@@ -17,7 +15,7 @@ from tsauto.ensemble import cross_fitted, cross_fitted_voting, fit_stacker
 from tsauto.evaluation.metrics import METRICS, evaluate, naive_scale, smape
 from tsauto.evaluation.splits import Fold
 from tsauto.learners.base import POINT, quantile_column
-from tsauto.search.trial import TrialResult, mean_metrics
+from tsauto.search.trial import TrialResult, build_ensembles, mean_metrics
 
 MAX_MEMBERS = 20
 
@@ -108,7 +106,7 @@ def ensemble_trials(trials: list[TrialResult], folds: list[Fold], context: dict,
     # Weights are chosen on some rows and judged on others: across windows, or, with a single
     # validation window, across two seeded halves of the series.
     groups = keys["fold"].to_numpy()
-    if len(folds) == 1:
+    if len(folds) == 1 and len(keys):
         codes = pd.factorize(keys[SERIES_ID].astype(str))[0]
         groups = (np.random.default_rng(context["seed"]).permutation(codes.max() + 1) % 2)[codes]
 
@@ -116,34 +114,34 @@ def ensemble_trials(trials: list[TrialResult], folds: list[Fold], context: dict,
         return _fold_scorer(keys, actual, folds, metric, context["season_length"], target,
                             quantiles, within=None if left_out is None else groups != left_out)
 
-    made = []
-    if voting:
-        start = time.perf_counter()
+    def vote(trial_id: int) -> TrialResult:
         # Selected on the point forecast; the same weights blend every quantile.
         weights, blend = cross_fitted_voting(stack[:, :, 0], groups, scorer_for,
                                              blend_inputs=stack)
-        made.append(_trial(next_id, "voting_ensemble", ranked, weights, blend, keys, actual,
-                           folds, context, target, columns, start))
-        next_id += 1
-    if stacking:
-        start = time.perf_counter()
+        return _trial(trial_id, "voting_ensemble", ranked, weights, blend, keys, actual, folds,
+                      context, target, columns)
+
+    def stack_(trial_id: int) -> TrialResult | None:
         meta = cross_fitted(stack[:, :, 0], actual, groups, context["seed"])
-        if np.isfinite(meta).all():
-            coef = fit_stacker(stack[:, :, 0], actual, context["seed"]).coef_
-            if coef.sum() > 0:
-                # Scored on the cross-fitted meta predictions; quantiles move with the point.
-                blend = np.tensordot(coef, stack, axes=1)
-                blend[:, 1:] += (meta - blend[:, 0])[:, None]
-                blend[:, 0] = meta
-                made.append(_trial(next_id, "stack_ensemble", ranked, coef, blend, keys, actual,
-                                   folds, context, target, columns, start))
-    return made
+        if not np.isfinite(meta).all():
+            return None
+        coef = fit_stacker(stack[:, :, 0], actual, context["seed"]).coef_
+        if coef.sum() <= 0:
+            return None
+        # Scored on the cross-fitted meta predictions; quantiles move with the point.
+        blend = np.tensordot(coef, stack, axes=1)
+        blend[:, 1:] += (meta - blend[:, 0])[:, None]
+        blend[:, 0] = meta
+        return _trial(trial_id, "stack_ensemble", ranked, coef, blend, keys, actual, folds,
+                      context, target, columns)
+
+    return build_ensembles(ranked, next_id, len(keys), [("voting_ensemble", vote, voting),
+                                                        ("stack_ensemble", stack_, stacking)])
 
 
 def _trial(trial_id, name, ranked, weights, blend, keys, actual, folds, context, target,
-           columns, start: float) -> TrialResult:
-    """The ensemble as a trial whose validation forecasts are ``blend`` (rows x columns); its
-    duration is the time spent choosing and scoring it since ``start``."""
+           columns) -> TrialResult:
+    """The ensemble as a trial whose validation forecasts are ``blend`` (rows x columns)."""
     keep = weights > 0
     frame = keys.copy()
     frame[columns] = blend
@@ -156,8 +154,7 @@ def _trial(trial_id, name, ranked, weights, blend, keys, actual, folds, context,
     mean = mean_metrics(fold_metrics)
     params = {"members": [ranked[i].trial_id for i in np.flatnonzero(keep)],
               "weights": [round(float(w), 6) for w in weights[keep]]}
-    return TrialResult(trial_id, name, params, "completed", mean, fold_metrics,
-                       time.perf_counter() - start,
+    return TrialResult(trial_id, name, params, "completed", mean, fold_metrics, 0.0,
                        oof=frame.assign(actual=actual))
 
 

@@ -19,7 +19,13 @@ from tsauto.evaluation.metrics import METRICS
 from tsauto.evaluation.tabular import score_classification, score_regression
 from tsauto.learners.tabular import registry as tabular_registry
 from tsauto.search.ensembles import ensemble_candidates
-from tsauto.search.trial import TrialResult, TrialSpec, build_learner, mean_metrics
+from tsauto.search.trial import (
+    TrialResult,
+    TrialSpec,
+    build_ensembles,
+    build_learner,
+    mean_metrics,
+)
 
 PREDICTION = "prediction"
 
@@ -124,17 +130,13 @@ def tabular_ensembles(trials: list[TrialResult], folds: list, context: dict, met
                 for i, rows in parts]))
         return value
 
-    made = []
-    if voting:
-        start = time.perf_counter()
+    def vote(trial_id: int) -> TrialResult:
         weights, blend = cross_fitted_voting(stack.reshape(n_models, -1),
                                              groups.repeat(n_columns), scorer)
-        made.append(_trial(next_id, "voting_ensemble", ranked, weights,
-                           blend.reshape(n_rows, n_columns), keys, folds, context, columns,
-                           start))
-        next_id += 1
-    if stacking:
-        start = time.perf_counter()
+        return _trial(trial_id, "voting_ensemble", ranked, weights,
+                      blend.reshape(n_rows, n_columns), keys, folds, context, columns)
+
+    def stack_(trial_id: int) -> TrialResult | None:
         # One linear meta-model over every prediction column: probabilities are stacked
         # against the one-hot truth, then renormalised to sum to 1.
         target = (actual[:, None] == np.asarray(context["classes"])[None, :]).astype("float64") \
@@ -142,16 +144,19 @@ def tabular_ensembles(trials: list[TrialResult], folds: list, context: dict, met
         flat = stack.reshape(n_models, -1)
         meta = cross_fitted(flat, target.ravel(), groups.repeat(n_columns), context["seed"])
         coef = fit_stacker(flat, target.ravel(), context["seed"]).coef_
-        if np.isfinite(meta).all() and coef.sum() > 0:
-            meta = meta.reshape(n_rows, n_columns)
-            if context["classes"] is not None:
-                meta = np.clip(meta, 0, None)
-                meta = meta / np.where(meta.sum(axis=1, keepdims=True) > 0,
-                                       meta.sum(axis=1, keepdims=True), 1.0)
-                coef = coef / coef.sum()
-            made.append(_trial(next_id, "stack_ensemble", ranked, coef, meta, keys, folds,
-                               context, columns, start))
-    return made
+        if not (np.isfinite(meta).all() and coef.sum() > 0):
+            return None
+        meta = meta.reshape(n_rows, n_columns)
+        if context["classes"] is not None:
+            meta = np.clip(meta, 0, None)
+            meta = meta / np.where(meta.sum(axis=1, keepdims=True) > 0,
+                                   meta.sum(axis=1, keepdims=True), 1.0)
+            coef = coef / coef.sum()
+        return _trial(trial_id, "stack_ensemble", ranked, coef, meta, keys, folds, context,
+                      columns)
+
+    return build_ensembles(ranked, next_id, n_rows, [("voting_ensemble", vote, voting),
+                                                     ("stack_ensemble", stack_, stacking)])
 
 
 def _fast_metric(metric: str, actual: np.ndarray, classes):
@@ -179,9 +184,7 @@ def _fast_metric(metric: str, actual: np.ndarray, classes):
             "log_loss": log_loss, "balanced_accuracy": balanced_accuracy}.get(metric)
 
 
-def _trial(trial_id, name, ranked, weights, blend, keys, folds, context, columns,
-           start: float) -> TrialResult:
-    """The ensemble as a trial; its duration is the time spent choosing and scoring it."""
+def _trial(trial_id, name, ranked, weights, blend, keys, folds, context, columns) -> TrialResult:
     _, y = context["data"]
     fold_ids, actual = keys["fold"].to_numpy(), keys["actual"].to_numpy()
     fold_metrics = [score(actual[fold_ids == f.index], blend[fold_ids == f.index], context,
@@ -192,5 +195,4 @@ def _trial(trial_id, name, ranked, weights, blend, keys, folds, context, columns
               "weights": [round(float(w), 6) for w in weights[keep]]}
     oof = pd.DataFrame(blend, columns=columns).assign(fold=fold_ids, row=keys["row"].to_numpy(),
                                                       actual=actual)
-    return TrialResult(trial_id, name, params, "completed", mean, fold_metrics,
-                       time.perf_counter() - start, oof=oof)
+    return TrialResult(trial_id, name, params, "completed", mean, fold_metrics, 0.0, oof=oof)

@@ -9,12 +9,14 @@ from __future__ import annotations
 import inspect
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from tsauto.data.dataset import SERIES_ID
+from tsauto.errors import DataError
 from tsauto.evaluation.metrics import evaluate
 from tsauto.evaluation.splits import Fold
 from tsauto.learners import registry
@@ -94,3 +96,33 @@ def run_trial(spec: TrialSpec, folds: list[Fold], context: dict) -> TrialResult:
         tb = traceback.format_exc(limit=-3)
         return TrialResult(spec.trial_id, spec.learner, spec.params, "failed",
                            duration=time.perf_counter() - start, error=f"{text}\n{tb}")
+
+
+def build_ensembles(ranked: list[TrialResult], next_id: int, n_rows: int,
+                    builders: list[tuple[str, Callable[[int], TrialResult | None], bool]]
+                    ) -> list[TrialResult]:
+    """The ensemble trials of the enabled ``(name, build, enabled)`` builders, numbered from
+    ``next_id``.  ``build(trial_id)`` returns its trial, or None when the ensemble would add
+    nothing (e.g. a stacker with no positive weight).  An ensemble that cannot be built (no
+    shared validation rows, every score NaN) becomes a failed trial with the reason, like any
+    trial: it never stops the experiment."""
+    made = []
+    for name, build, enabled in builders:
+        if not enabled:
+            continue
+        start = time.perf_counter()
+        try:
+            if n_rows == 0:
+                raise DataError("the candidates share no validation row on which all of them "
+                                "have a forecast")
+            trial = build(next_id)
+        except Exception as exc:  # noqa: BLE001 - a failed ensemble is data, not a crash
+            params = {"members": [t.trial_id for t in ranked]}
+            trial = TrialResult(next_id, name, params, "failed",
+                                duration=time.perf_counter() - start,
+                                error=f"{type(exc).__name__}: {exc}")
+        if trial is not None:
+            trial.duration = time.perf_counter() - start  # its real time, not 0
+            made.append(trial)
+            next_id += 1
+    return made
