@@ -9,7 +9,13 @@ from pathlib import Path
 
 from tsauto import TimeSeriesDataset, TsautoError, run_guardrails
 
+USAGE = ("usage: python examples/inspect_your_data.py DATA.csv TIME_COLUMN TARGET_COLUMN "
+         "[GRAIN_COLUMN ...]\n  e.g. python examples/inspect_your_data.py sales.csv date sales "
+         "store")
+
 if __name__ == "__main__":
+    if len(sys.argv) < 4:
+        sys.exit(USAGE)
     path, time_column, target_column, *grains = sys.argv[1:]
     try:
         dataset = TimeSeriesDataset.from_path(path, time_column=time_column,

@@ -49,21 +49,20 @@ def parse_duration(value: Any) -> float | None:
 
 
 # What each preset chooses: the budget, the candidates and the validation depth.  Settings
-# the user gives win; the candidates (blocked_models) apply only when the user names neither
-# allowed_models nor blocked_models.  'medium' is the defaults.
-_SLOW_FORECASTERS = ["auto_arima", "auto_ces", "mstl", "prophet", "tcn"]
-_SLOW_TABULAR = ["extra_trees", "random_forest"]
+# the user gives win; the candidates apply only when the user names neither allowed_models nor
+# blocked_models.  'costly' blocks every learner whose declared cost is not low.  'medium' is
+# the defaults.
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "forecasting": {
         "fast": {"time_budget": 120.0, "n_cross_validations": 1, "early_stopping_trials": 10,
-                 "blocked_models": _SLOW_FORECASTERS},
+                 "blocked_models": "costly"},
         "medium": {"time_budget": 600.0, "n_cross_validations": "auto",
                    "early_stopping_trials": 20},
         "best": {"time_budget": 3600.0, "n_cross_validations": 5, "early_stopping_trials": 50},
     },
     "tabular": {
         "fast": {"time_budget": 60.0, "n_folds": 3, "early_stopping_trials": 10,
-                 "blocked_models": _SLOW_TABULAR},
+                 "blocked_models": "costly"},
         "medium": {"time_budget": 600.0, "n_folds": 5, "early_stopping_trials": 20},
         "best": {"time_budget": 3600.0, "n_folds": 10, "early_stopping_trials": 50},
     },
@@ -182,6 +181,8 @@ class _SearchSettings(_Settings):
         chosen = dict(family.get(data.get("preset", "medium"), {}))  # unknown: named below
         if {"allowed_models", "blocked_models"} & set(data):
             chosen.pop("blocked_models", None)
+        if chosen.get("blocked_models") == "costly":
+            chosen["blocked_models"] = cls.costly_learners()
         return {**{k: v for k, v in chosen.items() if k not in data}, **data}
 
     @field_validator("time_budget", "trial_timeout", mode="before")
@@ -220,6 +221,13 @@ class _SearchSettings(_Settings):
         from tsauto.learners import registry
 
         return registry.names()
+
+    @classmethod
+    def costly_learners(cls) -> list[str]:
+        """Learners whose declared cost is not 'low' (the 'fast' preset leaves them out)."""
+        from tsauto.learners import registry
+
+        return [n for n in cls.learner_names() if registry.get(n).capabilities.cost != "low"]
 
 
 class ForecastSettings(_SearchSettings):
@@ -359,6 +367,12 @@ class _TabularSettings(_SearchSettings):
         from tsauto.learners.tabular import registry
 
         return registry.names(cls.task)
+
+    @classmethod
+    def costly_learners(cls) -> list[str]:
+        from tsauto.learners.tabular import registry
+
+        return [n for n in cls.learner_names() if registry.get(n).cost != "low"]
 
     def validation_scheme(self, n_rows: int) -> str:
         if self.validation != "auto":
