@@ -304,7 +304,7 @@ def resume(folder: Annotated[Path, typer.Argument(help="The --out folder of an i
     """Continue an interrupted experiment without redoing finished trials."""
     from tsauto.automl import AutoML
 
-    _write_outputs(AutoML.resume(folder), folder)
+    _write_outputs(AutoML.resume(folder, reporter=RichReporter(err)), folder)
 
 
 @app.command()

@@ -200,7 +200,7 @@ class RichReporter(PlainReporter):
     def refit(self, description: str) -> None:
         if self.live is None:
             return super().refit(description)
-        self.phase = f"Refitting {description} on the full history"
+        self.phase = f"Refitting {description}"
 
     def done(self, run) -> None:
         self.close()
