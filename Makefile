@@ -18,7 +18,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/tsauto inspect aus_retail
-	$(BIN)/tsauto fit aus_retail --budget 2m --out out/aus_retail
+	$(BIN)/tsauto fit aus_retail --time-budget 2m --out out/aus_retail
 	$(BIN)/tsauto forecast out/aus_retail/model.pkl --out out/aus_retail/forecast.csv
 
 test: $(STAMP)

@@ -60,8 +60,12 @@ def test_old_names_are_aliases_of_the_api_names():
 
 
 def test_flags_take_no_value_in_help():
-    for command in ("fit", "inspect", "leaderboard"):
-        assert options_of(command)["--json"].is_flag
+    runs = COMMANDS["runs"].commands
+    for params in [*(COMMANDS[c].params for c in ("fit", "inspect", "leaderboard", "resume",
+                                                 "datasets")),
+                   runs["list"].params, runs["show"].params]:
+        json_flag = next(p for p in params if "--json" in p.opts)
+        assert json_flag.is_flag
     help_text = CliRunner().invoke(app, ["fit", "--help"], env={"COLUMNS": "120"}).output
     line = next(l for l in help_text.splitlines() if "--json" in l)
     assert "<bool>" not in line and "BOOLEAN" not in line

@@ -299,12 +299,12 @@ def _write_outputs(run, out_dir: Path, as_json: bool = False) -> None:
 
 
 @app.command()
-def resume(folder: Annotated[Path, typer.Argument(help="The --out folder of an interrupted fit.")]
-           ) -> None:
+def resume(folder: Annotated[Path, typer.Argument(help="The --out folder of an interrupted fit.")],
+           as_json: JsonOpt = False) -> None:
     """Continue an interrupted experiment without redoing finished trials."""
     from tsauto.automl import AutoML
 
-    _write_outputs(AutoML.resume(folder, reporter=RichReporter(err)), folder)
+    _write_outputs(AutoML.resume(folder, reporter=RichReporter(err)), folder, as_json)
 
 
 @app.command()
@@ -475,10 +475,15 @@ def _print_board(board, metric: str, skipped: dict) -> None:
 
 
 @app.command()
-def datasets() -> None:
+def datasets(as_json: JsonOpt = False) -> None:
     """List the bundled datasets."""
+    import json
+
     from tsauto import datasets as bundled
 
+    if as_json:
+        out.print_json(json.dumps([bundled.info(name) for name in bundled.names()], default=str))
+        return
     table = Table(title="Bundled datasets")
     for column in ("name", "task", "frequency", "description"):
         table.add_column(column)
