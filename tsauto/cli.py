@@ -234,34 +234,28 @@ def fit(
 
 
 def _write_outputs(run, out_dir: Path) -> None:
-    import json
-
-    from tsauto.settings import settings_to_json
-
+    """Print what the run wrote: its own experiment folder, and whether the top of ``out_dir``
+    holds copies of it (the latest experiment) or of a later one."""
     if run.best_model is None:
-        raise TsautoError("no trial completed; see the leaderboard for the errors.")
-    settings = run.settings
-    run.best_model.save(out_dir / "model.pkl")
-    board = run.leaderboard()
-    board.to_csv(out_dir / "leaderboard.csv", index=False)
-    board.to_json(out_dir / "leaderboard.json", orient="records", indent=1)
-    (out_dir / "guardrails.json").write_text(run.guardrails.to_json(indent=1))
-    (out_dir / "settings.json").write_text(settings_to_json(settings))
-    featurization = getattr(run.best_model.learner, "featurization_summary", None)
-    if callable(featurization):  # pivoted learners report what they did to every column
-        summary = featurization()
-        text = (summary.to_json(orient="records", indent=1, default_handler=str)
-                if hasattr(summary, "to_json") else json.dumps(summary, default=str, indent=1))
-        (out_dir / "featurization.json").write_text(text)
-    _print_board(board.head(10), settings.primary_metric)
-    out.print(f"Best: {run.best_model.description}. Written to {out_dir}/ (model.pkl, "
-              f"leaderboard.csv/json, guardrails.json, settings.json).")
+        raise TsautoError(f"no trial completed; see the leaderboard for the errors "
+                          f"({run.outputs}/leaderboard.csv).")
+    _print_board(run.leaderboard().head(10), run.settings.primary_metric)
+    files = "model.pkl, leaderboard.csv/json, guardrails.json, settings.json"
+    if run.published == run.experiment:
+        where = (f"{out_dir}/ holds copies of them, this being the latest experiment "
+                 f"({out_dir}/latest.json)")
+    else:
+        where = (f"{out_dir}/ shows experiment {run.published}, a later one, and keeps it "
+                 f"(see {out_dir}/latest.json)")
+    out.print(f"Best: {run.best_model.description}. Experiment {run.experiment} written to "
+              f"{run.outputs}/ ({files}); {where}.")
 
 
 @app.command()
 def resume(folder: Annotated[Path, typer.Argument(help="The --out folder of an interrupted fit.")]
            ) -> None:
-    """Continue an interrupted experiment without redoing finished trials."""
+    """Continue an interrupted experiment: recorded trials are replayed, not redone; a completed
+    experiment gives back its stored model."""
     from tsauto.automl import AutoML
 
     _write_outputs(AutoML.resume(folder), folder)
