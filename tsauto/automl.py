@@ -466,6 +466,7 @@ def _store_data(folder: Path, raw, valid) -> str:
         note, frame = {"kind": "frame"}, raw
     try:
         for name, table in ((_DATA, frame), (_VALID, valid)):
+            (folder / name).unlink(missing_ok=True)
             if table is not None:
                 tmp = folder / f".{name}.tmp"
                 # Parquet wants text column names; tsauto reads columns by their text name.

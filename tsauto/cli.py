@@ -241,12 +241,12 @@ def _write_outputs(run, out_dir: Path) -> None:
                           f"({run.outputs}/leaderboard.csv).")
     _print_board(run.leaderboard().head(10), run.settings.primary_metric)
     files = "model.pkl, leaderboard.csv/json, guardrails.json, settings.json"
+    # The top of out_dir shows the latest experiment; a later fit into it may replace it.
     if run.published == run.experiment:
-        where = (f"{out_dir}/ holds copies of them, this being the latest experiment "
-                 f"({out_dir}/latest.json)")
+        where = f"copied to {out_dir}/ as the latest experiment for now ({out_dir}/latest.json)"
     else:
-        where = (f"{out_dir}/ shows experiment {run.published}, a later one, and keeps it "
-                 f"(see {out_dir}/latest.json)")
+        where = (f"{out_dir}/ keeps showing experiment {run.published}, a later one "
+                 f"({out_dir}/latest.json)")
     out.print(f"Best: {run.best_model.description}. Experiment {run.experiment} written to "
               f"{run.outputs}/ ({files}); {where}.")
 
