@@ -69,7 +69,7 @@ def _rewrite(saved, manifest=None, payload=None):
 FOREIGN = {
     "raw pickle": (lambda p, s, m: p.write_bytes(pickle.dumps({"a": 1})), "a raw pickle"),
     "crafted pickle": (lambda p, s, m: p.write_bytes(pickle.dumps(Crafted(m))), "a raw pickle"),
-    "text": (lambda p, s, m: p.write_text("hello, I am not a model\n"), "not a tsauto model file"),
+    "text": (lambda p, s, m: p.write_text("hello, I am not a model\n"), "a text file"),
     "csv": (lambda p, s, m: p.write_text("store,date,sales\ns0,2020-01-01,3\n"), "CSV"),
     "empty": (lambda p, s, m: p.write_bytes(b""), "empty"),
     "truncated": (lambda p, s, m: p.write_bytes(s.read_bytes()[: len(s.read_bytes()) // 2]),

@@ -214,9 +214,10 @@ def _sniff(head: bytes) -> str:
         text = head.decode("utf-8")
     except UnicodeDecodeError:
         return "an unknown binary file"
-    first = text.splitlines()[0] if text.strip() else ""
-    if first.count(",") >= 1 or first.count("\t") >= 1:
-        return "a CSV/text table: pass it as data, not as a model"
+    lines = text.splitlines()[:2]
+    for sep in (",", "\t", ";"):  # a table: its first lines split alike
+        if len(lines) == 2 and lines[0].count(sep) == lines[1].count(sep) > 0:
+            return "a CSV/text table: pass it as data, not as a model"
     return "a text file"
 
 
