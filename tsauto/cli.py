@@ -264,7 +264,7 @@ def resume(folder: Annotated[Path, typer.Argument(help="The --out folder of an i
 @app.command()
 def cancel(
     folder: Annotated[Path, typer.Argument(help="The --out folder of a running fit.")],
-    trial: Annotated[Optional[int], typer.Option(help="Cancel only this trial.")] = None,
+    trial: Annotated[Optional[int], typer.Option(help="Cancel only this running trial.")] = None,
 ) -> None:
     """Stop a running experiment (from another shell), or one of its trials."""
     from tsauto.automl import AutoML
