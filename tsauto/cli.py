@@ -273,36 +273,28 @@ def fit(
 
 
 def _write_outputs(run, out_dir: Path) -> None:
-    import json
-
-    from tsauto.data.io import write_table
-    from tsauto.settings import settings_to_json
-
+    """Print what the run wrote: its own experiment folder, and whether the top of ``out_dir``
+    holds copies of it (the latest experiment) or of a later one."""
     if run.best_model is None:
-        raise TsautoError("no trial completed; see the leaderboard for the errors.")
-    settings = run.settings
-    run.best_model.save(out_dir / "model.pkl")
-    board = run.leaderboard()
-    write_table(board, out_dir / "leaderboard.csv")
-    write_table(board, out_dir / "leaderboard.json")
-    (out_dir / "guardrails.json").write_text(run.guardrails.to_json(indent=1))
-    (out_dir / "settings.json").write_text(settings_to_json(settings))
-    featurization = getattr(run.best_model.learner, "featurization_summary", None)
-    if callable(featurization):  # pivoted learners report what they did to every column
-        summary = featurization()
-        if hasattr(summary, "to_json"):
-            write_table(summary, out_dir / "featurization.json")
-        else:
-            (out_dir / "featurization.json").write_text(json.dumps(summary, default=str, indent=1))
-    _print_board(board.head(10), settings.primary_metric)
-    out.print(f"Best: {run.best_model.description}. Written to {out_dir}/ (model.pkl, "
-              f"leaderboard.csv/json, guardrails.json, settings.json).")
+        raise TsautoError(f"no trial completed; see the leaderboard for the errors "
+                          f"({run.outputs}/leaderboard.csv).")
+    _print_board(run.leaderboard().head(10), run.settings.primary_metric)
+    files = "model.pkl, leaderboard.csv/json, guardrails.json, settings.json"
+    # The top of out_dir shows the latest experiment; a later fit into it may replace it.
+    if run.published == run.experiment:
+        where = f"copied to {out_dir}/ as the latest experiment for now ({out_dir}/latest.json)"
+    else:
+        where = (f"{out_dir}/ keeps showing experiment {run.published}, a later one "
+                 f"({out_dir}/latest.json)")
+    out.print(f"Best: {run.best_model.description}. Experiment {run.experiment} written to "
+              f"{run.outputs}/ ({files}); {where}.")
 
 
 @app.command()
 def resume(folder: Annotated[Path, typer.Argument(help="The --out folder of an interrupted fit.")]
            ) -> None:
-    """Continue an interrupted experiment without redoing finished trials."""
+    """Continue an interrupted experiment: recorded trials are replayed, not redone; a completed
+    experiment gives back its stored model."""
     from tsauto.automl import AutoML
 
     _write_outputs(AutoML.resume(folder), folder)
@@ -311,7 +303,7 @@ def resume(folder: Annotated[Path, typer.Argument(help="The --out folder of an i
 @app.command()
 def cancel(
     folder: Annotated[Path, typer.Argument(help="The --out folder of a running fit.")],
-    trial: Annotated[Optional[int], typer.Option(help="Cancel only this trial.")] = None,
+    trial: Annotated[Optional[int], typer.Option(help="Cancel only this running trial.")] = None,
 ) -> None:
     """Stop a running experiment (from another shell), or one of its trials."""
     from tsauto.automl import AutoML
