@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from tests.test_cli import tsauto
+from tsauto.model import load_model
 
 ROLES = ["--time", "date", "--target", "sales", "--grain", "store"]
 CSV = "store,date,sales\ns0,2020-01-01,1.0\ns0,2020-02-01,2.0\n"
@@ -105,7 +106,7 @@ def test_fit_unknown_country(tmp_path):
 
 
 def test_forecast_future_with_dates_that_are_not_dates(tmp_path, saved_models):
-    model = pd.read_pickle(saved_models["forecast"])
+    model = load_model(saved_models["forecast"])
     future = model.learner.schema_.future_frame(3).assign(price=1.0)
     future["date"] = future["date"].dt.strftime("%Y-%m-%d")
     future.loc[4, "date"] = "next month"

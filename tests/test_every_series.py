@@ -193,9 +193,11 @@ def test_ranking_falls_back_only_when_the_primary_is_undefined_for_every_trial()
 def test_no_usable_trial_raises_and_writes_the_leaderboard(tmp_path):
     s = settings(allowed_models=["test_failing"], max_trials=2)
     with pytest.raises(NoModelError, match="no trial completed; trials: 2 failed.*this learner "
-                                           "always fails"):
+                                           "always fails.*The leaderboard is in") as info:
         AutoML(s).fit(make_panel(n_series=2, length=30), output_dir=tmp_path)
-    board = pd.read_csv(tmp_path / "leaderboard.csv")
+    board = pd.read_csv(tmp_path / "experiments" / "1" / "leaderboard.csv")
+    assert str(tmp_path / "experiments" / "1" / "leaderboard.csv") in str(info.value)
+    assert not (tmp_path / "leaderboard.csv").exists()  # the top shows experiments with a model
     assert len(board) == 2 and (board.status == "failed").all()
 
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pickle
+import os
+import signal
 import tempfile
 import threading
 import time
@@ -41,14 +42,14 @@ from tsauto.data.io import check_output_dir
 from tsauto.data.tabular import TabularDataset
 from tsauto.data.tabular_guardrails import apply_fixes, run_tabular_guardrails
 from tsauto.ensemble.weighted import WeightedEnsemble, WeightedTabularEnsemble
-from tsauto.errors import NoModelError, SettingsError
+from tsauto.errors import DataError, NoModelError, SettingsError
 from tsauto.evaluation.metrics import fallback_metric, is_better, metrics_for
 from tsauto.evaluation.splits import rolling_origin
 from tsauto.evaluation.tabular_splits import holdout, kfold, user_validation
 from tsauto.learners._stat_common import seasonal_naive_fits
-from tsauto.model import ForecastModel, TabularModel, history_of
-from tsauto.progress import Reporter, default_reporter, members_summary
-from tsauto.runs.store import RunStore
+from tsauto.model import ForecastModel, TabularModel, history_of, load_model
+from tsauto.progress import Reporter, default_reporter, members_summary, skipped_learners
+from tsauto.runs.store import OUTPUTS, RunStore
 from tsauto.search.engine import (Hooks, SearchResult, SearchTask, config_key, ranking_key,
                                   search)
 from tsauto.search.ensembles import is_ensemble
@@ -91,6 +92,10 @@ class Run:
         self.elapsed = elapsed
         self.folder = folder
         self.experiment = experiment
+        # Stored runs: the experiment's own folder of outputs (model.pkl, leaderboard...), and
+        # the experiment whose copies the top of the output folder shows (the latest).
+        self.outputs: Path | None = None
+        self.published: int | None = None
         self._refit_by = None  # set by AutoML: metric -> ForecastModel
 
     def best_model_by(self, metric: str) -> ForecastModel | TabularModel | None:
@@ -180,22 +185,32 @@ class AutoML:
         store = RunStore(output_dir)
         frame = dataset.frame if isinstance(dataset, TimeSeriesDataset) else dataset.X
         exp = store.create_experiment(name, settings_to_json(self.settings), fingerprint(frame))
-        with open(store.artifacts(exp) / "data.pkl", "wb") as fh:
-            pickle.dump((raw, valid), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        note = _store_data(store.artifacts(exp), raw, valid)
+        if note:
+            reporter.note(f"Warning: {note}")
         return self._execute(dataset, valid, store, exp, store.artifacts(exp), started, {},
                              reporter)
 
     @classmethod
     def resume(cls, output_dir: str | Path, experiment: int | None = None,
                reporter: Reporter | None = None) -> Run:
-        """Continue an interrupted experiment: finished trials are kept, not redone; trials that
-        were running when it stopped are recorded as canceled and run again."""
-        store = RunStore(output_dir)
+        """Continue an interrupted experiment: every recorded trial is replayed, whatever the
+        time budget, not redone; trials that were running when it stopped are recorded as
+        canceled and run again; the ensembles are rebuilt from the trials and the best is
+        refitted.  With one worker (``max_concurrent_trials=1``) this ends with the model the
+        uninterrupted run would have chosen.  A completed experiment returns its stored model
+        without any new work.  ``reporter`` follows the progress, as in ``fit``."""
+        store = RunStore(output_dir, create=False)
         row = store.experiment(experiment)
         exp = int(row["id"])
         automl = cls(settings_from_json(row["settings"]))
-        with open(store.artifacts(exp) / "data.pkl", "rb") as fh:
-            raw, valid = pickle.load(fh)
+        raw, valid = _load_data(store.artifacts(exp), exp)
+        if row["status"] == "completed" and (store.artifacts(exp) / "model.pkl").is_file():
+            reporter = reporter or default_reporter(automl.settings.verbosity)
+            try:
+                return automl._stored_run(automl._dataset(raw), valid, store, exp, row, reporter)
+            finally:
+                reporter.close()
         store.forget_unfinished(exp)
         store.clear_cancel(exp)
         finished = {config_key(t.learner, t.params): t for t in store.finished_trials(exp)}
@@ -206,13 +221,35 @@ class AutoML:
     @staticmethod
     def cancel(output_dir: str | Path, experiment: int | None = None, trial: int | None = None
                ) -> None:
-        """Ask a running experiment (any process) to stop, or one of its trials."""
-        store = RunStore(output_dir)
+        """Ask a running experiment (any process) to stop, or one of its running trials."""
+        store = RunStore(output_dir, create=False)
         store.request_cancel(int(store.experiment(experiment)["id"]), trial)
 
     def stop(self) -> None:
         """Stop this object's running fit (from another thread); the best so far is kept."""
         self._cancel.set()
+
+    def _prepare(self, dataset, valid, reporter: Reporter) -> _Prepared:
+        return (self._prepare_forecasting(dataset, reporter) if self.settings.task == "forecasting"
+                else self._prepare_tabular(dataset, valid, reporter))
+
+    def _stored_run(self, dataset, valid, store: RunStore, exp: int, row: dict,
+                    reporter: Reporter) -> Run:
+        """A completed experiment as it was stored: its trials and its model, no search and
+        no refit (the data are prepared again, for the run's guardrails and folds)."""
+        s = self.settings
+        prepared = self._prepare(dataset, valid, reporter)
+        result = SearchResult(store.stored_trials(exp), s.primary_metric,
+                              row["stopped_because"] or "", float(row["elapsed"] or 0.0))
+        model = load_model(store.artifacts(exp) / "model.pkl")
+        reporter.note(f"Experiment {exp} is complete: its stored model is returned, nothing "
+                      f"was rerun.")
+        run = Run(s, prepared.dataset, prepared.report, result, model, prepared.validation,
+                  result.elapsed, store.folder, exp)
+        run._refit_by = partial(self._refit_best_by, result, prepared)
+        run.outputs = store.artifacts(exp)
+        run.published = store.publish(exp, OUTPUTS)  # a no-op unless it is the latest
+        return run
 
     def _execute(self, dataset, valid, store, exp, work: Path, started: float,
                  finished: dict, reporter: Reporter | None = None) -> Run:
@@ -226,8 +263,7 @@ class AutoML:
     def _search_and_refit(self, dataset, valid, store, exp, work: Path, started: float,
                           finished: dict, reporter: Reporter) -> Run:
         s = self.settings
-        prepared = (self._prepare_forecasting(dataset, reporter) if s.task == "forecasting"
-                    else self._prepare_tabular(dataset, valid, reporter))
+        prepared = self._prepare(dataset, valid, reporter)
         reporter.validation(prepared.validation)
 
         def on_trial(trial: TrialResult) -> None:
@@ -239,6 +275,7 @@ class AutoML:
         def on_submit(spec: TrialSpec) -> None:
             if store is not None:
                 store.trial_started(exp, spec.trial_id, spec.learner, spec.params)
+                _crash_point("search")
             reporter.trial_started(spec.trial_id, spec.learner, spec.params)
 
         def poll_cancel() -> tuple[bool, set]:
@@ -258,11 +295,16 @@ class AutoML:
             if store is not None:
                 for trial in ensembles:
                     store.trial_finished(exp, trial)
+                    _crash_point("ensembles")
             if ensembles:
                 reporter.ensembles(ensembles, {t.trial_id: t for t in result.trials})
             best = result.best()
             reporter.refit(best.learner if best else "the best trial")
-            model, refit_errors = self._refit(result, prepared, work / "refit", started)
+            # A resumed experiment may have spent its budget before the kill: its refit
+            # gets the time the search kept back for it, as the uninterrupted run's did.
+            model, refit_errors = self._refit(
+                result, prepared, work / "refit", started,
+                floor=result.refit_reserve if finished else 1.0)
         else:  # no series can fill a validation window: every one gets the fallback
             result = SearchResult([], s.primary_metric, "no series long enough to validate "
                                   "a model: fallback forecasts", 0.0)
@@ -275,7 +317,8 @@ class AutoML:
         if model is None:
             self._no_model(run, store, exp, elapsed, refit_errors)
         if store is not None:
-            model.save(store.artifacts(exp) / "model.pkl")
+            run.outputs = _save_outputs(run, store.artifacts(exp))
+            run.published = store.publish(exp, OUTPUTS)
             final = "canceled" if result.stopped_because == "canceled" else "completed"
             store.set_status(exp, final, elapsed, result.stopped_because)
         reporter.done(run)
@@ -283,7 +326,9 @@ class AutoML:
 
     @staticmethod
     def _no_model(run: Run, store, exp, elapsed: float, refit_errors: list[str]) -> None:
-        """Raise why the fit has no model, after writing the leaderboard next to the store."""
+        """Raise why the fit has no model, after writing the experiment's outputs (its
+        leaderboard) in its own folder; the top of the output folder keeps showing the latest
+        experiment that has a model."""
         result = run.result
         counts = pd.Series([t.status for t in result.trials], dtype=object).value_counts()
         ran = ", ".join(f"{n} {status}" for status, n in counts.items()) or "none"
@@ -299,8 +344,8 @@ class AutoML:
         message = (f"no usable model: {why}; trials: {ran} (stopped: {result.stopped_because})"
                    + (f"; first error: {errors[0]}" if errors else ""))
         if store is not None:
-            board = store.folder / "leaderboard.csv"
-            run.leaderboard().to_csv(board, index=False)
+            run.outputs = _save_outputs(run, store.artifacts(exp))
+            board = run.outputs / "leaderboard.csv"
             store.set_status(exp, "failed", elapsed, result.stopped_because)
             message += f". The leaderboard is in {board}"
         raise NoModelError(message + ".")
@@ -445,7 +490,7 @@ class AutoML:
         return TabularDataset(data, s.target_column, s.task, s.drop_columns)
 
     def _refit(self, result: SearchResult, prepared: _Prepared, workdir, started,
-               metric: str | None = None):
+               metric: str | None = None, floor: float = 1.0):
         """Refit the best trial (every member of an ensemble) on all the data in workers, so
         that it honours the budget; if that fails, the next best trial is tried.  Returns the
         model (None if no trial could be refitted) and the refit errors."""
@@ -456,7 +501,7 @@ class AutoML:
         for trial in ranked:
             members = ([by_id[i] for i in trial.params["members"]] if is_ensemble(trial)
                        else [trial])
-            fitted = self._fit_members(prepared, workdir, members, started, errors)
+            fitted = self._fit_members(prepared, workdir, members, started, errors, floor)
             if fitted is not None:
                 return prepared.make_model(trial, fitted), errors
             if started is not None and s.time_budget is not None and \
@@ -471,16 +516,18 @@ class AutoML:
                 return prepared.make_model(single, fitted), errors
         return None, errors
 
-    def _fit_members(self, prepared: _Prepared, workdir, members, started, errors: list):
+    def _fit_members(self, prepared: _Prepared, workdir, members, started, errors: list,
+                     floor: float = 1.0):
         """Fitted learners of the members in order, or None if one fails or runs out of time
-        (why is appended to ``errors``)."""
+        (why is appended to ``errors``); each member gets what is left of the budget, at least
+        ``floor`` seconds."""
         s = self.settings
         args = prepared.refit_args(members)
         if args is None:
             errors.append(f"{members[0].learner}: no series long enough for it")
             return None
         remaining = None if s.time_budget is None or started is None else \
-            max(s.time_budget - (time.monotonic() - started), 1.0)
+            max(s.time_budget - (time.monotonic() - started), floor)
         registry = prepared.task.registry
         executor = Executor(workdir, prepared.refit_job, args, s.max_concurrent_trials)
         fitted, queue = {}, list(members)
@@ -495,9 +542,115 @@ class AutoML:
                         errors.append(f"refit of trial {key}: {str(payload).splitlines()[0]}")
                         return None
                     fitted[key] = payload
+                    _crash_point("refit")
         finally:
             executor.shutdown()
         return [fitted[t.trial_id] for t in members]
+
+
+def _save_outputs(run: Run, folder: Path) -> Path:
+    """The experiment's outputs in its own folder, each written whole: the model, the
+    leaderboard, the learners skipped and why, the guardrail report, the settings and (pivoted
+    learners) the featurization."""
+    if run.best_model is not None:
+        run.best_model.save(folder / "model.pkl")
+    board = run.leaderboard()
+    _atomic_text(folder / "leaderboard.csv", board.to_csv(index=False))
+    _atomic_text(folder / "leaderboard.json", board.to_json(orient="records", indent=1))
+    _atomic_text(folder / "skipped.json", json.dumps(skipped_learners(run.result), indent=1))
+    _atomic_text(folder / "guardrails.json", run.guardrails.to_json(indent=1))
+    _atomic_text(folder / "settings.json", settings_to_json(run.settings))
+    featurization = getattr(getattr(run.best_model, "learner", None), "featurization_summary",
+                            None)
+    if callable(featurization):  # pivoted learners report what they did to every column
+        summary = featurization()
+        _atomic_text(folder / "featurization.json", summary.to_json(
+            orient="records", indent=1, default_handler=str) if hasattr(summary, "to_json")
+            else json.dumps(summary, default=str, indent=1))
+    return folder
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+# The resume copy of the data: Parquet (never a pickle), and a JSON note of what it was.
+_DATA, _VALID, _DATA_NOTE = "data.parquet", "validation_data.parquet", "data.json"
+
+
+def _store_data(folder: Path, raw, valid) -> str:
+    """Store what ``fit`` was given, for ``resume``; returns a warning when it cannot be."""
+    if isinstance(raw, TimeSeriesDataset):  # its regular long frame, rebuilt with its roles
+        note = {"kind": "TimeSeriesDataset", "roles": {
+            "time_column": raw.time_column, "target_column": raw.target_column,
+            "grain_columns": raw.grain_columns, "known_covariates": raw.known_covariates,
+            "past_covariates": raw.past_covariates, "static_features": raw.static_features,
+            "freq": raw.freq}}
+        frame = raw.to_frame()
+    elif isinstance(raw, TabularDataset):
+        note = {"kind": "TabularDataset", "roles": {"target_column": raw.target_column,
+                                                    "task": raw.task}}
+        frame = raw.X.assign(**{raw.target_column: raw.y.to_numpy()})
+    else:
+        note, frame = {"kind": "frame"}, raw
+    try:
+        for name, table in ((_DATA, frame), (_VALID, valid)):
+            (folder / name).unlink(missing_ok=True)
+            if table is not None:
+                tmp = folder / f".{name}.tmp"
+                # Parquet wants text column names; tsauto reads columns by their text name.
+                table.set_axis([str(c) for c in table.columns], axis=1).to_parquet(tmp,
+                                                                                   index=False)
+                os.replace(tmp, folder / name)
+    except Exception as exc:  # pyarrow refuses some frames (e.g. an object column of mixed types)
+        note = {"kind": "unavailable", "reason": f"{type(exc).__name__}: {exc}"}
+    _atomic_text(folder / _DATA_NOTE, json.dumps(note))
+    if note["kind"] == "unavailable":
+        return (f"the data could not be stored as Parquet ({note['reason']}); this experiment "
+                f"runs, but it cannot be resumed.")
+    return ""
+
+
+def _load_data(folder: Path, exp: int):
+    """The (data, validation_data) stored by ``fit`` for ``resume``."""
+    note_path = folder / _DATA_NOTE
+    if not note_path.is_file():
+        raise DataError(f"experiment {exp} has no stored data in '{folder}' (written by an "
+                        f"older tsauto, or the fit was killed before storing it): it cannot be "
+                        f"resumed; fit again.")
+    note = json.loads(note_path.read_text())
+    if note["kind"] == "unavailable":
+        raise DataError(f"experiment {exp} cannot be resumed: its data could not be stored "
+                        f"({note['reason']}).")
+    try:
+        frame = pd.read_parquet(folder / _DATA)
+        valid = pd.read_parquet(folder / _VALID) if (folder / _VALID).exists() else None
+    except Exception as exc:
+        raise DataError(f"the stored data of experiment {exp} in '{folder}' cannot be read "
+                        f"({type(exc).__name__}: {exc}); fit again.") from None
+    if note["kind"] == "TimeSeriesDataset":
+        return TimeSeriesDataset(frame, **note["roles"]), valid
+    if note["kind"] == "TabularDataset":
+        return TabularDataset(frame, note["roles"]["target_column"], note["roles"]["task"]), valid
+    return frame, valid
+
+
+_CRASHES: dict[str, int] = {}
+
+
+def _crash_point(phase: str) -> None:
+    """Test seam for the resume tests, inert unless ``TSAUTO_TEST_KILL_AT`` is set: with
+    ``TSAUTO_TEST_KILL_AT=phase[:n]`` the process kills itself (SIGKILL, as ``kill -9`` would)
+    the n-th time (default 1) it reaches ``phase``: search (a trial just started), ensembles
+    (an ensemble trial stored) or refit (a member refitted, the model not saved yet)."""
+    wanted = os.environ.get("TSAUTO_TEST_KILL_AT")
+    if not wanted or wanted.partition(":")[0] != phase:
+        return
+    _CRASHES[phase] = _CRASHES.get(phase, 0) + 1
+    if _CRASHES[phase] >= int(wanted.partition(":")[2] or 1):
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def fingerprint(frame: pd.DataFrame) -> str:

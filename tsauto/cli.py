@@ -262,46 +262,42 @@ def _reporter(settings):
 
 
 def _write_outputs(run, out_dir: Path, as_json: bool = False) -> None:
+    """Print what the run wrote: its own experiment folder, and whether the top of ``out_dir``
+    holds copies of it (the latest experiment) or of a later one."""
     import json
 
-    from tsauto.data.io import write_table
     from tsauto.progress import skipped_learners
-    from tsauto.settings import settings_to_json
 
     if run.best_model is None:
-        raise TsautoError("no trial completed; see the leaderboard for the errors.")
-    settings = run.settings
-    run.best_model.save(out_dir / "model.pkl")
+        raise TsautoError(f"no trial completed; see the leaderboard for the errors "
+                          f"({run.outputs}/leaderboard.csv).")
     board = run.leaderboard()
-    write_table(board, out_dir / "leaderboard.csv")
-    write_table(board, out_dir / "leaderboard.json")
     skipped = skipped_learners(run.result)
-    (out_dir / "skipped.json").write_text(json.dumps(skipped, indent=1))
-    (out_dir / "guardrails.json").write_text(run.guardrails.to_json(indent=1))
-    (out_dir / "settings.json").write_text(settings_to_json(settings))
-    featurization = getattr(run.best_model.learner, "featurization_summary", None)
-    if callable(featurization):  # pivoted learners report what they did to every column
-        summary = featurization()
-        if hasattr(summary, "to_json"):
-            write_table(summary, out_dir / "featurization.json")
-        else:
-            (out_dir / "featurization.json").write_text(json.dumps(summary, default=str, indent=1))
     if as_json:
         out.print_json(json.dumps({
-            "best": run.best_model.description, "output_dir": str(out_dir),
+            "best": run.best_model.description, "experiment": run.experiment,
+            "output_dir": str(run.outputs), "latest_experiment": run.published,
             "stopped_because": run.result.stopped_because, "elapsed_seconds": run.elapsed,
             "skipped": skipped, "leaderboard": json.loads(board.to_json(orient="records"))},
             default=str))
         return
-    _print_board(board.head(10), settings.primary_metric, skipped)
-    out.print(f"Best: {run.best_model.description}. Written to {out_dir}/ (model.pkl, "
-              f"leaderboard.csv/json, guardrails.json, settings.json).", soft_wrap=False)
+    _print_board(board.head(10), run.settings.primary_metric, skipped)
+    files = "model.pkl, leaderboard.csv/json, skipped.json, guardrails.json, settings.json"
+    # The top of out_dir shows the latest experiment; a later fit into it may replace it.
+    if run.published == run.experiment:
+        where = f"copied to {out_dir}/ as the latest experiment for now ({out_dir}/latest.json)"
+    else:
+        where = (f"{out_dir}/ keeps showing experiment {run.published}, a later one "
+                 f"({out_dir}/latest.json)")
+    out.print(f"Best: {run.best_model.description}. Experiment {run.experiment} written to "
+              f"{run.outputs}/ ({files}); {where}.", soft_wrap=False)
 
 
 @app.command()
 def resume(folder: Annotated[Path, typer.Argument(help="The --out folder of an interrupted fit.")],
            as_json: JsonOpt = False) -> None:
-    """Continue an interrupted experiment without redoing finished trials."""
+    """Continue an interrupted experiment: recorded trials are replayed, not redone; a completed
+    experiment gives back its stored model."""
     from tsauto.automl import AutoML
 
     _write_outputs(AutoML.resume(folder, reporter=RichReporter(err)), folder, as_json)
@@ -310,7 +306,7 @@ def resume(folder: Annotated[Path, typer.Argument(help="The --out folder of an i
 @app.command()
 def cancel(
     folder: Annotated[Path, typer.Argument(help="The --out folder of a running fit.")],
-    trial: Annotated[Optional[int], typer.Option(help="Cancel only this trial.")] = None,
+    trial: Annotated[Optional[int], typer.Option(help="Cancel only this running trial.")] = None,
 ) -> None:
     """Stop a running experiment (from another shell), or one of its trials."""
     from tsauto.automl import AutoML

@@ -9,7 +9,6 @@ A ``TabularModel`` wraps a refitted tabular pipeline (or ensemble of them) the s
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -29,6 +28,7 @@ from tsauto.learners.base import Forecaster, Pickled
 
 class _Artifact(Pickled):
     description = ""
+    kind_name = "tsauto model"
 
     def explain(self) -> dict:
         """Feature importances (pivoted and tabular learners, also summed per raw column),
@@ -243,14 +243,10 @@ class TabularModel(_Artifact):
 
 
 def load_model(path: str | Path) -> ForecastModel | TabularModel:
-    path = Path(path)
-    if not path.exists():
-        raise SettingsError(f"model file '{path}' does not exist.")
-    with open(path, "rb") as fh:
-        model = pickle.load(fh)
-    if not isinstance(model, _Artifact):
-        raise DataError(f"'{path}' does not hold a tsauto model.")
-    return model
+    """The model saved at ``path`` (by ``model.save`` or ``tsauto fit``).  The file's manifest is
+    checked before anything is unpickled, and foreign, empty or damaged files are refused with a
+    ``DataError``; a model file is code all the same: load only files from a trusted source."""
+    return _Artifact.load(path)
 
 
 def history_of(ds: TimeSeriesDataset) -> pd.DataFrame:

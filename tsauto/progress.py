@@ -23,6 +23,9 @@ from tsauto.evaluation.metrics import is_better
 class Reporter:
     """The events of a fit, in order; each does nothing here."""
 
+    def note(self, text: str) -> None:
+        """A notice outside the steps: a warning, or why nothing had to be done."""
+
     def guardrails(self, report) -> None:
         """The data was checked (and safely fixed): a ``GuardrailReport``."""
 
@@ -163,6 +166,9 @@ class PlainReporter(Reporter):
         if self.budget is None:
             return None
         return max(0.0, self.budget - (time.monotonic() - self.started))
+
+    def note(self, text: str) -> None:
+        self.write(text)
 
     def guardrails(self, report) -> None:
         for line in guardrail_lines(report):

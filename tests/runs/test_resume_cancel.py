@@ -1,18 +1,26 @@
 """Experiments stored in SQLite survive kill -9, resume without redoing work, and cancel."""
 
+import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pandas as pd
+import pytest
 
 import tests.search.learners_for_tests  # noqa: F401
+from tests.conftest import make_panel
 from tsauto.automl import AutoML
+from tsauto.errors import SettingsError
+from tsauto.model import load_model
 from tsauto.runs import RunStore
+from tsauto.settings import ForecastSettings
 
 SCRIPT = textwrap.dedent("""
     import sys
@@ -108,3 +116,220 @@ def test_cancel_without_a_database(tmp_path):
     result = subprocess.run([sys.executable, "-m", "tsauto.cli", "cancel", str(tmp_path)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "no experiment database" in result.stderr
+
+
+# -- resume is exact: kill -9 at each phase, then resume, gives the uninterrupted run's model ---
+EXACT = textwrap.dedent("""
+    import sys
+    import tests.search.learners_for_tests
+    from tests.conftest import make_panel
+    from tsauto import AutoML, ForecastSettings
+    settings = ForecastSettings(time_column="date", target_column="sales", grain_columns=["store"],
+        horizon=6, allowed_models=["test_window_mean"], max_trials=5, early_stopping_trials=None,
+        time_budget=None, verbosity=0, n_cross_validations=2, seed=7)
+    AutoML(settings).fit(make_panel(n_series=3, length=50), output_dir=sys.argv[1])
+""")
+COMPARED = ["trial", "learner", "params", "status", "mase", "smape"]
+
+
+def run_exact(folder, kill_at=None):
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    env.pop("TSAUTO_TEST_KILL_AT", None)
+    if kill_at:
+        env["TSAUTO_TEST_KILL_AT"] = kill_at
+    return subprocess.run([sys.executable, "-c", EXACT, str(folder)], env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def stored_board(folder):
+    return pd.read_csv(folder / "experiments" / "1" / "leaderboard.csv")[COMPARED]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("uninterrupted")
+    result = run_exact(folder)
+    assert result.returncode == 0, result.stderr
+    return folder
+
+
+@pytest.mark.parametrize("kill_at", ["search:3", "ensembles", "refit"])
+def test_kill_9_at_any_phase_then_resume_gives_the_uninterrupted_model(kill_at, uninterrupted,
+                                                                         tmp_path):
+    killed = run_exact(tmp_path, kill_at)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr  # the seam fired
+    assert RunStore(tmp_path).experiment()["status"] == "running"
+    assert not (tmp_path / "experiments" / "1" / "model.pkl").exists()
+
+    run = AutoML.resume(tmp_path)
+    expected = load_model(uninterrupted / "experiments" / "1" / "model.pkl")
+    assert run.best_model.description == expected.description
+    pd.testing.assert_frame_equal(run.best_model.forecast(), expected.forecast())
+    pd.testing.assert_frame_equal(stored_board(tmp_path), stored_board(uninterrupted))
+    assert RunStore(tmp_path).experiment()["status"] == "completed"
+    assert len(RunStore(tmp_path).trials(1)) == len(stored_board(uninterrupted))
+
+
+def test_resume_replays_every_recorded_trial_when_the_budget_is_spent(tmp_path):
+    # As after `fit --budget 30s` killed at the end: the time already spent exceeds the budget.
+    s = settings_for_resume(time_budget=120)
+    first = AutoML(s).fit(make_panel(n_series=3, length=50), output_dir=tmp_path)
+    with sqlite3.connect(tmp_path / "experiments.sqlite") as db:
+        db.execute("UPDATE experiments SET status = 'running', elapsed = 10000")
+    run = AutoML.resume(tmp_path)
+    assert run.best_model is not None
+    assert run.best_model.description == first.best_model.description
+    pd.testing.assert_frame_equal(run.leaderboard()[COMPARED], first.leaderboard()[COMPARED])
+    assert run.result.stopped_because == first.result.stopped_because == "max_trials reached"
+
+
+def test_resuming_a_completed_experiment_returns_its_stored_model_without_work(tmp_path,
+                                                                              monkeypatch):
+    first = AutoML(settings_for_resume()).fit(make_panel(n_series=3, length=50),
+                                              output_dir=tmp_path)
+    model_file = tmp_path / "experiments" / "1" / "model.pkl"
+    stored = model_file.read_bytes()
+    trials = RunStore(tmp_path).trials(1)
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("a completed experiment must not search or refit again")
+
+    monkeypatch.setattr("tsauto.automl.search", no_work)
+    monkeypatch.setattr(AutoML, "_refit", no_work)
+    run = AutoML.resume(tmp_path)
+    assert run.best_model.description == first.best_model.description
+    pd.testing.assert_frame_equal(run.leaderboard()[COMPARED], first.leaderboard()[COMPARED])
+    assert model_file.read_bytes() == stored
+    pd.testing.assert_frame_equal(RunStore(tmp_path).trials(1), trials)
+
+
+def test_the_resume_copy_of_the_data_is_parquet_not_pickle(tmp_path):
+    AutoML(settings_for_resume(max_trials=1)).fit(make_panel(n_series=2, length=40),
+                                                  output_dir=tmp_path)
+    folder = tmp_path / "experiments" / "1"
+    assert (folder / "data.parquet").is_file() and not (folder / "data.pkl").exists()
+    pd.testing.assert_frame_equal(pd.read_parquet(folder / "data.parquet"),
+                                  make_panel(n_series=2, length=40))
+
+
+def test_a_stored_validation_table_and_dataset_objects_come_back(tmp_path):
+    from tsauto.automl import _load_data, _store_data
+    from tsauto.data.tabular import TabularDataset
+
+    table = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "c": ["a", "b", None, "a"],
+                          "y": [0, 1, 0, 1]})
+    assert _store_data(tmp_path, table, table.iloc[:2]) == ""
+    raw, valid = _load_data(tmp_path, 1)
+    pd.testing.assert_frame_equal(raw, table)
+    pd.testing.assert_frame_equal(valid, table.iloc[:2])
+    dataset = TabularDataset(table, "y", "classification")
+    _store_data(tmp_path, dataset, None)
+    again, valid = _load_data(tmp_path, 1)
+    assert valid is None
+    pd.testing.assert_frame_equal(again.X, dataset.X)
+    pd.testing.assert_series_equal(again.y, dataset.y)
+
+
+def test_data_pyarrow_cannot_store_is_reported_and_resume_says_why(tmp_path):
+    from tsauto.automl import _load_data, _store_data
+    from tsauto.errors import DataError
+
+    mixed = pd.DataFrame({"x": [1, "two", 3.0], "y": [1.0, 2.0, 3.0]})
+    assert "cannot be resumed" in _store_data(tmp_path, mixed, None)
+    with pytest.raises(DataError, match="cannot be resumed"):
+        _load_data(tmp_path, 1)
+
+
+def settings_for_resume(**kw):
+    base = dict(time_column="date", target_column="sales", grain_columns=["store"], horizon=6,
+                allowed_models=["test_window_mean"], max_trials=4, early_stopping_trials=None,
+                time_budget=None, verbosity=0, n_cross_validations=2)
+    return ForecastSettings(**{**base, **kw})
+
+
+# -- the run store and cancel refuse what is not there ------------------------------------------
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("finished")
+    AutoML(settings_for_resume(max_trials=2)).fit(make_panel(n_series=2, length=40),
+                                                  output_dir=folder)
+    return folder
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "tsauto.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": os.getcwd(), "COLUMNS": "200"})
+
+
+def test_cancel_of_a_trial_that_does_not_exist_or_has_ended(finished):
+    result = cli("cancel", finished, "--trial", "999")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "no trial 999" in result.stderr and "0 to " in result.stderr
+    result = cli("cancel", finished, "--trial", "0")
+    assert result.returncode == 2 and "already ended (completed)" in result.stderr
+    with pytest.raises(SettingsError, match="no trial 999"):
+        AutoML.cancel(finished, trial=999)
+
+
+def _another_programs_db(path):
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE experiments (id INTEGER, colour TEXT)")
+
+
+@pytest.mark.parametrize("damage", ["text", "truncated", "another program"])
+@pytest.mark.parametrize("command", [["runs", "list"], ["resume"]])
+def test_a_corrupt_experiment_database_is_one_clear_line(damage, command, finished, tmp_path):
+    db = tmp_path / "experiments.sqlite"
+    if damage == "text":
+        db.write_text("State,Industry,Month,Turnover\n")
+    elif damage == "truncated":
+        db.write_bytes((finished / "experiments.sqlite").read_bytes()[:3000])
+    else:
+        _another_programs_db(db)
+    result = cli(*command, tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert str(db) in result.stderr.replace("\n", "") and "experiment database" in result.stderr
+
+
+def test_resume_of_a_folder_without_a_database_creates_nothing(tmp_path):
+    with pytest.raises(SettingsError, match="holds no experiment database"):
+        AutoML.resume(tmp_path)
+    assert not (tmp_path / "experiments.sqlite").exists()
+
+
+# -- two fits into one folder at once: each one's printed path holds its model -----------------
+FIT_CLI = ("import tests.search.learners_for_tests; import sys; from tsauto.cli import main; "
+           "sys.argv[0] = 'tsauto'; main()")
+
+
+def test_two_fits_into_one_folder_at_once(tmp_path):
+    data = tmp_path / "panel.csv"
+    make_panel(n_series=3, length=50).to_csv(data, index=False)
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": os.getcwd(), "COLUMNS": "400"}
+    procs = [subprocess.Popen(
+        [sys.executable, "-c", FIT_CLI, "fit", str(data), "--time", "date", "--target", "sales",
+         "--grain", "store", "--horizon", "6", "--out", str(out), "--model", "test_window_mean",
+         "--max-trials", str(trials), "--seed", str(seed), "--budget", "120s"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for trials, seed in ((1, 0), (3, 5))]
+    printed = {}
+    for proc in procs:
+        stdout, stderr = proc.communicate(timeout=300)
+        assert proc.returncode == 0, stderr
+        text = " ".join(stdout.split())
+        match = re.search(r"Best: (.+?)\. Experiment (\d+) written to (\S+?)/ ", text)
+        assert match, text
+        printed[int(match[2])] = (match[1], Path(match[3]))
+    assert sorted(printed) == [1, 2]
+    for experiment, (description, folder) in printed.items():
+        # what each process printed is still true: its folder holds its own model
+        assert folder == out / "experiments" / str(experiment)
+        assert load_model(folder / "model.pkl").description == description
+    latest = json.loads((out / "latest.json").read_text())
+    assert latest["experiment"] == 2
+    for name in ("model.pkl", "leaderboard.csv", "settings.json"):
+        assert (out / name).read_bytes() == (out / "experiments" / "2" / name).read_bytes()
+    assert not list(out.glob(".*.tmp"))

@@ -15,19 +15,26 @@ database as Parquet files, one per trial.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sqlite3
 import time
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from tsauto.errors import SettingsError
+from tsauto.errors import DataError, SettingsError, preview
 from tsauto.search.trial import TrialResult
 
 DB_NAME = "experiments.sqlite"
 FINAL = ("completed", "failed", "timeout", "canceled")
+# What a finished experiment writes in its own folder; the top of the output folder holds
+# copies of the latest experiment's, and LATEST says which experiment that is.
+OUTPUTS = ("model.pkl", "leaderboard.csv", "leaderboard.json", "skipped.json",
+           "guardrails.json", "settings.json", "featurization.json")
+LATEST = "latest.json"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS experiments (
@@ -82,21 +89,42 @@ def _restore(obj):
 
 
 class RunStore:
-    def __init__(self, folder: str | Path) -> None:
-        self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.path = self.folder / DB_NAME
-        with closing(self._connect()) as db, db:
-            db.executescript(_SCHEMA)
+    """The experiments of one output folder.  ``create=False`` (resume, cancel) refuses a
+    folder without a database instead of starting an empty one."""
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        return db
+    def __init__(self, folder: str | Path, create: bool = True) -> None:
+        self.folder = Path(folder)
+        self.path = self.folder / DB_NAME
+        if not create and not self.path.is_file():
+            raise SettingsError(f"'{self.folder}' holds no experiment database ({DB_NAME}); "
+                                f"pass the --out folder (output_dir) of a fit.")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with self._database() as db:
+            db.executescript(_SCHEMA)
+            # A database of another program could pass CREATE IF NOT EXISTS: read both tables.
+            db.execute("SELECT id, settings, status, elapsed, cancel_requested FROM experiments "
+                       "LIMIT 0")
+            db.execute("SELECT trial_id, learner, params, status, metrics FROM trials LIMIT 0")
+
+    @contextmanager
+    def _database(self):
+        """A connection; a file that is not a tsauto database (corrupt, truncated, another
+        program's) becomes one clear DataError naming it."""
+        try:
+            with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as db:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                yield db
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                raise DataError(f"'{self.path}' stayed locked by another process for 30 s; try "
+                                f"again.") from None
+            raise DataError(f"'{self.path}' is not a readable tsauto experiment database "
+                            f"({exc}): it is corrupt, truncated or another program's; restore "
+                            f"it or use another output folder.") from None
 
     def _write(self, sql: str, args: tuple = ()) -> sqlite3.Cursor:
-        with closing(self._connect()) as db:
+        with self._database() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 cursor = db.execute(sql, args)
@@ -107,7 +135,7 @@ class RunStore:
             return cursor
 
     def _read(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
-        with closing(self._connect()) as db:
+        with self._database() as db:
             db.row_factory = sqlite3.Row
             return db.execute(sql, args).fetchall()
 
@@ -151,9 +179,20 @@ class RunStore:
     def request_cancel(self, experiment_id: int, trial_id: int | None = None) -> None:
         if trial_id is None:
             self._write("UPDATE experiments SET cancel_requested = 1 WHERE id = ?", (experiment_id,))
-        else:
-            self._write("UPDATE trials SET cancel_requested = 1 WHERE experiment_id = ? AND "
-                        "trial_id = ?", (experiment_id, trial_id))
+            return
+        rows = {r["trial_id"]: r["status"] for r in self._read(
+            "SELECT trial_id, status FROM trials WHERE experiment_id = ?", (experiment_id,))}
+        running = sorted(t for t, status in rows.items() if status in ("queued", "running"))
+        now = (f"running now: {preview(running)}" if running else "none is running now")
+        if trial_id not in rows:
+            known = (f"its trials are {min(rows)} to {max(rows)}" if rows else "it has no trial yet")
+            raise SettingsError(f"experiment {experiment_id} has no trial {trial_id}: {known}; "
+                                f"{now}.")
+        if rows[trial_id] not in ("queued", "running"):
+            raise SettingsError(f"trial {trial_id} of experiment {experiment_id} has already "
+                                f"ended ({rows[trial_id]}): there is nothing to cancel; {now}.")
+        self._write("UPDATE trials SET cancel_requested = 1 WHERE experiment_id = ? AND "
+                    "trial_id = ?", (experiment_id, trial_id))
 
     def cancel_requests(self, experiment_id: int) -> tuple[bool, set[int]]:
         """(whole experiment canceled?, trial ids asked to stop)."""
@@ -198,11 +237,17 @@ class RunStore:
     def finished_trials(self, experiment_id: int) -> list[TrialResult]:
         """Trials that ended (completed, failed, timed out), with their out-of-fold forecasts;
         trials left running by a killed experiment are not among them and will be rerun."""
+        return self._results(experiment_id, "status IN ('completed', 'failed', 'timeout') AND "
+                             "learner NOT LIKE '%\\_ensemble' ESCAPE '\\'")
+
+    def stored_trials(self, experiment_id: int) -> list[TrialResult]:
+        """Every ended trial of an experiment, ensembles and canceled trials included."""
+        return self._results(experiment_id, f"status IN {FINAL}")
+
+    def _results(self, experiment_id: int, where: str) -> list[TrialResult]:
         out = []
-        for row in self._read("SELECT * FROM trials WHERE experiment_id = ? AND status IN "
-                              "('completed', 'failed', 'timeout') AND learner NOT LIKE "
-                              "'%\\_ensemble' ESCAPE '\\' ORDER BY trial_id",
-                              (experiment_id,)):
+        for row in self._read(f"SELECT * FROM trials WHERE experiment_id = ? AND {where} "
+                              f"ORDER BY trial_id", (experiment_id,)):
             path = self.artifacts(experiment_id) / "oof" / f"trial_{row['trial_id']}.parquet"
             oof = pd.read_parquet(path) if path.exists() else None
             if row["status"] == "completed" and oof is None:
@@ -221,3 +266,42 @@ class RunStore:
                     "'running')", (time.time(), experiment_id))
         self._write("DELETE FROM trials WHERE experiment_id = ? AND learner LIKE '%\\_ensemble' "
                     "ESCAPE '\\'", (experiment_id,))
+
+    # -- outputs -------------------------------------------------------------------------------
+    def latest(self) -> int | None:
+        """The experiment whose outputs the top of the folder holds (None: none yet)."""
+        path = self.folder / LATEST
+        try:
+            return int(json.loads(path.read_text())["experiment"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def publish(self, experiment_id: int, names: tuple[str, ...]) -> int:
+        """Copy a finished experiment's outputs to the top of the folder and point LATEST at
+        it, unless a later experiment is already there; returns the experiment the top of the
+        folder now shows.  Concurrent fits into one folder are ordered by the database's write
+        lock, and every file is replaced whole, so the top always holds one experiment's set."""
+        with self._database() as db:
+            db.execute("BEGIN IMMEDIATE")  # the lock; nothing is written in the database
+            try:
+                shown = self.latest()
+                if shown is None or shown <= experiment_id:
+                    source = self.artifacts(experiment_id)
+                    for name in names:
+                        target = self.folder / name
+                        if (source / name).is_file():
+                            tmp = self.folder / f".{name}.{os.getpid()}.tmp"
+                            shutil.copyfile(source / name, tmp)
+                            os.replace(tmp, target)
+                        else:  # not made by this experiment: no stale copy of an earlier one
+                            target.unlink(missing_ok=True)
+                    tmp = self.folder / f".{LATEST}.{os.getpid()}.tmp"
+                    tmp.write_text(json.dumps({
+                        "experiment": experiment_id,
+                        "folder": str(source.relative_to(self.folder)),
+                        "files": [n for n in names if (source / n).is_file()]}, indent=1))
+                    os.replace(tmp, self.folder / LATEST)
+                    shown = experiment_id
+            finally:
+                db.execute("COMMIT")
+        return shown

@@ -53,6 +53,7 @@ class SearchResult:
     stopped_because: str
     elapsed: float
     skipped_learners: dict = field(default_factory=dict)
+    refit_reserve: float = 0.0  # seconds the search kept back for the final refit
 
     @property
     def ranking_metric(self) -> str | None:
@@ -189,7 +190,10 @@ def search(task: SearchTask, folds: list, settings, context: dict, workdir: Path
     (earlier for a resumed experiment, so that its budget counts the time already spent).
 
     A resumed search replays the same seeded proposals: configurations found in
-    ``hooks.finished`` take their recorded result instead of running again."""
+    ``hooks.finished`` take their recorded result instead of running again.  Recorded trials
+    are replayed whatever the clock says (the budget limits new work only, and the time already
+    spent may exceed it), so a resumed search with one worker ends where the uninterrupted one
+    would have; recorded trials the proposals never reach are kept too."""
     hooks = hooks or Hooks()
     metric = settings.primary_metric
     sign = -1.0 if METRICS[metric].greater_is_better else 1.0
@@ -221,7 +225,9 @@ def search(task: SearchTask, folds: list, settings, context: dict, workdir: Path
     next_id = max((t.trial_id for t in hooks.finished.values()), default=-1) + 1
     last_poll = 0.0
 
-    def stop_reason() -> str:
+    replaying = dict(hooks.finished)  # recorded results not replayed yet, by configuration
+
+    def stop_reason(clock: bool = True) -> str:
         if settings.max_trials is not None and proposed >= settings.max_trials:
             return "max_trials reached"
         if settings.exit_score is not None and np.isfinite(state["best"]) and \
@@ -232,7 +238,8 @@ def search(task: SearchTask, folds: list, settings, context: dict, workdir: Path
             return f"no improvement in {settings.early_stopping_trials} trials"
         if duplicates >= 50:
             return "search space exhausted"
-        if deadline is not None and deadline - time.monotonic() - state["reserve"] <= 0:
+        if clock and deadline is not None and \
+                deadline - time.monotonic() - state["reserve"] <= 0:
             return "time budget reached"
         return ""
 
@@ -253,7 +260,10 @@ def search(task: SearchTask, folds: list, settings, context: dict, workdir: Path
 
     try:
         while True:
-            while executor.free > 0 and not (stopped := stopped or stop_reason()):
+            # While recorded trials remain, only the deterministic budgets apply: the replay
+            # must reach the same point as the interrupted run did.
+            while executor.free > 0 and not (stopped := stopped or
+                                             stop_reason(clock=not replaying)):
                 if queue:
                     (name, params), otrial = queue.pop(0), None
                 else:
@@ -265,10 +275,13 @@ def search(task: SearchTask, folds: list, settings, context: dict, workdir: Path
                     if otrial is not None:
                         _tell(study, otrial, seen[key])
                     continue
-                duplicates, proposed = 0, proposed + 1
-                if key in hooks.finished:
-                    record(hooks.finished[key], otrial, key, fresh=False)
+                if key in replaying:
+                    duplicates, proposed = 0, proposed + 1
+                    record(replaying.pop(key), otrial, key, fresh=False)
                     continue
+                if replaying and (stopped := stop_reason()):
+                    break  # a new trial, and the clock says no
+                duplicates, proposed = 0, proposed + 1
                 seen[key] = np.inf
                 spec = TrialSpec(next_id, name, params, task.registry.get(name))
                 if hooks.on_submit is not None:
@@ -299,9 +312,13 @@ def search(task: SearchTask, folds: list, settings, context: dict, workdir: Path
                 record(result, otrial, key, fresh=True)
     finally:
         executor.shutdown()
+    # Recorded trials the proposals did not reach (trials run in parallel finish in another
+    # order, so the replay can diverge) are results all the same.
+    trials += replaying.values()
     trials.sort(key=lambda t: t.trial_id)
+    reserve = _refit_reserve(trials, metric, sign, len(folds), settings)
     if stopped != "canceled":
         trials += task.ensembles(trials, folds, context, metric, next_id,
                                  settings.enable_voting_ensemble, settings.enable_stack_ensemble)
     return SearchResult(trials, metric, stopped or "all trials done",
-                        time.monotonic() - started, skipped)
+                        time.monotonic() - started, skipped, reserve)
