@@ -66,13 +66,10 @@ def _read(data: str):
 def _roles(data: str, given: dict):
     """The frame and its column roles: a bundled dataset's defaults, overridden by the
     settings given (options, --settings file)."""
-    from tsauto.settings import ForecastSettings
-
     frame, roles = _read(data)
     roles.pop("task", None)
-    keys = ForecastSettings.model_fields.keys() & {
-        "time_column", "target_column", "grain_columns", "known_covariates", "past_covariates",
-        "static_features", "freq", "target_aggregation", "date_format"}
+    keys = {"time_column", "target_column", "grain_columns", "known_covariates",
+            "past_covariates", "static_features", "freq", "target_aggregation", "date_format"}
     roles.update({k: v for k, v in given.items() if k in keys})
     for option, key in (("--time-column (--time)", "time_column"),
                         ("--target-column (--target)", "target_column")):

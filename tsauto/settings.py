@@ -169,7 +169,9 @@ class _SearchSettings(_Settings):
     enable_voting_ensemble: bool = Field(True, description="Add a greedy-selection ensemble.")
     enable_stack_ensemble: bool = Field(True, description="Add a stacked (ElasticNet) ensemble.")
     seed: Int = Field(0, ge=0, lt=2**32, description="Seed of every random choice.")
-    verbosity: Int = Field(1, ge=0, le=2, description="0 silent, 1 progress, 2 every trial.")
+    verbosity: Int = Field(
+        1, ge=0, le=2, description="0 silent; 1 progress (one line per trial, or a live display "
+                                   "in the CLI on a terminal); 2 also each trial's line there.")
 
     @model_validator(mode="before")
     @classmethod
