@@ -37,7 +37,7 @@ from tsauto.errors import SettingsError
 from tsauto.evaluation.metrics import is_better, metrics_for
 from tsauto.evaluation.splits import auto_n_windows, rolling_origin
 from tsauto.evaluation.tabular_splits import holdout, kfold, user_validation
-from tsauto.model import ForecastModel, TabularModel, history_of
+from tsauto.model import ForecastModel, TabularModel, history_of, load_model
 from tsauto.runs.store import RunStore
 from tsauto.search.engine import (Hooks, SearchResult, SearchTask, config_key, ranking_key,
                                   search)
@@ -82,6 +82,7 @@ class Run:
         self.folder = folder
         self.experiment = experiment
         self._refit_by = None  # set by AutoML: metric -> ForecastModel
+        self._refit_each = None  # set by AutoML: () -> [(trial, model or None, error)]
 
     def best_model_by(self, metric: str) -> ForecastModel | TabularModel | None:
         """The best trial by another metric than the primary one, refitted on all the data."""
@@ -99,9 +100,15 @@ class Run:
                                 "cancel.")
         AutoML.cancel(self.folder, self.experiment, trial)
 
-    def leaderboard(self) -> pd.DataFrame:
+    def leaderboard(self, test_data: pd.DataFrame | None = None) -> pd.DataFrame:
         """Every trial, best first: learner, parameters, status, metrics, per-fold primary
-        metric, time, error."""
+        metric, time, error.  With ``test_data`` (data the search never saw: for forecasting
+        the periods right after the training data) every completed trial is refitted on all
+        the run's data and scored on it instead, best first on the test score."""
+        if test_data is not None:
+            from tsauto.runs.analysis import test_leaderboard
+
+            return test_leaderboard(self, test_data)
         metric = self.settings.primary_metric
         rows = []
         for t in self.result.trials:
@@ -119,6 +126,31 @@ class Run:
         order = sorted(range(len(board)), key=lambda i: ranking_key(
             self.result.trials[i].metrics, metric, self.result.trials[i].trial_id))
         return board.iloc[order].reset_index(drop=True)
+
+    def cross_validation(self) -> pd.DataFrame:
+        """The stored out-of-fold predictions as one long frame, one column per trial (see
+        ``tsauto.runs.analysis.cross_validation``)."""
+        from tsauto.runs.analysis import cross_validation
+
+        return cross_validation(self)
+
+    def backtest(self, trial: int | None = None):
+        """The ``Backtest`` of a trial (default: the best) from its out-of-fold forecasts."""
+        from tsauto.runs.analysis import trial_backtest
+
+        return trial_backtest(self, trial)
+
+    def report(self, path: str | Path, max_series: int = 12) -> Path:
+        """One self-contained HTML report of this run (opens offline); returns its path."""
+        from tsauto.reports.report import run_report
+
+        return run_report(self, path, max_series=max_series)
+
+    def plot_leaderboard(self, top: int = 20):
+        """A matplotlib figure of the best trials' primary metric, fold by fold."""
+        from tsauto.reports.figures import leaderboard_figure
+
+        return leaderboard_figure(self.leaderboard(), self.settings.primary_metric, top)
 
     def __repr__(self) -> str:
         best = self.result.best()
@@ -175,6 +207,29 @@ class AutoML:
         started = time.monotonic() - float(row["elapsed"] or 0.0)
         return automl._execute(automl._dataset(raw), valid, store, exp, store.artifacts(exp),
                                started, finished)
+
+    @classmethod
+    def load(cls, output_dir: str | Path, experiment: int | None = None) -> Run:
+        """A stored experiment as a ``Run`` (trials, out-of-fold forecasts, guardrails, model),
+        without searching again: for reports and analysis of a finished ``fit``."""
+        store = RunStore(output_dir)
+        row = store.experiment(experiment)
+        exp = int(row["id"])
+        automl = cls(settings_from_json(row["settings"]))
+        raw, valid = _data_copy(store.artifacts(exp))
+        prepared = (automl._prepare_forecasting(automl._dataset(raw))
+                    if automl.settings.task == "forecasting"
+                    else automl._prepare_tabular(automl._dataset(raw), valid))
+        result = SearchResult(store.trial_results(exp), automl.settings.primary_metric,
+                              row["stopped_because"] or "", float(row["elapsed"] or 0.0),
+                              _skipped(automl.settings, prepared))
+        path = store.artifacts(exp) / "model.pkl"
+        model = load_model(path) if path.exists() else None
+        run = Run(automl.settings, prepared.dataset, prepared.report, result, model,
+                  prepared.validation, float(row["elapsed"] or 0.0), store.folder, exp)
+        run._refit_by = partial(automl._refit_best_by, result, prepared)
+        run._refit_each = partial(automl._refit_each, result, prepared)
+        return run
 
     @staticmethod
     def cancel(output_dir: str | Path, experiment: int | None = None, trial: int | None = None
@@ -240,6 +295,7 @@ class AutoML:
         run = Run(s, prepared.dataset, prepared.report, result, model, prepared.validation,
                   elapsed, None if store is None else store.folder, exp)
         run._refit_by = partial(self._refit_best_by, result, prepared)
+        run._refit_each = partial(self._refit_each, result, prepared)
         return run
 
     def _prepare_forecasting(self, dataset: TimeSeriesDataset) -> _Prepared:
@@ -312,6 +368,40 @@ class AutoML:
         with tempfile.TemporaryDirectory(prefix="tsauto-") as tmp:
             return self._refit(result, prepared, Path(tmp), None, metric)
 
+    def _refit_each(self, result: SearchResult, prepared: _Prepared) -> list:
+        """Every completed trial refitted on all the data, best first, as (trial, model or
+        None, error); each single learner is fitted once and shared by the ensembles."""
+        singles = [t for t in result.completed if not is_ensemble(t)]
+        fitted, errors = {}, {}
+        with tempfile.TemporaryDirectory(prefix="tsauto-") as tmp:
+            executor = Executor(Path(tmp), prepared.refit_job, prepared.refit_args,
+                                self.settings.max_concurrent_trials)
+            try:
+                queue = list(singles)
+                while queue or executor.running:
+                    while queue and executor.free:
+                        t = queue.pop(0)
+                        executor.submit(t.trial_id, TrialSpec(
+                            t.trial_id, t.learner, t.params, prepared.task.registry.get(t.learner)),
+                            None)
+                    for key, status, payload, _ in executor.wait_any():
+                        if status == "ok":
+                            fitted[key] = payload
+                        else:
+                            errors[key] = str(payload).splitlines()[0] if payload else status
+            finally:
+                executor.shutdown()
+        out = []
+        for trial in result.ranked():
+            ids = trial.params["members"] if is_ensemble(trial) else [trial.trial_id]
+            missing = [i for i in ids if i not in fitted]
+            if missing:
+                out.append((trial, None, "; ".join(f"trial {i}: {errors.get(i, 'not refitted')}"
+                                                   for i in missing)))
+                continue
+            out.append((trial, prepared.make_model(trial, [fitted[i] for i in ids]), None))
+        return out
+
     def _frame(self, data) -> pd.DataFrame:
         if isinstance(data, (str, Path)):
             data = read_table(data)
@@ -376,6 +466,21 @@ class AutoML:
                     return None
                 fitted[key] = payload
         return [fitted[t.trial_id] for t in members]
+
+
+def _data_copy(folder: Path) -> tuple:
+    """The experiment's copy of its data: (training frame, validation frame or None).  The one
+    place that reads it back besides ``resume``."""
+    with open(folder / "data.pkl", "rb") as fh:
+        return pickle.load(fh)
+
+
+def _skipped(settings, prepared: _Prepared) -> dict:
+    """The learners the search left out and why (recomputed: the store does not keep them)."""
+    from tsauto.search.engine import candidate_learners
+
+    return candidate_learners(settings, prepared.task, len(prepared.folds),
+                              settings.time_budget)[1]
 
 
 def fingerprint(frame: pd.DataFrame) -> str:
