@@ -80,6 +80,14 @@ def test_loaded_run_matches_the_search(stored):
         lambda f: ((f.actual >= f["q0.1"]) & (f.actual <= f["q0.9"])).mean()))
     with pytest.raises(SettingsError, match="trial 99 is not in this run"):
         run.backtest(99)
+    # An ensemble's blended forecasts carry no horizon step: the backtest counts it.
+    voting = next(t for t in run.result.trials if t.learner == "voting_ensemble")
+    bt = run.backtest(voting.trial_id)
+    np.testing.assert_allclose(bt.by_cutoff["mase"], [m["mase"] for m in voting.fold_metrics])
+    assert list(bt.by_step["step"]) == [1, 2, 3, 4]
+    single = run.backtest(best.trial_id).forecasts
+    assert (single.groupby(["cutoff", SERIES_ID])["step"].agg(list)
+            .map(lambda s: s == [1, 2, 3, 4])).all()
 
 
 def test_cross_validation_frame(stored):

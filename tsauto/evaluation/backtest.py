@@ -92,8 +92,12 @@ def backtest_of_folds(oof: pd.DataFrame, folds: list, ds: TimeSeriesDataset, qua
     """The backtest of a search trial from its out-of-fold forecasts (``fold`` column): each
     fold becomes a cutoff, its last training time."""
     cutoffs = {f.index: f.train.frame[ds.time_column].max() for f in folds}
-    frame = oof.assign(cutoff=oof["fold"].map(cutoffs)).drop(columns="fold")
+    frame = oof.assign(cutoff=oof["fold"].map(cutoffs))
     frame[SERIES_ID] = frame[SERIES_ID].astype(str)
+    if STEP not in frame:  # ensembles' blends keep no step: count it (the grid is regular)
+        frame = frame.sort_values(["fold", SERIES_ID, ds.time_column], kind="stable")
+        frame[STEP] = frame.groupby(["fold", SERIES_ID], sort=False).cumcount() + 1
+    frame = frame.drop(columns="fold")
     trains = {cutoffs[f.index]: f.train.frame for f in folds}
     return score_backtest(frame, trains, ds, quantiles)
 
