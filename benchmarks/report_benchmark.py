@@ -70,8 +70,8 @@ def main() -> None:
              f"{best}",
              f"- backtest of the best model at 2 cutoffs (refits, not part of the figures): "
              f"{backtest_seconds:.0f} s",
-             f"- versions: tsauto {tsauto.__version__}, matplotlib {metadata.version('matplotlib')},"
-             f" pandas {pd.__version__}, Python {platform.python_version()}; 2-core machine "
+             f"- versions: tsauto {tsauto.__version__}, "
+             f"matplotlib {metadata.version('matplotlib')}, pandas {pd.__version__}, Python {platform.python_version()}; 2-core machine "
              f"shared with other work", "",
              "| report | seconds | size |", "|---|---|---|"]
     lines += [f"| {name} | {seconds} | {size / 1e6:.2f} MB |" for name, seconds, size in rows]

@@ -32,7 +32,8 @@ def open_in_chromium(page, tmp_path, *extra):
 def test_console_errors_are_caught(tmp_path):
     # The check below would see a broken page: a script error reaches the console log.
     page = tmp_path / "broken.html"
-    page.write_text("<!DOCTYPE html><html><body><script>undefinedFunction();</script></body></html>")
+    page.write_text("<!DOCTYPE html><html><body><script>undefinedFunction();</script>"
+                    "</body></html>")
     _, console = open_in_chromium(page, tmp_path, "--dump-dom")
     assert any("undefinedFunction" in line for line in console)
 
