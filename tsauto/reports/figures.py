@@ -158,12 +158,12 @@ def mase_distribution_figure(by_series: pd.DataFrame) -> Figure:
     if len(values):
         ax.hist(values, bins=min(40, max(5, len(values) // 5)), color=_FORECAST, alpha=0.8)
         ax.axvline(1.0, color="#d62728", linestyle="--", linewidth=1,
-                   label="seasonal naive (MASE = 1)")
+                   label="in-sample seasonal-naive error (MASE = 1)")
         ax.legend(fontsize=7)
     ax.set_xlabel("MASE per series", fontsize=8)
     ax.set_ylabel("series", fontsize=8)
     ax.set_title(f"Per-series MASE ({len(values)} series; "
-                 f"{int((values < 1).sum())} beat seasonal naive)", fontsize=9)
+                 f"{int((values < 1).sum())} below 1)", fontsize=9)
     ax.tick_params(labelsize=7)
     return figure
 
