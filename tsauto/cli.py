@@ -346,6 +346,23 @@ def runs_show(
     _print_frame(trials[columns].fillna(""), "Trials")
 
 
+@app.command()
+def report(
+    folder: Annotated[Path, typer.Argument(help="The --out folder of tsauto fit.")],
+    out_file: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path(
+        "report.html"),
+    experiment: Annotated[Optional[int], typer.Option(help="Experiment id (default: latest).")] = None,
+    max_series: Annotated[int, typer.Option(help="Series plotted in the backtest.")] = 12,
+) -> None:
+    """Write one self-contained HTML report of a stored experiment (opens offline)."""
+    from tsauto.automl import AutoML
+
+    _require_store(folder)
+    with progress("Writing the report"):
+        path = AutoML.load(folder, experiment).report(out_file, max_series=max_series)
+    out.print(f"Report written to {path} ({path.stat().st_size / 1e6:.1f} MB).")
+
+
 def _require_store(folder: Path) -> None:
     from tsauto.runs.store import DB_NAME
 

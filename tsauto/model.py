@@ -145,8 +145,24 @@ class ForecastModel(_Artifact):
                                      past_covariates=s.past_covariates,
                                      static_features=s.static_features, freq=s.grid.freq,
                                      date_format=s.date_format)
-        return backtest(self.learner, data, self.horizon if horizon is None else horizon,
-                        n_windows, step)
+        result = backtest(self.learner, data, self.horizon if horizon is None else horizon,
+                          n_windows, step)
+        result.model = self  # its report shows the model's guardrails, settings, explanation
+        return result
+
+    def plot(self, series=None, horizon: int | None = None, future: pd.DataFrame | None = None,
+             history: int | None = None, n_series: int = 4):
+        """A matplotlib figure of the forecast with its quantile bands after the last
+        ``history`` periods (default: four horizons) of each of ``series`` (ids; default the
+        first ``n_series``)."""
+        from tsauto.reports.figures import forecast_figure, pick_series
+
+        ids = self.schema.series_ids.astype(str)
+        chosen = pick_series(series, ids, n_series)
+        frame = self.forecast(horizon=horizon, future=future)
+        return forecast_figure(self.history, frame, self.schema.time_column,
+                               self.schema.target_column, self.quantiles, chosen,
+                               history or 4 * self.horizon)
 
     def predict(self, *args, **kwargs):
         self._wrong_method("predict", "model.forecast(horizon=..., future=...) for the periods "
@@ -218,6 +234,20 @@ class TabularModel(_Artifact):
             return score_classification(frame[target].to_numpy(), self.predict_proba(frame),
                                         self.classes)
         return score_regression(frame[target].to_numpy(dtype="float64"), self.predict(frame))
+
+    def plot(self, frame: pd.DataFrame):
+        """A matplotlib figure of this model on labelled rows: the confusion matrix and ROC /
+        precision-recall curves (classification) or predicted-vs-actual and residuals
+        (regression)."""
+        from tsauto.reports.figures import tabular_figure
+
+        target = self.schema.target_column
+        if target not in frame.columns:
+            raise DataError(f"plot: the frame lacks the target column '{target}'.")
+        frame = frame[frame[target].notna()]
+        scores = self.predict_proba(frame).to_numpy() if self.task == "classification" else \
+            self.predict(frame)
+        return tabular_figure(frame[target].to_numpy(), scores, self.classes)
 
     def featurization_summary(self) -> pd.DataFrame:
         """What the featurizer did to every column: detected kind, action, reason."""
