@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from tsauto.errors import SettingsError, TsautoError
+from tsauto.errors import SettingsError, TsautoError, preview
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="tsauto: forecasting-first AutoML.")
@@ -336,6 +336,12 @@ def forecast(
     out_file: Annotated[Path, typer.Option("--out", help="CSV or Parquet file to write.")],
     horizon: Annotated[Optional[int], typer.Option(help="Periods (default: the model's).")] = None,
     future: Annotated[Optional[Path], typer.Option(help="Future known covariates file.")] = None,
+    data: Annotated[Optional[Path], typer.Option(
+        "--data", help="Recent history (CSV/Parquet, the training columns) to forecast from "
+                       "instead of the training data, without refitting.")] = None,
+    level: Annotated[Optional[list[float]], typer.Option(
+        "--level", help="Interval level(s), e.g. --level 80 --level 95 (learners that can).")
+    ] = None,
 ) -> None:
     """Forecast with a saved model."""
     from tsauto.data.dataset import read_table
@@ -344,9 +350,43 @@ def forecast(
     model = load_model(model_path)
     if not hasattr(model, "forecast"):
         raise SettingsError(f"'{model_path}' is a {model.task} model: use 'tsauto predict'.")
-    frame = model.forecast(horizon=horizon, future=read_table(future) if future else None)
+    frame = model.forecast(horizon=horizon, future=read_table(future) if future else None,
+                           data=read_table(data) if data else None, level=level or None)
     _write_frame(frame, out_file)
     out.print(f"{len(frame):,} forecast rows written to {out_file}.")
+    unseen = frame.attrs.get("unseen_series", [])
+    if unseen:
+        out.print(f"{len(unseen)} series not seen at training: {preview(unseen)}.")
+    fallbacks = frame.attrs.get("fallbacks", {})
+    if fallbacks:
+        out.print(f"{len(fallbacks)} series forecast by a fallback: {preview(list(fallbacks))}.")
+
+
+@app.command()
+def serve(
+    model_path: Annotated[Path, typer.Argument(help="A model.pkl written by tsauto fit.")],
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (each loads the model).")] = 1,
+    token_file: Annotated[Optional[Path], typer.Option(
+        "--token-file", help="File holding the bearer token (else the TSAUTO_TOKEN "
+                             "environment variable).")] = None,
+    no_auth: Annotated[bool, typer.Option(
+        "--no-auth", help="No token: allowed on a loopback host only.")] = False,
+    max_body_bytes: Annotated[int, typer.Option(help="Largest request body.")] = 10 * 1024 * 1024,
+    max_rows: Annotated[int, typer.Option(help="Most rows per request.")] = 200_000,
+    max_series: Annotated[int, typer.Option(help="Most series per request.")] = 10_000,
+    max_horizon: Annotated[int, typer.Option(help="Longest horizon per request.")] = 1_000,
+    timeout: Annotated[float, typer.Option(help="Seconds a request may compute.")] = 30.0,
+    threads: Annotated[int, typer.Option(help="Requests computed at once per worker.")] = 4,
+) -> None:
+    """Serve a saved model over HTTP (FastAPI): /health, /model, /forecast, /predict, /docs."""
+    from tsauto.serve.server import serve as run_service
+
+    run_service(model_path, host=host, port=port, workers=workers, token_file=token_file,
+                no_auth=no_auth, max_body_bytes=max_body_bytes, max_rows=max_rows,
+                max_series=max_series, max_horizon=max_horizon, timeout_s=timeout,
+                threads=threads)
 
 
 @app.command()

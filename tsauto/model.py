@@ -17,11 +17,12 @@ import pandas as pd
 
 from tsauto.data.dataset import SERIES_ID, DatasetSchema, TimeSeriesDataset
 from tsauto.data.guardrails import GuardrailReport
+from tsauto.data.history import dataset_like, recent_history
 from tsauto.data.tabular import TabularSchema
 from tsauto.errors import DataError, SettingsError, preview
 from tsauto.evaluation.backtest import Backtest, backtest
 from tsauto.evaluation.metrics import evaluate
-from tsauto.learners.base import Forecaster, Pickled
+from tsauto.learners.base import Forecaster, Pickled, asked_quantiles, training_positions
 
 
 class _Artifact(Pickled):
@@ -46,13 +47,32 @@ class ForecastModel(_Artifact):
         self.settings = settings or {}
         self.description = description
 
-    def forecast(self, horizon: int | None = None, future: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Point and quantile forecasts for every series, long format with grain columns."""
+    def forecast(self, horizon: int | None = None, future: pd.DataFrame | None = None,
+                 data: pd.DataFrame | TimeSeriesDataset | None = None,
+                 level: list[float] | None = None,
+                 quantiles: list[float] | None = None) -> pd.DataFrame:
+        """Point and quantile forecasts for every series, long format with grain columns.
+
+        ``data``: recent history (a long frame with the training columns) to forecast from
+        instead of the training data, without refitting: the periods after its end, for its
+        series; what each learner family does with it is in docs/serving.md.  Series not seen
+        at training are listed in the frame's ``attrs["unseen_series"]``, series forecast by a
+        fallback in ``attrs["fallbacks"]``.  ``level`` (interval levels, e.g. [80, 95]) or
+        ``quantiles`` replace the fitted quantiles where the learner can; otherwise a
+        SettingsError names the fitted ones.  Forecasting never changes the model."""
         horizon = self.horizon if horizon is None else horizon
-        frame = self.learner.predict(horizon, future=future)
-        grains = [c for c in self.schema.grain_columns if c != SERIES_ID]
+        learner, schema = self.learner, self.schema
+        if data is not None:
+            history = recent_history(self.schema, data)
+            learner, schema = learner.with_history(history), history.schema()
+        frame = learner.predict(horizon, future=future,
+                                quantiles=asked_quantiles(level, quantiles))
+        if data is not None:
+            unseen = training_positions(self.schema, history) < 0
+            frame.attrs["unseen_series"] = history.series_ids[unseen].astype(str).tolist()
+        grains = [c for c in schema.grain_columns if c != SERIES_ID]
         if grains:
-            table = self.schema.series.set_index(SERIES_ID)[grains]
+            table = schema.series.set_index(SERIES_ID)[grains]
             ids = frame[SERIES_ID].astype(str)
             for col in reversed(grains):
                 frame.insert(1, col, table[col].reindex(ids).to_numpy())
@@ -80,13 +100,7 @@ class ForecastModel(_Artifact):
                  step: int | None = None, horizon: int | None = None) -> Backtest:
         """Refit this model's learner at ``n_windows`` cutoffs of ``data`` (``step`` periods
         apart) and score its forecasts: per cutoff, per horizon step, per series."""
-        if not isinstance(data, TimeSeriesDataset):
-            s = self.schema
-            data = TimeSeriesDataset(data, time_column=s.time_column, target_column=s.target_column,
-                                     grain_columns=s.grain_columns,
-                                     known_covariates=s.known_covariates,
-                                     past_covariates=s.past_covariates,
-                                     static_features=s.static_features, freq=s.grid.freq)
+        data = dataset_like(self.schema, data)
         return backtest(self.learner, data, horizon or self.horizon, n_windows, step)
 
     def _steps_needed(self, actuals: pd.DataFrame) -> int:

@@ -1,0 +1,114 @@
+"""Forecasting from new data without refitting, intervals chosen at forecast time, and
+predicting as a read-only act (one model, many threads)."""
+
+import pickle
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import make_panel
+from tsauto.data.dataset import TimeSeriesDataset
+from tsauto.errors import DataError, SettingsError
+from tsauto.learners import registry
+from tsauto.model import ForecastModel, history_of
+
+ROLES = {"time_column": "date", "target_column": "sales", "grain_columns": ["store"]}
+
+
+@pytest.fixture(scope="module")
+def panel():
+    return make_panel(n_series=3, length=48)
+
+
+@pytest.fixture(scope="module")
+def statistical(panel):
+    """A statistical model as the final refit leaves it: fitted, then prepared (its per-series
+    models kept)."""
+    ds = TimeSeriesDataset(panel[panel.date < "2023-07-01"], **ROLES)
+    learner = registry.create("auto_ets", quantiles=(0.1, 0.5, 0.9)).fit(ds)
+    learner.prepare(6)
+    return ForecastModel(learner, ds.schema(), history_of(ds), 6, (0.1, 0.5, 0.9))
+
+
+@pytest.fixture(scope="module")
+def lightgbm(panel):
+    ds = TimeSeriesDataset(panel[panel.date < "2023-07-01"], **ROLES)
+    learner = registry.create("lightgbm", quantiles=(0.1, 0.5, 0.9), n_estimators=30).fit(ds)
+    return ForecastModel(learner, ds.schema(), history_of(ds), 6, (0.1, 0.5, 0.9))
+
+
+def recent(panel, start="2021-01-01", end="2024-01-01"):
+    return panel[(panel.date >= start) & (panel.date < end)]
+
+
+def test_statistical_model_forecasts_after_the_new_history(statistical, panel):
+    frame = statistical.forecast(data=recent(panel))
+    assert frame.date.min() == pd.Timestamp("2024-01-01") and len(frame) == 3 * 6
+    assert list(frame.columns[:2]) == ["series_id", "store"]
+    assert frame.attrs["unseen_series"] == [] and not frame.isna().any().any()
+    # Its kept per-series models run over the training history give the refit's forecast:
+    # the form and parameters are reused, not searched again.
+    train = panel[panel.date < "2023-07-01"]
+    again = statistical.forecast(data=train)
+    pd.testing.assert_frame_equal(again, statistical.forecast(), check_like=True, rtol=1e-9)
+
+
+def test_unseen_series_fall_back_on_statistical_and_are_modelled_by_global(statistical,
+                                                                           lightgbm, panel):
+    new = recent(panel).copy()
+    new.loc[new.store == "s2", "store"] = "new"
+    frame = statistical.forecast(data=new)
+    assert frame.attrs["unseen_series"] == ["new"]
+    assert frame.attrs["fallbacks"]["new"].startswith("not seen at training")
+    assert set(frame.store) == {"s0", "s1", "new"}
+    glob = lightgbm.forecast(data=new)
+    assert glob.attrs["unseen_series"] == ["new"] and not glob.isna().any().any()
+    assert "new" not in glob.attrs.get("fallbacks", {})
+
+
+def test_global_model_reads_its_lags_from_the_new_history(lightgbm, panel):
+    train = panel[panel.date < "2023-07-01"]
+    pd.testing.assert_frame_equal(lightgbm.forecast(data=train), lightgbm.forecast())
+    # From a history ending earlier: the next periods, close to what happened then.
+    early = lightgbm.forecast(data=recent(panel, end="2022-07-01"))
+    assert early.date.min() == pd.Timestamp("2022-07-01")
+    actual = panel.merge(early, on=["store", "date"])
+    assert len(actual) == 18
+    assert np.abs(actual.sales - actual.forecast).mean() < 5  # levels 60-100, noise sd 1
+
+
+def test_levels_where_the_learner_can_and_an_error_naming_fitted_quantiles(statistical,
+                                                                           lightgbm, panel):
+    frame = statistical.forecast(data=recent(panel), level=[80, 95])
+    cols = ["q0.025", "q0.1", "q0.5", "q0.9", "q0.975"]
+    assert [c for c in frame.columns if c.startswith("q")] == cols
+    assert (np.diff(frame[cols].to_numpy(), axis=1) >= 0).all()
+    with pytest.raises(SettingsError, match=r"fitted for quantiles \[0.1, 0.5, 0.9\]"):
+        lightgbm.forecast(level=[95])
+    assert "q0.9" in lightgbm.forecast(quantiles=[0.1, 0.9]).columns  # fitted ones: fine
+    with pytest.raises(SettingsError, match="between 0 and 100"):
+        statistical.forecast(level=[120])
+    with pytest.raises(SettingsError, match="not both"):
+        statistical.forecast(level=[80], quantiles=[0.1])
+
+
+def test_bad_new_data_is_a_data_error_naming_the_column(statistical, panel):
+    with pytest.raises(DataError, match="sales"):
+        statistical.forecast(data=recent(panel).drop(columns="sales"))
+    with pytest.raises(DataError, match="no rows"):
+        statistical.forecast(data=recent(panel).iloc[:0])
+
+
+@pytest.mark.parametrize("which", ["statistical", "lightgbm"])
+def test_predicting_is_read_only_and_thread_safe(which, request, panel):
+    model = request.getfixturevalue(which)
+    before = pickle.dumps(model.learner)
+    calls = [{}, {"data": recent(panel)}, {"horizon": 9}, {"data": recent(panel, "2022-01-01")}]
+    sequential = [model.forecast(**kw) for kw in calls]
+    with ThreadPoolExecutor(4) as pool:
+        parallel = list(pool.map(lambda kw: model.forecast(**kw), calls * 3))
+    for i, frame in enumerate(parallel):
+        pd.testing.assert_frame_equal(frame, sequential[i % len(calls)])
+    assert pickle.dumps(model.learner) == before
