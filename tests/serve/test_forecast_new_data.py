@@ -1,7 +1,10 @@
 """Forecasting from new data without refitting, intervals chosen at forecast time, and
 predicting as a read-only act (one model, many threads)."""
 
+import os
 import pickle
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -112,3 +115,18 @@ def test_predicting_is_read_only_and_thread_safe(which, request, panel):
     for i, frame in enumerate(parallel):
         pd.testing.assert_frame_equal(frame, sequential[i % len(calls)])
     assert pickle.dumps(model.learner) == before
+
+
+def test_cli_forecast_from_new_data(statistical, panel, tmp_path):
+    path = statistical.save(tmp_path / "model.pkl")
+    new = recent(panel).replace({"store": {"s2": "new"}})
+    new.to_csv(tmp_path / "new.csv", index=False)
+    result = subprocess.run([sys.executable, "-m", "tsauto.cli", "forecast", str(path), "--data",
+                             str(tmp_path / "new.csv"), "--level", "90", "--out",
+                             str(tmp_path / "f.csv")], capture_output=True, text=True,
+                            timeout=120, env={**os.environ, "COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    assert "1 series not seen at training: 'new'" in result.stdout
+    frame = pd.read_csv(tmp_path / "f.csv")
+    assert len(frame) == 18 and {"q0.05", "q0.95"} <= set(frame.columns)
+    assert frame.date.min() == "2024-01-01"
