@@ -191,8 +191,9 @@ def main() -> None:
                     lat, wall, statuses = fire(server.base, [dict(r) for r in mix], args.clients)
                     for code, n in statuses.items():
                         statuses_all[code] = statuses_all.get(code, 0) + n
-                    if not soak_rows or time.monotonic() - soak_rows[-1]["t"] >= 5:
-                        soak_rows.append({"t": time.monotonic() - start,
+                    now = time.monotonic() - start
+                    if not soak_rows or now - soak_rows[-1]["t"] >= 5:
+                        soak_rows.append({"t": now,
                                           "rss (MB)": rss_mb(server.proc.pid),
                                           "requests": sum(statuses_all.values())})
                         print(soak_rows[-1], statuses_all, flush=True)

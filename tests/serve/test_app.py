@@ -15,32 +15,20 @@ import pytest
 from fastapi.testclient import TestClient
 from sklearn import datasets as sk
 
-from tests.conftest import make_panel
-from tsauto.data.dataset import TimeSeriesDataset
 from tsauto.data.tabular import TabularDataset
 from tsauto.errors import SettingsError
-from tsauto.learners import registry
 from tsauto.learners.tabular import registry as tabular
-from tsauto.model import ForecastModel, TabularModel, history_of
+from tsauto.model import ForecastModel, TabularModel
 from tsauto.serve import ServeConfig, create_app
 from tsauto.serve.config import resolve_token
 
 TOKEN = "test-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-ROLES = {"time_column": "date", "target_column": "sales", "grain_columns": ["store"]}
 
 
 @pytest.fixture(scope="module")
-def panel():
-    return make_panel(n_series=3, length=48)
-
-
-@pytest.fixture(scope="module")
-def forecaster(panel):
-    ds = TimeSeriesDataset(panel[panel.date < "2023-07-01"], **ROLES)
-    learner = registry.create("auto_theta", quantiles=(0.1, 0.5, 0.9)).fit(ds)
-    learner.prepare(6)
-    return ForecastModel(learner, ds.schema(), history_of(ds), 6, (0.1, 0.5, 0.9))
+def forecaster(statistical):
+    return statistical
 
 
 @pytest.fixture(scope="module")

@@ -11,42 +11,24 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import make_panel
-from tsauto.data.dataset import TimeSeriesDataset
+from tests.serve.conftest import fitted_model
 from tsauto.errors import DataError, SettingsError
-from tsauto.learners import registry
-from tsauto.model import ForecastModel, history_of
-
-ROLES = {"time_column": "date", "target_column": "sales", "grain_columns": ["store"]}
-
-
-@pytest.fixture(scope="module")
-def panel():
-    return make_panel(n_series=3, length=48)
-
-
-@pytest.fixture(scope="module")
-def statistical(panel):
-    """A statistical model as the final refit leaves it: fitted, then prepared (its per-series
-    models kept)."""
-    ds = TimeSeriesDataset(panel[panel.date < "2023-07-01"], **ROLES)
-    learner = registry.create("auto_ets", quantiles=(0.1, 0.5, 0.9)).fit(ds)
-    learner.prepare(6)
-    return ForecastModel(learner, ds.schema(), history_of(ds), 6, (0.1, 0.5, 0.9))
-
 
 @pytest.fixture(scope="module")
 def lightgbm(panel):
-    ds = TimeSeriesDataset(panel[panel.date < "2023-07-01"], **ROLES)
-    learner = registry.create("lightgbm", quantiles=(0.1, 0.5, 0.9), n_estimators=30).fit(ds)
-    return ForecastModel(learner, ds.schema(), history_of(ds), 6, (0.1, 0.5, 0.9))
+    return fitted_model(panel, "lightgbm", n_estimators=30)
 
 
 def recent(panel, start="2021-01-01", end="2024-01-01"):
     return panel[(panel.date >= start) & (panel.date < end)]
 
 
-def test_statistical_model_forecasts_after_the_new_history(statistical, panel):
+def test_statistical_model_forecasts_after_the_new_history(statistical, panel, monkeypatch):
+    def no_search(*args, **kwargs):
+        raise AssertionError("forecasting from new data must not search again")
+
+    for name in ("forecast_grouped", "fit_grouped"):
+        monkeypatch.setattr(f"tsauto.learners.statistical.{name}", no_search)
     frame = statistical.forecast(data=recent(panel))
     assert frame.date.min() == pd.Timestamp("2024-01-01") and len(frame) == 3 * 6
     assert list(frame.columns[:2]) == ["series_id", "store"]

@@ -13,6 +13,7 @@ import logging
 import platform
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from importlib import metadata
 
 import pandas as pd
@@ -113,10 +114,16 @@ def create_app(model: ForecastModel | TabularModel, config: ServeConfig | None =
     # Forecasts run in these threads: the model is read-only, so they share it; the event loop
     # stays free to answer /health and to time requests out.
     executor = ThreadPoolExecutor(config.threads, thread_name_prefix="tsauto-serve")
-    app = FastAPI(title="tsauto model service", version=tsauto.__version__,
-                  description=f"Serves one {task} model ({info['model']}). Send "
-                  f"'Authorization: Bearer <token>' unless the service runs with --no-auth. "
-                  f"See docs/serving.md.")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        executor.shutdown(wait=False, cancel_futures=True)
+
+    # The page at /docs needs no token: it names the task, never the model's details.
+    app = FastAPI(title="tsauto model service", version=tsauto.__version__, lifespan=lifespan,
+                  description=f"Serves one {task} model. Send 'Authorization: Bearer <token>' "
+                  f"unless the service runs with --no-auth. See docs/serving.md.")
 
     def error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
         return JSONResponse({"error": message, "status": status}, status, headers=headers)
@@ -269,5 +276,4 @@ def create_app(model: ForecastModel | TabularModel, config: ServeConfig | None =
 
     app.state.model = model
     app.state.config = config
-    app.router.on_shutdown.append(lambda: executor.shutdown(wait=False, cancel_futures=True))
     return app

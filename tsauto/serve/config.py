@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from tsauto.errors import SettingsError
@@ -20,7 +20,7 @@ class ServeConfig:
     ``token`` None means no authentication, which ``check`` allows only on a loopback host.
     """
 
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)  # never in logs or reprs
     max_body_bytes: int = 10 * 1024 * 1024
     max_rows: int = 200_000
     max_series: int = 10_000
