@@ -222,6 +222,32 @@ def forecast_grouped(model, values: np.ndarray, indptr: np.ndarray, horizon: int
     return out
 
 
+def naive_fallback(values: np.ndarray, indptr: np.ndarray, horizon: int,
+                   levels: Sequence[int | float], season_length: int) -> tuple[dict, list[str]]:
+    """Seasonal-naive forecasts where a series has a full season, naive ones elsewhere (both with
+    their own intervals).  Returns the outputs and the fallback model name per series."""
+    from statsforecast.models import Naive, SeasonalNaive
+
+    k = len(indptr) - 1
+    lengths = np.diff(indptr)
+    out = {key: np.full((k, horizon), np.nan) for key in interval_keys(levels)}
+    # Seasonal naive needs a season plus one point for its residuals (and so its intervals).
+    seasonal = np.flatnonzero(lengths > season_length) if season_length > 1 else np.array([], int)
+    if len(seasonal):
+        part = forecast_grouped(SeasonalNaive(season_length=season_length),
+                                *subset(values, indptr, seasonal), horizon, levels)
+        for key in out:
+            out[key][seasonal] = part[key]
+    done = np.all([np.isfinite(v).all(axis=1) for v in out.values()], axis=0)
+    rest = np.flatnonzero(~done)
+    if len(rest):
+        part = forecast_grouped(Naive(), *subset(values, indptr, rest), horizon, levels)
+        for key in out:
+            out[key][rest] = part[key]
+    used = np.where(done, "seasonal_naive", "naive").tolist()
+    return out, used
+
+
 def fit_grouped(model, values: np.ndarray, indptr: np.ndarray, n_jobs: int = 1,
                 X: np.ndarray | None = None) -> list:
     """The fitted ``model`` of every series (statsforecast ``fit``, processes when ``n_jobs``
@@ -268,29 +294,3 @@ def forward_each(forms: Sequence, values: np.ndarray, indptr: np.ndarray, horizo
             for key in keys:
                 out[key][i] = np.nan
     return out
-
-
-def naive_fallback(values: np.ndarray, indptr: np.ndarray, horizon: int,
-                   levels: Sequence[int | float], season_length: int) -> tuple[dict, list[str]]:
-    """Seasonal-naive forecasts where a series has a full season, naive ones elsewhere (both with
-    their own intervals).  Returns the outputs and the fallback model name per series."""
-    from statsforecast.models import Naive, SeasonalNaive
-
-    k = len(indptr) - 1
-    lengths = np.diff(indptr)
-    out = {key: np.full((k, horizon), np.nan) for key in interval_keys(levels)}
-    # Seasonal naive needs a season plus one point for its residuals (and so its intervals).
-    seasonal = np.flatnonzero(lengths > season_length) if season_length > 1 else np.array([], int)
-    if len(seasonal):
-        part = forecast_grouped(SeasonalNaive(season_length=season_length),
-                                *subset(values, indptr, seasonal), horizon, levels)
-        for key in out:
-            out[key][seasonal] = part[key]
-    done = np.all([np.isfinite(v).all(axis=1) for v in out.values()], axis=0)
-    rest = np.flatnonzero(~done)
-    if len(rest):
-        part = forecast_grouped(Naive(), *subset(values, indptr, rest), horizon, levels)
-        for key in out:
-            out[key][rest] = part[key]
-    used = np.where(done, "seasonal_naive", "naive").tolist()
-    return out, used
