@@ -28,6 +28,8 @@ def free_port() -> int:
 
 
 if __name__ == "__main__":
+    pd.set_option("display.width", 160)
+    pd.set_option("display.max_columns", 10)
     frame = datasets.load_frame("aus_accommodation")[["State", "Date", "Takings"]]
     train = frame[frame.Date < "2014-01-01"]
     settings = ForecastSettings(time_column="Date", target_column="Takings",
@@ -52,8 +54,8 @@ if __name__ == "__main__":
                               headers={"Authorization": f"Bearer {token}"})
         print(client.get("/model").json())
 
-        # Two years of recent history, two years after the training data ended.
-        recent = frame[frame.Date >= "2014-01-01"].assign(Date=lambda f: f.Date.astype(str))
+        # Six years of recent history, ending two years after the training data.
+        recent = frame[frame.Date >= "2010-01-01"].assign(Date=lambda f: f.Date.astype(str))
         answer = client.post("/forecast", json={"data": recent.to_dict("records"),
                                                 "horizon": 4, "level": [80]}).json()
         print(pd.DataFrame(answer["forecast"]).head(8))

@@ -112,3 +112,10 @@ def test_cli_forecast_from_new_data(statistical, panel, tmp_path):
     frame = pd.read_csv(tmp_path / "f.csv")
     assert len(frame) == 18 and {"q0.05", "q0.95"} <= set(frame.columns)
     assert frame.date.min() == "2024-01-01"
+
+
+def test_a_history_too_short_for_the_kept_model_falls_back_and_says_why(statistical, panel):
+    frame = statistical.forecast(data=recent(panel, "2023-09-01"), level=[80])  # 4 months
+    assert not frame.isna().any().any() and len(frame) == 18
+    assert set(frame.attrs["fallbacks"]) == {"s0", "s1", "s2"}
+    assert all("fitted auto_ets model failed" in r for r in frame.attrs["fallbacks"].values())

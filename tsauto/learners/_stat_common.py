@@ -273,7 +273,8 @@ def forward_each(forms: Sequence, values: np.ndarray, indptr: np.ndarray, horizo
                  X_future: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Forecast series i of a grouped array with ``forms[i]`` applied to it (statsforecast
     ``forward``: the fitted form and parameters, the state filtered through these values; no
-    search).  Same outputs as ``forecast_grouped``; NaN where a form fails.  One call per
+    search).  Same outputs as ``forecast_grouped``; NaN where a form fails or gives non-finite
+    values.  One call per
     series, as statsforecast itself runs one model per series."""
     k = len(indptr) - 1
     keys = interval_keys(levels)
@@ -288,9 +289,12 @@ def forward_each(forms: Sequence, values: np.ndarray, indptr: np.ndarray, horizo
                                    X_future=None if X_future is None
                                    else X_future[i * horizon:(i + 1) * horizon],
                                    level=list(levels) or None)
-            for key in keys:
-                out[key][i] = np.asarray(res[key], dtype="float64").reshape(horizon)
+            got = {key: np.asarray(res[key], dtype="float64").reshape(horizon) for key in keys}
         except Exception:  # noqa: BLE001 - this series falls back, like in forecast_grouped
+            continue
+        # As in Guarded: non-finite intervals (e.g. a multiplicative model on a few points)
+        # fail the whole series, which then falls back.
+        if all(np.isfinite(v).all() for v in got.values()):
             for key in keys:
-                out[key][i] = np.nan
+                out[key][i] = got[key]
     return out
