@@ -363,33 +363,6 @@ def forecast(
 
 
 @app.command()
-def serve(
-    model_path: Annotated[Path, typer.Argument(help="A model.pkl written by tsauto fit.")],
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes (each loads the model).")] = 1,
-    token_file: Annotated[Optional[Path], typer.Option(
-        "--token-file", help="File holding the bearer token (else the TSAUTO_TOKEN "
-                             "environment variable).")] = None,
-    no_auth: Annotated[bool, typer.Option(
-        "--no-auth", help="No token: allowed on a loopback host only.")] = False,
-    max_body_bytes: Annotated[int, typer.Option(help="Largest request body.")] = 10 * 1024 * 1024,
-    max_rows: Annotated[int, typer.Option(help="Most rows per request.")] = 200_000,
-    max_series: Annotated[int, typer.Option(help="Most series per request.")] = 10_000,
-    max_horizon: Annotated[int, typer.Option(help="Longest horizon per request.")] = 1_000,
-    timeout: Annotated[float, typer.Option(help="Seconds a request may compute.")] = 30.0,
-    threads: Annotated[int, typer.Option(help="Requests computed at once per worker.")] = 4,
-) -> None:
-    """Serve a saved model over HTTP (FastAPI): /health, /model, /forecast, /predict, /docs."""
-    from tsauto.serve.server import serve as run_service
-
-    run_service(model_path, host=host, port=port, workers=workers, token_file=token_file,
-                no_auth=no_auth, max_body_bytes=max_body_bytes, max_rows=max_rows,
-                max_series=max_series, max_horizon=max_horizon, timeout_s=timeout,
-                threads=threads)
-
-
-@app.command()
 def predict(
     model_path: Annotated[Path, typer.Argument(help="A model.pkl of a classification or "
                                                     "regression fit.")],
@@ -472,6 +445,33 @@ def datasets() -> None:
         table.add_row(name, info["task"], Text(str(info.get("frequency", ""))),
                       Text(str(info.get("description", ""))))
     out.print(table)
+
+
+@app.command()
+def serve(
+    model_path: Annotated[Path, typer.Argument(help="A model.pkl written by tsauto fit.")],
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (each loads the model).")] = 1,
+    token_file: Annotated[Optional[Path], typer.Option(
+        "--token-file", help="File holding the bearer token (else the TSAUTO_TOKEN "
+                             "environment variable).")] = None,
+    no_auth: Annotated[bool, typer.Option(
+        "--no-auth", help="No token: allowed on a loopback host only.")] = False,
+    max_body_bytes: Annotated[int, typer.Option(help="Largest request body.")] = 10 * 1024 * 1024,
+    max_rows: Annotated[int, typer.Option(help="Most rows per request.")] = 200_000,
+    max_series: Annotated[int, typer.Option(help="Most series per request.")] = 10_000,
+    max_horizon: Annotated[int, typer.Option(help="Longest horizon per request.")] = 1_000,
+    timeout: Annotated[float, typer.Option(help="Seconds a request may compute.")] = 30.0,
+    threads: Annotated[int, typer.Option(help="Requests computed at once per worker.")] = 4,
+) -> None:
+    """Serve a saved model over HTTP (FastAPI): /health, /model, /forecast, /predict, /docs."""
+    from tsauto.serve.server import serve as run_service
+
+    run_service(model_path, host=host, port=port, workers=workers, token_file=token_file,
+                no_auth=no_auth, max_body_bytes=max_body_bytes, max_rows=max_rows,
+                max_series=max_series, max_horizon=max_horizon, timeout_s=timeout,
+                threads=threads)
 
 
 def main() -> None:
