@@ -447,7 +447,7 @@ class AutoML:
         part = dataset if keep.all() else dataset._replace(
             dataset.frame[np.repeat(keep, dataset.lengths)])
         learner = build_learner(TrialSpec(-1, "seasonal_naive", {}), context).fit(part)
-        learner.predict(context["horizon"])  # cached: a failure shows now, not at forecast time
+        learner.prepare(context["horizon"])  # forecast kept: a failure shows now, not later
         lengths = part.lengths
         methods = np.where(seasonal_naive_fits(lengths, learner.season_length_),
                            "seasonal_naive", "naive")
