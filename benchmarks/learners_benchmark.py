@@ -241,22 +241,22 @@ def benchmark(ds, horizon, skip) -> tuple[list[dict], list[dict]]:
         run = ours_runner(name, train, horizon, future)
         (learner, frame), seconds = timed(run)
         if name in STATISTICAL:
-            direct_run, to_frame = direct_runner(name, train, test, horizon, learner.n_jobs_)
+            direct_run, to_frame = direct_runner(name, train, test, horizon, frame.attrs["n_jobs"])
             if seconds < 20:
                 (_, raw), (again, direct_seconds) = interleaved(run, direct_run, 3)
                 seconds = min(seconds, again)
             else:  # one more minute-long run of each would add little but time
                 raw, direct_seconds = timed(direct_run)
             direct = to_frame(raw)
-            ok = ~frame["series_id"].astype(str).isin(learner.fallbacks_).to_numpy()
+            ok = ~frame["series_id"].astype(str).isin(frame.attrs["fallbacks"]).to_numpy()
             diff = np.abs(frame["forecast"].to_numpy() - direct["forecast"].to_numpy())[ok]
-            overhead.append({"learner": name, "processes": learner.n_jobs_, "tsauto (s)": seconds,
+            overhead.append({"learner": name, "processes": frame.attrs["n_jobs"], "tsauto (s)": seconds,
                              "statsforecast (s)": direct_seconds,
                              "overhead": seconds / direct_seconds - 1,
                              "extra (s)": seconds - direct_seconds,
                              "max |diff|": float(diff.max()) if len(diff) else 0.0,
                              "direct mase": score(train, test, direct, season)["mase"]})
-        fallbacks = len(getattr(learner, "fallbacks_", {}))
+        fallbacks = len(frame.attrs.get("fallbacks", {}))
         row = {"learner": name, **score(train, test, frame, season), "seconds": seconds,
                "ms/series": 1000 * seconds / train.n_series, "fallbacks": fallbacks}
         results.append(row)

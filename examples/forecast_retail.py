@@ -15,4 +15,8 @@ if __name__ == "__main__":
     print(run.leaderboard()[["learner", "status", "mase", "smape", "seconds"]].head(10))
     forecast = run.best_model.forecast()
     print(forecast.head(12))
-    print(run.best_model.backtest(frame, n_windows=2).overall)
+    backtest = run.best_model.backtest(frame, n_windows=2)
+    print(backtest.overall)
+    # One HTML file each, with plots, that opens offline.
+    print(run.report("out/example_retail/report.html"))
+    print(backtest.to_html("out/example_retail/backtest.html"))

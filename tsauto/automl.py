@@ -50,8 +50,8 @@ from tsauto.learners._stat_common import seasonal_naive_fits
 from tsauto.model import ForecastModel, TabularModel, history_of, load_model
 from tsauto.progress import Reporter, default_reporter, members_summary, skipped_learners
 from tsauto.runs.store import OUTPUTS, RunStore
-from tsauto.search.engine import (Hooks, SearchResult, SearchTask, config_key, ranking_key,
-                                  search)
+from tsauto.search.engine import (Hooks, SearchResult, SearchTask, candidate_learners,
+                                  config_key, ranking_key, search)
 from tsauto.search.ensembles import is_ensemble
 from tsauto.search.executor import Executor
 from tsauto.search.refit import refit_forecaster, refit_tabular
@@ -97,6 +97,7 @@ class Run:
         self.outputs: Path | None = None
         self.published: int | None = None
         self._refit_by = None  # set by AutoML: metric -> ForecastModel
+        self._refit_each = None  # set by AutoML: () -> [(trial, model or None, error)]
 
     def best_model_by(self, metric: str) -> ForecastModel | TabularModel | None:
         """The best trial by another metric than the primary one, refitted on all the data."""
@@ -114,10 +115,16 @@ class Run:
                                 "cancel.")
         AutoML.cancel(self.folder, self.experiment, trial)
 
-    def leaderboard(self) -> pd.DataFrame:
+    def leaderboard(self, test_data: pd.DataFrame | None = None) -> pd.DataFrame:
         """Every trial, best first: learner, parameters, status, metrics, per-fold primary
         metric, time (an ensemble's includes its members'), ensemble members by learner name,
-        error."""
+        error.  With ``test_data`` (data the search never saw: for forecasting the periods
+        right after the training data) every completed trial is refitted on all the run's data
+        and scored on it instead, best first on the test score."""
+        if test_data is not None:
+            from tsauto.runs.analysis import test_leaderboard
+
+            return test_leaderboard(self, test_data)
         metric = self.settings.primary_metric
         by_id = {t.trial_id: t for t in self.result.trials}
         learner_of = {i: t.learner for i, t in by_id.items()}
@@ -143,6 +150,31 @@ class Run:
         order = sorted(range(len(board)), key=lambda i: ranking_key(
             self.result.trials[i].metrics, ranking, self.result.trials[i].trial_id))
         return board.iloc[order].reset_index(drop=True)
+
+    def cross_validation(self) -> pd.DataFrame:
+        """The stored out-of-fold predictions as one long frame, one column per trial (see
+        ``tsauto.runs.analysis.cross_validation``)."""
+        from tsauto.runs.analysis import cross_validation
+
+        return cross_validation(self)
+
+    def backtest(self, trial: int | None = None):
+        """The ``Backtest`` of a trial (default: the best) from its out-of-fold forecasts."""
+        from tsauto.runs.analysis import trial_backtest
+
+        return trial_backtest(self, trial)
+
+    def report(self, path: str | Path, max_series: int = 12) -> Path:
+        """One self-contained HTML report of this run (opens offline); returns its path."""
+        from tsauto.reports.report import run_report
+
+        return run_report(self, path, max_series=max_series)
+
+    def plot_leaderboard(self, top: int = 20):
+        """A matplotlib figure of the best trials' primary metric, fold by fold."""
+        from tsauto.reports.figures import leaderboard_figure
+
+        return leaderboard_figure(self.leaderboard(), self.settings.primary_metric, top)
 
     def __repr__(self) -> str:
         best = self.result.best()
@@ -204,19 +236,31 @@ class AutoML:
         row = store.experiment(experiment)
         exp = int(row["id"])
         automl = cls(settings_from_json(row["settings"]))
-        raw, valid = _load_data(store.artifacts(exp), exp)
         if row["status"] == "completed" and (store.artifacts(exp) / "model.pkl").is_file():
             reporter = reporter or default_reporter(automl.settings.verbosity)
             try:
-                return automl._stored_run(automl._dataset(raw), valid, store, exp, row, reporter)
+                run = automl._stored_run(store, row, reporter)
+                run.published = store.publish(exp, OUTPUTS)  # a no-op unless it is the latest
+                reporter.note(f"Experiment {exp} is complete: its stored model is returned, "
+                              f"nothing was rerun.")
+                return run
             finally:
                 reporter.close()
+        raw, valid = _load_data(store.artifacts(exp), exp)
         store.forget_unfinished(exp)
         store.clear_cancel(exp)
         finished = {config_key(t.learner, t.params): t for t in store.finished_trials(exp)}
         started = time.monotonic() - float(row["elapsed"] or 0.0)
         return automl._execute(automl._dataset(raw), valid, store, exp, store.artifacts(exp),
                                started, finished, reporter)
+
+    @classmethod
+    def load(cls, output_dir: str | Path, experiment: int | None = None) -> Run:
+        """A stored experiment as a ``Run`` (trials, out-of-fold forecasts, guardrails, model),
+        without searching again: for reports and analysis of a finished ``fit``."""
+        store = RunStore(output_dir, create=False)
+        row = store.experiment(experiment)
+        return cls(settings_from_json(row["settings"]))._stored_run(store, row)
 
     @staticmethod
     def cancel(output_dir: str | Path, experiment: int | None = None, trial: int | None = None
@@ -233,22 +277,26 @@ class AutoML:
         return (self._prepare_forecasting(dataset, reporter) if self.settings.task == "forecasting"
                 else self._prepare_tabular(dataset, valid, reporter))
 
-    def _stored_run(self, dataset, valid, store: RunStore, exp: int, row: dict,
-                    reporter: Reporter) -> Run:
-        """A completed experiment as it was stored: its trials and its model, no search and
-        no refit (the data are prepared again, for the run's guardrails and folds)."""
+    def _stored_run(self, store: RunStore, row, reporter: Reporter | None = None) -> Run:
+        """An experiment as it was stored: its trials and its model (None if it has none), no
+        search and no refit (the data are prepared again, for the run's guardrails and folds,
+        reported to ``reporter`` if one is given; the skipped learners are recomputed: the
+        store does not keep them)."""
         s = self.settings
-        prepared = self._prepare(dataset, valid, reporter)
+        exp = int(row["id"])
+        raw, valid = _load_data(store.artifacts(exp), exp)
+        prepared = self._prepare(self._dataset(raw), valid, reporter or Reporter())
         result = SearchResult(store.stored_trials(exp), s.primary_metric,
-                              row["stopped_because"] or "", float(row["elapsed"] or 0.0))
-        model = load_model(store.artifacts(exp) / "model.pkl")
-        reporter.note(f"Experiment {exp} is complete: its stored model is returned, nothing "
-                      f"was rerun.")
-        run = Run(s, prepared.dataset, prepared.report, result, model, prepared.validation,
-                  result.elapsed, store.folder, exp)
+                              row["stopped_because"] or "", float(row["elapsed"] or 0.0),
+                              candidate_learners(s, prepared.task, len(prepared.folds),
+                                                 s.time_budget)[1])
+        path = store.artifacts(exp) / "model.pkl"
+        model = load_model(path) if path.is_file() else None
+        run = Run(s, prepared.dataset, model.guardrails if model else prepared.report, result,
+                  model, prepared.validation, result.elapsed, store.folder, exp)
         run._refit_by = partial(self._refit_best_by, result, prepared)
+        run._refit_each = partial(self._refit_each, result, prepared)
         run.outputs = store.artifacts(exp)
-        run.published = store.publish(exp, OUTPUTS)  # a no-op unless it is the latest
         return run
 
     def _execute(self, dataset, valid, store, exp, work: Path, started: float,
@@ -314,6 +362,7 @@ class AutoML:
                   model, prepared.validation, elapsed, None if store is None else store.folder,
                   exp)
         run._refit_by = partial(self._refit_best_by, result, prepared)
+        run._refit_each = partial(self._refit_each, result, prepared)
         if model is None:
             self._no_model(run, store, exp, elapsed, refit_errors)
         if store is not None:
@@ -413,7 +462,7 @@ class AutoML:
         part = dataset if keep.all() else dataset._replace(
             dataset.frame[np.repeat(keep, dataset.lengths)])
         learner = build_learner(TrialSpec(-1, "seasonal_naive", {}), context).fit(part)
-        learner.predict(context["horizon"])  # cached: a failure shows now, not at forecast time
+        learner.prepare(context["horizon"])  # forecast kept: a failure shows now, not later
         lengths = part.lengths
         methods = np.where(seasonal_naive_fits(lengths, learner.season_length_),
                            "seasonal_naive", "naive")
@@ -472,6 +521,23 @@ class AutoML:
             raise NoModelError(f"no trial scored on {metric} could be refitted"
                                + (f": {errors[0]}" if errors else "") + ".")
         return model
+
+    def _refit_each(self, result: SearchResult, prepared: _Prepared) -> list:
+        """Every completed trial refitted on all the data, best first, as (trial, model or
+        None, error), each as the final refit would fit it (an ensemble's members together,
+        on the series they can fit)."""
+        by_id = {t.trial_id: t for t in result.trials}
+        out = []
+        with tempfile.TemporaryDirectory(prefix="tsauto-") as tmp:
+            for trial in result.ranked():
+                members = ([by_id[i] for i in trial.params["members"]] if is_ensemble(trial)
+                           else [trial])
+                errors: list[str] = []
+                fitted = self._fit_members(prepared, Path(tmp) / str(trial.trial_id), members,
+                                           None, errors)
+                out.append((trial, None, "; ".join(errors) or "not refitted") if fitted is None
+                           else (trial, prepared.make_model(trial, fitted), None))
+        return out
 
     def _frame(self, data) -> pd.DataFrame:
         if isinstance(data, (str, Path)):

@@ -18,7 +18,7 @@ from rich.text import Text
 
 from tsauto.console import (RichReporter, experiments_frame, leaderboard_table,
                             read_settings_file, with_settings_options)
-from tsauto.errors import SettingsError, TsautoError
+from tsauto.errors import SettingsError, TsautoError, preview
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="tsauto: forecasting-first AutoML.")
@@ -361,6 +361,23 @@ def runs_show(
     _print_frame(shown.fillna(""), "Trials")
 
 
+@app.command()
+def report(
+    folder: Annotated[Path, typer.Argument(help="The --out folder of tsauto fit.")],
+    out_file: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path(
+        "report.html"),
+    experiment: Annotated[Optional[int], typer.Option(help="Experiment id (default: latest).")] = None,
+    max_series: Annotated[int, typer.Option(help="Series plotted in the backtest.")] = 12,
+) -> None:
+    """Write one self-contained HTML report of a stored experiment (opens offline)."""
+    from tsauto.automl import AutoML
+
+    _require_store(folder)
+    with progress("Writing the report"):
+        path = AutoML.load(folder, experiment).report(out_file, max_series=max_series)
+    out.print(f"Report written to {path} ({path.stat().st_size / 1e6:.1f} MB).")
+
+
 def _require_store(folder: Path) -> None:
     from tsauto.runs.store import DB_NAME
 
@@ -384,6 +401,12 @@ def forecast(
     out_file: Annotated[Path, typer.Option("--out", help=_OUT_HELP)],
     horizon: Annotated[Optional[int], typer.Option(help="Periods (default: the model's).")] = None,
     future: Annotated[Optional[Path], typer.Option(help="Future known covariates file.")] = None,
+    data: Annotated[Optional[Path], typer.Option(
+        "--data", help="Recent history (CSV/Parquet, the training columns) to forecast from "
+                       "instead of the training data, without refitting.")] = None,
+    level: Annotated[Optional[list[float]], typer.Option(
+        "--level", help="Interval level(s), e.g. --level 80 --level 95 (learners that can).")
+    ] = None,
 ) -> None:
     """Forecast with a saved model."""
     from tsauto.data.io import check_output_file, read_table
@@ -394,8 +417,17 @@ def forecast(
     if not isinstance(model, ForecastModel):
         raise SettingsError(f"'{model_path}' is a {model.task} model: use 'tsauto predict'.")
     frame = model.forecast(horizon=horizon,
-                           future=read_table(future, "--future file") if future else None)
+                           future=read_table(future, "--future file") if future else None,
+                           data=read_table(data, "--data file") if data else None,
+                           level=level or None)
     _write_frame(frame, out_file, "forecast rows")
+    notes = _notes(out_file)
+    unseen = frame.attrs.get("unseen_series", [])
+    if unseen:
+        notes.print(f"{len(unseen)} series not seen at training: {preview(unseen)}.")
+    fallbacks = frame.attrs.get("fallbacks", {})
+    if fallbacks:
+        notes.print(f"{len(fallbacks)} series forecast by a fallback: {preview(list(fallbacks))}.")
 
 
 @app.command()
@@ -426,13 +458,19 @@ def predict(
     _write_frame(result, out_file, "predictions")
 
 
+def _notes(path: Path) -> Console:
+    """Where notes go: stdout, or stderr when the table itself is written to stdout ('-')."""
+    from tsauto.data.io import STDOUT
+
+    return err if str(path) == STDOUT else out
+
+
 def _write_frame(frame, path: Path, rows: str) -> None:
-    from tsauto.data.io import STDOUT, write_table
+    from tsauto.data.io import write_table
 
     write_table(frame, path)
-    # With '-' the table is the standard output: the note goes to stderr.
-    (err if str(path) == STDOUT else out).print(
-        f"{len(frame):,} {rows} written to {'standard output' if str(path) == STDOUT else path}.")
+    _notes(path).print(f"{len(frame):,} {rows} written to "
+                       f"{'standard output' if str(path) == '-' else path}.")
 
 
 @app.command()
@@ -485,6 +523,33 @@ def datasets(as_json: JsonOpt = False) -> None:
         table.add_row(name, info["task"], Text(str(info.get("frequency", ""))),
                       Text(str(info.get("description", ""))))
     out.print(table)
+
+
+@app.command()
+def serve(
+    model_path: Annotated[Path, typer.Argument(help="A model.pkl written by tsauto fit.")],
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (each loads the model).")] = 1,
+    token_file: Annotated[Optional[Path], typer.Option(
+        "--token-file", help="File holding the bearer token (else the TSAUTO_TOKEN "
+                             "environment variable).")] = None,
+    no_auth: Annotated[bool, typer.Option(
+        "--no-auth", help="No token: allowed on a loopback host only.")] = False,
+    max_body_bytes: Annotated[int, typer.Option(help="Largest request body.")] = 10 * 1024 * 1024,
+    max_rows: Annotated[int, typer.Option(help="Most rows per request.")] = 200_000,
+    max_series: Annotated[int, typer.Option(help="Most series per request.")] = 10_000,
+    max_horizon: Annotated[int, typer.Option(help="Longest horizon per request.")] = 1_000,
+    timeout: Annotated[float, typer.Option(help="Seconds a request may compute.")] = 30.0,
+    threads: Annotated[int, typer.Option(help="Requests computed at once per worker.")] = 4,
+) -> None:
+    """Serve a saved model over HTTP (FastAPI): /health, /model, /forecast, /predict, /docs."""
+    from tsauto.serve.server import serve as run_service
+
+    run_service(model_path, host=host, port=port, workers=workers, token_file=token_file,
+                no_auth=no_auth, max_body_bytes=max_body_bytes, max_rows=max_rows,
+                max_series=max_series, max_horizon=max_horizon, timeout_s=timeout,
+                threads=threads)
 
 
 def main() -> None:

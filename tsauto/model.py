@@ -18,12 +18,13 @@ import pandas as pd
 
 from tsauto.data.dataset import SERIES_ID, DatasetSchema, TimeSeriesDataset
 from tsauto.data.guardrails import GuardrailReport
+from tsauto.data.history import dataset_like, recent_history
 from tsauto.data.io import as_frame
 from tsauto.data.tabular import TabularSchema
 from tsauto.errors import DataError, SettingsError, check_int, preview
 from tsauto.evaluation.backtest import Backtest, backtest
 from tsauto.evaluation.metrics import evaluate
-from tsauto.learners.base import Forecaster, Pickled
+from tsauto.learners.base import Forecaster, Pickled, asked_quantiles, training_positions
 
 
 class _Artifact(Pickled):
@@ -67,18 +68,41 @@ class ForecastModel(_Artifact):
         self.fallback_series = dict(fallback_series or {})
 
     def forecast(self, horizon: int | None = None,
-                 future: pd.DataFrame | str | Path | None = None) -> pd.DataFrame:
+                 future: pd.DataFrame | str | Path | None = None,
+                 data: pd.DataFrame | TimeSeriesDataset | str | Path | None = None,
+                 level: list[float] | None = None,
+                 quantiles: list[float] | None = None) -> pd.DataFrame:
         """Point and quantile forecasts for every series, long format with grain columns; each
         series is forecast from its own last observation.  ``future`` (known covariates) is a
-        frame or the path of a table file."""
+        frame or the path of a table file.
+
+        ``data``: recent history (a long frame with the training columns, or its file) to
+        forecast from instead of the training data, without refitting: the periods after its
+        end, for its series; what each learner family does with it is in docs/serving.md.
+        Series not seen at training are listed in the frame's ``attrs["unseen_series"]``,
+        series forecast by a fallback in ``attrs["fallbacks"]``.  ``level`` (interval levels,
+        e.g. [80, 95]) or ``quantiles`` replace the fitted quantiles where the learner can;
+        otherwise a SettingsError names the fitted ones.  Forecasting never changes the model."""
         horizon = self.horizon if horizon is None else check_int(horizon, "horizon")
         future = None if future is None else as_frame(future, "future")
-        frame = self.learner.predict(horizon, future=future)
-        if self.fallback is not None:
-            frame = self._with_fallback(frame, self.fallback.predict(horizon), future)
-        grains = [c for c in self.schema.grain_columns if c != SERIES_ID]
+        asked = asked_quantiles(level, quantiles)
+        learner, schema, fallback = self.learner, self.schema, self.fallback
+        if data is not None:  # the learner reads every series of the new history itself
+            history = recent_history(self.schema, data)
+            learner, schema, fallback = learner.with_history(history), history.schema(), None
+        frame = learner.predict(horizon, future=future, quantiles=asked)
+        if fallback is not None:  # the model's own fallback series join the learner's
+            attrs = {**frame.attrs, "fallbacks": {**dict(self.fallback_series),
+                                                  **frame.attrs.get("fallbacks", {})}}
+            frame = self._with_fallback(frame, fallback.predict(horizon, quantiles=asked),
+                                        future)
+            frame.attrs.update(attrs)
+        if data is not None:
+            unseen = training_positions(self.schema, history) < 0
+            frame.attrs["unseen_series"] = history.series_ids[unseen].astype(str).tolist()
+        grains = [c for c in schema.grain_columns if c != SERIES_ID]
         if grains:
-            table = self.schema.series.set_index(SERIES_ID)[grains]
+            table = schema.series.set_index(SERIES_ID)[grains]
             ids = frame[SERIES_ID].astype(str)
             for col in reversed(grains):
                 frame.insert(1, col, table[col].reindex(ids).to_numpy())
@@ -136,17 +160,25 @@ class ForecastModel(_Artifact):
         """Refit this model's learner at ``n_windows`` cutoffs of ``data`` (``step`` periods
         apart) and score its forecasts: per cutoff, per horizon step, per series.  ``data`` may
         be the path of a table file."""
-        if not isinstance(data, TimeSeriesDataset):
-            data = as_frame(data, "backtest data")
-            s = self.schema
-            data = TimeSeriesDataset(data, time_column=s.time_column, target_column=s.target_column,
-                                     grain_columns=s.grain_columns,
-                                     known_covariates=s.known_covariates,
-                                     past_covariates=s.past_covariates,
-                                     static_features=s.static_features, freq=s.grid.freq,
-                                     date_format=s.date_format)
-        return backtest(self.learner, data, self.horizon if horizon is None else horizon,
-                        n_windows, step)
+        data = dataset_like(self.schema, data, "backtest data")
+        result = backtest(self.learner, data, self.horizon if horizon is None else horizon,
+                          n_windows, step)
+        result.model = self  # its report shows the model's guardrails, settings, explanation
+        return result
+
+    def plot(self, series=None, horizon: int | None = None, future: pd.DataFrame | None = None,
+             history: int | None = None, n_series: int = 4):
+        """A matplotlib figure of the forecast with its quantile bands after the last
+        ``history`` periods (default: four horizons) of each of ``series`` (ids; default the
+        first ``n_series``)."""
+        from tsauto.reports.figures import forecast_figure, pick_series
+
+        ids = self.schema.series_ids.astype(str)
+        chosen = pick_series(series, ids, n_series)
+        frame = self.forecast(horizon=horizon, future=future)
+        return forecast_figure(self.history, frame, self.schema.time_column,
+                               self.schema.target_column, self.quantiles, chosen,
+                               history or 4 * self.horizon)
 
     def predict(self, *args, **kwargs):
         self._wrong_method("predict", "model.forecast(horizon=..., future=...) for the periods "
@@ -218,6 +250,20 @@ class TabularModel(_Artifact):
             return score_classification(frame[target].to_numpy(), self.predict_proba(frame),
                                         self.classes)
         return score_regression(frame[target].to_numpy(dtype="float64"), self.predict(frame))
+
+    def plot(self, frame: pd.DataFrame):
+        """A matplotlib figure of this model on labelled rows: the confusion matrix and ROC /
+        precision-recall curves (classification) or predicted-vs-actual and residuals
+        (regression)."""
+        from tsauto.reports.figures import tabular_figure
+
+        target = self.schema.target_column
+        if target not in frame.columns:
+            raise DataError(f"plot: the frame lacks the target column '{target}'.")
+        frame = frame[frame[target].notna()]
+        scores = self.predict_proba(frame).to_numpy() if self.task == "classification" else \
+            self.predict(frame)
+        return tabular_figure(frame[target].to_numpy(), scores, self.classes)
 
     def featurization_summary(self) -> pd.DataFrame:
         """What the featurizer did to every column: detected kind, action, reason."""

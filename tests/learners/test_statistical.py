@@ -28,11 +28,11 @@ def test_forecasts_every_series_and_survives_pickle(name, accommodation, accommo
         (train, _), future = accommodation_plain, None
     frame = learner.fit(train).predict(8, future)
     check_forecast(frame, train, 8, QUANTILES)
-    assert learner.fallbacks_ == {}
+    assert frame.attrs["fallbacks"] == {}
     # q0.5 is the point forecast (the median of the symmetric intervals).
     np.testing.assert_allclose(frame["q0.5"], frame["forecast"])
     loaded = roundtrip(learner, tmp_path)
-    pd.testing.assert_frame_equal(loaded.predict(8, future), frame)  # from the kept cache
+    pd.testing.assert_frame_equal(loaded.predict(8, future), frame)  
     loaded._cache = None  # and the loaded model really forecasts again, to the same numbers
     pd.testing.assert_frame_equal(loaded.predict(8, future), frame)
 
@@ -43,13 +43,13 @@ def test_short_constant_and_zero_series_fall_back_and_are_recorded(name, awkward
     frame = learner.predict(6)
     check_forecast(frame, awkward, 6, (0.05, 0.5, 0.95))
     if name not in ("naive", "historic_average"):
-        assert "one" in learner.fallbacks_
-        assert learner.fallbacks_["one"].startswith("too short")
-        assert learner.fallbacks_["one"].endswith("forecast with naive")
-    assert "normal" not in learner.fallbacks_
+        assert "one" in frame.attrs["fallbacks"]
+        assert frame.attrs["fallbacks"]["one"].startswith("too short")
+        assert frame.attrs["fallbacks"]["one"].endswith("forecast with naive")
+    assert "normal" not in frame.attrs["fallbacks"]
     # A fallen-back series gets the naive forecast: its last value.
     one = frame[frame["series_id"] == "one"]
-    if "one" in learner.fallbacks_:
+    if "one" in frame.attrs["fallbacks"]:
         assert (one["forecast"] == 4.0).all()
 
 
@@ -70,9 +70,9 @@ def test_failure_on_one_series_falls_back_for_that_series_only():
     learner = create("auto_ets", quantiles=(0.1, 0.9), model="MNN").fit(ds)
     out = learner.predict(12)
     check_forecast(out, ds, 12, (0.1, 0.9))
-    assert list(learner.fallbacks_) == ["with_zero"]
-    assert "raised an error" in learner.fallbacks_["with_zero"]
-    assert learner.fallbacks_["with_zero"].endswith("forecast with seasonal_naive")
+    assert list(out.attrs["fallbacks"]) == ["with_zero"]
+    assert "raised an error" in out.attrs["fallbacks"]["with_zero"]
+    assert out.attrs["fallbacks"]["with_zero"].endswith("forecast with seasonal_naive")
     # The failed series gets exactly seasonal naive; the other keeps ETS.
     fallback = create("seasonal_naive", quantiles=(0.1, 0.9)).fit(ds).predict(12)
     rows = out["series_id"] == "with_zero"
@@ -130,21 +130,26 @@ def test_mstl_takes_the_periods_each_series_can_afford():
     out = learner.predict(14)
     check_forecast(out, ds, 14, (0.1, 0.9))
     # 'weeks' holds two weekly cycles but not two years; 'days' holds no cycle: trend alone.
-    assert learner.fallbacks_ == {"days": "no seasonal period fits twice in the series; "
+    assert out.attrs["fallbacks"] == {"days": "no seasonal period fits twice in the series; "
                                           "trend model alone"}
     weekly = out[out["series_id"] == "weeks"]["forecast"].to_numpy()
     assert np.ptp(weekly) > 5  # the weekly pattern is forecast
 
 
-def test_repeated_predict_uses_the_cache(accommodation_plain, monkeypatch):
+def test_prepared_learner_serves_without_searching_again(accommodation_plain, monkeypatch):
     train, _ = accommodation_plain
     learner = create("auto_theta", quantiles=(0.1, 0.9)).fit(train)
     first = learner.predict(6)
+    learner.prepare(6)  # the final refit keeps the fitted models and this forecast
     calls = []
     monkeypatch.setattr("tsauto.learners.statistical.forecast_grouped",
                         lambda *a, **k: calls.append(1))
     pd.testing.assert_frame_equal(learner.predict(6), first)
+    # Another horizon runs the kept models (statsforecast forward), never a new search.
+    longer = learner.predict(9)
     assert calls == []
+    np.testing.assert_allclose(longer.groupby("series_id", observed=True).head(6)["forecast"],
+                               first["forecast"])
 
 
 def test_process_pool_gives_the_serial_forecasts(accommodation_plain, monkeypatch):

@@ -8,6 +8,8 @@ members' forecasts.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 
@@ -39,13 +41,30 @@ class WeightedEnsemble(Forecaster):
         ensemble = cls(members, weights, kind, members[0].quantiles_)
         return ensemble._adopt(members[0])
 
-    def predict(self, horizon, future=None):
-        columns = [POINT, *[quantile_column(q) for q in self.quantiles_]]
-        frames = [m.predict(horizon, future=future) for m in self.members]
+    @property
+    def free_quantiles(self) -> bool:
+        return all(m.free_quantiles for m in self.members)
+
+    def predict(self, horizon, future=None, quantiles=None):
+        qs = self.quantiles_ if quantiles is None else self.with_quantiles(quantiles).quantiles_
+        columns = [POINT, *[quantile_column(q) for q in qs]]
+        frames = [m.predict(horizon, future=future, quantiles=quantiles) for m in self.members]
         out = frames[0].copy()
         out[columns] = sum(w * f[columns].to_numpy(dtype="float64")
                            for w, f in zip(self.weights, frames))
+        # A series is listed when any member fell back on it.
+        out.attrs = {"fallbacks": {k: v for f in frames
+                                   for k, v in f.attrs.get("fallbacks", {}).items()}}
         return out
+
+    def prepare(self, horizon):
+        for member in self.members:
+            member.prepare(horizon)
+
+    def with_history(self, history):
+        other = copy.copy(self)
+        other.members = [m.with_history(history) for m in self.members]
+        return other._adopt(other.members[0])
 
     def explain(self) -> dict:
         return {"learner": f"{self.kind}", "weights": self.weights.tolist(),

@@ -4,7 +4,7 @@ per cutoff, per horizon step and per series, with every metric and interval cove
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,25 @@ class Backtest:
     by_step: pd.DataFrame     # every metric per horizon step
     by_series: pd.DataFrame   # per-series errors
     overall: dict             # every metric, mean over cutoffs
+    # Observed share of actuals inside each central interval of the quantiles, by nominal level.
+    coverage: pd.DataFrame = field(default_factory=pd.DataFrame)
+    history: pd.DataFrame | None = None  # series_id, time, target: what the plots draw behind
+    time_column: str = "time"
+    quantiles: list = field(default_factory=list)
+    model: object | None = None          # the ForecastModel backtested, for its report
+
+    def plot(self, series=None, n_series: int = 4, history: int | None = None):
+        """A matplotlib figure of actuals against the forecasts (with quantile bands) at every
+        cutoff, for ``series`` (ids) or the worst and best ``n_series`` by MASE."""
+        from tsauto.reports.figures import backtest_series_figure
+
+        return backtest_series_figure(self, series, n_series, history)
+
+    def to_html(self, path, title: str = "tsauto backtest"):
+        """One self-contained HTML report of this backtest (no network needed to open it)."""
+        from tsauto.reports.report import backtest_report
+
+        return backtest_report(self, path, title)
 
 
 def backtest(learner: Forecaster, ds: TimeSeriesDataset, horizon: int, n_windows: int = 3,
@@ -42,7 +61,6 @@ def backtest(learner: Forecaster, ds: TimeSeriesDataset, horizon: int, n_windows
         raise SettingsError(f"n_windows={n_windows} is too many for this data: the longest "
                             f"series has {longest} periods, which hold {held}.")
     quantiles = list(getattr(learner, "quantiles_", None) or learner.quantiles or [])
-    season = ds.season_length
     parts, trains = [], {}
     for fold in rolling_origin(ds, horizon, n_windows, step):
         model = copy.deepcopy(learner).fit(fold.train)
@@ -54,6 +72,15 @@ def backtest(learner: Forecaster, ds: TimeSeriesDataset, horizon: int, n_windows
         parts.append(merged.rename(columns={ds.target_column: "actual"}).assign(cutoff=cutoff))
         trains[cutoff] = fold.train.frame
     frame = pd.concat(parts, ignore_index=True)
+    return score_backtest(frame, trains, ds, quantiles)
+
+
+def score_backtest(frame: pd.DataFrame, trains: dict, ds: TimeSeriesDataset, quantiles
+                   ) -> Backtest:
+    """Every metric of forecasts against actuals (``frame``: cutoff, series_id, time, step,
+    actual, forecast, quantiles) per cutoff, per horizon step and per series; ``trains`` maps a
+    cutoff to its training frame (the MASE scales)."""
+    season = ds.season_length
 
     def score(rows: pd.DataFrame, train: pd.DataFrame) -> dict:
         return evaluate(rows["actual"].to_numpy(), rows, rows[SERIES_ID].to_numpy(), train,
@@ -67,7 +94,38 @@ def backtest(learner: Forecaster, ds: TimeSeriesDataset, horizon: int, n_windows
     by_step = pd.DataFrame([{STEP: s, **score(rows, trains[rows["cutoff"].iloc[0]]),
                              "mase": _mase(rows)} for s, rows in scaled.groupby(STEP, sort=True)])
     overall = {k: float(by_cutoff[k].mean()) for k in by_cutoff.columns if k != "cutoff"}
-    return Backtest(frame, by_cutoff, by_step, _by_series(scaled, quantiles), overall)
+    history = ds.frame[[SERIES_ID, ds.time_column, ds.target_column]].copy()
+    history[SERIES_ID] = history[SERIES_ID].astype(str)
+    return Backtest(frame, by_cutoff, by_step, _by_series(scaled, quantiles), overall,
+                    _coverage(frame, quantiles), history, ds.time_column, list(quantiles))
+
+
+def backtest_of_folds(oof: pd.DataFrame, folds: list, ds: TimeSeriesDataset, quantiles
+                      ) -> Backtest:
+    """The backtest of a search trial from its out-of-fold forecasts (``fold`` column): each
+    fold becomes a cutoff, its last training time."""
+    cutoffs = {f.index: f.train.frame[ds.time_column].max() for f in folds}
+    frame = oof.assign(cutoff=oof["fold"].map(cutoffs))
+    frame[SERIES_ID] = frame[SERIES_ID].astype(str)
+    if STEP not in frame:  # ensembles' blends keep no step: count it (the grid is regular)
+        frame = frame.sort_values(["fold", SERIES_ID, ds.time_column], kind="stable")
+        frame[STEP] = frame.groupby(["fold", SERIES_ID], sort=False).cumcount() + 1
+    frame = frame.drop(columns="fold")
+    trains = {cutoffs[f.index]: f.train.frame for f in folds}
+    return score_backtest(frame, trains, ds, quantiles)
+
+
+def _coverage(frame: pd.DataFrame, quantiles) -> pd.DataFrame:
+    """Observed coverage of each central interval (q, 1 - q) the quantiles form."""
+    qs = sorted(quantiles)
+    rows = []
+    for low in [q for q in qs if q < 0.5 and round(1 - q, 10) in [round(x, 10) for x in qs]]:
+        high = next(x for x in qs if round(x, 10) == round(1 - low, 10))
+        inside = (frame["actual"] >= frame[quantile_column(low)]) & \
+                 (frame["actual"] <= frame[quantile_column(high)])
+        rows.append({"interval": f"{quantile_column(low)}-{quantile_column(high)}",
+                     "nominal": round(high - low, 10), "observed": float(inside.mean())})
+    return pd.DataFrame(rows, columns=["interval", "nominal", "observed"])
 
 
 def _with_scale(frame, trains, target, season) -> pd.DataFrame:

@@ -130,3 +130,27 @@ def score_regression(y_true, y_pred, train_target=None, metrics=None) -> dict[st
                  if nonzero.any() else np.nan),
     }
     return {name: values[name] for name in chosen}
+
+
+def classification_curves(y_true, proba: np.ndarray, classes) -> dict:
+    """What the report draws for a classifier: the confusion matrix (rows: true class, columns:
+    predicted) and, per class present in ``y_true`` (one-vs-rest; the positive class only when
+    binary), its ROC and precision-recall curves with their areas."""
+    classes = np.asarray(classes)
+    codes = _codes(y_true, classes)
+    p = _probabilities(proba, len(codes), len(classes))
+    labels = np.arange(len(classes))
+    matrix = pd.DataFrame(skm.confusion_matrix(codes, p.argmax(axis=1), labels=labels),
+                          index=classes, columns=classes)
+    shown = [1] if len(classes) == 2 else [k for k in labels if (codes == k).any()]
+    roc, pr = {}, {}
+    for k in shown:
+        positive = codes == k
+        if positive.all() or not positive.any():
+            continue
+        fpr, tpr, _ = skm.roc_curve(positive, p[:, k])
+        precision, recall, _ = skm.precision_recall_curve(positive, p[:, k])
+        name = str(classes[k])
+        roc[name] = (fpr, tpr, float(skm.auc(fpr, tpr)))
+        pr[name] = (recall, precision, float(skm.average_precision_score(positive, p[:, k])))
+    return {"confusion": matrix, "roc": roc, "pr": pr}

@@ -16,6 +16,7 @@ codes, or LightGBM-native categories.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -131,6 +132,16 @@ class CovariateFeatures(FeatureTransformer):
             cats += c
         self.feature_names_, self.categorical_ = names, cats
         return self
+
+    def for_series(self, positions: np.ndarray, ds) -> CovariateFeatures:
+        """A copy for the series of new data ``ds``: static features read from it, the series id
+        coded by each series' training position (``positions``, -1 where unseen)."""
+        other = copy.copy(self)
+        other.series_codes_ = positions
+        first = ds.indptr[:-1]
+        other.statics_ = {col: self.encode(col, ds.frame[col].iloc[first])
+                          for col in self.static_columns}
+        return other
 
     def _check_overrides(self, declared: dict, ds) -> None:
         every = [*declared]
@@ -263,7 +274,10 @@ class CovariateFeatures(FeatureTransformer):
         for col in self.static_columns:
             out.update(self._encode_values(col, self.statics_[col][rows.series]))
         if self.series_id:
-            enc, _ = one_hot_or_codes(SERIES_ID, rows.series, self.series_levels_, self.encoding,
+            # Series of new data are coded by their training position (-1: not seen then).
+            codes = getattr(self, "series_codes_", None)
+            codes = rows.series if codes is None else codes[rows.series]
+            enc, _ = one_hot_or_codes(SERIES_ID, codes, self.series_levels_, self.encoding,
                                       self.max_onehot)
             out.update(enc)
         return out

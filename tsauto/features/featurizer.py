@@ -17,6 +17,7 @@ out the history it forecasts from without the training data (see ``forecast_hist
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import asdict, dataclass, field, fields
 
@@ -338,6 +339,19 @@ class Featurizer:
                 self.tail_cov_[col + MISSING] = _right_align(self.covariates_.missing(raw),
                                                              indptr, self.tail_len_)
         self.last_index_ = self.grid_.index(ds._naive_times()[indptr[1:] - 1])
+
+    def with_history(self, ds: TimeSeriesDataset) -> Featurizer:
+        """A copy whose forecast history is the tail of ``ds`` (new data, same columns): the
+        lags and windows read it; per-series statistics stay those learned for series seen at
+        training and are learned from ``ds`` for the others."""
+        known = pd.Index(self.covariates_.series_levels_)
+        positions = known.get_indexer(ds.series_ids.astype(str))
+        other = copy.copy(self)
+        other.target_ = self.target_.for_series(positions, ds.grouped().values, ds.indptr)
+        other.covariates_ = self.covariates_.for_series(positions, ds)
+        other.parts_ = [other.covariates_ if p is self.covariates_ else p for p in self.parts_]
+        other._keep_tail(ds, None)
+        return other
 
     def forecast_history(self, horizon: int, future: pd.DataFrame | None = None) -> History:
         """History laid out for forecasting ``horizon`` periods after the training data: each

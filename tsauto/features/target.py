@@ -15,6 +15,8 @@ transformed target back, given each series' recent raw values (needed to undo di
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 
@@ -90,6 +92,19 @@ class TargetTransform:
             x = x - grouped_shift(x, indptr, lag)
         self.loc_, self.scale_ = _scale_stats(x, codes, n, self.scaler)
         return self
+
+    def for_series(self, positions: np.ndarray, values: np.ndarray,
+                   indptr: np.ndarray) -> TargetTransform:
+        """A copy for the series of new data (``values``/``indptr``): series seen at training
+        (``positions`` >= 0, their index there) keep their learned statistics, the others get
+        them from their own values."""
+        other = copy.copy(self).fit(values, indptr)
+        seen = positions >= 0
+        for name in ("lambdas_", "powered_", "loc_", "scale_"):
+            column = getattr(other, name).copy()
+            column[seen] = getattr(self, name)[positions[seen]]
+            setattr(other, name, column)
+        return other
 
     @property
     def kind(self) -> str:

@@ -161,6 +161,16 @@ class Guarded:
     def __repr__(self) -> str:
         return self.alias
 
+    def fit(self, y, X=None):
+        """Fit the wrapped model; ``model`` is None where it failed (the caller falls back)."""
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                self.model = self.model.new().fit(y=y, X=X)
+        except Exception:  # noqa: BLE001 - a failure on one series means: no form for it
+            self.model = None
+        return self
+
     def forecast(self, y, h, X=None, X_future=None, level=None, fitted=False):
         keys = interval_keys(level or [])
         try:
@@ -241,3 +251,55 @@ def naive_fallback(values: np.ndarray, indptr: np.ndarray, horizon: int,
             out[key][rest] = part[key]
     used = np.where(done, "seasonal_naive", "naive").tolist()
     return out, used
+
+
+def fit_grouped(model, values: np.ndarray, indptr: np.ndarray, n_jobs: int = 1,
+                X: np.ndarray | None = None) -> list:
+    """The fitted ``model`` of every series (statsforecast ``fit``, processes when ``n_jobs``
+    > 1): the learned form and parameters that ``forward_each`` reuses; None where it failed."""
+    from statsforecast import StatsForecast
+
+    k = len(indptr) - 1
+    lengths = np.diff(indptr)
+    df = pd.DataFrame({"unique_id": np.repeat(np.arange(k), lengths),
+                       "ds": np.arange(len(values)) - np.repeat(indptr[:-1], lengths),
+                       "y": values})
+    if X is not None:
+        df[[f"x{j}" for j in range(X.shape[1])]] = X
+    sf = StatsForecast(models=[Guarded(model)], freq=1, n_jobs=n_jobs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sf.fit(df)
+    return [guard.model for guard in sf.fitted_[:, 0]]
+
+
+def forward_each(forms: Sequence, values: np.ndarray, indptr: np.ndarray, horizon: int,
+                 levels: Sequence[int | float], X: np.ndarray | None = None,
+                 X_future: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Forecast series i of a grouped array with ``forms[i]`` applied to it (statsforecast
+    ``forward``: the fitted form and parameters, the state filtered through these values; no
+    search).  Same outputs as ``forecast_grouped``; NaN where a form fails or gives non-finite
+    values.  One call per
+    series, as statsforecast itself runs one model per series."""
+    k = len(indptr) - 1
+    keys = interval_keys(levels)
+    out = {key: np.full((k, horizon), np.nan) for key in keys}
+    for i, form in enumerate(forms):
+        lo, hi = indptr[i], indptr[i + 1]
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                res = form.forward(y=values[lo:hi], h=horizon,
+                                   X=None if X is None else X[lo:hi],
+                                   X_future=None if X_future is None
+                                   else X_future[i * horizon:(i + 1) * horizon],
+                                   level=list(levels) or None)
+            got = {key: np.asarray(res[key], dtype="float64").reshape(horizon) for key in keys}
+        except Exception:  # noqa: BLE001 - this series falls back, like in forecast_grouped
+            continue
+        # As in Guarded: non-finite intervals (e.g. a multiplicative model on a few points)
+        # fail the whole series, which then falls back.
+        if all(np.isfinite(v).all() for v in got.values()):
+            for key in keys:
+                out[key][i] = got[key]
+    return out

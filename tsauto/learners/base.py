@@ -13,6 +13,7 @@ in attributes ending in ``_``; they never read settings.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -46,6 +47,27 @@ def check_quantiles(quantiles: Sequence[float] | None) -> tuple[float, ...]:
     if bad:
         raise SettingsError(f"quantiles must lie strictly between 0 and 1, got {preview(bad)}.")
     return qs
+
+
+def asked_quantiles(level: Sequence[float] | None = None,
+                    quantiles: Sequence[float] | None = None) -> tuple[float, ...] | None:
+    """Quantiles asked at forecast time: central interval levels (80 -> 0.1 and 0.9, the
+    median added) or quantiles; None when neither is given."""
+    if level is not None and quantiles is not None:
+        raise SettingsError("give level= (interval levels, e.g. [80, 95]) or quantiles= (e.g. "
+                            "[0.1, 0.9]), not both.")
+    if level is not None:
+        levels = [level] if isinstance(level, (int, float)) else list(level)
+        bad = [lv for lv in levels if isinstance(lv, bool) or not isinstance(lv, (int, float))
+               or not 0 < lv < 100]
+        if bad:
+            raise SettingsError(f"level must hold interval levels strictly between 0 and 100 "
+                                f"(e.g. [80, 95]), got {preview(bad)}.")
+        return check_quantiles([0.5] + [q for lv in levels
+                                        for q in (0.5 - lv / 200, 0.5 + lv / 200)])
+    if quantiles is not None:
+        return check_quantiles(quantiles)
+    return None
 
 
 # -- search spaces: plain descriptions the search turns into optimiser calls ------------------
@@ -227,6 +249,9 @@ class Forecaster(Pickled):
 
     name: ClassVar[str] = "forecaster"
     capabilities: ClassVar[Capabilities] = Capabilities()
+    # True where any quantile can be asked at predict time (the intervals are computed then);
+    # False where the fitted quantiles are all there is (quantile regressions, TCN heads).
+    free_quantiles: ClassVar[bool] = False
 
     def __init__(self, quantiles: Sequence[float] = (), **params: Any) -> None:
         self.quantiles = quantiles
@@ -248,14 +273,47 @@ class Forecaster(Pickled):
         self._fit(train)
         return self
 
-    def predict(self, horizon: int, future: pd.DataFrame | None = None) -> pd.DataFrame:
+    def predict(self, horizon: int, future: pd.DataFrame | None = None,
+                quantiles: Sequence[float] | None = None) -> pd.DataFrame:
+        """Forecasts ``horizon`` periods past the data the learner holds.  ``quantiles``
+        replaces the fitted ones where the learner can (``free_quantiles``).  Predicting never
+        changes the learner: one fitted learner may serve many threads.  Notes about single
+        series (fallbacks) come back in the frame's ``attrs``."""
         if not hasattr(self, "schema_"):
             raise NotFittedError(f"{self.name} must be fitted before predict.")
-        frame = self.schema_.future_frame(horizon)
-        if self.capabilities.known_covariates and self.schema_.known_covariates:
-            frame = align_future(frame, future, self.schema_)
-        out = self._predict(horizon, frame)
-        return finish_forecast(out, self.quantiles_)
+        learner = self if quantiles is None else self.with_quantiles(quantiles)
+        frame = learner.schema_.future_frame(horizon)
+        if learner.capabilities.known_covariates and learner.schema_.known_covariates:
+            frame = align_future(frame, future, learner.schema_)
+        out = learner._predict(horizon, frame)
+        attrs = dict(out.attrs)
+        out = finish_forecast(out, learner.quantiles_)
+        out.attrs = attrs
+        return out
+
+    def with_quantiles(self, quantiles: Sequence[float]) -> Forecaster:
+        """A shallow copy predicting ``quantiles`` instead of the fitted ones; a SettingsError
+        naming the fitted quantiles where the learner cannot."""
+        qs = check_quantiles(quantiles)
+        if not self.free_quantiles and not set(qs) <= set(self.quantiles_):
+            raise SettingsError(
+                f"{self.name} was fitted for quantiles {list(self.quantiles_) or 'none'} and "
+                f"cannot give {preview(sorted(set(qs) - set(self.quantiles_)))}; ask for "
+                f"fitted ones, or refit with quantiles= including them.")
+        other = copy.copy(self)
+        other.quantiles_ = qs
+        return other
+
+    def with_history(self, history: TimeSeriesDataset) -> Forecaster:
+        """A copy that forecasts from ``history`` (new data of the same columns and frequency)
+        instead of the training data, without refitting; ``self`` is left unchanged.  Each
+        family says what it keeps and what it recomputes (docs/serving.md)."""
+        raise SettingsError(f"{self.name} cannot forecast from new data; refit it on them.")
+
+    def prepare(self, horizon: int) -> None:
+        """Work done once after the final fit, so that forecasts are served fast (statistical
+        learners keep their fitted per-series models and the forecast of ``horizon``).  The one
+        step besides ``fit`` that may change the learner; nothing calls it while serving."""
 
     def _fit(self, train: TimeSeriesDataset) -> None:
         raise NotImplementedError
@@ -278,6 +336,13 @@ class Forecaster(Pickled):
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
         return f"{type(self).__name__}({args})"
+
+
+def training_positions(schema: DatasetSchema, history: TimeSeriesDataset) -> np.ndarray:
+    """For each series of ``history``, its position among the series a learner was fitted on
+    (``schema``), -1 for a series not seen at training."""
+    known = pd.Index(schema.series_ids.astype(str))
+    return known.get_indexer(history.series_ids.astype(str))
 
 
 def align_future(frame: pd.DataFrame, future: pd.DataFrame | None, meta: DatasetSchema) -> pd.DataFrame:

@@ -18,6 +18,7 @@ step kept; the final model is then fitted on all of the data).
 
 from __future__ import annotations
 
+import copy
 from typing import Any, ClassVar
 
 import numpy as np
@@ -289,6 +290,21 @@ class PivotedForecaster(Forecaster):
         if not clone.schema_.known_covariates:
             return None
         return held.frame.groupby("series_id", observed=True).head(horizon)
+
+    def with_history(self, history: TimeSeriesDataset) -> PivotedForecaster:
+        """A global regression reads its lags and windows from any history: the featurizer's
+        tail comes from ``history``; the regressors stay.  Series not seen at training are
+        forecast the same way, their target scaling learned from their history."""
+        other = copy.copy(self)
+        other.schema_ = history.schema()
+        other.featurizer_ = self.featurizer_.with_history(history)
+        if getattr(self, "quantile_featurizer_", None) is not None:
+            other.quantile_featurizer_ = (other.featurizer_
+                                          if self.quantile_featurizer_ is self.featurizer_
+                                          else self.quantile_featurizer_.with_history(history))
+        if hasattr(self, "scale_"):
+            other.scale_ = _series_scale(history)
+        return other
 
     # -- predict -------------------------------------------------------------------------------
     def _predict(self, horizon: int, future: pd.DataFrame) -> pd.DataFrame:

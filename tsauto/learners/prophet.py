@@ -20,7 +20,9 @@ naive (naive when shorter than a season) and listed in ``fallbacks_``.
 
 from __future__ import annotations
 
+import copy
 import logging
+import threading
 import zlib
 from contextlib import contextmanager
 
@@ -45,8 +47,12 @@ from tsauto.learners.base import (
     FloatRange,
     Forecaster,
     quantile_column,
+    training_positions,
 )
 from tsauto.learners.registry import register
+
+# Prophet samples from numpy's global generator, which predict seeds per series.
+_GLOBAL_RNG = threading.Lock()
 
 _DAY = pd.Timedelta(days=1)
 # Measured serial fit time per series on the build machine (0.06-0.3 s); sizes the pool.
@@ -234,9 +240,23 @@ class ProphetForecaster(Forecaster):
         self.failures_ = {str(train.series_ids[i]): reasons[i] for i in sorted(reasons)}
         self.fallbacks_ = dict(self.failures_)
 
-    def _predict(self, horizon: int, future: pd.DataFrame) -> pd.DataFrame:
-        from prophet.serialize import model_from_json
+    def with_history(self, history: TimeSeriesDataset) -> ProphetForecaster:
+        """Prophet's fitted curve (trend, seasonalities, holidays) is a function of time alone,
+        with no state to update: from new data it is evaluated at the periods after the new
+        history's end; the new values only serve the naive fallback of series without a model
+        (too short at training, or not seen then)."""
+        other = copy.copy(self)
+        other.schema_ = history.schema()
+        other.y_, other.indptr_ = target_arrays(history, self.name)
+        pos = training_positions(self.schema_, history)
+        other.models_ = [self.models_[p] if p >= 0 else None for p in pos]
+        ids = history.series_ids.astype(str)
+        other.failures_ = {ids[i]: (self.failures_.get(ids[i]) if p >= 0 else
+                                    "not seen at training: no fitted model for it")
+                           for i, p in enumerate(pos) if other.models_[i] is None}
+        return other
 
+    def _predict(self, horizon: int, future: pd.DataFrame) -> pd.DataFrame:
         n = len(self.models_)
         levels = levels_for(self.quantiles_)
         times = _naive(future[self.schema_.time_column]).reshape(n, horizon)
@@ -248,6 +268,29 @@ class ProphetForecaster(Forecaster):
         # Prophet draws its samples from numpy's global generator: seed it per series, from the
         # series id (a series' forecast does not depend on the others), and restore it after.
         ids = self.schema_.series_ids
+        with _GLOBAL_RNG:  # threads serving one model must not interleave their seeds
+            self._sample(times, X, regressors, point, qs, ids)
+        fallen = np.array([i for i, text in enumerate(self.models_) if text is None], dtype=int)
+        if len(fallen):
+            out, used = naive_fallback(*subset(self.y_, self.indptr_, fallen), horizon, levels,
+                                       self.season_length_)
+            point[fallen] = out["mean"]
+            for q in self.quantiles_:
+                qs[q][fallen] = out[quantile_key(q)]
+            fallbacks = {str(key): f"{self.failures_[key]}; forecast with {model}"
+                         for key, model in zip(ids[fallen].astype(str), used)}
+        future = future.copy()
+        future.attrs["fallbacks"] = fallbacks if len(fallen) else {}
+        future[POINT] = point.ravel()
+        for q in self.quantiles_:
+            future[quantile_column(q)] = qs[q].ravel()
+        return future
+
+    def _sample(self, times, X, regressors, point, qs, ids) -> None:
+        """Fill ``point`` and ``qs`` from each series' model (numpy's global generator is
+        seeded per series and restored after)."""
+        from prophet.serialize import model_from_json
+
         saved = np.random.get_state()
         try:
             with _quiet():
@@ -271,20 +314,6 @@ class ProphetForecaster(Forecaster):
                             qs[q][i] = v
         finally:
             np.random.set_state(saved)
-        fallen = np.array([i for i, text in enumerate(self.models_) if text is None], dtype=int)
-        if len(fallen):
-            out, used = naive_fallback(*subset(self.y_, self.indptr_, fallen), horizon, levels,
-                                       self.season_length_)
-            point[fallen] = out["mean"]
-            for q in self.quantiles_:
-                qs[q][fallen] = out[quantile_key(q)]
-            self.fallbacks_ = {key: f"{self.failures_[key]}; forecast with {model}"
-                               for key, model in zip(ids[fallen].astype(str), used)}
-        future = future.copy()
-        future[POINT] = point.ravel()
-        for q in self.quantiles_:
-            future[quantile_column(q)] = qs[q].ravel()
-        return future
 
 
 def _naive(times: pd.Series) -> np.ndarray:

@@ -4,8 +4,11 @@ Each learner wraps one statsforecast model and runs it over every series in one
 ``StatsForecast.forecast`` call (processes when the work pays for them).  As in statsforecast's
 own ``forecast`` and AutoGluon's local models, the per-series models are fitted when a forecast
 is asked for: the horizon is known then, which conformal intervals need, and a search trial
-(fit, then forecast once) costs the same.  ``fit`` keeps the training arrays; the last
-forecast is cached, so asking twice for the same horizon does not refit.
+(fit, then forecast once) costs the same.  ``fit`` keeps the training arrays.  After the final
+refit, ``prepare`` keeps each series' fitted model (for the models that choose a form per
+series: ARIMA, ETS, Theta, CES, MSTL) and the forecast of the model's horizon, so that serving
+neither searches nor recomputes; ``predict`` only reads them and so may run in many threads.
+``with_history`` forecasts from new data with the kept models (see docs/serving.md).
 
 Quantiles come from the models' prediction intervals: quantile q < 0.5 is the lower bound of
 the central interval at level 100(1 - 2q), q > 0.5 the upper bound at 100(2q - 1), and q = 0.5
@@ -15,11 +18,13 @@ history (statsforecast ``ConformalIntervals``).
 
 A series the model cannot forecast (too short, or the model raised or gave non-finite values on
 it) is forecast by seasonal naive (naive when shorter than a season) and listed in
-``fallbacks_`` (series id -> reason) after each ``predict``.
+the forecast frame's ``attrs["fallbacks"]`` (series id -> reason); ``prepare`` also keeps
+those of the final forecast in ``fallbacks_``.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import ClassVar
 
 import numpy as np
@@ -29,7 +34,9 @@ from tsauto.data.dataset import TimeSeriesDataset
 from tsauto.errors import DataError, SettingsError, preview
 from tsauto.learners._stat_common import (
     covariate_matrix,
+    fit_grouped,
     forecast_grouped,
+    forward_each,
     interval_keys,
     levels_for,
     naive_fallback,
@@ -46,8 +53,12 @@ from tsauto.learners.base import (
     Forecaster,
     IntRange,
     quantile_column,
+    training_positions,
 )
 from tsauto.learners.registry import register
+
+# Why a series not seen at training takes the fallback chain (learners with a learned form).
+UNSEEN = "not seen at training: no fitted model for it"
 
 
 class StatsForecaster(Forecaster):
@@ -55,6 +66,11 @@ class StatsForecaster(Forecaster):
 
     capabilities = Capabilities(cost="low")
     native_intervals: ClassVar[bool] = True
+    # Intervals are computed at forecast time: any level can be asked then.
+    free_quantiles = True
+    # Models whose fit chooses a form and estimates parameters per series (a search): prepare
+    # keeps them, so that forecasting from new data reuses them instead of searching again.
+    learns_form: ClassVar[bool] = False
     # Serial seconds per series of ~120 points, measured on the build machine; only used to
     # decide whether a process pool is worth starting.
     seconds_per_series: ClassVar[float] = 0.002
@@ -126,46 +142,117 @@ class StatsForecaster(Forecaster):
         self.fallbacks_: dict[str, str] = {}
         self._cache = None
 
+    def prepare(self, horizon: int) -> None:
+        """After the final fit: keep each series' fitted model (``learns_form`` models: the
+        form and parameters their search chose, reused by ``with_history``) and the forecast
+        of ``horizon`` (without known covariates), so that serving never searches again."""
+        if self.learns_form:
+            lengths = np.diff(self.indptr_)
+            self.forms_: list = [None] * len(lengths)
+            self.notes_: dict[int, str] = {}
+            for model, idx, note in self._plan(horizon, [], lengths):
+                if model is None or len(idx) == 0:
+                    continue
+                X = None if self.x_ is None else subset(self.x_, self.indptr_, idx)[0]
+                fitted = fit_grouped(model, *subset(self.y_, self.indptr_, idx),
+                                     n_jobs=self._jobs(idx, lengths), X=X)
+                for i, form in zip(idx.tolist(), fitted):
+                    self.forms_[i] = form
+                    if note:
+                        self.notes_[i] = note
+        if self.x_ is None:
+            out, fallbacks, jobs = self._forecast(horizon, None)
+            self._cache = ((horizon, tuple(self.quantiles_), None), out, fallbacks, jobs)
+            self.fallbacks_ = dict(fallbacks)
+
+    def with_history(self, history: TimeSeriesDataset) -> StatsForecaster:
+        """Forecast from new data: a series whose fitted model was kept (``prepare``) is
+        forecast by that model run over its new values (statsforecast ``forward``: same form and
+        parameters, state filtered again; no search); the models without learned state (naive,
+        window averages, Croston...) simply run on the new values; a series not seen at training
+        takes the fallback chain where the model has a learned form."""
+        other = copy.copy(self)
+        other.schema_ = history.schema()
+        other.y_, other.indptr_ = target_arrays(history, self.name)
+        if self.x_ is not None:
+            other.x_ = covariate_matrix(history.frame, history.known_covariates, self.name)
+        other._cache = None
+        pos = training_positions(self.schema_, history)
+        if getattr(self, "forms_", None) is not None:
+            other.forms_ = [self.forms_[p] if p >= 0 else None for p in pos]
+            other.notes_ = {i: self.notes_[p] for i, p in enumerate(pos) if p in self.notes_}
+        other.unseen_ = (pos < 0) & self.learns_form
+        return other
+
     def _predict(self, horizon: int, future: pd.DataFrame) -> pd.DataFrame:
         x_future = None
         if self.x_ is not None:
             x_future = covariate_matrix(future, self.schema_.known_covariates, self.name)
-        key = (horizon, None if x_future is None else x_future.tobytes())
-        if self._cache is None or self._cache[0] != key:
-            self._cache = (key, *self._forecast(horizon, x_future))
-        _, out, fallbacks = self._cache
-        self.fallbacks_ = dict(fallbacks)
+        key = (horizon, tuple(self.quantiles_), None if x_future is None else x_future.tobytes())
+        cache = getattr(self, "_cache", None)
+        # Read-only: the cache is written by prepare alone, so threads may share this learner.
+        if cache is not None and cache[0] == key:
+            _, out, fallbacks, jobs = cache
+        else:
+            out, fallbacks, jobs = self._forecast(horizon, x_future)
         future = future.copy()
         future[POINT] = out["mean"].ravel()
         for q in self.quantiles_:
             future[quantile_column(q)] = out[quantile_key(q)].ravel()
+        future.attrs.update(fallbacks=dict(fallbacks), n_jobs=jobs)
         return future
 
+    def _jobs(self, idx: np.ndarray, lengths: np.ndarray) -> int:
+        work = len(idx) * self.seconds_per_series * float(lengths[idx].mean()) / 120
+        return resolve_jobs(self.params.get("n_jobs", -1), len(idx), work)
+
     def _forecast(self, horizon: int, x_future: np.ndarray | None):
+        """Outputs (mean, lo-L, hi-L arrays), fallback reasons by series id, and the most
+        worker processes used.  Writes nothing on ``self``."""
         levels = levels_for(self.quantiles_)
         lengths = np.diff(self.indptr_)
         n = len(lengths)
         out = {k: np.full((n, horizon), np.nan) for k in interval_keys(levels)}
         reasons: dict[int, str] = {}
-        self.n_jobs_ = 1  # workers of the largest group: what the benchmark compares against
-        for model, idx, note in self._plan(horizon, levels, lengths):
+        n_jobs = 1  # workers of the largest group: what the benchmark compares against
+        x_fut = None if x_future is None else x_future.reshape(n, horizon, -1)
+
+        def covariates(idx):
+            if self.x_ is None:
+                return None, None
+            return (subset(self.x_, self.indptr_, idx)[0],
+                    x_fut[idx].reshape(len(idx) * horizon, -1))
+
+        def put(idx, part):
+            for k in out:
+                out[k][idx] = part[k]
+            return idx[~np.isfinite(part["mean"]).all(axis=1)]
+
+        forms = getattr(self, "forms_", None)
+        formed = (np.flatnonzero([f is not None for f in forms]) if forms is not None
+                  else np.array([], dtype=int))
+        if len(formed):
+            failed = put(formed, forward_each([forms[i] for i in formed],
+                                              *subset(self.y_, self.indptr_, formed), horizon,
+                                              levels, *covariates(formed)))
+            reasons.update(dict.fromkeys(failed.tolist(), f"its fitted {self.name} model "
+                                         f"failed on these values"))
+            for i, note in self.notes_.items():
+                reasons.setdefault(i, note)
+        unseen = np.flatnonzero(getattr(self, "unseen_", np.zeros(n, dtype=bool)))
+        reasons.update(dict.fromkeys(unseen.tolist(), UNSEEN))
+        rest = np.setdiff1d(np.arange(n), np.concatenate([formed, unseen]))
+        for model, idx, note in (self._plan(horizon, levels, lengths[rest]) if len(rest) else []):
+            idx = rest[idx]
             if len(idx) == 0:
                 continue
             if model is None:
                 reasons.update(dict.fromkeys(idx.tolist(), note))
                 continue
-            X = Xf = None
-            if self.x_ is not None:
-                X = subset(self.x_, self.indptr_, idx)[0]
-                Xf = x_future.reshape(n, horizon, -1)[idx].reshape(len(idx) * horizon, -1)
-            work = len(idx) * self.seconds_per_series * float(lengths[idx].mean()) / 120
-            jobs = resolve_jobs(self.params.get("n_jobs", -1), len(idx), work)
-            self.n_jobs_ = max(self.n_jobs_, jobs)
-            part = forecast_grouped(model, *subset(self.y_, self.indptr_, idx), horizon, levels,
-                                    n_jobs=jobs, X=X, X_future=Xf)
-            for k in out:
-                out[k][idx] = part[k]
-            failed = idx[~np.isfinite(part["mean"]).all(axis=1)]
+            jobs = self._jobs(idx, lengths)
+            n_jobs = max(n_jobs, jobs)
+            failed = put(idx, forecast_grouped(model, *subset(self.y_, self.indptr_, idx),
+                                               horizon, levels, jobs, *covariates(idx)))
             reasons.update(dict.fromkeys(failed.tolist(), f"{model!r} raised an error or gave "
                                          f"non-finite values on this series"))
             if note:
@@ -186,7 +273,7 @@ class StatsForecaster(Forecaster):
             raise DataError(f"{self.name}: series {preview(series)} could not be forecast even by "
                             f"the naive fallback; check their values.")
         ids = self.schema_.series_ids
-        return out, {str(ids[i]): reasons[i] for i in sorted(reasons)}
+        return out, {str(ids[i]): reasons[i] for i in sorted(reasons)}, n_jobs
 
     # Fitted-model entries worth showing a person (ETS form, ARIMA orders and coefficients...).
     _EXPLAINED = ("components", "arma", "coef", "par", "modeltype", "seasontype",
@@ -220,8 +307,8 @@ class StatsForecaster(Forecaster):
                                           if k in state}
         return out
 
-    # The forecast cache is kept when pickling: its key (horizon and future covariates) and the
-    # training arrays travel together, so a refitted model arrives with its forecast ready.
+    # The forecast cache and the fitted models are kept when pickling: a refitted model
+    # arrives with its forecast ready and forecasts from new data without a search.
 
 
 def _plain(value):
@@ -242,6 +329,7 @@ class AutoARIMA(StatsForecaster):
     errors) when the data has them."""
 
     name = "auto_arima"
+    learns_form = True
     capabilities = Capabilities(known_covariates=True, min_history=2, cost="high")
     seconds_per_series = 1.6
 
@@ -268,6 +356,7 @@ class AutoETS(StatsForecaster):
     """Automatic exponential smoothing (error, trend, season chosen by AICc)."""
 
     name = "auto_ets"
+    learns_form = True
     capabilities = Capabilities(min_history=7, cost="medium")
     seconds_per_series = 0.15
 
@@ -293,6 +382,7 @@ class AutoTheta(StatsForecaster):
     """Theta models (standard, optimised, dynamic) chosen per series."""
 
     name = "auto_theta"
+    learns_form = True
     capabilities = Capabilities(min_history=4, cost="low")
     seconds_per_series = 0.025
 
@@ -319,6 +409,7 @@ class AutoCES(StatsForecaster):
     """Complex exponential smoothing, season type chosen by AIC."""
 
     name = "auto_ces"
+    learns_form = True
     capabilities = Capabilities(min_history=3, cost="medium")
     seconds_per_series = 0.1
 
@@ -498,6 +589,7 @@ class MSTL(StatsForecaster):
     main ``season_length`` does not reduce MSTL to one period."""
 
     name = "mstl"
+    learns_form = True
     capabilities = Capabilities(min_history=7, cost="medium")
     seconds_per_series = 0.2
 

@@ -31,6 +31,7 @@ first use after loading.
 
 from __future__ import annotations
 
+import copy
 from contextlib import contextmanager
 
 import numpy as np
@@ -82,6 +83,15 @@ def _scale(y: np.ndarray, mask: np.ndarray, floor: np.ndarray) -> tuple[np.ndarr
     loc = filled.sum(axis=1) / count
     var = (np.where(mask, y - loc[:, None], 0.0) ** 2).sum(axis=1) / count
     return loc, np.maximum(np.sqrt(var), floor)
+
+
+def _floor(y: np.ndarray, indptr: np.ndarray) -> np.ndarray:
+    """A flat context is scaled by a tenth of its series' spread (or 1% of its level)."""
+    lengths = np.diff(indptr)
+    means = np.add.reduceat(y, indptr[:-1]) / lengths
+    sq = np.add.reduceat((y - np.repeat(means, lengths)) ** 2, indptr[:-1])
+    floor = np.maximum(0.1 * np.sqrt(sq / lengths), 0.01 * np.abs(means))
+    return np.where(floor > 0, floor, 1.0)
 
 
 @contextmanager
@@ -217,11 +227,7 @@ class ForecastTCN(Forecaster):
         feats = self._row_features(index, known, past)
         self.n_future_ = 2 * len(self.periods_) + known.shape[1]
 
-        # A flat context is scaled by a tenth of its series' spread (or 1% of its level).
-        means = np.add.reduceat(y, indptr[:-1]) / lengths
-        sq = np.add.reduceat((y - np.repeat(means, lengths)) ** 2, indptr[:-1])
-        floor = np.maximum(0.1 * np.sqrt(sq / lengths), 0.01 * np.abs(means))
-        self.floor_ = np.where(floor > 0, floor, 1.0)
+        self.floor_ = _floor(y, indptr)
 
         # Windows end their context at t (exclusive) and forecast t .. t+H-1 of their series.
         has_val = lengths - 2 * H >= _MIN_CONTEXT
@@ -245,6 +251,23 @@ class ForecastTCN(Forecaster):
         # Keep only what forecasting needs: each series' last L rows.
         self.context_y_, self.context_mask_, self.context_feats_ = self._context(
             y, feats, indptr, np.arange(n), lengths)
+
+    def with_history(self, history: TimeSeriesDataset) -> ForecastTCN:
+        """A global network reads its inputs from any history: each series' last ``lookback``
+        values and covariates (and its scale floor) come from ``history``, the weights stay.
+        Series not seen at training are forecast the same way."""
+        other = copy.copy(self)
+        other.schema_ = history.schema()
+        y, indptr = target_arrays(history, self.name)
+        lengths = np.diff(indptr)
+        known = self._covariates(history.frame, list(self.schema_.known_covariates))
+        past = self._covariates(history.frame, list(self.schema_.past_covariates))
+        index = np.repeat(other.schema_.last_index - lengths + 1, lengths) + _positions(lengths)
+        feats = self._row_features(index, known, past)
+        other.floor_ = _floor(y, indptr)
+        other.context_y_, other.context_mask_, other.context_feats_ = self._context(
+            y, feats, indptr, np.arange(len(lengths)), lengths)
+        return other
 
     def _windows(self, y, feats, indptr, series, t):
         """Past inputs (B, C, L), future inputs (B, H, F), baseline and targets (B, H), scaled."""

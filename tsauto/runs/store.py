@@ -248,15 +248,20 @@ class RunStore:
         out = []
         for row in self._read(f"SELECT * FROM trials WHERE experiment_id = ? AND {where} "
                               f"ORDER BY trial_id", (experiment_id,)):
-            path = self.artifacts(experiment_id) / "oof" / f"trial_{row['trial_id']}.parquet"
-            oof = pd.read_parquet(path) if path.exists() else None
-            if row["status"] == "completed" and oof is None:
-                continue  # killed between artifact and row: rerun it
-            out.append(TrialResult(row["trial_id"], row["learner"], json.loads(row["params"]),
-                                   row["status"], _restore(json.loads(row["metrics"] or "{}")),
-                                   _restore(json.loads(row["fold_metrics"] or "[]")),
-                                   row["duration"] or 0.0, row["error"], oof))
+            result = self._result(experiment_id, row)
+            if result is not None:
+                out.append(result)
         return out
+
+    def _result(self, experiment_id: int, row) -> TrialResult | None:
+        path = self.artifacts(experiment_id) / "oof" / f"trial_{row['trial_id']}.parquet"
+        oof = pd.read_parquet(path) if path.exists() else None
+        if row["status"] == "completed" and oof is None:
+            return None  # killed between artifact and row: rerun it
+        return TrialResult(row["trial_id"], row["learner"], json.loads(row["params"]),
+                           row["status"], _restore(json.loads(row["metrics"] or "{}")),
+                           _restore(json.loads(row["fold_metrics"] or "[]")),
+                           row["duration"] or 0.0, row["error"], oof)
 
     def forget_unfinished(self, experiment_id: int) -> None:
         """Before a resume: trials left running by the stopped process are recorded as

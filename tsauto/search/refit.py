@@ -14,10 +14,10 @@ from tsauto.search.trial import TrialSpec, build_learner
 
 def refit_forecaster(spec: TrialSpec, dataset: TimeSeriesDataset, context: dict):
     learner = build_learner(spec, context).fit(dataset)
-    # Local statistical models fit at predict time and cache the forecast: do it here, inside
-    # the budget, so that the user's first forecast is immediate.
-    if not (learner.capabilities.known_covariates and dataset.known_covariates):
-        learner.predict(context["horizon"])
+    # Local statistical models fit their per-series models here, and keep them and the
+    # forecast, inside the budget: the user's first forecast is immediate and serving from new
+    # data never searches.
+    learner.prepare(context["horizon"])
     return learner
 
 

@@ -1,0 +1,40 @@
+"""New data shaped like the data a model learned from: the recent history a fitted model
+forecasts from (``ForecastModel.forecast(data=...)``) or is backtested on."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from tsauto.data.dataset import DatasetSchema, TimeSeriesDataset
+from tsauto.data.io import as_frame
+from tsauto.errors import DataError
+
+
+def dataset_like(schema: DatasetSchema, data: pd.DataFrame | TimeSeriesDataset | str,
+                 name: str = "data") -> TimeSeriesDataset:
+    """``data`` (a long frame or the path of a table file) as a dataset with the schema's
+    columns, roles, frequency and date format."""
+    if isinstance(data, TimeSeriesDataset):
+        return data
+    data = as_frame(data, name)
+    if data.empty:
+        raise DataError(f"{name} has no rows; give each series' recent history.")
+    s = schema
+    return TimeSeriesDataset(data, time_column=s.time_column, target_column=s.target_column,
+                             grain_columns=s.grain_columns, known_covariates=s.known_covariates,
+                             past_covariates=s.past_covariates,
+                             static_features=s.static_features, freq=s.grid.freq,
+                             date_format=s.date_format)
+
+
+def recent_history(schema: DatasetSchema, data: pd.DataFrame | TimeSeriesDataset,
+                   name: str = "data") -> TimeSeriesDataset:
+    """The history to forecast from: ``dataset_like``, with missing target values filled the
+    way the guardrails fill them for training (interpolated inside a series, carried forward
+    at its end, leading ones dropped)."""
+    from tsauto.data.guardrails import MAX_FILLED_SHARE, _missing_target
+
+    ds, _ = _missing_target(dataset_like(schema, data, name), MAX_FILLED_SHARE)
+    if len(ds.frame) == 0 or ds.n_series == 0:
+        raise DataError(f"{name} has no target value to forecast from.")
+    return ds
