@@ -253,7 +253,7 @@ class ForecastSettings(_SearchSettings):
     @field_validator("quantiles")
     @classmethod
     def _quantiles(cls, value):
-        from tsauto.learners.base import check_quantiles
+        from tsauto.data.forecast_columns import check_quantiles
 
         return list(check_quantiles(value))
 

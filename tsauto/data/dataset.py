@@ -20,9 +20,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from tsauto.data.forecast_columns import STEP
 from tsauto.data.frequency import TimeGrid, grid_from_freq, infer_grid
-from tsauto.data.times import check_date_format, localize, parse_times
 from tsauto.data.io import read_table  # noqa: F401 - re-exported: the one table reader
+from tsauto.data.times import check_date_format, localize, parse_times
 from tsauto.errors import (
     ColumnNotFoundError,
     DataError,
@@ -35,7 +36,6 @@ from tsauto.errors import check_int as _positive_int
 
 SERIES_ID = "series_id"
 FILLED = "_filled"
-STEP = "step"
 AGGREGATIONS = ("sum", "mean", "min", "max")
 SINGLE_SERIES = "all"
 # Values beyond this magnitude are an error: their squares and sums overflow float64.

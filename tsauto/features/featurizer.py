@@ -24,7 +24,8 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 import pandas as pd
 
-from tsauto.data.dataset import SERIES_ID, STEP, TimeSeriesDataset
+from tsauto.data.dataset import SERIES_ID, TimeSeriesDataset
+from tsauto.data.forecast_columns import STEP
 from tsauto.errors import DataError, SettingsError, closest_hint, preview
 from tsauto.features.base import TARGET, History, Rows, position_in_series
 from tsauto.features.calendar import CalendarFeatures

@@ -25,19 +25,13 @@ import numpy as np
 import pandas as pd
 
 from tsauto.data.dataset import TimeSeriesDataset
+from tsauto.data.forecast_columns import POINT, quantile_column
 from tsauto.errors import DataError, SettingsError
 from tsauto.features.base import TARGET
 from tsauto.features.featurizer import Featurizer
-from tsauto.learners.base import (
-    POINT,
-    Capabilities,
-    Choice,
-    FloatRange,
-    Forecaster,
-    IntRange,
-    quantile_column,
-)
+from tsauto.learners.base import Capabilities, Forecaster
 from tsauto.learners.registry import register
+from tsauto.learners.space import Choice, FloatRange, IntRange
 
 STRATEGIES = ("recursive", "direct", "direct_per_step")
 QUANTILE_METHODS = ("auto", "native", "conformal")

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from tsauto.data.dataset import TimeSeriesDataset
+from tsauto.data.forecast_columns import POINT, quantile_column
 from tsauto.errors import SettingsError, closest_hint, preview
 from tsauto.learners._stat_common import (
     covariate_matrix,
@@ -40,16 +41,9 @@ from tsauto.learners._stat_common import (
     subset,
     target_arrays,
 )
-from tsauto.learners.base import (
-    POINT,
-    Capabilities,
-    Choice,
-    FloatRange,
-    Forecaster,
-    quantile_column,
-    training_positions,
-)
+from tsauto.learners.base import Capabilities, Forecaster, training_positions
 from tsauto.learners.registry import register
+from tsauto.learners.space import Choice, FloatRange
 
 # Prophet samples from numpy's global generator, which predict seeds per series.
 _GLOBAL_RNG = threading.Lock()

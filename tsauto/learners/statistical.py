@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from tsauto.data.dataset import TimeSeriesDataset
+from tsauto.data.forecast_columns import POINT, quantile_column
 from tsauto.errors import DataError, SettingsError, preview
 from tsauto.learners._stat_common import (
     covariate_matrix,
@@ -46,16 +47,9 @@ from tsauto.learners._stat_common import (
     subset,
     target_arrays,
 )
-from tsauto.learners.base import (
-    POINT,
-    Capabilities,
-    Choice,
-    Forecaster,
-    IntRange,
-    quantile_column,
-    training_positions,
-)
+from tsauto.learners.base import Capabilities, Forecaster, training_positions
 from tsauto.learners.registry import register
+from tsauto.learners.space import Choice, IntRange
 
 # Why a series not seen at training takes the fallback chain (learners with a learned form).
 UNSEEN = "not seen at training: no fitted model for it"

@@ -38,22 +38,16 @@ import numpy as np
 import pandas as pd
 
 from tsauto.data.dataset import TimeSeriesDataset
+from tsauto.data.forecast_columns import POINT, quantile_column
 from tsauto.errors import SettingsError, ShortSeriesError
 from tsauto.learners._stat_common import (
     covariate_matrix,
     seasonal_periods,
     target_arrays,
 )
-from tsauto.learners.base import (
-    POINT,
-    Capabilities,
-    Choice,
-    FloatRange,
-    Forecaster,
-    IntRange,
-    quantile_column,
-)
+from tsauto.learners.base import Capabilities, Forecaster
 from tsauto.learners.registry import register
+from tsauto.learners.space import Choice, FloatRange, IntRange
 
 _MIN_CONTEXT = 2          # observed points a training window's context needs at least
 _MAX_VAL_WINDOWS = 4096   # validation windows evaluated per epoch, at most
