@@ -24,14 +24,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from tsauto.data.dataset import (
-    FILLED,
-    SERIES_ID,
-    TimeSeriesDataset,
-    _position_in_series,
-    _positive_int,
-)
-from tsauto.errors import DataError, SettingsError, ShortSeriesError, preview
+from tsauto.data.dataset import FILLED, SERIES_ID, TimeSeriesDataset
+from tsauto.data.grouped import offsets, position_in_series
+from tsauto.errors import DataError, SettingsError, ShortSeriesError, check_int, preview
 
 Status = Literal["passed", "fixed", "alert", "failed"]
 SHORT_SERIES_HANDLING = ("auto", "pad", "drop", "fail")
@@ -161,7 +156,7 @@ def run_guardrails(
     for name, value in (("horizon", horizon), ("n_cross_validations", n_cross_validations),
                         ("cv_step_size", cv_step_size)):
         if value is not None and not (name == "n_cross_validations" and value == "auto"):
-            _positive_int(value, name)
+            check_int(value, name)
     max_filled_share = check_share(max_filled_share, "max_filled_share")
     horizon = int(horizon or max(dataset.season_length, 1))
     n_cross_validations, cv_step_size = validation_windows(dataset, horizon, n_cross_validations,
@@ -340,7 +335,7 @@ def _pad(ds, need, short, detail, ids):
     lengths = ds.lengths
     pad = np.where(short, need - lengths, 0)
     first = ds.grid.index(ds._naive_times()[ds.indptr[:-1]])
-    index = np.repeat(first, pad) - (pad.repeat(pad) - _position_in_series(pad))
+    index = np.repeat(first, pad) - (pad.repeat(pad) - position_in_series(offsets(pad)))
     extra = pd.DataFrame({
         SERIES_ID: pd.Categorical(np.repeat(ds.series_ids, pad), categories=ds.series_ids),
         ds.time_column: ds._to_user_times(ds.grid.times(index)),

@@ -13,10 +13,10 @@ import re
 import numpy as np
 import pandas as pd
 
+from tsauto.data.grouped import History
 from tsauto.errors import SettingsError, closest_hint, preview
 from tsauto.features.base import (
     FeatureTransformer,
-    History,
     Rows,
     encoded_names,
     one_hot_or_codes,

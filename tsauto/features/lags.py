@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from tsauto.data.grouped import History, gather, grouped_shift, series_codes, subset
 from tsauto.errors import SettingsError
 from tsauto.features.base import (
     TARGET,
     FeatureTransformer,
-    History,
     Rows,
     encoded_names,
-    gather,
-    grouped_shift,
     one_hot_or_codes,
-    series_codes,
 )
 
 
@@ -45,9 +42,7 @@ def autocorrelation(values: np.ndarray, indptr: np.ndarray, max_lag: int,
     n = len(indptr) - 1
     if n > max_series:
         pick = np.unique(np.linspace(0, n - 1, max_series).astype(int))
-        parts = [values[indptr[i]:indptr[i + 1]] for i in pick]
-        values = np.concatenate(parts)
-        indptr = np.concatenate([[0], np.cumsum([len(p) for p in parts])])
+        values, indptr = subset(values, indptr, pick)
         n = len(pick)
     codes = series_codes(indptr)
     ok = ~np.isnan(values)

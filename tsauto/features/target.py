@@ -20,8 +20,8 @@ import copy
 import numpy as np
 import pandas as pd
 
+from tsauto.data.grouped import grouped_shift, position_in_series, series_codes
 from tsauto.errors import SettingsError
-from tsauto.features.base import grouped_shift, series_codes
 
 SCALERS = ("standard", "mean", "robust", "none")
 POWERS = ("none", "boxcox", "log1p")
@@ -238,7 +238,7 @@ def _guerrero(values: np.ndarray, indptr: np.ndarray, period: int, positive: np.
     """
     n = len(indptr) - 1
     lengths = np.diff(indptr)
-    pos = np.arange(len(values)) - np.repeat(indptr[:-1], lengths)
+    pos = position_in_series(indptr)
     offset = np.repeat(lengths % period, lengths)
     keep = (pos >= offset) & positive[series_codes(indptr)]
     codes = series_codes(indptr)[keep]

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from tsauto.data.grouped import History, gather
 from tsauto.errors import SettingsError, preview
 from tsauto.features.base import (
     ROLLING_STATS,
     TARGET,
     FeatureTransformer,
-    History,
     Rows,
-    gather,
     rolling,
 )
 

@@ -26,6 +26,7 @@ import pandas as pd
 
 from tsauto.data.dataset import TimeSeriesDataset
 from tsauto.data.forecast_columns import POINT, quantile_column
+from tsauto.data.grouped import series_codes
 from tsauto.errors import DataError, SettingsError
 from tsauto.features.base import TARGET
 from tsauto.features.featurizer import Featurizer
@@ -451,7 +452,7 @@ def _series_scale(ds: TimeSeriesDataset) -> np.ndarray:
     """Per-series scale of residuals: mean absolute one-step change, else mean |y|, else 1."""
     y = ds.grouped().values
     indptr = ds.indptr
-    codes = np.repeat(np.arange(ds.n_series), ds.lengths)
+    codes = series_codes(indptr)
     same = np.zeros(len(y), dtype=bool)
     same[1:] = codes[1:] == codes[:-1]
     diff = np.zeros(len(y))

@@ -31,6 +31,7 @@ import pandas as pd
 
 from tsauto.data.dataset import TimeSeriesDataset
 from tsauto.data.forecast_columns import POINT, quantile_column
+from tsauto.data.grouped import subset
 from tsauto.errors import SettingsError, closest_hint, preview
 from tsauto.learners._stat_common import (
     covariate_matrix,
@@ -38,7 +39,6 @@ from tsauto.learners._stat_common import (
     naive_fallback,
     quantile_key,
     resolve_jobs,
-    subset,
     target_arrays,
 )
 from tsauto.learners.base import Capabilities, Forecaster, training_positions

@@ -32,6 +32,7 @@ import pandas as pd
 
 from tsauto.data.dataset import TimeSeriesDataset
 from tsauto.data.forecast_columns import POINT, quantile_column
+from tsauto.data.grouped import position_in_series, series_codes, subset
 from tsauto.errors import DataError, SettingsError, preview
 from tsauto.learners._stat_common import (
     covariate_matrix,
@@ -44,7 +45,6 @@ from tsauto.learners._stat_common import (
     quantile_key,
     resolve_jobs,
     seasonal_periods,
-    subset,
     target_arrays,
 )
 from tsauto.learners.base import Capabilities, Forecaster, training_positions
@@ -285,17 +285,17 @@ class StatsForecaster(Forecaster):
         if not hasattr(self, "y_") or self.x_ is not None:
             return out
         ids = self.schema_.series_ids
-        lengths = np.diff(self.indptr_)[:max_series]
-        frame = pd.DataFrame({"unique_id": np.repeat(np.arange(len(lengths)), lengths),
-                              "ds": np.concatenate([np.arange(n) for n in lengths]),
-                              "y": self.y_[: int(lengths.sum())]})
+        indptr = self.indptr_[:max_series + 1]
+        frame = pd.DataFrame({"unique_id": series_codes(indptr),
+                              "ds": position_in_series(indptr),
+                              "y": self.y_[: int(indptr[-1])]})
         model = self._model(self.season_length_, 1, [], 0)
         try:
             fitted = StatsForecast(models=[model], freq=1).fit(frame).fitted_
         except Exception as exc:  # noqa: BLE001 - explanation is best effort, never a crash
             out["fitted_error"] = f"{type(exc).__name__}: {exc}"
             return out
-        for i in range(len(lengths)):
+        for i in range(len(indptr) - 1):
             state = getattr(fitted[i, 0], "model_", None) or {}
             out["fitted"][str(ids[i])] = {k: _plain(state[k]) for k in self._EXPLAINED
                                           if k in state}
