@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from tsauto.errors import SettingsError
+from tsauto.errors import SettingsError, is_number
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?)?\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
@@ -32,7 +32,7 @@ def parse_duration(value: Any, name: str) -> float | None:
     """Seconds from 90, '90s', '10min', '1.5h'; None stays None."""
     if value is None:
         return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if is_number(value):
         seconds = float(value)
     else:
         match = _DURATION.match(str(value))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tsauto.errors import SettingsError, preview
+from tsauto.errors import SettingsError, is_number, preview
 
 STEP = "step"
 POINT = "forecast"
@@ -38,8 +38,7 @@ def asked_quantiles(level: Sequence[float] | None = None,
                             "[0.1, 0.9]), not both.")
     if level is not None:
         levels = [level] if isinstance(level, (int, float)) else list(level)
-        bad = [lv for lv in levels if isinstance(lv, bool) or not isinstance(lv, (int, float))
-               or not 0 < lv < 100]
+        bad = [lv for lv in levels if not (is_number(lv) and 0 < lv < 100)]
         if bad:
             raise SettingsError(f"level must hold interval levels strictly between 0 and 100 "
                                 f"(e.g. [80, 95]), got {preview(bad)}.")

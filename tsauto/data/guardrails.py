@@ -26,7 +26,14 @@ import pandas as pd
 
 from tsauto.data.dataset import FILLED, SERIES_ID, TimeSeriesDataset
 from tsauto.data.grouped import offsets, position_in_series
-from tsauto.errors import DataError, SettingsError, ShortSeriesError, check_int, preview
+from tsauto.errors import (
+    DataError,
+    SettingsError,
+    ShortSeriesError,
+    check_int,
+    is_number,
+    preview,
+)
 
 Status = Literal["passed", "fixed", "alert", "failed"]
 SHORT_SERIES_HANDLING = ("auto", "pad", "drop", "fail")
@@ -177,8 +184,7 @@ def run_guardrails(
 
 def check_share(value, name: str) -> float:
     """A share in [0, 1], else a SettingsError naming the setting."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
-            or not 0 <= float(value) <= 1:
+    if not (is_number(value) and 0 <= float(value) <= 1):
         raise SettingsError(f"{name}={value!r} is not valid; use a share between 0 and 1, "
                             f"e.g. 0.1 for 10%.")
     return float(value)

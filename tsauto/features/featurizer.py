@@ -27,7 +27,7 @@ import pandas as pd
 from tsauto.data.dataset import SERIES_ID, TimeSeriesDataset
 from tsauto.data.forecast_columns import STEP
 from tsauto.data.grouped import History, offsets, position_in_series, series_codes
-from tsauto.errors import DataError, SettingsError, closest_hint, preview
+from tsauto.errors import DataError, SettingsError, check_int, closest_hint, preview
 from tsauto.features.base import TARGET, Rows
 from tsauto.features.calendar import CalendarFeatures
 from tsauto.features.covariates import MISSING, CovariateFeatures, detect_type
@@ -129,8 +129,7 @@ class Featurizer:
         if self.categorical_encoding not in ENCODINGS:
             raise SettingsError(f"categorical_encoding={self.categorical_encoding!r} is not "
                                 f"valid; use one of {', '.join(ENCODINGS)}.")
-        if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
-            raise SettingsError(f"horizon must be a positive integer, got {horizon!r}.")
+        check_int(horizon, "horizon")
         if ds.frame[ds.target_column].isna().any():
             raise DataError(f"the target '{ds.target_column}' has missing values; fill them "
                             f"(the guardrails do) before featurizing.")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from tsauto.data.grouped import History, gather, grouped_shift, series_codes, subset
-from tsauto.errors import SettingsError
+from tsauto.errors import SettingsError, is_int
 from tsauto.features.base import (
     TARGET,
     FeatureTransformer,
@@ -23,11 +23,9 @@ from tsauto.features.base import (
 
 
 def check_lags(lags, setting: str) -> list[int]:
-    if isinstance(lags, (int, np.integer)) and not isinstance(lags, bool):
+    if is_int(lags, minimum=1):
         lags = [lags]
-    if (not isinstance(lags, (list, tuple)) or not lags
-            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0
-                       for v in lags)):
+    if not isinstance(lags, (list, tuple)) or not lags or not all(is_int(v) for v in lags):
         raise SettingsError(f"{setting}={lags!r} is not valid: use 'auto' or a list of positive "
                             f"integers, e.g. [1, 2, 3, 12].")
     return sorted({int(v) for v in lags})

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from tsauto.data.grouped import grouped_shift, position_in_series, series_codes
-from tsauto.errors import SettingsError
+from tsauto.errors import SettingsError, is_int
 
 SCALERS = ("standard", "mean", "robust", "none")
 POWERS = ("none", "boxcox", "log1p")
@@ -66,7 +66,7 @@ class TargetTransform:
                                     f"data's frequency has none (season length 1); use 'first'.")
             return [m] if d == "seasonal" else [m, 1]
         lags = list(d)
-        if not lags or not all(isinstance(v, (int, np.integer)) and v > 0 for v in lags):
+        if not lags or not all(is_int(v) for v in lags):
             raise SettingsError(f"target_difference={d!r}: a list must hold positive integer "
                                 f"lags, e.g. [1] or [12, 1].")
         return [int(v) for v in lags]

@@ -23,7 +23,7 @@ import pandas as pd
 from tsauto.data.dataset import SERIES_ID, TimeSeriesDataset
 from tsauto.data.frequency import TimeGrid
 from tsauto.data.grouped import position_in_series, series_codes, subset
-from tsauto.errors import DataError, SettingsError, preview
+from tsauto.errors import DataError, SettingsError, is_int, preview
 
 # Below this much estimated serial work a process pool costs more than it saves: starting the
 # workers and shipping the data took ~0.1-0.3 s on the 2-core build machine, where Naive on 152
@@ -43,8 +43,7 @@ def resolve_jobs(n_jobs: int | None, n_tasks: int, estimated_seconds: float) -> 
     """Workers to use: ``n_jobs`` (-1/None = all cores), but 1 when the work is too small to pay
     for starting workers or when this process may not start any, and never more than there are
     tasks."""
-    if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int)
-                               or n_jobs == 0 or n_jobs < -1):
+    if n_jobs is not None and not (is_int(n_jobs, minimum=-1) and n_jobs != 0):
         raise SettingsError(f"n_jobs must be -1 (all cores) or a positive integer, got {n_jobs!r}.")
     cores = cpu_count() if n_jobs in (None, -1) else n_jobs
     # A daemonic process (e.g. a search trial's worker) may not start processes of its own.

@@ -33,7 +33,7 @@ import pandas as pd
 from tsauto.data.dataset import TimeSeriesDataset
 from tsauto.data.forecast_columns import POINT, quantile_column
 from tsauto.data.grouped import position_in_series, series_codes, subset
-from tsauto.errors import DataError, SettingsError, preview
+from tsauto.errors import DataError, SettingsError, check_int, is_int, preview
 from tsauto.learners._stat_common import (
     covariate_matrix,
     fit_grouped,
@@ -112,22 +112,15 @@ class StatsForecaster(Forecaster):
     # -- the protocol --------------------------------------------------------------------------
     def _season_length(self, train: TimeSeriesDataset) -> int:
         season = self.params.get("season_length")
-        if season is not None and (isinstance(season, bool) or not isinstance(season, int)
-                                   or season < 1):
+        if season is not None and not is_int(season):
             raise SettingsError(f"{self.name}: season_length must be a positive integer or None "
                                 f"(from the data's frequency), got {season!r}.")
         return int(season or train.season_length)
 
-    def _check_int(self, name: str, minimum: int) -> None:
-        value = self.params.get(name)
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-            raise SettingsError(f"{self.name}: {name} must be an integer >= {minimum}, got "
-                                f"{value!r}.")
-
     def _fit(self, train: TimeSeriesDataset) -> None:
         for name, minimum in (("window_size", 1), ("conformal_windows", 2)):
             if name in self.params:
-                self._check_int(name, minimum)
+                check_int(self.params[name], f"{self.name}: {name}", minimum)
         self.season_length_ = self._season_length(train)
         self.y_, self.indptr_ = target_arrays(train, self.name)
         self.x_ = None
@@ -599,8 +592,7 @@ class MSTL(StatsForecaster):
                                 f"{', '.join(_TRENDS)}.")
         given = self.params["season_lengths"]
         periods = list(given) if isinstance(given, (list, tuple)) else [given] if given else None
-        if periods is not None and not all(isinstance(p, int) and not isinstance(p, bool)
-                                           and p > 1 for p in periods):
+        if periods is not None and not all(is_int(p, minimum=2) for p in periods):
             raise SettingsError(f"mstl: season_lengths must be an integer > 1, a list of them or "
                                 f"None (from the data's frequency), got {given!r}.")
         if periods is None:

@@ -40,7 +40,7 @@ import pandas as pd
 from tsauto.data.dataset import TimeSeriesDataset
 from tsauto.data.forecast_columns import POINT, quantile_column
 from tsauto.data.grouped import offsets, position_in_series, series_codes
-from tsauto.errors import SettingsError, ShortSeriesError
+from tsauto.errors import SettingsError, ShortSeriesError, check_int
 from tsauto.learners._stat_common import (
     covariate_matrix,
     seasonal_periods,
@@ -162,12 +162,7 @@ class ForecastTCN(Forecaster):
                 "max_epochs": 1, "batches_per_epoch": 1, "patience": 1, "seed": 0}
         optional = {"horizon": 1, "lookback": 2, "num_threads": 1}
         for name, low in [*ints.items(), *optional.items()]:
-            value = p[name]
-            if value is None and name in optional:
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                raise SettingsError(f"tcn: {name} must be an integer >= {low}"
-                                    f"{' or None' if name in optional else ''}, got {value!r}.")
+            check_int(p[name], f"tcn: {name}", low, or_none=name in optional)
         if not 0.0 <= float(p["dropout"]) < 1.0:
             raise SettingsError(f"tcn: dropout must be in [0, 1), got {p['dropout']!r}.")
         if not float(p["learning_rate"]) > 0:
