@@ -16,7 +16,7 @@ from tests.conftest import make_panel
 from tests.search.learners_for_tests import WindowMean
 from tsauto import TimeSeriesDataset, __version__
 from tsauto.errors import DataError, SettingsError
-from tsauto.learners.base import ARCHIVE_VERSION
+from tsauto.learners.persistence import ARCHIVE_VERSION
 from tsauto.model import ForecastModel, history_of, load_model
 
 

@@ -66,10 +66,24 @@ def preview(items: Iterable[object], limit: int = 5) -> str:
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
-def check_int(value, name: str, minimum: int = 1) -> int:
-    """``value`` as an int when it is a whole number of at least ``minimum``; else a
-    SettingsError naming ``name``.  A bool is refused: ``horizon=True`` is a mistake, not 1."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+def is_int(value, minimum: int = 1) -> bool:
+    """Whether ``value`` is a whole number (Python or numpy) of at least ``minimum``.  A bool is
+    not one: ``horizon=True`` is a mistake, not 1."""
+    return not isinstance(value, bool) and isinstance(value, numbers.Integral) and value >= minimum
+
+
+def is_number(value) -> bool:
+    """Whether ``value`` is a real number (Python or numpy), a bool excepted."""
+    return not isinstance(value, bool) and isinstance(value, numbers.Real)
+
+
+def check_int(value, name: str, minimum: int = 1, *, or_none: bool = False) -> int | None:
+    """``value`` as an int when ``is_int(value, minimum)`` (or None when ``or_none`` allows it);
+    else a SettingsError naming ``name``, what it got and what would be valid."""
+    if or_none and value is None:
+        return None
+    if not is_int(value, minimum):
         wanted = "a positive integer (1 or more)" if minimum == 1 else f"an integer >= {minimum}"
-        raise SettingsError(f"{name} must be {wanted}, got {value!r}.")
+        raise SettingsError(f"{name} must be {wanted}{' or None' if or_none else ''}, "
+                            f"got {value!r}.")
     return int(value)

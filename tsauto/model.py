@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from tsauto.data.dataset import SERIES_ID, DatasetSchema, TimeSeriesDataset
+from tsauto.data.forecast_columns import asked_quantiles
 from tsauto.data.guardrails import GuardrailReport
 from tsauto.data.history import dataset_like, recent_history
 from tsauto.data.io import as_frame
@@ -24,7 +25,8 @@ from tsauto.data.tabular import TabularSchema
 from tsauto.errors import DataError, SettingsError, check_int, preview
 from tsauto.evaluation.backtest import Backtest, backtest
 from tsauto.evaluation.metrics import evaluate
-from tsauto.learners.base import Forecaster, Pickled, asked_quantiles, training_positions
+from tsauto.learners.base import Forecaster, training_positions
+from tsauto.learners.persistence import Pickled
 
 
 class _Artifact(Pickled):

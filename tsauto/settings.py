@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from tsauto.errors import SettingsError
+from tsauto.errors import SettingsError, is_number
 
 _NUMBER = re.compile(r"^\s*\d+(?:\.\d+)?\s*$")
 
@@ -33,7 +33,7 @@ def parse_duration(value: Any) -> float | None:
     the text as given."""
     if value is None:
         return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if is_number(value):
         seconds = float(value)
     elif isinstance(value, str) and _NUMBER.match(value):
         seconds = float(value)
@@ -304,7 +304,7 @@ class ForecastSettings(_SearchSettings):
     @field_validator("quantiles")
     @classmethod
     def _quantiles(cls, value):
-        from tsauto.learners.base import check_quantiles
+        from tsauto.data.forecast_columns import check_quantiles
 
         return list(check_quantiles(value))
 

@@ -127,7 +127,7 @@ def test_too_few_rows_fails():
     result = report["too_few_rows"]
     assert result.status == "failed" and "fewer than the 10 (2 * n_folds)" in result.message
     assert run_tabular_guardrails(ds, n_folds=3)["too_few_rows"].status == "passed"
-    with pytest.raises(SettingsError, match="n_folds=1"):
+    with pytest.raises(SettingsError, match="n_folds must be an integer >= 2, got 1"):
         run_tabular_guardrails(ds, n_folds=1)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tsauto.learners.base import POINT, quantile_column
+from tsauto.data.forecast_columns import POINT, quantile_column
 
 
 def series_frame(series: dict[str, np.ndarray | list], freq: str = "MS",

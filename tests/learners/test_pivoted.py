@@ -9,10 +9,11 @@ import pytest
 
 import tsauto
 from tests.learners.learner_checks import check_forecast, roundtrip
+from tsauto.data.forecast_columns import quantile_column
 from tsauto.errors import MissingFutureError, SettingsError
 from tsauto.learners import create, get, names
-from tsauto.learners.base import Choice, FloatRange, IntRange, quantile_column
 from tsauto.learners.pivoted import PivotedForecaster
+from tsauto.learners.space import Choice, FloatRange, IntRange
 
 PIVOTED = ["lightgbm", "elastic_net", "extra_trees", "random_forest", "hist_gradient_boosting",
            "knn"]

@@ -10,7 +10,7 @@ import pytest
 
 from tsauto.errors import SettingsError
 from tsauto.learners import Capabilities, Forecaster, create, get, names
-from tsauto.learners.base import Choice, FloatRange, IntRange
+from tsauto.learners.space import Choice, FloatRange, IntRange
 
 FAMILIES = {
     "statistical": ["auto_arima", "auto_ets", "auto_theta", "auto_ces", "seasonal_naive", "naive",

@@ -5,8 +5,10 @@ import time
 
 import numpy as np
 
-from tsauto.learners.base import Capabilities, Forecaster, IntRange, quantile_column
+from tsauto.data.forecast_columns import quantile_column
+from tsauto.learners.base import Capabilities, Forecaster
 from tsauto.learners.registry import register
+from tsauto.learners.space import IntRange
 
 
 @register

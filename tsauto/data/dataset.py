@@ -20,22 +20,23 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from tsauto.data.forecast_columns import STEP
 from tsauto.data.frequency import TimeGrid, grid_from_freq, infer_grid
-from tsauto.data.times import check_date_format, localize, parse_times
+from tsauto.data.grouped import GroupedArray, offsets, position_in_series, series_codes
 from tsauto.data.io import read_table  # noqa: F401 - re-exported: the one table reader
+from tsauto.data.times import check_date_format, localize, parse_times
 from tsauto.errors import (
     ColumnNotFoundError,
     DataError,
     DuplicateTimestampsError,
     SettingsError,
+    check_int,
     closest_hint,
     preview,
 )
-from tsauto.errors import check_int as _positive_int
 
 SERIES_ID = "series_id"
 FILLED = "_filled"
-STEP = "step"
 AGGREGATIONS = ("sum", "mean", "min", "max")
 SINGLE_SERIES = "all"
 # Values beyond this magnitude are an error: their squares and sums overflow float64.
@@ -52,22 +53,6 @@ class Fix:
     message: str
     series: tuple[str, ...]
     rows: int
-
-
-@dataclass(frozen=True)
-class GroupedArray:
-    """Values of many series back to back: series ``i`` is ``values[indptr[i]:indptr[i+1]]``."""
-
-    values: np.ndarray
-    indptr: np.ndarray
-    series_ids: np.ndarray
-
-    @property
-    def lengths(self) -> np.ndarray:
-        return np.diff(self.indptr)
-
-    def __len__(self) -> int:
-        return len(self.indptr) - 1
 
 
 def _as_list(value: str | Sequence[str] | None, name: str) -> list[str]:
@@ -312,11 +297,11 @@ class TimeSeriesDataset:
         first = index[ends - np.bincount(codes, minlength=n)]
         last = index[ends - 1]
         lengths = last - first + 1
-        indptr = np.concatenate([[0], np.cumsum(lengths)])
+        indptr = offsets(lengths)
         total = int(indptr[-1])
         position = indptr[codes] + (index - first[codes])
-        full_codes = np.repeat(np.arange(n), lengths)
-        full_index = np.arange(total) - np.repeat(indptr[:-1], lengths) + np.repeat(first, lengths)
+        full_codes = series_codes(indptr)
+        full_index = position_in_series(indptr) + np.repeat(first, lengths)
         present = np.zeros(total, dtype=bool)
         present[position] = True
         source = np.full(total, -1)
@@ -397,7 +382,7 @@ class TimeSeriesDataset:
     @property
     def indptr(self) -> np.ndarray:
         counts = np.bincount(self.frame[SERIES_ID].cat.codes.to_numpy(), minlength=self.n_series)
-        return np.concatenate([[0], np.cumsum(counts)])
+        return offsets(counts)
 
     @property
     def lengths(self) -> np.ndarray:
@@ -436,9 +421,10 @@ class TimeSeriesDataset:
 
     def split_last(self, n: int) -> tuple[TimeSeriesDataset, TimeSeriesDataset]:
         """(all but the last ``n`` periods of each series, the last ``n`` periods)."""
-        n = _positive_int(n, "n")
-        lengths = self.lengths
-        remaining = np.repeat(lengths, lengths) - _position_in_series(lengths)
+        n = check_int(n, "n")
+        indptr = self.indptr
+        lengths = np.diff(indptr)
+        remaining = np.repeat(lengths, lengths) - position_in_series(indptr)
         mask = remaining > n
         return self._replace(self.frame[mask]), self._replace(self.frame[~mask])
 
@@ -539,7 +525,7 @@ class DatasetSchema:
 
     def future_frame(self, horizon: int) -> pd.DataFrame:
         """The ``horizon`` periods after each series' end: series_id, time, step (1..horizon)."""
-        horizon = _positive_int(horizon, "horizon")
+        horizon = check_int(horizon, "horizon")
         ids = self.series_ids
         steps = np.tile(np.arange(1, horizon + 1), len(ids))
         index = np.repeat(self.last_index, horizon) + steps
@@ -555,12 +541,6 @@ def _dense_codes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Renumber sortable integer codes as 0..n-1 in sorted order, with a row of each code."""
     uniques, first_rows, dense = np.unique(codes, return_index=True, return_inverse=True)
     return dense.astype(np.int64), first_rows
-
-
-def _position_in_series(lengths: np.ndarray) -> np.ndarray:
-    """0, 1, ... within each series, for series laid back to back."""
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    return np.arange(int(lengths.sum())) - np.repeat(starts, lengths)
 
 
 def candidate_grains(frame: pd.DataFrame, time_column: str, grains: Sequence[str] = (),

@@ -24,14 +24,16 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from tsauto.data.dataset import (
-    FILLED,
-    SERIES_ID,
-    TimeSeriesDataset,
-    _position_in_series,
-    _positive_int,
+from tsauto.data.dataset import FILLED, SERIES_ID, TimeSeriesDataset
+from tsauto.data.grouped import offsets, position_in_series
+from tsauto.errors import (
+    DataError,
+    SettingsError,
+    ShortSeriesError,
+    check_int,
+    is_number,
+    preview,
 )
-from tsauto.errors import DataError, SettingsError, ShortSeriesError, preview
 
 Status = Literal["passed", "fixed", "alert", "failed"]
 SHORT_SERIES_HANDLING = ("auto", "pad", "drop", "fail")
@@ -161,7 +163,7 @@ def run_guardrails(
     for name, value in (("horizon", horizon), ("n_cross_validations", n_cross_validations),
                         ("cv_step_size", cv_step_size)):
         if value is not None and not (name == "n_cross_validations" and value == "auto"):
-            _positive_int(value, name)
+            check_int(value, name)
     max_filled_share = check_share(max_filled_share, "max_filled_share")
     horizon = int(horizon or max(dataset.season_length, 1))
     n_cross_validations, cv_step_size = validation_windows(dataset, horizon, n_cross_validations,
@@ -182,8 +184,7 @@ def run_guardrails(
 
 def check_share(value, name: str) -> float:
     """A share in [0, 1], else a SettingsError naming the setting."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
-            or not 0 <= float(value) <= 1:
+    if not (is_number(value) and 0 <= float(value) <= 1):
         raise SettingsError(f"{name}={value!r} is not valid; use a share between 0 and 1, "
                             f"e.g. 0.1 for 10%.")
     return float(value)
@@ -340,7 +341,7 @@ def _pad(ds, need, short, detail, ids):
     lengths = ds.lengths
     pad = np.where(short, need - lengths, 0)
     first = ds.grid.index(ds._naive_times()[ds.indptr[:-1]])
-    index = np.repeat(first, pad) - (pad.repeat(pad) - _position_in_series(pad))
+    index = np.repeat(first, pad) - (pad.repeat(pad) - position_in_series(offsets(pad)))
     extra = pd.DataFrame({
         SERIES_ID: pd.Categorical(np.repeat(ds.series_ids, pad), categories=ds.series_ids),
         ds.time_column: ds._to_user_times(ds.grid.times(index)),

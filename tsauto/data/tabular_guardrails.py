@@ -29,7 +29,7 @@ from tsauto.data.column_types import (
 )
 from tsauto.data.guardrails import GuardrailReport, GuardrailResult
 from tsauto.data.tabular import TabularDataset
-from tsauto.errors import DataError, SettingsError, preview
+from tsauto.errors import DataError, check_int, preview
 
 # class_imbalance alerts below these shares of the largest class / of all rows.
 IMBALANCE_RATIO = 0.2
@@ -83,9 +83,7 @@ def run_tabular_guardrails(ds: TabularDataset, n_folds: int = 5,
                            seed: int = 0) -> TabularGuardrailReport:
     """Check a tabular dataset; ``n_folds`` is the cross-validation the search will use and
     ``seed`` picks the rows the leakage check samples."""
-    if isinstance(n_folds, bool) or not isinstance(n_folds, (int, np.integer)) or n_folds < 2:
-        raise SettingsError(f"n_folds={n_folds!r} is not valid; use a whole number of at "
-                            f"least 2.")
+    check_int(n_folds, "n_folds", 2)
     types = ds.column_types()
     return TabularGuardrailReport([
         _missing_target(ds), _too_few_rows(ds, int(n_folds)), _class_imbalance(ds),

@@ -13,7 +13,8 @@ import copy
 import numpy as np
 import pandas as pd
 
-from tsauto.learners.base import POINT, Capabilities, Forecaster, quantile_column
+from tsauto.data.forecast_columns import POINT, quantile_column
+from tsauto.learners.base import Capabilities, Forecaster
 
 
 class WeightedEnsemble(Forecaster):

@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from tsauto.data.dataset import SERIES_ID, STEP, TimeSeriesDataset
+from tsauto.data.dataset import SERIES_ID, TimeSeriesDataset
+from tsauto.data.forecast_columns import POINT, STEP, quantile_column
 from tsauto.errors import SettingsError, check_int
 from tsauto.evaluation.metrics import evaluate, naive_scale
 from tsauto.evaluation.splits import MIN_TRAIN, max_windows, rolling_origin
-from tsauto.learners.base import POINT, Forecaster, quantile_column
+from tsauto.learners.base import Forecaster
 
 
 @dataclass

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from tsauto.data.dataset import SERIES_ID
+from tsauto.data.forecast_columns import POINT, quantile_column
 from tsauto.errors import SettingsError
-from tsauto.learners.base import POINT, quantile_column
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tsauto.data.dataset import TimeSeriesDataset, _position_in_series
+from tsauto.data.dataset import TimeSeriesDataset
+from tsauto.data.grouped import offsets, position_in_series
 from tsauto.data.guardrails import MIN_TRAIN, windows_filled
 from tsauto.errors import ShortSeriesError, preview
 
@@ -29,7 +30,7 @@ def rolling_origin(ds: TimeSeriesDataset, horizon: int, n_windows: int = 3,
     """The validation folds, earliest first."""
     step = horizon if step is None else step
     lengths = ds.lengths
-    position = _position_in_series(lengths)
+    position = position_in_series(offsets(lengths))
     per_row_length = np.repeat(lengths, lengths)
     # A series filling w windows takes part in the last w of them.
     filled = windows_filled(lengths, horizon, n_windows, step, min_train)

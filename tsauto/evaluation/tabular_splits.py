@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
-from tsauto.errors import DataError, SettingsError
+from tsauto.errors import DataError, SettingsError, check_int, is_number
 
 TASKS = ("classification", "regression")
 
@@ -52,13 +52,6 @@ def _task(task: str) -> str:
     return task
 
 
-def _int_at_least(value, name: str, least: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
-        raise SettingsError(f"{name}={value!r} is not valid; use a whole number of at least "
-                            f"{least}.")
-    return int(value)
-
-
 def _class_counts(y) -> pd.Series:
     y = pd.Series(np.asarray(y))
     if y.isna().any():
@@ -86,7 +79,7 @@ def kfold(y, n_folds: int = 5, task: str = "classification", seed: int = 0) -> T
     exactly once.  When the rarest class has fewer rows than ``n_folds``, the split uses that
     many folds (at least 2) and says so in ``note``."""
     task = _task(task)
-    n_folds = _int_at_least(n_folds, "n_folds", 2)
+    n_folds = check_int(n_folds, "n_folds", 2)
     n = len(y)
     if n < n_folds:
         raise DataError(f"n_folds={n_folds} needs at least {n_folds} rows; the data has {n}. "
@@ -112,8 +105,7 @@ def holdout(y, fraction: float = 0.2, task: str = "classification", seed: int = 
     """One shuffled train/validation split with ``fraction`` of the rows held out (stratified
     for classification)."""
     task = _task(task)
-    if (isinstance(fraction, bool) or not isinstance(fraction, (int, float, np.floating))
-            or not 0 < fraction <= 0.5):
+    if not (is_number(fraction) and 0 < fraction <= 0.5):
         raise SettingsError(f"fraction={fraction!r} is not valid; it must be in (0, 0.5], the "
                             f"share of rows held out for validation.")
     n = len(y)
@@ -138,7 +130,7 @@ def holdout(y, fraction: float = 0.2, task: str = "classification", seed: int = 
 
 def user_validation(n_train: int, n_valid: int) -> TabularSplit:
     """The user's own validation frame, appended after the ``n_train`` training rows."""
-    n_train = _int_at_least(n_train, "n_train", 1)
-    n_valid = _int_at_least(n_valid, "n_valid", 1)
+    n_train = check_int(n_train, "n_train", 1)
+    n_valid = check_int(n_valid, "n_valid", 1)
     fold = TabularFold(0, np.arange(n_train), np.arange(n_train, n_train + n_valid))
     return TabularSplit([fold], None, "user", {"n_train": n_train, "n_valid": n_valid})

@@ -4,7 +4,8 @@ Each featurizer has ``fit``/``transform``, ``feature_names_out`` and ``onnx_expo
 ``Featurizer`` composes them into designs and writes the featurization summary.
 """
 
-from tsauto.features.base import TARGET, FeatureTransformer, History, Rows
+from tsauto.data.grouped import History
+from tsauto.features.base import TARGET, FeatureTransformer, Rows
 from tsauto.features.calendar import CALENDAR_FEATURES, CalendarFeatures
 from tsauto.features.covariates import CovariateFeatures
 from tsauto.features.featurizer import FeaturizationConfig, Featurizer

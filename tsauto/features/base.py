@@ -1,5 +1,6 @@
-"""Shared pieces of the featurizers: the pivoted rows they describe, the grouped history they
-read, the featurizer protocol and the grouped kernels (lags, rolling windows) they use.
+"""Shared pieces of the featurizers: the pivoted rows they describe, the featurizer protocol and
+the rolling-window kernel they use (the grouped layout and its operations are in
+``tsauto.data.grouped``).
 
 A pivoted design has one row per (series, forecast origin, step).  The *origin* is the position
 of the last target value the row may know; the *target* is the position of the period being
@@ -9,40 +10,22 @@ leakage by construction.  For past-only covariates the last usable position is `
 (the forecast origin, also in the recursive strategy where a training row's origin is one step
 before its target).
 
-History is the training data (or, at predict time, each series' recent tail followed by empty
-future slots) laid out as grouped arrays: column values back to back, series ``i`` occupying
-``indptr[i]:indptr[i+1]``.  All positions are absolute positions into those arrays.
+History (``tsauto.data.grouped``) is the training data (or, at predict time, each series' recent
+tail followed by empty future slots) laid out as grouped arrays: column values back to back,
+series ``i`` occupying ``indptr[i]:indptr[i+1]``.  All positions are absolute positions into
+those arrays.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
+from tsauto.data.grouped import History, position_in_series, series_codes
+
 TARGET = "__target__"  # key of the transformed target in History.columns
-
-
-@dataclass
-class History:
-    """Grouped arrays of one or more columns over the same series and periods."""
-
-    indptr: np.ndarray            # series i is positions indptr[i]:indptr[i+1]
-    start_index: np.ndarray       # grid period number of each series' first position
-    columns: dict[str, np.ndarray] = field(default_factory=dict)
-
-    @property
-    def n_series(self) -> int:
-        return len(self.indptr) - 1
-
-    @property
-    def lengths(self) -> np.ndarray:
-        return np.diff(self.indptr)
-
-    def period_index(self, positions: np.ndarray, series: np.ndarray) -> np.ndarray:
-        """Grid period number of absolute positions."""
-        return self.start_index[series] + (positions - self.indptr[series])
 
 
 @dataclass
@@ -95,36 +78,7 @@ class FeatureTransformer:
         return {}
 
 
-# -- grouped kernels ---------------------------------------------------------------------------
-def series_codes(indptr: np.ndarray) -> np.ndarray:
-    """Series code of every position."""
-    return np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
-
-
-def position_in_series(indptr: np.ndarray) -> np.ndarray:
-    """0, 1, ... within each series."""
-    lengths = np.diff(indptr)
-    return np.arange(int(indptr[-1])) - np.repeat(indptr[:-1], lengths)
-
-
-def gather(values: np.ndarray, positions: np.ndarray, series: np.ndarray,
-           indptr: np.ndarray) -> np.ndarray:
-    """values[positions], NaN where a position falls before its series' start."""
-    ok = positions >= indptr[series]
-    out = np.full(len(positions), np.nan)
-    out[ok] = values[positions[ok]]
-    return out
-
-
-def grouped_shift(values: np.ndarray, indptr: np.ndarray, lag: int) -> np.ndarray:
-    """values[p - lag] within each series, NaN before the series start."""
-    out = np.full(len(values), np.nan)
-    if lag < len(values):
-        out[lag:] = values[:-lag] if lag else values
-    out[position_in_series(indptr) < lag] = np.nan
-    return out
-
-
+# -- rolling windows ---------------------------------------------------------------------------
 ROLLING_STATS = ("mean", "std", "min", "max", "median", "q10", "q25", "q75", "q90")
 
 

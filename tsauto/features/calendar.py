@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from tsauto.data.grouped import History
 from tsauto.errors import SettingsError, preview
-from tsauto.features.base import FeatureTransformer, History, Rows
+from tsauto.features.base import FeatureTransformer, Rows
 
 _NS_HOUR = 3600 * 10**9
 _NS_DAY = 24 * _NS_HOUR

@@ -23,13 +23,12 @@ import numpy as np
 import pandas as pd
 
 from tsauto.data.dataset import SERIES_ID
+from tsauto.data.grouped import History, gather, series_codes
 from tsauto.errors import DataError, SettingsError, preview
 from tsauto.features.base import (
     FeatureTransformer,
-    History,
     Rows,
     encoded_names,
-    gather,
     one_hot_or_codes,
 )
 
@@ -255,7 +254,7 @@ class CovariateFeatures(FeatureTransformer):
             return codes.astype(np.float64)
         x = _to_numeric(values, col).to_numpy(dtype=np.float64, na_value=np.nan)
         if plan.imputation == "ffill" and indptr is not None and np.isnan(x).any():
-            codes = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+            codes = series_codes(indptr)
             x = pd.Series(x).groupby(codes).ffill().to_numpy()
         return np.where(np.isnan(x), plan.fill, x)
 

@@ -24,9 +24,11 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 import pandas as pd
 
-from tsauto.data.dataset import SERIES_ID, STEP, TimeSeriesDataset
-from tsauto.errors import DataError, SettingsError, closest_hint, preview
-from tsauto.features.base import TARGET, History, Rows, position_in_series
+from tsauto.data.dataset import SERIES_ID, TimeSeriesDataset
+from tsauto.data.forecast_columns import STEP
+from tsauto.data.grouped import History, offsets, position_in_series, series_codes
+from tsauto.errors import DataError, SettingsError, check_int, closest_hint, preview
+from tsauto.features.base import TARGET, Rows
 from tsauto.features.calendar import CalendarFeatures
 from tsauto.features.covariates import MISSING, CovariateFeatures, detect_type
 from tsauto.features.holiday import HolidayFeatures
@@ -127,8 +129,7 @@ class Featurizer:
         if self.categorical_encoding not in ENCODINGS:
             raise SettingsError(f"categorical_encoding={self.categorical_encoding!r} is not "
                                 f"valid; use one of {', '.join(ENCODINGS)}.")
-        if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
-            raise SettingsError(f"horizon must be a positive integer, got {horizon!r}.")
+        check_int(horizon, "horizon")
         if ds.frame[ds.target_column].isna().any():
             raise DataError(f"the target '{ds.target_column}' has missing values; fill them "
                             f"(the guardrails do) before featurizing.")
@@ -283,7 +284,7 @@ class Featurizer:
         lengths = np.diff(indptr)
         warmup = np.minimum(self.lookback_, np.maximum(lengths // 2, 1))
         pos = position_in_series(indptr)
-        codes = np.repeat(np.arange(len(lengths)), lengths)
+        codes = series_codes(indptr)
         steps = [1] if strategy == "recursive" else range(1, horizon + 1)
         parts = []
         z = history.columns[TARGET]
@@ -459,8 +460,9 @@ def _right_align(values: np.ndarray, indptr: np.ndarray, width: int) -> np.ndarr
     out = np.full((n, width), np.nan)
     lengths = np.diff(indptr)
     take = np.minimum(lengths, width)
-    rows = np.repeat(np.arange(n), take)
-    within = np.arange(int(take.sum())) - np.repeat(np.cumsum(take) - take, take)
+    taken = offsets(take)
+    rows = series_codes(taken)
+    within = position_in_series(taken)
     src = np.repeat(indptr[1:] - take, take) + within
     out[rows, width - np.repeat(take, take) + within] = values[src]
     return out

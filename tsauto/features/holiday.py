@@ -13,10 +13,10 @@ import re
 import numpy as np
 import pandas as pd
 
-from tsauto.errors import SettingsError, closest_hint, preview
+from tsauto.data.grouped import History
+from tsauto.errors import SettingsError, check_int, closest_hint, preview
 from tsauto.features.base import (
     FeatureTransformer,
-    History,
     Rows,
     encoded_names,
     one_hot_or_codes,
@@ -89,9 +89,7 @@ class HolidayFeatures(FeatureTransformer):
 
     def fit(self, ds, context: dict | None = None) -> HolidayFeatures:
         check_country(self.country_or_region, self.subdivision)
-        if not isinstance(self.window, (int, np.integer)) or self.window < 1:
-            raise SettingsError(f"holiday window must be a positive number of days, got "
-                                f"{self.window!r}.")
+        check_int(self.window, "holiday window (days)")
         self.country_ = str(self.country_or_region).upper()
         self.grid_ = ds.grid
         self.tz_, self.tz_mode_ = ds.tz, ds._tz_mode

@@ -11,26 +11,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from tsauto.errors import SettingsError
+from tsauto.data.grouped import History, gather, grouped_shift, series_codes, subset
+from tsauto.errors import SettingsError, is_int
 from tsauto.features.base import (
     TARGET,
     FeatureTransformer,
-    History,
     Rows,
     encoded_names,
-    gather,
-    grouped_shift,
     one_hot_or_codes,
-    series_codes,
 )
 
 
 def check_lags(lags, setting: str) -> list[int]:
-    if isinstance(lags, (int, np.integer)) and not isinstance(lags, bool):
+    if is_int(lags, minimum=1):
         lags = [lags]
-    if (not isinstance(lags, (list, tuple)) or not lags
-            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0
-                       for v in lags)):
+    if not isinstance(lags, (list, tuple)) or not lags or not all(is_int(v) for v in lags):
         raise SettingsError(f"{setting}={lags!r} is not valid: use 'auto' or a list of positive "
                             f"integers, e.g. [1, 2, 3, 12].")
     return sorted({int(v) for v in lags})
@@ -45,9 +40,7 @@ def autocorrelation(values: np.ndarray, indptr: np.ndarray, max_lag: int,
     n = len(indptr) - 1
     if n > max_series:
         pick = np.unique(np.linspace(0, n - 1, max_series).astype(int))
-        parts = [values[indptr[i]:indptr[i + 1]] for i in pick]
-        values = np.concatenate(parts)
-        indptr = np.concatenate([[0], np.cumsum([len(p) for p in parts])])
+        values, indptr = subset(values, indptr, pick)
         n = len(pick)
     codes = series_codes(indptr)
     ok = ~np.isnan(values)

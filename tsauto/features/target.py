@@ -20,8 +20,8 @@ import copy
 import numpy as np
 import pandas as pd
 
-from tsauto.errors import SettingsError
-from tsauto.features.base import grouped_shift, series_codes
+from tsauto.data.grouped import grouped_shift, position_in_series, series_codes
+from tsauto.errors import SettingsError, is_int
 
 SCALERS = ("standard", "mean", "robust", "none")
 POWERS = ("none", "boxcox", "log1p")
@@ -66,7 +66,7 @@ class TargetTransform:
                                     f"data's frequency has none (season length 1); use 'first'.")
             return [m] if d == "seasonal" else [m, 1]
         lags = list(d)
-        if not lags or not all(isinstance(v, (int, np.integer)) and v > 0 for v in lags):
+        if not lags or not all(is_int(v) for v in lags):
             raise SettingsError(f"target_difference={d!r}: a list must hold positive integer "
                                 f"lags, e.g. [1] or [12, 1].")
         return [int(v) for v in lags]
@@ -238,7 +238,7 @@ def _guerrero(values: np.ndarray, indptr: np.ndarray, period: int, positive: np.
     """
     n = len(indptr) - 1
     lengths = np.diff(indptr)
-    pos = np.arange(len(values)) - np.repeat(indptr[:-1], lengths)
+    pos = position_in_series(indptr)
     offset = np.repeat(lengths % period, lengths)
     keep = (pos >= offset) & positive[series_codes(indptr)]
     codes = series_codes(indptr)[keep]

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from tsauto.errors import SettingsError, preview
+from tsauto.data.grouped import History, gather
+from tsauto.errors import SettingsError, is_int, preview
 from tsauto.features.base import (
     ROLLING_STATS,
     TARGET,
     FeatureTransformer,
-    History,
     Rows,
-    gather,
     rolling,
 )
 
@@ -33,11 +32,9 @@ def check_stats(stats, setting: str) -> list[str]:
 
 
 def check_windows(windows, setting: str) -> list[int]:
-    if isinstance(windows, (int, np.integer)) and not isinstance(windows, bool):
+    if is_int(windows, minimum=1):
         windows = [windows]
-    if (not isinstance(windows, (list, tuple))
-            or not all(isinstance(w, (int, np.integer)) and not isinstance(w, bool) and w > 0
-                       for w in windows)):
+    if not isinstance(windows, (list, tuple)) or not all(is_int(w) for w in windows):
         raise SettingsError(f"{setting}={windows!r} is not valid: use 'auto', a positive integer "
                             f"or a list of them (window sizes in periods).")
     return sorted({int(w) for w in windows})
@@ -121,7 +118,7 @@ class SeasonalRollingWindows(FeatureTransformer):
         self.m_ = m
         if self.seasons == "auto":
             self.k_ = 4 if m <= 24 else 2
-        elif isinstance(self.seasons, (int, np.integer)) and self.seasons >= 1:
+        elif is_int(self.seasons):
             self.k_ = int(self.seasons)
         else:
             raise SettingsError(f"seasonal_window_size={self.seasons!r} is not valid: use 'auto' "

@@ -22,7 +22,8 @@ import pandas as pd
 
 from tsauto.data.dataset import SERIES_ID, TimeSeriesDataset
 from tsauto.data.frequency import TimeGrid
-from tsauto.errors import DataError, SettingsError, preview
+from tsauto.data.grouped import position_in_series, series_codes, subset
+from tsauto.errors import DataError, SettingsError, is_int, preview
 
 # Below this much estimated serial work a process pool costs more than it saves: starting the
 # workers and shipping the data took ~0.1-0.3 s on the 2-core build machine, where Naive on 152
@@ -42,8 +43,7 @@ def resolve_jobs(n_jobs: int | None, n_tasks: int, estimated_seconds: float) -> 
     """Workers to use: ``n_jobs`` (-1/None = all cores), but 1 when the work is too small to pay
     for starting workers or when this process may not start any, and never more than there are
     tasks."""
-    if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int)
-                               or n_jobs == 0 or n_jobs < -1):
+    if n_jobs is not None and not (is_int(n_jobs, minimum=-1) and n_jobs != 0):
         raise SettingsError(f"n_jobs must be -1 (all cores) or a positive integer, got {n_jobs!r}.")
     cores = cpu_count() if n_jobs in (None, -1) else n_jobs
     # A daemonic process (e.g. a search trial's worker) may not start processes of its own.
@@ -104,7 +104,7 @@ def target_arrays(train: TimeSeriesDataset, learner: str) -> tuple[np.ndarray, n
     values = grouped.values
     bad = ~np.isfinite(values)
     if bad.any():
-        owner = np.repeat(np.arange(len(grouped)), grouped.lengths)[bad]
+        owner = series_codes(grouped.indptr)[bad]
         series = grouped.series_ids[np.unique(owner)].tolist()
         raise DataError(f"{learner}: the target '{train.target_column}' has {int(bad.sum())} "
                         f"infinite values (series {preview(series)}); replace or drop them.")
@@ -124,16 +124,6 @@ def covariate_matrix(frame: pd.DataFrame, columns: Sequence[str], learner: str) 
             raise DataError(f"{learner}: covariate '{col}' has {int(missing.sum())} missing values "
                             f"(series {preview(series)}); fill them first (the guardrails can).")
     return frame[list(columns)].to_numpy(dtype="float64")
-
-
-def subset(values: np.ndarray, indptr: np.ndarray,
-           idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The series ``idx`` of a grouped array, as a grouped array."""
-    lengths = np.diff(indptr)
-    keep = np.zeros(len(lengths), dtype=bool)
-    keep[idx] = True
-    rows = np.repeat(keep, lengths)
-    return values[rows], np.concatenate([[0], np.cumsum(lengths[idx])])
 
 
 # -- statsforecast -----------------------------------------------------------------------------
@@ -200,8 +190,8 @@ def forecast_grouped(model, values: np.ndarray, indptr: np.ndarray, horizon: int
     lengths = np.diff(indptr)
     # Integer ids and positions with freq=1: no date arithmetic inside statsforecast, and data
     # already sorted the way it sorts.
-    df = pd.DataFrame({"unique_id": np.repeat(np.arange(k), lengths),
-                       "ds": np.arange(len(values)) - np.repeat(indptr[:-1], lengths),
+    df = pd.DataFrame({"unique_id": series_codes(indptr),
+                       "ds": position_in_series(indptr),
                        "y": values})
     X_df = None
     if X is not None:
@@ -259,10 +249,8 @@ def fit_grouped(model, values: np.ndarray, indptr: np.ndarray, n_jobs: int = 1,
     > 1): the learned form and parameters that ``forward_each`` reuses; None where it failed."""
     from statsforecast import StatsForecast
 
-    k = len(indptr) - 1
-    lengths = np.diff(indptr)
-    df = pd.DataFrame({"unique_id": np.repeat(np.arange(k), lengths),
-                       "ds": np.arange(len(values)) - np.repeat(indptr[:-1], lengths),
+    df = pd.DataFrame({"unique_id": series_codes(indptr),
+                       "ds": position_in_series(indptr),
                        "y": values})
     if X is not None:
         df[[f"x{j}" for j in range(X.shape[1])]] = X

@@ -25,19 +25,14 @@ import numpy as np
 import pandas as pd
 
 from tsauto.data.dataset import TimeSeriesDataset
-from tsauto.errors import DataError, SettingsError
+from tsauto.data.forecast_columns import POINT, quantile_column
+from tsauto.data.grouped import series_codes
+from tsauto.errors import DataError, SettingsError, check_int, is_int
 from tsauto.features.base import TARGET
 from tsauto.features.featurizer import Featurizer
-from tsauto.learners.base import (
-    POINT,
-    Capabilities,
-    Choice,
-    FloatRange,
-    Forecaster,
-    IntRange,
-    quantile_column,
-)
+from tsauto.learners.base import Capabilities, Forecaster
 from tsauto.learners.registry import register
+from tsauto.learners.space import Choice, FloatRange, IntRange
 
 STRATEGIES = ("recursive", "direct", "direct_per_step")
 QUANTILE_METHODS = ("auto", "native", "conformal")
@@ -115,18 +110,10 @@ class PivotedForecaster(Forecaster):
                                 f"target_difference={self.target_difference!r} (quantiles of "
                                 f"seasonal differences do not add up); use 'conformal', or "
                                 f"target_difference='first'.")
-        if (isinstance(self.conformal_windows, bool)
-                or not isinstance(self.conformal_windows, (int, np.integer))
-                or self.conformal_windows < 1):
-            raise SettingsError(f"{self.name}: conformal_windows must be a positive integer, got "
-                                f"{self.conformal_windows!r}.")
-        if self.horizon is not None and (isinstance(self.horizon, bool) or not isinstance(
-                self.horizon, (int, np.integer)) or self.horizon < 1):
-            raise SettingsError(f"{self.name}: horizon must be a positive integer or None, got "
-                                f"{self.horizon!r}.")
+        check_int(self.conformal_windows, f"{self.name}: conformal_windows")
+        check_int(self.horizon, f"{self.name}: horizon", or_none=True)
         rows = self.max_train_rows
-        if rows not in ("auto", None) and (isinstance(rows, bool) or not isinstance(
-                rows, (int, np.integer)) or rows < 100):
+        if rows not in ("auto", None) and not is_int(rows, minimum=100):
             raise SettingsError(f"{self.name}: max_train_rows must be 'auto', None or an integer "
                                 f">= 100, got {rows!r}.")
 
@@ -457,7 +444,7 @@ def _series_scale(ds: TimeSeriesDataset) -> np.ndarray:
     """Per-series scale of residuals: mean absolute one-step change, else mean |y|, else 1."""
     y = ds.grouped().values
     indptr = ds.indptr
-    codes = np.repeat(np.arange(ds.n_series), ds.lengths)
+    codes = series_codes(indptr)
     same = np.zeros(len(y), dtype=bool)
     same[1:] = codes[1:] == codes[:-1]
     diff = np.zeros(len(y))

@@ -30,26 +30,20 @@ import numpy as np
 import pandas as pd
 
 from tsauto.data.dataset import TimeSeriesDataset
-from tsauto.errors import SettingsError, closest_hint, preview
+from tsauto.data.forecast_columns import POINT, quantile_column
+from tsauto.data.grouped import subset
+from tsauto.errors import SettingsError, closest_hint, is_int, preview
 from tsauto.learners._stat_common import (
     covariate_matrix,
     levels_for,
     naive_fallback,
     quantile_key,
     resolve_jobs,
-    subset,
     target_arrays,
 )
-from tsauto.learners.base import (
-    POINT,
-    Capabilities,
-    Choice,
-    FloatRange,
-    Forecaster,
-    quantile_column,
-    training_positions,
-)
+from tsauto.learners.base import Capabilities, Forecaster, training_positions
 from tsauto.learners.registry import register
+from tsauto.learners.space import Choice, FloatRange
 
 # Prophet samples from numpy's global generator, which predict seeds per series.
 _GLOBAL_RNG = threading.Lock()
@@ -180,8 +174,7 @@ class ProphetForecaster(Forecaster):
             raise SettingsError(f"prophet: changepoint_range must be in (0, 1], got "
                                 f"{p['changepoint_range']!r}.")
         samples = p["uncertainty_samples"]
-        if self.quantiles_ and (isinstance(samples, bool) or not isinstance(samples, int)
-                                or samples < 10):
+        if self.quantiles_ and not is_int(samples, minimum=10):
             raise SettingsError(f"prophet: uncertainty_samples must be an integer >= 10 when "
                                 f"quantiles are asked for, got {samples!r}.")
         if p["subdivision"] is not None and p["country_or_region"] is None:

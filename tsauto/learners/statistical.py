@@ -31,7 +31,9 @@ import numpy as np
 import pandas as pd
 
 from tsauto.data.dataset import TimeSeriesDataset
-from tsauto.errors import DataError, SettingsError, preview
+from tsauto.data.forecast_columns import POINT, quantile_column
+from tsauto.data.grouped import position_in_series, series_codes, subset
+from tsauto.errors import DataError, SettingsError, check_int, is_int, preview
 from tsauto.learners._stat_common import (
     covariate_matrix,
     fit_grouped,
@@ -43,19 +45,11 @@ from tsauto.learners._stat_common import (
     quantile_key,
     resolve_jobs,
     seasonal_periods,
-    subset,
     target_arrays,
 )
-from tsauto.learners.base import (
-    POINT,
-    Capabilities,
-    Choice,
-    Forecaster,
-    IntRange,
-    quantile_column,
-    training_positions,
-)
+from tsauto.learners.base import Capabilities, Forecaster, training_positions
 from tsauto.learners.registry import register
+from tsauto.learners.space import Choice, IntRange
 
 # Why a series not seen at training takes the fallback chain (learners with a learned form).
 UNSEEN = "not seen at training: no fitted model for it"
@@ -118,22 +112,15 @@ class StatsForecaster(Forecaster):
     # -- the protocol --------------------------------------------------------------------------
     def _season_length(self, train: TimeSeriesDataset) -> int:
         season = self.params.get("season_length")
-        if season is not None and (isinstance(season, bool) or not isinstance(season, int)
-                                   or season < 1):
+        if season is not None and not is_int(season):
             raise SettingsError(f"{self.name}: season_length must be a positive integer or None "
                                 f"(from the data's frequency), got {season!r}.")
         return int(season or train.season_length)
 
-    def _check_int(self, name: str, minimum: int) -> None:
-        value = self.params.get(name)
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-            raise SettingsError(f"{self.name}: {name} must be an integer >= {minimum}, got "
-                                f"{value!r}.")
-
     def _fit(self, train: TimeSeriesDataset) -> None:
         for name, minimum in (("window_size", 1), ("conformal_windows", 2)):
             if name in self.params:
-                self._check_int(name, minimum)
+                check_int(self.params[name], f"{self.name}: {name}", minimum)
         self.season_length_ = self._season_length(train)
         self.y_, self.indptr_ = target_arrays(train, self.name)
         self.x_ = None
@@ -291,17 +278,17 @@ class StatsForecaster(Forecaster):
         if not hasattr(self, "y_") or self.x_ is not None:
             return out
         ids = self.schema_.series_ids
-        lengths = np.diff(self.indptr_)[:max_series]
-        frame = pd.DataFrame({"unique_id": np.repeat(np.arange(len(lengths)), lengths),
-                              "ds": np.concatenate([np.arange(n) for n in lengths]),
-                              "y": self.y_[: int(lengths.sum())]})
+        indptr = self.indptr_[:max_series + 1]
+        frame = pd.DataFrame({"unique_id": series_codes(indptr),
+                              "ds": position_in_series(indptr),
+                              "y": self.y_[: int(indptr[-1])]})
         model = self._model(self.season_length_, 1, [], 0)
         try:
             fitted = StatsForecast(models=[model], freq=1).fit(frame).fitted_
         except Exception as exc:  # noqa: BLE001 - explanation is best effort, never a crash
             out["fitted_error"] = f"{type(exc).__name__}: {exc}"
             return out
-        for i in range(len(lengths)):
+        for i in range(len(indptr) - 1):
             state = getattr(fitted[i, 0], "model_", None) or {}
             out["fitted"][str(ids[i])] = {k: _plain(state[k]) for k in self._EXPLAINED
                                           if k in state}
@@ -605,8 +592,7 @@ class MSTL(StatsForecaster):
                                 f"{', '.join(_TRENDS)}.")
         given = self.params["season_lengths"]
         periods = list(given) if isinstance(given, (list, tuple)) else [given] if given else None
-        if periods is not None and not all(isinstance(p, int) and not isinstance(p, bool)
-                                           and p > 1 for p in periods):
+        if periods is not None and not all(is_int(p, minimum=2) for p in periods):
             raise SettingsError(f"mstl: season_lengths must be an integer > 1, a list of them or "
                                 f"None (from the data's frequency), got {given!r}.")
         if periods is None:

@@ -38,30 +38,20 @@ import numpy as np
 import pandas as pd
 
 from tsauto.data.dataset import TimeSeriesDataset
-from tsauto.errors import SettingsError, ShortSeriesError
+from tsauto.data.forecast_columns import POINT, quantile_column
+from tsauto.data.grouped import offsets, position_in_series, series_codes
+from tsauto.errors import SettingsError, ShortSeriesError, check_int
 from tsauto.learners._stat_common import (
     covariate_matrix,
     seasonal_periods,
     target_arrays,
 )
-from tsauto.learners.base import (
-    POINT,
-    Capabilities,
-    Choice,
-    FloatRange,
-    Forecaster,
-    IntRange,
-    quantile_column,
-)
+from tsauto.learners.base import Capabilities, Forecaster
 from tsauto.learners.registry import register
+from tsauto.learners.space import Choice, FloatRange, IntRange
 
 _MIN_CONTEXT = 2          # observed points a training window's context needs at least
 _MAX_VAL_WINDOWS = 4096   # validation windows evaluated per epoch, at most
-
-
-def _positions(lengths: np.ndarray) -> np.ndarray:
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    return np.arange(int(lengths.sum())) - np.repeat(starts, lengths)
 
 
 def _calendar(index: np.ndarray, periods: list[float]) -> np.ndarray:
@@ -172,12 +162,7 @@ class ForecastTCN(Forecaster):
                 "max_epochs": 1, "batches_per_epoch": 1, "patience": 1, "seed": 0}
         optional = {"horizon": 1, "lookback": 2, "num_threads": 1}
         for name, low in [*ints.items(), *optional.items()]:
-            value = p[name]
-            if value is None and name in optional:
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                raise SettingsError(f"tcn: {name} must be an integer >= {low}"
-                                    f"{' or None' if name in optional else ''}, got {value!r}.")
+            check_int(p[name], f"tcn: {name}", low, or_none=name in optional)
         if not 0.0 <= float(p["dropout"]) < 1.0:
             raise SettingsError(f"tcn: dropout must be in [0, 1), got {p['dropout']!r}.")
         if not float(p["learning_rate"]) > 0:
@@ -221,7 +206,7 @@ class ForecastTCN(Forecaster):
         self.cov_mean_ = covs.mean(axis=0) if covs.shape[1] else np.zeros(0)
         std = covs.std(axis=0) if covs.shape[1] else np.zeros(0)
         self.cov_std_ = np.where(std > 0, std, 1.0)
-        pos = _positions(lengths)
+        pos = position_in_series(indptr)
         # Grid period number of every row: series are contiguous on the grid up to their end.
         index = np.repeat(self.schema_.last_index - lengths + 1, lengths) + pos
         feats = self._row_features(index, known, past)
@@ -238,8 +223,9 @@ class ForecastTCN(Forecaster):
                 f"tcn: no series is long enough for one training window of {_MIN_CONTEXT} context "
                 f"points + horizon {H} (the longest has {int(lengths.max())} points); pass a "
                 f"smaller horizon= or use a statistical learner.")
-        win_series = np.repeat(np.arange(n), counts)
-        win_t = _positions(counts) + _MIN_CONTEXT
+        windows = offsets(counts)
+        win_series = series_codes(windows)
+        win_t = position_in_series(windows) + _MIN_CONTEXT
         val_series = np.flatnonzero(has_val)
         val_t = lengths[val_series] - H
         short = np.flatnonzero(counts == 0)
@@ -262,7 +248,7 @@ class ForecastTCN(Forecaster):
         lengths = np.diff(indptr)
         known = self._covariates(history.frame, list(self.schema_.known_covariates))
         past = self._covariates(history.frame, list(self.schema_.past_covariates))
-        index = np.repeat(other.schema_.last_index - lengths + 1, lengths) + _positions(lengths)
+        index = np.repeat(other.schema_.last_index - lengths + 1, lengths) + position_in_series(indptr)
         feats = self._row_features(index, known, past)
         other.floor_ = _floor(y, indptr)
         other.context_y_, other.context_mask_, other.context_feats_ = self._context(

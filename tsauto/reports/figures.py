@@ -15,8 +15,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from tsauto.data.dataset import SERIES_ID
+from tsauto.data.forecast_columns import POINT, quantile_column
 from tsauto.errors import DataError, preview
-from tsauto.learners.base import POINT, quantile_column
 
 _ACTUAL, _FORECAST, _BAND = "#222222", "#1f77b4", "#1f77b4"
 

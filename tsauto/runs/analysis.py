@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 
 from tsauto.data.dataset import SERIES_ID
+from tsauto.data.forecast_columns import POINT
 from tsauto.errors import SettingsError
 from tsauto.evaluation.backtest import Backtest, backtest_of_folds
 from tsauto.evaluation.splits import rolling_origin
-from tsauto.learners.base import POINT
 
 
 def _trial(run, trial: int | None):

@@ -20,7 +20,7 @@ import numpy as np
 import optuna
 
 from tsauto.evaluation.metrics import METRICS, fallback_metric
-from tsauto.learners.base import Choice, FloatRange, IntRange
+from tsauto.learners.space import Choice, FloatRange, IntRange
 from tsauto.search.executor import Executor
 from tsauto.search.trial import TrialResult, TrialSpec
 

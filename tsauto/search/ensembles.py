@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 
 from tsauto.data.dataset import SERIES_ID
+from tsauto.data.forecast_columns import POINT, quantile_column
 from tsauto.ensemble import cross_fitted, cross_fitted_voting, fit_stacker
 from tsauto.evaluation.metrics import METRICS, evaluate, naive_scale, smape
 from tsauto.evaluation.splits import Fold
-from tsauto.learners.base import POINT, quantile_column
 from tsauto.search.trial import TrialResult, build_ensembles, mean_metrics
 
 MAX_MEMBERS = 20

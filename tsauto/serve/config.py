@@ -7,7 +7,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from tsauto.errors import SettingsError
+from tsauto.errors import SettingsError, check_int, is_number
 
 TOKEN_ENV = "TSAUTO_TOKEN"
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
@@ -30,11 +30,8 @@ class ServeConfig:
 
     def __post_init__(self) -> None:
         for name in ("max_body_bytes", "max_rows", "max_series", "max_horizon", "threads"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise SettingsError(f"serve: {name} must be a positive integer, got {value!r}.")
-        if isinstance(self.timeout_s, bool) or not isinstance(self.timeout_s, (int, float)) \
-                or not self.timeout_s > 0:
+            check_int(getattr(self, name), f"serve: {name}")
+        if not (is_number(self.timeout_s) and self.timeout_s > 0):
             raise SettingsError(f"serve: timeout_s must be a positive number of seconds, got "
                                 f"{self.timeout_s!r}.")
         if self.token is not None and not self.token.strip():

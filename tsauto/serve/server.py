@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-from tsauto.errors import SettingsError
+from tsauto.errors import SettingsError, check_int, is_int
 from tsauto.serve.config import TOKEN_ENV, ServeConfig, resolve_token
 
 SETTINGS_ENV = "TSAUTO_SERVE_SETTINGS"
@@ -22,8 +22,7 @@ def prepare(model_path: str | Path, host: str = "127.0.0.1", workers: int = 1,
     """The loaded model and the service config, or a SettingsError saying what is wrong."""
     from tsauto.model import load_model
 
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise SettingsError(f"serve: --workers must be a positive integer, got {workers!r}.")
+    check_int(workers, "serve: --workers")
     config = ServeConfig(token=resolve_token(token_file, no_auth, host), **limits)
     return load_model(model_path), config
 
@@ -32,7 +31,7 @@ def serve(model_path: str | Path, host: str = "127.0.0.1", port: int = 8000, wor
           token_file: str | Path | None = None, no_auth: bool = False,
           log_level: str = "info", **limits) -> None:
     """Serve ``model_path`` until interrupted (``tsauto serve``)."""
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+    if not (is_int(port, 0) and port <= 65535):
         raise SettingsError(f"serve: --port must be 0..65535, got {port!r}.")
     model, config = prepare(model_path, host, workers, token_file, no_auth, **limits)
     import uvicorn

@@ -15,7 +15,7 @@ from sklearn.model_selection import train_test_split
 from tests.features.test_tabular_featurizer import make_table
 from tsauto.errors import SettingsError
 from tsauto.features.tabular import SCALERS
-from tsauto.learners.base import Choice, FloatRange, IntRange
+from tsauto.learners.space import Choice, FloatRange, IntRange
 from tsauto.learners.tabular import BASELINES, TASKS, create, get, names
 
 CASES = [(name, task) for name in names() for task in get(name).tasks]

@@ -21,9 +21,16 @@ from sklearn.inspection import permutation_importance
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
-from tsauto.errors import DataError, NotFittedError, SettingsError, closest_hint, preview
+from tsauto.errors import (
+    DataError,
+    NotFittedError,
+    SettingsError,
+    closest_hint,
+    preview,
+)
 from tsauto.features.tabular import SCALERS, TabularFeaturizer, make_scaler
-from tsauto.learners.base import Choice, FloatRange, IntRange, Pickled
+from tsauto.learners.persistence import Pickled
+from tsauto.learners.space import Choice, FloatRange, IntRange
 
 TASKS = ("classification", "regression")
 # Parameters every learner accepts that go to the featurizer rather than the model.

@@ -16,8 +16,13 @@ import numpy as np
 import sklearn
 
 from tsauto.errors import SettingsError
-from tsauto.learners.base import Choice, FloatRange, IntRange
-from tsauto.learners.tabular.base import ALL_SCALERS, CLASS_WEIGHT, Space, TabularLearner
+from tsauto.learners.space import Choice, FloatRange, IntRange
+from tsauto.learners.tabular.base import (
+    ALL_SCALERS,
+    CLASS_WEIGHT,
+    Space,
+    TabularLearner,
+)
 
 _SKLEARN = tuple(int(p) for p in sklearn.__version__.split(".")[:2])
 

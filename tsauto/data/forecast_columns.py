@@ -1,0 +1,49 @@
+"""The vocabulary of a forecast frame, shared by every stage that writes or reads one.
+
+A forecast frame has one row per series and future step: ``series_id``, the dataset's time
+column, ``step`` (1..horizon), ``forecast`` (the point forecast) and one column per requested
+quantile named by ``quantile_column`` (``q0.1``, ``q0.5``, ...), monotone in the quantile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tsauto.errors import SettingsError, is_number, preview
+
+STEP = "step"
+POINT = "forecast"
+
+
+def quantile_column(q: float) -> str:
+    """Name of the column holding quantile ``q``: 0.1 -> 'q0.1'."""
+    return f"q{float(q):g}"
+
+
+def check_quantiles(quantiles: Sequence[float] | None) -> tuple[float, ...]:
+    """Sorted, unique quantiles strictly between 0 and 1."""
+    qs = tuple(sorted({float(q) for q in (quantiles or ())}))
+    bad = [q for q in qs if not 0.0 < q < 1.0]
+    if bad:
+        raise SettingsError(f"quantiles must lie strictly between 0 and 1, got {preview(bad)}.")
+    return qs
+
+
+def asked_quantiles(level: Sequence[float] | None = None,
+                    quantiles: Sequence[float] | None = None) -> tuple[float, ...] | None:
+    """Quantiles asked at forecast time: central interval levels (80 -> 0.1 and 0.9, the
+    median added) or quantiles; None when neither is given."""
+    if level is not None and quantiles is not None:
+        raise SettingsError("give level= (interval levels, e.g. [80, 95]) or quantiles= (e.g. "
+                            "[0.1, 0.9]), not both.")
+    if level is not None:
+        levels = [level] if isinstance(level, (int, float)) else list(level)
+        bad = [lv for lv in levels if not (is_number(lv) and 0 < lv < 100)]
+        if bad:
+            raise SettingsError(f"level must hold interval levels strictly between 0 and 100 "
+                                f"(e.g. [80, 95]), got {preview(bad)}.")
+        return check_quantiles([0.5] + [q for lv in levels
+                                        for q in (0.5 - lv / 200, 0.5 + lv / 200)])
+    if quantiles is not None:
+        return check_quantiles(quantiles)
+    return None
