@@ -292,3 +292,15 @@ def test_settings_file_errors_are_one_line(tmp_path):
     assert "Traceback" not in result.stderr
     result = tsauto("fit", "aus_accommodation", "--out", tmp_path / "x", "--n-folds", "3")
     assert result.returncode == 2 and "unknown setting 'n_folds'" in result.stderr
+
+
+def test_plain_reporter_notes_are_text_and_trials_are_counted():
+    from tsauto.search.trial import TrialResult
+
+    lines = []
+    reporter = PlainReporter(lines.append, verbosity=1)
+    reporter.search_started(["naive"], {}, "mase", None, 0.0)
+    reporter.note("Warning: the data could not be stored")
+    reporter.trial_finished(TrialResult(0, "naive", {}, "completed", {"mase": 1.5}))
+    assert "Warning: the data could not be stored" in lines
+    assert reporter.done_trials == 1 and reporter.best.metrics["mase"] == 1.5

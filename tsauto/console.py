@@ -195,7 +195,7 @@ class RichReporter(PlainReporter):
     def trial_finished(self, trial) -> None:
         if self.live is None or self.verbosity >= 2:
             return super().trial_finished(trial)
-        self.note(trial)
+        self.count(trial)
 
     def refit(self, description: str) -> None:
         if self.live is None:

@@ -187,10 +187,10 @@ class PlainReporter(Reporter):
         self.running[trial_id] = (learner, time.monotonic())
 
     def trial_finished(self, trial) -> None:
-        self.note(trial)
+        self.count(trial)
         self.write(self.trial_line(trial))
 
-    def note(self, trial) -> None:
+    def count(self, trial) -> None:
         """Count a finished trial and keep the best so far."""
         self.running.pop(trial.trial_id, None)
         self.done_trials += 1
