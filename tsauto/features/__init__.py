@@ -7,9 +7,10 @@ Each featurizer has ``fit``/``transform``, ``feature_names_out`` and ``onnx_expo
 from tsauto.features.base import TARGET, FeatureTransformer, History, Rows
 from tsauto.features.calendar import CALENDAR_FEATURES, CalendarFeatures
 from tsauto.features.covariates import CovariateFeatures
-from tsauto.features.featurizer import FeaturizationConfig, Featurizer
+from tsauto.features.featurizer import Featurizer
 from tsauto.features.holiday import HolidayFeatures, check_country
 from tsauto.features.lags import Lags, auto_lags, autocorrelation
+from tsauto.features.spec import FeaturizationConfig, FeaturizationSpec
 from tsauto.features.target import TargetTransform
 from tsauto.features.windows import RollingWindows, SeasonalRollingWindows
 
@@ -20,6 +21,7 @@ __all__ = [
            "CovariateFeatures",
            "FeatureTransformer",
            "FeaturizationConfig",
+           "FeaturizationSpec",
            "Featurizer",
            "History",
            "HolidayFeatures",
