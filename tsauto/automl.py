@@ -51,9 +51,9 @@ from tsauto.features.spec import FeaturizationSpec
 from tsauto.learners._stat_common import seasonal_naive_fits
 from tsauto.model import ForecastModel, TabularModel, history_of, load_model
 from tsauto.runs.store import OUTPUTS, RunStore
+from tsauto.search.context import ForecastContext, TabularContext
 from tsauto.search.engine import (Hooks, SearchResult, SearchTask, candidate_learners,
                                   config_key, ranking_key, search)
-from tsauto.search.context import ForecastContext, TabularContext
 from tsauto.search.ensembles import is_ensemble
 from tsauto.search.executor import Executor
 from tsauto.search.refit import refit_forecaster, refit_tabular
@@ -396,10 +396,9 @@ class AutoML:
                                          max_filled_share=s.max_filled_share)
         report.raise_if_failed()
         featurization = FeaturizationSpec(
-            s.featurization, target_lags=s.target_lags,
-            target_rolling_window_size=s.target_rolling_window_size,
+            target_lags=s.target_lags, target_rolling_window_size=s.target_rolling_window_size,
             feature_lags=s.feature_lags, country_or_region=s.country_or_region,
-            subdivision=s.subdivision)
+            subdivision=s.subdivision, featurization=s.featurization)
         context = ForecastContext(s.horizon, tuple(s.quantiles), dataset.season_length,
                                   featurization, s.seed)
         filled = windows_filled(dataset.lengths, s.horizon, n_cv, step)

@@ -13,9 +13,10 @@ from tsauto.features import FeaturizationConfig, FeaturizationSpec, Featurizer
 
 
 def test_spec_round_trips_through_json():
-    spec = FeaturizationSpec(FeaturizationConfig(drop_columns=["weather"], lags={"visits": [1]}),
-                             target_lags=[1, 7], target_rolling_window_size=[3, 7],
-                             rolling_stats=("mean",), country_or_region="AU", subdivision="VIC",
+    config = FeaturizationConfig(drop_columns=["weather"], lags={"visits": [1]})
+    spec = FeaturizationSpec(featurization=config, target_lags=[1, 7],
+                             target_rolling_window_size=[3, 7], rolling_stats=("mean",),
+                             country_or_region="AU", subdivision="VIC",
                              target_difference="first", categorical_encoding="native")
     data = json.loads(json.dumps(spec.to_dict()))
     assert data["featurization"]["drop_columns"] == ["weather"]
@@ -41,7 +42,7 @@ def test_featurizer_from_spec_equals_featurizer_from_keywords(cov_ds):
     keywords = {"target_lags": [1, 2, 7], "feature_lags": [1], "target_power": "log1p",
                 "categorical_encoding": "ordinal"}
     by_keywords = Featurizer({"calendar": ["day_of_week"]}, **keywords).fit(cov_ds, "direct", 3)
-    spec = FeaturizationSpec({"calendar": ["day_of_week"]}, **keywords)
+    spec = FeaturizationSpec(featurization={"calendar": ["day_of_week"]}, **keywords)
     by_spec = Featurizer(spec).fit(cov_ds, "direct", 3)
     assert by_spec.spec is spec and by_keywords.spec == spec
     X1, y1, _ = by_keywords.transform(cov_ds)

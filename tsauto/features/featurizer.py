@@ -56,7 +56,7 @@ class Featurizer:
 
     def __init__(self, featurization="auto", **options) -> None:
         self.spec = (featurization if isinstance(featurization, FeaturizationSpec) and not options
-                     else FeaturizationSpec(featurization, **options))
+                     else FeaturizationSpec(featurization=featurization, **options))
 
     # -- fit -----------------------------------------------------------------------------------
     def fit(self, ds: TimeSeriesDataset, strategy: str = "recursive",

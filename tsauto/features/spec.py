@@ -60,7 +60,7 @@ class FeaturizationConfig:
                             f"{', '.join(f.name for f in fields(cls))}.")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FeaturizationSpec:
     """What the pivoted design holds; values as the ``Featurizer`` documents them.
 
@@ -68,7 +68,6 @@ class FeaturizationSpec:
     featurizer is fitted, so that a bad value fails the trial that uses it, not the search.
     """
 
-    featurization: Any = "auto"
     target_lags: Any = "auto"                       # 'auto', a list of lags, or None
     target_rolling_window_size: Any = "auto"        # 'auto', None, an int or a list
     rolling_stats: tuple[str, ...] = ("mean", "std", "min", "max")
@@ -77,6 +76,7 @@ class FeaturizationSpec:
     country_or_region: str | None = None            # holidays
     subdivision: str | None = None
     holiday_window: int = 7
+    featurization: Any = "auto"                     # 'auto', 'off', dict, FeaturizationConfig
     target_scaler: str = "standard"                 # per-series target transform
     target_difference: Any = None
     target_power: str | None = None

@@ -43,6 +43,8 @@ from tsauto.learners.registry import register
 
 STRATEGIES = ("recursive", "direct", "direct_per_step")
 QUANTILE_METHODS = ("auto", "native", "conformal")
+# Featurization fields a pivoted family fixes for its regressor, not keywords of the learner.
+FAMILY_OWNED = ("categorical_encoding", "max_onehot")
 
 
 class PivotedForecaster(Forecaster):
@@ -79,17 +81,19 @@ class PivotedForecaster(Forecaster):
                  featurization_spec: FeaturizationSpec | None = None,
                  **keywords: Any) -> None:
         # The featurization comes whole (``featurization_spec``) and/or field by field (a tuned
-        # target_scaler, target_lags=...); the regressor's encoding is its family's unless a
-        # keyword says otherwise.  Every other keyword is a hyper-parameter of the regressor.
+        # target_scaler, target_lags=...); its encoding is the family's (the regressor's).
+        # Every other keyword is a hyper-parameter of the regressor.
         base = replace(featurization_spec or FeaturizationSpec(),
                        categorical_encoding=self.categorical_encoding)
-        spec, hyper_parameters = base.updated(keywords)
-        options = {"strategy": strategy, "horizon": horizon, "quantile_method": quantile_method,
-                   "conformal_windows": conformal_windows, "max_train_rows": max_train_rows,
-                   "seed": seed}
-        super().__init__(quantiles, **options, **spec.to_params(), **hyper_parameters)
-        for key, value in options.items():
-            setattr(self, key, value)
+        spec, rest = base.updated({k: v for k, v in keywords.items() if k not in FAMILY_OWNED})
+        hyper_parameters = {k: v for k, v in keywords.items() if k in rest or k in FAMILY_OWNED}
+        featurization = {k: v for k, v in spec.to_params().items() if k not in FAMILY_OWNED}
+        super().__init__(quantiles, strategy=strategy, horizon=horizon, **featurization,
+                         quantile_method=quantile_method, conformal_windows=conformal_windows,
+                         max_train_rows=max_train_rows, seed=seed, **hyper_parameters)
+        self.strategy, self.horizon, self.seed = strategy, horizon, seed
+        self.quantile_method, self.conformal_windows = quantile_method, conformal_windows
+        self.max_train_rows = max_train_rows
         self.featurization_spec = spec
         self.hyper_parameters = hyper_parameters
 
@@ -255,7 +259,7 @@ class PivotedForecaster(Forecaster):
             part = train if long_enough.all() else train._replace(
                 train.frame[np.repeat(long_enough, train.lengths)])
             fit_part, held = part.split_last(cut)
-            clone = type(self)(quantiles=(), **params)
+            clone = type(self)(quantiles=(), featurization_spec=self.featurization_spec, **params)
             clone.fit(fit_part)
             forecast = clone.predict(H, self._future_for(clone, held, H))
             actual = held.frame.groupby("series_id", observed=True).head(H)

@@ -18,8 +18,8 @@ from tsauto.ensemble import cross_fitted, cross_fitted_voting, fit_stacker
 from tsauto.evaluation.metrics import METRICS
 from tsauto.evaluation.tabular import score_classification, score_regression
 from tsauto.learners.tabular import registry as tabular_registry
-from tsauto.search.ensembles import ensemble_candidates
 from tsauto.search.context import TabularContext
+from tsauto.search.ensembles import ensemble_candidates
 from tsauto.search.trial import (
     TrialResult,
     TrialSpec,
