@@ -102,14 +102,14 @@ def test_holdout_validation_and_ensembles_are_honest():
 def test_one_validation_fold_is_cross_fitted_over_two_halves():
     from tsauto.ensemble import greedy_selection
     from tsauto.evaluation.tabular_splits import holdout
+    from tsauto.search.context import TabularContext
     from tsauto.search.tabular import TaskRegistry, run_tabular_trial, tabular_ensembles
     from tsauto.search.trial import TrialSpec
 
     frame = sk_frame(sk.load_breast_cancer)
     X, y = frame.drop(columns="target"), frame.target
     folds = holdout(y, 0.3, "classification", 0).folds
-    context = {"task": "classification", "classes": [0, 1], "data": (X, y), "seed": 0,
-               "random_state": 0}
+    context = TabularContext("classification", [0, 1], (X, y), 0)
     registry = TaskRegistry("classification")
     trials = [run_tabular_trial(TrialSpec(i, name, params, registry.get(name)), folds, context)
               for i, (name, params) in enumerate([("logistic_regression", {}), ("knn", {}),

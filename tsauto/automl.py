@@ -46,10 +46,12 @@ from tsauto.errors import DataError, NoModelError, SettingsError
 from tsauto.evaluation.metrics import fallback_metric, is_better, metrics_for
 from tsauto.evaluation.splits import rolling_origin
 from tsauto.evaluation.tabular_splits import holdout, kfold, user_validation
+from tsauto.features.spec import FeaturizationSpec
 from tsauto.learners._stat_common import seasonal_naive_fits
 from tsauto.model import ForecastModel, TabularModel, history_of, load_model
 from tsauto.progress import Reporter, default_reporter, members_summary, skipped_learners
 from tsauto.runs.store import OUTPUTS, RunStore
+from tsauto.search.context import ForecastContext, TabularContext
 from tsauto.search.engine import (Hooks, SearchResult, SearchTask, candidate_learners,
                                   config_key, ranking_key, search)
 from tsauto.search.ensembles import is_ensemble
@@ -68,7 +70,7 @@ class _Prepared:
     dataset: TimeSeriesDataset | TabularDataset
     report: GuardrailReport
     folds: list                                      # empty: nothing to search on
-    context: dict
+    context: ForecastContext | TabularContext
     task: SearchTask
     validation: str                                  # the validation scheme, in words
     refit_job: Callable                              # (spec, *refit_args) -> fitted learner
@@ -408,12 +410,12 @@ class AutoML:
                                          max_filled_share=s.max_filled_share)
         reporter.guardrails(report)
         report.raise_if_failed()
-        context = {"horizon": s.horizon, "quantiles": tuple(s.quantiles),
-                   "season_length": dataset.season_length, "country_or_region": s.country_or_region,
-                   "subdivision": s.subdivision, "target_lags": s.target_lags,
-                   "target_rolling_window_size": s.target_rolling_window_size,
-                   "feature_lags": s.feature_lags, "featurization": s.featurization,
-                   "seed": s.seed, "random_state": s.seed}
+        featurization = FeaturizationSpec(
+            target_lags=s.target_lags, target_rolling_window_size=s.target_rolling_window_size,
+            feature_lags=s.feature_lags, country_or_region=s.country_or_region,
+            subdivision=s.subdivision, featurization=s.featurization)
+        context = ForecastContext(s.horizon, tuple(s.quantiles), dataset.season_length,
+                                  featurization, s.seed)
         filled = windows_filled(dataset.lengths, s.horizon, n_cv, step)
         task = forecasting_task(dataset)
 
@@ -454,7 +456,7 @@ class AutoML:
                          refit_args, make_model)
 
     @staticmethod
-    def _fallback(dataset: TimeSeriesDataset, away: dict[str, str], context: dict):
+    def _fallback(dataset: TimeSeriesDataset, away: dict[str, str], context: ForecastContext):
         """The fallback learner fitted on the series in ``away`` (id -> why), and those series
         with the method that forecasts each and why."""
         ids = dataset.series_ids.astype(str)
@@ -462,7 +464,7 @@ class AutoML:
         part = dataset if keep.all() else dataset._replace(
             dataset.frame[np.repeat(keep, dataset.lengths)])
         learner = build_learner(TrialSpec(-1, "seasonal_naive", {}), context).fit(part)
-        learner.prepare(context["horizon"])  # forecast kept: a failure shows now, not later
+        learner.prepare(context.horizon)  # forecast kept: a failure shows now, not later
         lengths = part.lengths
         methods = np.where(seasonal_naive_fits(lengths, learner.season_length_),
                            "seasonal_naive", "naive")
@@ -494,8 +496,7 @@ class AutoML:
             split = kfold(y, s.n_folds, s.task, s.seed)
         else:
             split = holdout(y, s.holdout_fraction, s.task, s.seed)
-        context = {"task": s.task, "classes": dataset.classes, "data": (X, y),
-                   "seed": s.seed, "random_state": s.seed}
+        context = TabularContext(s.task, dataset.classes, (X, y), s.seed)
 
         def make_model(trial: TrialResult, fitted: list) -> TabularModel:
             learner = (WeightedTabularEnsemble(fitted, trial.params["weights"], trial.learner)

@@ -7,6 +7,8 @@ from tests.conftest import make_panel
 from tsauto.automl import AutoML
 from tsauto.ensemble import cross_fitted, fit_stacker, greedy_selection
 from tsauto.ensemble.weighted import WeightedEnsemble
+from tsauto.features.spec import FeaturizationSpec
+from tsauto.search.context import ForecastContext
 from tsauto.settings import ForecastSettings
 
 
@@ -86,7 +88,7 @@ def test_voting_ensemble_is_scored_on_folds_its_weights_never_saw():
     ds = TimeSeriesDataset(make_panel(n_series=5, length=60), time_column="date",
                            target_column="sales", grain_columns="store")
     folds = rolling_origin(ds, 6, 3, 6)
-    context = {"horizon": 6, "quantiles": (0.1, 0.9), "season_length": 7, "seed": 0}
+    context = ForecastContext(6, (0.1, 0.9), 7, FeaturizationSpec(), 0)
     trials = [run_trial(TrialSpec(i, "test_window_mean", {"window": w}, WindowMean), folds, context)
               for i, w in enumerate((1, 3, 7, 20))]
     voting = ensemble_trials(trials, folds, context, "mae", 4, stacking=False,
@@ -117,7 +119,7 @@ def test_one_window_is_cross_fitted_over_two_halves_of_the_series():
     ds = TimeSeriesDataset(make_panel(n_series=6, length=60), time_column="date",
                            target_column="sales", grain_columns="store")
     folds = rolling_origin(ds, 6, 1, 6)
-    context = {"horizon": 6, "quantiles": (0.1, 0.9), "season_length": 7, "seed": 0}
+    context = ForecastContext(6, (0.1, 0.9), 7, FeaturizationSpec(), 0)
     trials = [run_trial(TrialSpec(i, "test_window_mean", {"window": w}, WindowMean), folds, context)
               for i, w in enumerate((1, 3, 7, 20))]
     made = ensemble_trials(trials, folds, context, "mae", 4, target="sales", time_column="date")
@@ -153,7 +155,7 @@ def _window_mean_trials(frame, n_windows):
     ds = TimeSeriesDataset(frame, time_column="date", target_column="sales",
                            grain_columns="store")
     folds = rolling_origin(ds, 6, n_windows, 6)
-    context = {"horizon": 6, "quantiles": (0.1, 0.9), "season_length": 12, "seed": 0}
+    context = ForecastContext(6, (0.1, 0.9), 12, FeaturizationSpec(), 0)
     trials = [run_trial(TrialSpec(i, "test_window_mean", {"window": w}, WindowMean), folds,
                         context) for i, w in enumerate((1, 3, 7))]
     return trials, folds, context

@@ -12,7 +12,7 @@ from tests.learners.learner_checks import check_forecast, roundtrip
 from tsauto.data.forecast_columns import quantile_column
 from tsauto.errors import MissingFutureError, SettingsError
 from tsauto.learners import create, get, names
-from tsauto.learners.pivoted import PivotedForecaster
+from tsauto.learners.pivoted import FAMILY_OWNED, PivotedForecaster
 from tsauto.learners.space import Choice, FloatRange, IntRange
 
 PIVOTED = ["lightgbm", "elastic_net", "extra_trees", "random_forest", "hist_gradient_boosting",
@@ -204,3 +204,30 @@ def test_explain_reports_importances_per_feature_and_column(name, panel):
     assert set(info["feature_importance"]) == set(model.featurizer_.feature_names_out)
     assert abs(sum(info["feature_importance"].values()) - 1) < 1e-9
     assert {"y", "date"} <= set(info["column_importance"])
+
+
+def test_pivoted_learner_takes_its_featurization_whole_and_keeps_it(panel):
+    from tsauto.features import FeaturizationSpec
+    from tsauto.search.context import ForecastContext
+
+    spec = FeaturizationSpec(featurization="off", target_lags=[1, 7], country_or_region="AU")
+    context = ForecastContext(5, QS, 7, spec, 3)
+    # the trial's tuned featurization fields land on the context's spec; the rest is the
+    # regressor's
+    learner = get("lightgbm").from_context(context, {"target_scaler": "robust",
+                                                     "strategy": "direct", "n_estimators": 20})
+    assert learner.featurization_spec == FeaturizationSpec(
+        featurization="off", target_lags=[1, 7], country_or_region="AU", target_scaler="robust",
+        categorical_encoding=get("lightgbm").categorical_encoding)
+    assert learner.hyper_parameters == {"n_estimators": 20}
+    assert (learner.horizon, learner.seed, learner.quantiles) == (5, 3, QS)
+    train, _ = panel
+    learner.fit(train)
+    assert learner.featurizer_.spec is learner.featurization_spec
+    assert learner.featurizer_.target_lags_ == [1, 7]
+    # keywords one by one build the same learner as the spec whole
+    same = get("lightgbm")(quantiles=QS, horizon=5, seed=3, n_estimators=20, strategy="direct",
+                           **{**{k: v for k, v in spec.to_params().items()
+                                 if k not in FAMILY_OWNED}, "target_scaler": "robust"})
+    assert same.featurization_spec == learner.featurization_spec
+    assert same.params == learner.params

@@ -8,9 +8,10 @@ from tsauto.data.grouped import History
 from tsauto.features.base import TARGET, FeatureTransformer, Rows
 from tsauto.features.calendar import CALENDAR_FEATURES, CalendarFeatures
 from tsauto.features.covariates import CovariateFeatures
-from tsauto.features.featurizer import FeaturizationConfig, Featurizer
+from tsauto.features.featurizer import Featurizer
 from tsauto.features.holiday import HolidayFeatures, check_country
 from tsauto.features.lags import Lags, auto_lags, autocorrelation
+from tsauto.features.spec import FeaturizationConfig, FeaturizationSpec
 from tsauto.features.target import TargetTransform
 from tsauto.features.windows import RollingWindows, SeasonalRollingWindows
 
@@ -21,6 +22,7 @@ __all__ = [
            "CovariateFeatures",
            "FeatureTransformer",
            "FeaturizationConfig",
+           "FeaturizationSpec",
            "Featurizer",
            "History",
            "HolidayFeatures",

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,7 @@ from tsauto.features.calendar import CalendarFeatures
 from tsauto.features.covariates import MISSING, CovariateFeatures, detect_type
 from tsauto.features.holiday import HolidayFeatures
 from tsauto.features.lags import Lags, check_lags
+from tsauto.features.spec import FeaturizationConfig, FeaturizationSpec
 from tsauto.features.target import TargetTransform
 from tsauto.features.windows import RollingWindows, SeasonalRollingWindows
 
@@ -40,81 +41,24 @@ STRATEGIES = ("recursive", "direct")
 ENCODINGS = ("onehot", "ordinal", "native")
 
 
-@dataclass
-class FeaturizationConfig:
-    """A custom featurization.  Column-keyed settings name raw columns; the target's column
-    name keys its lags/windows in ``lags``/``windows``."""
-
-    drop_columns: list[str] = field(default_factory=list)
-    column_roles: dict[str, str] = field(default_factory=dict)    # known | past | static
-    column_types: dict[str, str] = field(default_factory=dict)    # numeric | categorical
-    imputation: dict[str, str | float] = field(default_factory=dict)  # mean|median|zero|ffill|number
-    lags: dict[str, str | list[int]] = field(default_factory=dict)
-    windows: dict[str, str | list[int]] = field(default_factory=dict)
-    calendar: bool | list[str] = True
-    holidays: bool = True
-    rolling: bool = True
-    seasonal_rolling: bool = True
-    series_id: bool = True
-    target_transform: bool = True
-
-    @classmethod
-    def parse(cls, value) -> FeaturizationConfig:
-        if isinstance(value, FeaturizationConfig):
-            return value
-        if value is None or value == "auto":
-            return cls()
-        if value == "off":
-            return cls(calendar=False, holidays=False, rolling=False, seasonal_rolling=False,
-                       series_id=False, target_transform=False)
-        if isinstance(value, dict):
-            known = [f.name for f in fields(cls)]
-            bad = [k for k in value if k not in known]
-            if bad:
-                raise SettingsError(f"featurization has unknown key(s) {preview(bad)}."
-                                    f"{closest_hint(bad[0], known)} Valid keys: "
-                                    f"{', '.join(known)}.")
-            return cls(**value)
-        raise SettingsError(f"featurization={value!r} is not valid; use 'auto', 'off', or a "
-                            f"dict / FeaturizationConfig with keys "
-                            f"{', '.join(f.name for f in fields(cls))}.")
-
-
 class Featurizer:
-    """Builds leakage-free pivoted designs from a ``TimeSeriesDataset``.
+    """Builds leakage-free pivoted designs from a ``TimeSeriesDataset``, as its
+    ``FeaturizationSpec`` says: ``Featurizer(spec)``, or the spec's fields as keywords
+    (``Featurizer("off", target_lags=[1, 7])``).
 
-    Parameters mirror the pivoted learners' and the settings': ``target_lags`` ('auto', a list,
-    or None for none), ``target_rolling_window_size`` ('auto' or None, an int or a list),
-    ``rolling_stats``, ``seasonal_window_size`` ('auto' or a number of seasons; None turns it
-    off), ``feature_lags`` (lags of past-only covariates: 'auto', a list, or None, which leaves
-    past-only covariates out), ``country_or_region``/``subdivision``/
+    The fields: ``featurization`` ('auto', 'off', or a dict / ``FeaturizationConfig``),
+    ``target_lags`` ('auto', a list, or None for none), ``target_rolling_window_size`` ('auto'
+    or None, an int or a list), ``rolling_stats``, ``seasonal_window_size`` ('auto' or a number
+    of seasons; None turns it off), ``feature_lags`` (lags of past-only covariates: 'auto', a
+    list, or None, which leaves past-only covariates out), ``country_or_region``/``subdivision``/
     ``holiday_window`` (holidays), ``target_scaler``/``target_difference``/``target_power``
     (per-series target transform), ``categorical_encoding`` ('onehot', 'ordinal', 'native')
     and ``max_onehot``.
     """
 
-    def __init__(self, featurization="auto", *, target_lags="auto",
-                 target_rolling_window_size="auto",
-                 rolling_stats=("mean", "std", "min", "max"), seasonal_window_size="auto",
-                 feature_lags="auto", country_or_region: str | None = None,
-                 subdivision: str | None = None, holiday_window: int = 7,
-                 target_scaler: str = "standard", target_difference=None,
-                 target_power: str | None = None, categorical_encoding: str = "onehot",
-                 max_onehot: int = 10) -> None:
-        self.featurization = featurization
-        self.target_lags = target_lags
-        self.target_rolling_window_size = target_rolling_window_size
-        self.rolling_stats = rolling_stats
-        self.seasonal_window_size = seasonal_window_size
-        self.feature_lags = feature_lags
-        self.country_or_region = country_or_region
-        self.subdivision = subdivision
-        self.holiday_window = holiday_window
-        self.target_scaler = target_scaler
-        self.target_difference = target_difference
-        self.target_power = target_power
-        self.categorical_encoding = categorical_encoding
-        self.max_onehot = max_onehot
+    def __init__(self, featurization="auto", **options) -> None:
+        self.spec = (featurization if isinstance(featurization, FeaturizationSpec) and not options
+                     else FeaturizationSpec(featurization=featurization, **options))
 
     # -- fit -----------------------------------------------------------------------------------
     def fit(self, ds: TimeSeriesDataset, strategy: str = "recursive",
@@ -126,14 +70,15 @@ class Featurizer:
         if strategy not in STRATEGIES:
             raise SettingsError(f"strategy={strategy!r} is not valid; use one of "
                                 f"{', '.join(STRATEGIES)}.")
-        if self.categorical_encoding not in ENCODINGS:
-            raise SettingsError(f"categorical_encoding={self.categorical_encoding!r} is not "
+        spec = self.spec
+        if spec.categorical_encoding not in ENCODINGS:
+            raise SettingsError(f"categorical_encoding={spec.categorical_encoding!r} is not "
                                 f"valid; use one of {', '.join(ENCODINGS)}.")
         check_int(horizon, "horizon")
         if ds.frame[ds.target_column].isna().any():
             raise DataError(f"the target '{ds.target_column}' has missing values; fill them "
                             f"(the guardrails do) before featurizing.")
-        config = FeaturizationConfig.parse(self.featurization)
+        config = FeaturizationConfig.parse(spec.featurization)
         self.config_ = config
         self.strategy_, self.horizon_ = strategy, int(horizon)
         self.target_column_ = ds.target_column
@@ -144,42 +89,42 @@ class Featurizer:
 
         values, indptr = ds.grouped().values, ds.indptr
         self.target_ = TargetTransform(
-            self.target_scaler if config.target_transform else "none",
-            self.target_difference if config.target_transform else None,
-            self.target_power if config.target_transform else None, m).fit(values, indptr)
+            spec.target_scaler if config.target_transform else "none",
+            spec.target_difference if config.target_transform else None,
+            spec.target_power if config.target_transform else None, m).fit(values, indptr)
         z = self.target_.transform(values, indptr)
         context = {"values": z, "indptr": indptr, "season_length": m, "strategy": strategy}
-        enc, onehot = self.categorical_encoding, self.max_onehot
+        enc, onehot = spec.categorical_encoding, spec.max_onehot
 
         target = ds.target_column
         parts: list = []
-        target_lags = config.lags.get(target, self.target_lags)
+        target_lags = config.lags.get(target, spec.target_lags)
         if target_lags is not None:
             parts.append(Lags(TARGET, target_lags).fit(ds, {**context, "setting": "target_lags"}))
-        windows = config.windows.get(target, self.target_rolling_window_size)
+        windows = config.windows.get(target, spec.target_rolling_window_size)
         windows = "auto" if windows is None else windows
         if config.rolling:
-            parts.append(RollingWindows(TARGET, windows, self.rolling_stats).fit(
+            parts.append(RollingWindows(TARGET, windows, spec.rolling_stats).fit(
                 ds, {**context, "setting": "target_rolling_window_size"}))
-        if config.seasonal_rolling and m > 1 and self.seasonal_window_size is not None:
-            parts.append(SeasonalRollingWindows(self.seasonal_window_size).fit(ds, context))
+        if config.seasonal_rolling and m > 1 and spec.seasonal_window_size is not None:
+            parts.append(SeasonalRollingWindows(spec.seasonal_window_size).fit(ds, context))
         if config.calendar:
             cal = "auto" if config.calendar is True else list(config.calendar)
             parts.append(CalendarFeatures(cal).fit(ds, context))
-        if self.country_or_region is not None and config.holidays:
-            parts.append(HolidayFeatures(self.country_or_region, self.subdivision,
-                                         self.holiday_window, enc).fit(ds, context))
-        elif self.subdivision is not None:
-            raise SettingsError(f"subdivision={self.subdivision!r} needs country_or_region.")
+        if spec.country_or_region is not None and config.holidays:
+            parts.append(HolidayFeatures(spec.country_or_region, spec.subdivision,
+                                         spec.holiday_window, enc).fit(ds, context))
+        elif spec.subdivision is not None:
+            raise SettingsError(f"subdivision={spec.subdivision!r} needs country_or_region.")
         cov = CovariateFeatures(config.column_roles, config.column_types, config.imputation,
                                 config.drop_columns, config.series_id, enc, onehot,
-                                use_past=self.feature_lags is not None).fit(ds)
+                                use_past=spec.feature_lags is not None).fit(ds)
         parts.append(cov)
         self.covariates_ = cov
         for col in cov.past_columns:
             plan = cov.plans_[col]
             levels = plan.levels if plan.type == "categorical" else None
-            lags = config.lags.get(col, self.feature_lags)
+            lags = config.lags.get(col, spec.feature_lags)
             if lags == "auto":
                 lags = sorted({1, 2, 3} | ({m} if 1 < m <= 52 else set()))
             parts.append(Lags(col, check_lags(lags, f"feature_lags for '{col}'"),

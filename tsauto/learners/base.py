@@ -57,10 +57,20 @@ class Forecaster(Pickled):
     # True where any quantile can be asked at predict time (the intervals are computed then);
     # False where the fitted quantiles are all there is (quantile regressions, TCN heads).
     free_quantiles: ClassVar[bool] = False
+    # The fields of the trial context (tsauto.search.context.ForecastContext) the constructor
+    # takes, by the same names.
+    context_fields: ClassVar[tuple[str, ...]] = ("quantiles",)
 
     def __init__(self, quantiles: Sequence[float] = (), **params: Any) -> None:
         self.quantiles = quantiles
         self.params = params
+
+    @classmethod
+    def from_context(cls, context, params: dict) -> Forecaster:
+        """The learner a trial fits: the context fields it declares, overridden by the trial's
+        own ``params``."""
+        return cls(**{**{name: getattr(context, name) for name in cls.context_fields},
+                      **params})
 
     # -- the protocol --------------------------------------------------------------------------
     def fit(self, train: TimeSeriesDataset) -> Forecaster:

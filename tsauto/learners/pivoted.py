@@ -19,6 +19,7 @@ step kept; the final model is then fitted on all of the data).
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -30,12 +31,15 @@ from tsauto.data.grouped import series_codes
 from tsauto.errors import DataError, SettingsError, check_int, is_int
 from tsauto.features.base import TARGET
 from tsauto.features.featurizer import Featurizer
+from tsauto.features.spec import FeaturizationSpec
 from tsauto.learners.base import Capabilities, Forecaster
 from tsauto.learners.registry import register
 from tsauto.learners.space import Choice, FloatRange, IntRange
 
 STRATEGIES = ("recursive", "direct", "direct_per_step")
 QUANTILE_METHODS = ("auto", "native", "conformal")
+# Featurization fields a pivoted family fixes for its regressor, not keywords of the learner.
+FAMILY_OWNED = ("categorical_encoding", "max_onehot")
 
 
 class PivotedForecaster(Forecaster):
@@ -43,12 +47,15 @@ class PivotedForecaster(Forecaster):
 
     Parameters (all keyword): ``quantiles``; ``strategy`` (recursive | direct |
     direct_per_step); ``horizon`` (steps the direct models and the quantile calibration cover;
-    default: the season length clipped to 4..24); ``target_lags``, ``target_rolling_window_size``,
-    ``rolling_stats``, ``seasonal_window_size``, ``feature_lags``, ``country_or_region``,
-    ``subdivision``, ``holiday_window``, ``featurization``, ``target_scaler``,
-    ``target_difference``, ``target_power`` (see ``tsauto.features.Featurizer``);
-    ``quantile_method`` (auto | native | conformal), ``conformal_windows``;
-    ``max_train_rows`` (rows sampled for training; 'auto' = the learner's default);
+    default: the season length clipped to 4..24); ``featurization_spec`` (a
+    ``tsauto.features.FeaturizationSpec``), and/or any of its fields as keywords
+    (``target_lags``, ``target_rolling_window_size``, ``rolling_stats``,
+    ``seasonal_window_size``, ``feature_lags``, ``country_or_region``, ``subdivision``,
+    ``holiday_window``, ``featurization``, ``target_scaler``, ``target_difference``,
+    ``target_power``...), which replace the spec's; the learner keeps the result as
+    ``featurization_spec``; ``quantile_method`` (auto | native | conformal),
+    ``conformal_windows``; ``max_train_rows`` (rows sampled for training; 'auto' = the
+    learner's default);
     ``seed``; any other keyword is a hyper-parameter of the regressor.
     """
 
@@ -61,29 +68,35 @@ class PivotedForecaster(Forecaster):
     default_max_rows: ClassVar[int | None] = None
     defaults: ClassVar[dict[str, Any]] = {}
 
+    context_fields: ClassVar[tuple[str, ...]] = ("quantiles", "horizon", "seed")
+
     def __init__(self, quantiles=(), *, strategy: str = "recursive", horizon: int | None = None,
-                 target_lags="auto", target_rolling_window_size="auto",
-                 rolling_stats=("mean", "std", "min", "max"), seasonal_window_size="auto",
-                 feature_lags="auto", country_or_region: str | None = None,
-                 subdivision: str | None = None, holiday_window: int = 7, featurization="auto",
-                 target_scaler: str = "standard", target_difference=None,
-                 target_power: str | None = None, quantile_method: str = "auto",
-                 conformal_windows: int = 2, max_train_rows="auto", seed: int = 0,
-                 **hyper_parameters: Any) -> None:
-        options = {
-            "strategy": strategy, "horizon": horizon, "target_lags": target_lags,
-            "target_rolling_window_size": target_rolling_window_size,
-            "rolling_stats": rolling_stats, "seasonal_window_size": seasonal_window_size,
-            "feature_lags": feature_lags, "country_or_region": country_or_region,
-            "subdivision": subdivision, "holiday_window": holiday_window,
-            "featurization": featurization, "target_scaler": target_scaler,
-            "target_difference": target_difference, "target_power": target_power,
-            "quantile_method": quantile_method, "conformal_windows": conformal_windows,
-            "max_train_rows": max_train_rows, "seed": seed}
-        super().__init__(quantiles, **options, **hyper_parameters)
-        for key, value in options.items():
-            setattr(self, key, value)
+                 quantile_method: str = "auto", conformal_windows: int = 2,
+                 max_train_rows="auto", seed: int = 0,
+                 featurization_spec: FeaturizationSpec | None = None,
+                 **keywords: Any) -> None:
+        # The featurization comes whole (``featurization_spec``) and/or field by field (a tuned
+        # target_scaler, target_lags=...); its encoding is the family's (the regressor's).
+        # Every other keyword is a hyper-parameter of the regressor.
+        base = replace(featurization_spec or FeaturizationSpec(),
+                       categorical_encoding=self.categorical_encoding)
+        spec, rest = base.updated({k: v for k, v in keywords.items() if k not in FAMILY_OWNED})
+        hyper_parameters = {k: v for k, v in keywords.items() if k in rest or k in FAMILY_OWNED}
+        featurization = {k: v for k, v in spec.to_params().items() if k not in FAMILY_OWNED}
+        super().__init__(quantiles, strategy=strategy, horizon=horizon, **featurization,
+                         quantile_method=quantile_method, conformal_windows=conformal_windows,
+                         max_train_rows=max_train_rows, seed=seed, **hyper_parameters)
+        self.strategy, self.horizon, self.seed = strategy, horizon, seed
+        self.quantile_method, self.conformal_windows = quantile_method, conformal_windows
+        self.max_train_rows = max_train_rows
+        self.featurization_spec = spec
         self.hyper_parameters = hyper_parameters
+
+    @classmethod
+    def from_context(cls, context, params: dict) -> PivotedForecaster:
+        """The trial's tuned featurization fields (``params``) land on the context's spec."""
+        return super().from_context(context, {"featurization_spec": context.featurization,
+                                              **params})
 
     # -- subclass hooks ------------------------------------------------------------------------
     def _regressor(self, quantile: float | None = None):
@@ -107,7 +120,7 @@ class PivotedForecaster(Forecaster):
                                 f"regressor has no quantile objective; use 'conformal'.")
         if self.quantile_method == "native" and not self._levels_exact:
             raise SettingsError(f"{self.name}: quantile_method='native' cannot be combined with "
-                                f"target_difference={self.target_difference!r} (quantiles of "
+                                f"target_difference={self.featurization_spec.target_difference!r} (quantiles of "
                                 f"seasonal differences do not add up); use 'conformal', or "
                                 f"target_difference='first'.")
         check_int(self.conformal_windows, f"{self.name}: conformal_windows")
@@ -118,14 +131,7 @@ class PivotedForecaster(Forecaster):
                                 f">= 100, got {rows!r}.")
 
     def _featurizer(self) -> Featurizer:
-        return Featurizer(
-            self.featurization, target_lags=self.target_lags,
-            target_rolling_window_size=self.target_rolling_window_size,
-            rolling_stats=self.rolling_stats, seasonal_window_size=self.seasonal_window_size,
-            feature_lags=self.feature_lags, country_or_region=self.country_or_region,
-            subdivision=self.subdivision, holiday_window=self.holiday_window,
-            target_scaler=self.target_scaler, target_difference=self.target_difference,
-            target_power=self.target_power, categorical_encoding=self.categorical_encoding)
+        return Featurizer(self.featurization_spec)
 
     @property
     def uses_native_quantiles(self) -> bool:
@@ -144,7 +150,7 @@ class PivotedForecaster(Forecaster):
         """Whether quantiles of the direct design's targets map exactly onto quantiles of the
         level: true without differencing, and with first differences because the direct target
         is then the change since the origin (see ``_design``)."""
-        return self.target_difference in (None, "none", "first", [1], (1,))
+        return self.featurization_spec.target_difference in (None, "none", "first", [1], (1,))
 
     # -- fit -----------------------------------------------------------------------------------
     def _fit(self, train: TimeSeriesDataset) -> None:
@@ -240,7 +246,7 @@ class PivotedForecaster(Forecaster):
             part = train if long_enough.all() else train._replace(
                 train.frame[np.repeat(long_enough, train.lengths)])
             fit_part, held = part.split_last(cut)
-            clone = type(self)(quantiles=(), **params)
+            clone = type(self)(quantiles=(), featurization_spec=self.featurization_spec, **params)
             clone.fit(fit_part)
             forecast = clone.predict(H, self._future_for(clone, held, H))
             actual = held.frame.groupby("series_id", observed=True).head(H)

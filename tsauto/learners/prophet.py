@@ -138,6 +138,8 @@ class ProphetForecaster(Forecaster):
     name = "prophet"
     capabilities = Capabilities(known_covariates=True, min_history=2, cost="high")
 
+    context_fields = ("quantiles", "country_or_region", "subdivision", "seed")
+
     def __init__(self, quantiles=(), country_or_region: str | None = None,
                  subdivision: str | None = None, growth: str = "linear",
                  seasonality_mode: str = "additive", changepoint_prior_scale: float = 0.05,

@@ -55,6 +55,10 @@ from tsauto.learners.space import Choice, IntRange
 UNSEEN = "not seen at training: no fitted model for it"
 
 
+# The seasonal models take the data's season length unless a trial tunes its own.
+SEASONAL_CONTEXT = ("quantiles", "season_length")
+
+
 class StatsForecaster(Forecaster):
     """Base of the statistical learners; subclasses build their statsforecast model."""
 
@@ -316,6 +320,7 @@ class AutoARIMA(StatsForecaster):
     errors) when the data has them."""
 
     name = "auto_arima"
+    context_fields = SEASONAL_CONTEXT
     learns_form = True
     capabilities = Capabilities(known_covariates=True, min_history=2, cost="high")
     seconds_per_series = 1.6
@@ -343,6 +348,7 @@ class AutoETS(StatsForecaster):
     """Automatic exponential smoothing (error, trend, season chosen by AICc)."""
 
     name = "auto_ets"
+    context_fields = SEASONAL_CONTEXT
     learns_form = True
     capabilities = Capabilities(min_history=7, cost="medium")
     seconds_per_series = 0.15
@@ -369,6 +375,7 @@ class AutoTheta(StatsForecaster):
     """Theta models (standard, optimised, dynamic) chosen per series."""
 
     name = "auto_theta"
+    context_fields = SEASONAL_CONTEXT
     learns_form = True
     capabilities = Capabilities(min_history=4, cost="low")
     seconds_per_series = 0.025
@@ -396,6 +403,7 @@ class AutoCES(StatsForecaster):
     """Complex exponential smoothing, season type chosen by AIC."""
 
     name = "auto_ces"
+    context_fields = SEASONAL_CONTEXT
     learns_form = True
     capabilities = Capabilities(min_history=3, cost="medium")
     seconds_per_series = 0.1
@@ -419,6 +427,7 @@ class SeasonalNaive(StatsForecaster):
     """The value one season ago: the baseline every model should beat."""
 
     name = "seasonal_naive"
+    context_fields = SEASONAL_CONTEXT
     capabilities = Capabilities(min_history=1, cost="low")
 
     def __init__(self, quantiles=(), season_length: int | None = None, n_jobs: int = -1) -> None:
@@ -499,6 +508,7 @@ class SeasonalWindowAverage(StatsForecaster):
     quantiles."""
 
     name = "seasonal_window_average"
+    context_fields = SEASONAL_CONTEXT
     capabilities = Capabilities(min_history=2, cost="low")
     native_intervals = False
 

@@ -138,6 +138,8 @@ class ForecastTCN(Forecaster):
     capabilities = Capabilities(known_covariates=True, past_covariates=True, global_model=True,
                                 min_history=1, cost="medium")
 
+    context_fields = ("quantiles", "horizon", "seed")
+
     def __init__(self, quantiles=(), horizon: int | None = None, lookback: int | None = None,
                  channels: int = 32, num_layers: int = 4, kernel_size: int = 3,
                  dropout: float = 0.1, learning_rate: float = 3e-3, batch_size: int = 64,

@@ -15,6 +15,7 @@ from tsauto.data.forecast_columns import POINT, quantile_column
 from tsauto.ensemble import cross_fitted, cross_fitted_voting, fit_stacker
 from tsauto.evaluation.metrics import METRICS, evaluate, naive_scale, smape
 from tsauto.evaluation.splits import Fold
+from tsauto.search.context import ForecastContext
 from tsauto.search.trial import TrialResult, build_ensembles, mean_metrics
 
 MAX_MEMBERS = 20
@@ -92,14 +93,14 @@ def _fold_scorer(keys: pd.DataFrame, actual: np.ndarray, folds: list[Fold], metr
     return slow
 
 
-def ensemble_trials(trials: list[TrialResult], folds: list[Fold], context: dict, metric: str,
+def ensemble_trials(trials: list[TrialResult], folds: list[Fold], context: ForecastContext, metric: str,
                     next_id: int, voting: bool = True, stacking: bool = True, *, target: str,
                     time_column: str) -> list[TrialResult]:
     """Voting and stacking trials built from the best completed trials (at least two)."""
     ranked = ensemble_candidates(trials, metric)
     if len(ranked) < 2:
         return []
-    quantiles = list(context["quantiles"])
+    quantiles = list(context.quantiles)
     columns = [POINT, *[quantile_column(q) for q in quantiles]]
     keys, stack = _aligned(ranked, time_column, columns)
     actual = keys.pop("actual").to_numpy(dtype="float64")
@@ -108,10 +109,10 @@ def ensemble_trials(trials: list[TrialResult], folds: list[Fold], context: dict,
     groups = keys["fold"].to_numpy()
     if len(folds) == 1 and len(keys):
         codes = pd.factorize(keys[SERIES_ID].astype(str))[0]
-        groups = (np.random.default_rng(context["seed"]).permutation(codes.max() + 1) % 2)[codes]
+        groups = (np.random.default_rng(context.seed).permutation(codes.max() + 1) % 2)[codes]
 
     def scorer_for(left_out):
-        return _fold_scorer(keys, actual, folds, metric, context["season_length"], target,
+        return _fold_scorer(keys, actual, folds, metric, context.season_length, target,
                             quantiles, within=None if left_out is None else groups != left_out)
 
     def vote(trial_id: int) -> TrialResult:
@@ -122,10 +123,10 @@ def ensemble_trials(trials: list[TrialResult], folds: list[Fold], context: dict,
                       context, target, columns)
 
     def stack_(trial_id: int) -> TrialResult | None:
-        meta = cross_fitted(stack[:, :, 0], actual, groups, context["seed"])
+        meta = cross_fitted(stack[:, :, 0], actual, groups, context.seed)
         if not np.isfinite(meta).all():
             return None
-        coef = fit_stacker(stack[:, :, 0], actual, context["seed"]).coef_
+        coef = fit_stacker(stack[:, :, 0], actual, context.seed).coef_
         if coef.sum() <= 0:
             return None
         # Scored on the cross-fitted meta predictions; quantiles move with the point.
@@ -149,8 +150,8 @@ def _trial(trial_id, name, ranked, weights, blend, keys, actual, folds, context,
     for fold in folds:
         rows = (frame["fold"] == fold.index).to_numpy()
         fold_metrics.append(evaluate(actual[rows], frame[rows], frame.loc[rows, SERIES_ID].to_numpy(),
-                                     fold.train.frame, target, context["season_length"],
-                                     context["quantiles"]))
+                                     fold.train.frame, target, context.season_length,
+                                     context.quantiles))
     mean = mean_metrics(fold_metrics)
     params = {"members": [ranked[i].trial_id for i in np.flatnonzero(keep)],
               "weights": [round(float(w), 6) for w in weights[keep]]}

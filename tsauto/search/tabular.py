@@ -18,6 +18,7 @@ from tsauto.ensemble import cross_fitted, cross_fitted_voting, fit_stacker
 from tsauto.evaluation.metrics import METRICS
 from tsauto.evaluation.tabular import score_classification, score_regression
 from tsauto.learners.tabular import registry as tabular_registry
+from tsauto.search.context import TabularContext
 from tsauto.search.ensembles import ensemble_candidates
 from tsauto.search.trial import (
     TrialResult,
@@ -53,11 +54,11 @@ def prediction_columns(classes) -> list[str]:
     return [PREDICTION] if classes is None else [f"p{i}" for i in range(len(classes))]
 
 
-def score(y, predictions: np.ndarray, context: dict, train_target=None, metrics=None) -> dict:
+def score(y, predictions: np.ndarray, context: TabularContext, train_target=None, metrics=None) -> dict:
     """Metrics of predictions (rows x prediction columns) against the true values."""
-    if context["classes"] is None:
+    if context.classes is None:
         return score_regression(y, predictions[:, 0], train_target, metrics)
-    return score_classification(y, predictions, context["classes"], metrics)
+    return score_classification(y, predictions, context.classes, metrics)
 
 
 def predict_columns(learner, X: pd.DataFrame, classes) -> np.ndarray:
@@ -68,11 +69,11 @@ def predict_columns(learner, X: pd.DataFrame, classes) -> np.ndarray:
     return proba.reindex(columns=list(classes), fill_value=0.0).to_numpy(dtype="float64")
 
 
-def run_tabular_trial(spec: TrialSpec, folds: list, context: dict) -> TrialResult:
+def run_tabular_trial(spec: TrialSpec, folds: list, context: TabularContext) -> TrialResult:
     """Fit and score on every fold; never raises (an error becomes a failed result)."""
     start = time.perf_counter()
-    X, y = context["data"]
-    classes = context["classes"]
+    X, y = context.data
+    classes = context.classes
     try:
         fold_metrics, oof = [], []
         for fold in folds:
@@ -93,7 +94,7 @@ def run_tabular_trial(spec: TrialSpec, folds: list, context: dict) -> TrialResul
                            error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-3)}")
 
 
-def tabular_ensembles(trials: list[TrialResult], folds: list, context: dict, metric: str,
+def tabular_ensembles(trials: list[TrialResult], folds: list, context: TabularContext, metric: str,
                       next_id: int, voting: bool = True, stacking: bool = True
                       ) -> list[TrialResult]:
     """Voting (greedy selection) and stacking over the best completed trials, each scored on
@@ -102,20 +103,20 @@ def tabular_ensembles(trials: list[TrialResult], folds: list, context: dict, met
     ranked = ensemble_candidates(trials, metric)
     if len(ranked) < 2:
         return []
-    columns = prediction_columns(context["classes"])
+    columns = prediction_columns(context.classes)
     keys = ranked[0].oof[["fold", "row", "actual"]]
     stack = np.stack([keys[["fold", "row"]].merge(t.oof, on=["fold", "row"], how="left")[columns]
                       .to_numpy(dtype="float64") for t in ranked])  # models x rows x columns
     fold_ids, actual = keys["fold"].to_numpy(), keys["actual"].to_numpy()
-    _, y = context["data"]
+    _, y = context.data
     train_of = {f.index: y.iloc[f.train] for f in folds}
     n_models, n_rows, n_columns = stack.shape
 
-    fast = _fast_metric(metric, actual, context["classes"])
+    fast = _fast_metric(metric, actual, context.classes)
     # Weights are chosen on some rows and judged on others: across folds, or, with a single
     # validation fold (holdout, the user's frame), across two seeded halves of it.
     groups = fold_ids if len(folds) > 1 else \
-        np.random.default_rng(context["seed"]).permutation(n_rows) % 2
+        np.random.default_rng(context.seed).permutation(n_rows) % 2
     fold_of = dict(zip(groups, fold_ids))
 
     def scorer(left_out):
@@ -139,15 +140,15 @@ def tabular_ensembles(trials: list[TrialResult], folds: list, context: dict, met
     def stack_(trial_id: int) -> TrialResult | None:
         # One linear meta-model over every prediction column: probabilities are stacked
         # against the one-hot truth, then renormalised to sum to 1.
-        target = (actual[:, None] == np.asarray(context["classes"])[None, :]).astype("float64") \
-            if context["classes"] is not None else actual.astype("float64")[:, None]
+        target = (actual[:, None] == np.asarray(context.classes)[None, :]).astype("float64") \
+            if context.classes is not None else actual.astype("float64")[:, None]
         flat = stack.reshape(n_models, -1)
-        meta = cross_fitted(flat, target.ravel(), groups.repeat(n_columns), context["seed"])
-        coef = fit_stacker(flat, target.ravel(), context["seed"]).coef_
+        meta = cross_fitted(flat, target.ravel(), groups.repeat(n_columns), context.seed)
+        coef = fit_stacker(flat, target.ravel(), context.seed).coef_
         if not (np.isfinite(meta).all() and coef.sum() > 0):
             return None
         meta = meta.reshape(n_rows, n_columns)
-        if context["classes"] is not None:
+        if context.classes is not None:
             meta = np.clip(meta, 0, None)
             meta = meta / np.where(meta.sum(axis=1, keepdims=True) > 0,
                                    meta.sum(axis=1, keepdims=True), 1.0)
@@ -185,7 +186,7 @@ def _fast_metric(metric: str, actual: np.ndarray, classes):
 
 
 def _trial(trial_id, name, ranked, weights, blend, keys, folds, context, columns) -> TrialResult:
-    _, y = context["data"]
+    _, y = context.data
     fold_ids, actual = keys["fold"].to_numpy(), keys["actual"].to_numpy()
     fold_metrics = [score(actual[fold_ids == f.index], blend[fold_ids == f.index], context,
                           y.iloc[f.train]) for f in folds]

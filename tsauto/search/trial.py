@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import inspect
 import time
 import traceback
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from tsauto.evaluation.metrics import evaluate
 from tsauto.evaluation.splits import Fold
 from tsauto.learners import registry
 from tsauto.learners.base import Forecaster
+from tsauto.search.context import ForecastContext, TabularContext
 
 
 @dataclass
@@ -51,14 +51,11 @@ def mean_metrics(fold_metrics: list[dict]) -> dict:
     return {k: float(np.nanmean([m[k] for m in fold_metrics])) for k in fold_metrics[0]}
 
 
-def build_learner(spec: TrialSpec, context: dict) -> Forecaster:
-    """The learner with its own parameters plus the context values it accepts (quantiles,
-    country_or_region, lags...): a learner is handed only what its constructor names."""
+def build_learner(spec: TrialSpec, context: ForecastContext | TabularContext) -> Forecaster:
+    """The learner with its own parameters over what its family takes from the context
+    (``from_context``: quantiles, season length, featurization...)."""
     cls = spec.cls or registry.get(spec.learner)
-    named = {name for name, p in inspect.signature(cls.__init__).parameters.items()
-             if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
-    shared = {k: v for k, v in context.items() if k in named}
-    return cls(**{**shared, **spec.params})
+    return cls.from_context(context, spec.params)
 
 
 def score_fold(learner: Forecaster, fold: Fold, horizon: int, season_length: int,
@@ -77,14 +74,14 @@ def score_fold(learner: Forecaster, fold: Fold, horizon: int, season_length: int
     return metrics, merged.rename(columns={target: "actual"}).assign(fold=fold.index)
 
 
-def run_trial(spec: TrialSpec, folds: list[Fold], context: dict) -> TrialResult:
+def run_trial(spec: TrialSpec, folds: list[Fold], context: ForecastContext) -> TrialResult:
     start = time.perf_counter()
     try:
         fold_metrics, oof = [], []
         for fold in folds:
             learner = build_learner(spec, context)
-            metrics, predictions = score_fold(learner, fold, context["horizon"],
-                                              context["season_length"], context["quantiles"])
+            metrics, predictions = score_fold(learner, fold, context.horizon,
+                                              context.season_length, context.quantiles)
             fold_metrics.append(metrics)
             oof.append(predictions)
         mean = mean_metrics(fold_metrics)

@@ -61,6 +61,12 @@ class TabularLearner(Pickled):
         self.random_state = random_state
         self.params = params
 
+    @classmethod
+    def from_context(cls, context, params: dict) -> TabularLearner:
+        """The learner a trial fits: the task and seed of its ``TabularContext``, overridden by
+        the trial's own ``params``."""
+        return cls(**{"task": context.task, "random_state": context.seed, **params})
+
     # -- declarations subclasses fill in -------------------------------------------------------
     @classmethod
     def default_params(cls, task: str) -> dict[str, Any]:
