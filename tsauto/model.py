@@ -24,7 +24,7 @@ from tsauto.data.io import as_frame
 from tsauto.data.tabular import TabularSchema
 from tsauto.errors import DataError, SettingsError, check_int, preview
 from tsauto.evaluation.backtest import Backtest, backtest
-from tsauto.evaluation.metrics import evaluate
+from tsauto.evaluation.scoring import join_actuals, score_forecast
 from tsauto.learners.base import Forecaster, training_positions
 from tsauto.learners.persistence import Pickled
 
@@ -149,13 +149,12 @@ class ForecastModel(_Artifact):
         actuals = self.schema.with_series_id(actuals, "the holdout")
         actuals[time_col] = self.schema.parse_times(actuals[time_col], "evaluate: time column")
         forecast = self.forecast(horizon=self._steps_needed(actuals), future=future)
-        forecast[SERIES_ID] = forecast[SERIES_ID].astype(str)
-        merged = forecast.merge(actuals[[SERIES_ID, time_col, target]], on=[SERIES_ID, time_col])
-        if merged.empty:
+        joined = join_actuals(forecast, actuals, time_col, target)
+        if joined.empty:
             raise DataError("evaluate: no holdout row matches a forecast period; the holdout must "
                             "start right after the training data.")
-        return evaluate(merged[target].to_numpy(), merged, merged[SERIES_ID].to_numpy(),
-                        self.history, target, self.schema.grid.season_length, self.quantiles)
+        return score_forecast(joined, self.history, target, self.schema.grid.season_length,
+                              self.quantiles)
 
     def backtest(self, data: pd.DataFrame | TimeSeriesDataset, n_windows: int = 3,
                  step: int | None = None, horizon: int | None = None) -> Backtest:

@@ -4,7 +4,7 @@ import pytest
 
 import tsauto
 from tsauto.errors import SettingsError
-from tsauto.evaluation.metrics import mase, naive_scale
+from tsauto.evaluation.metrics import evaluate
 from tsauto.features import Featurizer, HolidayFeatures
 from tsauto.learners import create
 
@@ -65,9 +65,8 @@ def _backtest(ds, cutoffs, horizon, **params):
         test = rest.frame.head(horizon)
         model = create("lightgbm", horizon=horizon, seed=0, n_estimators=200, **params).fit(train)
         fc = model.predict(horizon)
-        scale = naive_scale(train.frame, ds.target_column, 7)
-        scores.append(mase(test[ds.target_column].reset_index(drop=True), fc["forecast"],
-                           fc["series_id"], scale))
+        scores.append(evaluate(test[ds.target_column].to_numpy(), fc, fc["series_id"],
+                               train.frame, ds.target_column, 7)["mase"])
     return float(np.mean(scores))
 
 

@@ -12,7 +12,8 @@ import pandas as pd
 from tsauto.data.dataset import SERIES_ID, TimeSeriesDataset
 from tsauto.data.forecast_columns import POINT, STEP, quantile_column
 from tsauto.errors import SettingsError, check_int
-from tsauto.evaluation.metrics import evaluate, naive_scale
+from tsauto.evaluation.metrics import METRICS, Scoring, naive_scale, score
+from tsauto.evaluation.scoring import join_actuals, score_forecast
 from tsauto.evaluation.splits import MIN_TRAIN, max_windows, rolling_origin
 from tsauto.learners.base import Forecaster
 
@@ -66,11 +67,9 @@ def backtest(learner: Forecaster, ds: TimeSeriesDataset, horizon: int, n_windows
     for fold in rolling_origin(ds, horizon, n_windows, step):
         model = copy.deepcopy(learner).fit(fold.train)
         forecast = model.predict(horizon, future=fold.valid.frame)
-        valid = fold.valid.frame[[SERIES_ID, ds.time_column, ds.target_column]]
-        merged = forecast.assign(**{SERIES_ID: forecast[SERIES_ID].astype(str)}).merge(
-            valid.assign(**{SERIES_ID: valid[SERIES_ID].astype(str)}), on=[SERIES_ID, ds.time_column])
         cutoff = fold.train.frame[ds.time_column].max()
-        parts.append(merged.rename(columns={ds.target_column: "actual"}).assign(cutoff=cutoff))
+        parts.append(join_actuals(forecast, fold.valid.frame, ds.time_column, ds.target_column)
+                     .assign(cutoff=cutoff))
         trains[cutoff] = fold.train.frame
     frame = pd.concat(parts, ignore_index=True)
     return score_backtest(frame, trains, ds, quantiles)
@@ -81,23 +80,23 @@ def score_backtest(frame: pd.DataFrame, trains: dict, ds: TimeSeriesDataset, qua
     """Every metric of forecasts against actuals (``frame``: cutoff, series_id, time, step,
     actual, forecast, quantiles) per cutoff, per horizon step and per series; ``trains`` maps a
     cutoff to its training frame (the MASE scales)."""
-    season = ds.season_length
-
-    def score(rows: pd.DataFrame, train: pd.DataFrame) -> dict:
-        return evaluate(rows["actual"].to_numpy(), rows, rows[SERIES_ID].to_numpy(), train,
-                        ds.target_column, season, quantiles)
-
-    by_cutoff = pd.DataFrame([{"cutoff": c, **score(rows, trains[c])}
+    season, target = ds.season_length, ds.target_column
+    by_cutoff = pd.DataFrame([{"cutoff": c, **score_forecast(rows, trains[c], target, season,
+                                                              quantiles)}
                               for c, rows in frame.groupby("cutoff", sort=True)])
     # Per step, MASE scales each row by its own cutoff's training data; the range-normalised
     # metrics of a step use that step's first cutoff.
-    scaled = _with_scale(frame, trains, ds.target_column, season)
-    by_step = pd.DataFrame([{STEP: s, **score(rows, trains[rows["cutoff"].iloc[0]]),
-                             "mase": _mase(rows)} for s, rows in scaled.groupby(STEP, sort=True)])
+    scaled = _with_scale(frame, trains, target, season)
+    by_step = []
+    for s, rows in scaled.groupby(STEP, sort=True):
+        scoring = Scoring.of(rows["actual"], rows, rows[SERIES_ID], trains[rows["cutoff"].iloc[0]],
+                             target, season, quantiles)
+        by_step.append({STEP: s, **score(scoring),
+                        "mase": METRICS["mase"].value(scoring.with_scale(rows["scale"]))})
+    by_step = pd.DataFrame(by_step)
     overall = {k: float(by_cutoff[k].mean()) for k in by_cutoff.columns if k != "cutoff"}
-    history = ds.frame[[SERIES_ID, ds.time_column, ds.target_column]].copy()
-    history[SERIES_ID] = history[SERIES_ID].astype(str)
-    return Backtest(frame, by_cutoff, by_step, _by_series(scaled, quantiles), overall,
+    history = ds.frame[[SERIES_ID, ds.time_column, target]].copy()
+    return Backtest(frame, by_cutoff, by_step, _by_series(scaled, trains, ds, quantiles), overall,
                     _coverage(frame, quantiles), history, ds.time_column, list(quantiles))
 
 
@@ -107,7 +106,6 @@ def backtest_of_folds(oof: pd.DataFrame, folds: list, ds: TimeSeriesDataset, qua
     fold becomes a cutoff, its last training time."""
     cutoffs = {f.index: f.train.frame[ds.time_column].max() for f in folds}
     frame = oof.assign(cutoff=oof["fold"].map(cutoffs))
-    frame[SERIES_ID] = frame[SERIES_ID].astype(str)
     if STEP not in frame:  # ensembles' blends keep no step: count it (the grid is regular)
         frame = frame.sort_values(["fold", SERIES_ID, ds.time_column], kind="stable")
         frame[STEP] = frame.groupby(["fold", SERIES_ID], sort=False).cumcount() + 1
@@ -136,29 +134,15 @@ def _with_scale(frame, trains, target, season) -> pd.DataFrame:
     return frame.merge(scales.reset_index(), on=["cutoff", SERIES_ID], how="left")
 
 
-def _mase(rows: pd.DataFrame) -> float:
-    """MASE with each (cutoff, series) scaled by its own training part, mean over series."""
-    ratio = (rows["actual"] - rows[POINT]).abs() / rows["scale"]
-    ratio = ratio.replace([np.inf, -np.inf], np.nan)
-    return float(ratio.groupby(rows[SERIES_ID]).mean().mean())
-
-
-def _by_series(frame: pd.DataFrame, quantiles) -> pd.DataFrame:
-    err = frame["actual"] - frame[POINT]
-    denom = frame["actual"].abs() + frame[POINT].abs()
-    parts = pd.DataFrame({
-        SERIES_ID: frame[SERIES_ID],
-        "abs_error": err.abs(),
-        "sq_error": err**2,
-        "scaled_error": err.abs() / frame["scale"].replace(0, np.nan),
-        "smape": np.where(denom == 0, 0.0, 200 * err.abs() / denom.where(denom != 0, 1)),
-    })
-    if quantiles:
-        low = frame[quantile_column(min(quantiles))]
-        high = frame[quantile_column(max(quantiles))]
-        parts["coverage"] = ((frame["actual"] >= low) & (frame["actual"] <= high)).astype(float)
-    grouped = parts.groupby(SERIES_ID, sort=True)
-    out = grouped.mean().rename(columns={"abs_error": "mae", "scaled_error": "mase"})
-    out["rmse"] = np.sqrt(out.pop("sq_error"))
-    out["points"] = grouped.size()
+def _by_series(frame: pd.DataFrame, trains: dict, ds: TimeSeriesDataset, quantiles
+               ) -> pd.DataFrame:
+    """Per series (sorted by id): the metrics with a per-series form, over every cutoff (each
+    row scaled by its own cutoff's training part), and the number of points."""
+    first = trains[frame["cutoff"].iloc[0]]
+    scoring = Scoring.of(frame["actual"], frame, frame[SERIES_ID], first, ds.target_column,
+                         ds.season_length, quantiles).with_scale(frame["scale"])
+    ids = pd.Index(np.sort(frame[SERIES_ID].astype(object).unique()), name=SERIES_ID)
+    names = ["mae", "mase", "smape", *(["coverage"] if quantiles else []), "rmse"]
+    out = pd.DataFrame({name: METRICS[name].per_series(scoring) for name in names}, index=ids)
+    out["points"] = np.bincount(scoring.codes, minlength=scoring.n_series)
     return out.reset_index()

@@ -12,14 +12,15 @@ The registry also holds the classification metrics; each metric lists the tasks 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from tsauto.data.dataset import SERIES_ID
 from tsauto.data.forecast_columns import POINT, quantile_column
-from tsauto.errors import SettingsError
+from tsauto.errors import DataError, SettingsError
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,9 @@ class Metric:
     description: str
     optimisable: bool = True  # can be a primary metric
     tasks: tuple[str, ...] = ("forecasting",)
+    # The forecasting array forms (see ``Scoring``): the metric over all rows, and per series.
+    value: Callable[[Scoring], float] | None = None
+    per_series: Callable[[Scoring], np.ndarray] | None = None
 
 
 _FR = ("forecasting", "regression")
@@ -121,33 +125,99 @@ def naive_scale(train: pd.DataFrame, target: str, season_length: int) -> pd.Seri
     return pd.Series(scale.where(scale > 0).to_numpy(), index=ids)
 
 
-def _per_series_mean(values: np.ndarray, series: np.ndarray) -> pd.Series:
-    return pd.Series(values).groupby(series).mean()
+@dataclass(frozen=True)
+class Scoring:
+    """What the forecasting metrics read, as aligned arrays: actuals ``y``, point forecasts
+    ``yhat``, each row's series ``codes`` (0..n_series-1), each row's MASE ``scale``, each
+    series' training ``spread`` (max - min, NaN where 0) and the quantile forecasts ``bands``
+    (rows x quantiles).  Built once per fold; the greedy ensemble loop swaps only ``yhat``."""
+    y: np.ndarray
+    yhat: np.ndarray
+    codes: np.ndarray
+    n_series: int
+    scale: np.ndarray
+    spread: np.ndarray
+    quantiles: tuple = ()
+    bands: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, actual, forecast: pd.DataFrame, series, train: pd.DataFrame, target: str,
+           season_length: int, quantiles=()) -> Scoring:
+        """Aligned actuals and forecasts (``forecast`` holds ``forecast`` and the quantile
+        columns) of ``series``; ``train`` (long frame with series_id and target) gives the
+        scales."""
+        codes, ids = pd.factorize(np.asarray(series), sort=True)
+        scale = naive_scale(train, target, season_length).reindex(ids).to_numpy()
+        grouped = train.groupby(SERIES_ID, observed=True)[target]
+        spread = (grouped.max() - grouped.min()).replace(0, np.nan).reindex(ids).to_numpy()
+        quantiles = tuple(quantiles)
+        bands = (forecast[[quantile_column(q) for q in quantiles]].to_numpy(dtype="float64")
+                 if quantiles else None)
+        return cls(np.asarray(actual, dtype="float64"), forecast[POINT].to_numpy(dtype="float64"),
+                   codes, len(ids), scale[codes], spread, quantiles, bands)
+
+    def with_forecast(self, yhat: np.ndarray) -> Scoring:
+        return replace(self, yhat=yhat)
+
+    def with_scale(self, scale: np.ndarray) -> Scoring:
+        """Each row scaled by its own MASE scale (a backtest step mixes cutoffs)."""
+        return replace(self, scale=np.asarray(scale, dtype="float64"))
 
 
-def mase(y, yhat, series, scale: pd.Series) -> float:
-    """Mean over series of MAE / ``naive_scale`` (series without a scale left out)."""
-    err = _per_series_mean(np.abs(np.asarray(y) - np.asarray(yhat)), np.asarray(series).astype(str))
-    ratio = (err / scale.reindex(err.index)).replace([np.inf, -np.inf], np.nan).dropna()
-    return float(ratio.mean())
+def _series_mean(s: Scoring, values: np.ndarray) -> np.ndarray:
+    """Mean of ``values`` per series, NaN rows left out (NaN for a series without any)."""
+    ok = ~np.isnan(values)
+    total = np.bincount(s.codes[ok], values[ok], minlength=s.n_series)
+    count = np.bincount(s.codes[ok], minlength=s.n_series)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
-def smape(y, yhat) -> float:
-    y, yhat = np.asarray(y, dtype="float64"), np.asarray(yhat, dtype="float64")
-    denom = np.abs(y) + np.abs(yhat)
-    terms = np.where(denom == 0, 0.0, np.abs(y - yhat) / np.where(denom == 0, 1, denom))
-    return float(200.0 * terms.mean())
+def _mean(values: np.ndarray) -> float:
+    """Mean over the non-NaN values (NaN when there is none)."""
+    values = values[~np.isnan(values)]
+    return float(values.mean()) if len(values) else np.nan
 
 
-def pinball(y, quantile_forecast, q: float) -> float:
-    """Mean pinball (quantile) loss of one quantile's forecasts."""
-    diff = np.asarray(y, dtype="float64") - np.asarray(quantile_forecast, dtype="float64")
-    return float(np.mean(np.maximum(q * diff, (q - 1) * diff)))
+def _bands(s: Scoring) -> np.ndarray:
+    if s.bands is None:
+        raise DataError("this metric scores quantile forecasts, and none were given; use a "
+                        "point metric (mase, smape, mae, rmse...) or give quantiles.")
+    return s.bands
 
 
-def mean_pinball(y, forecasts: pd.DataFrame, quantiles) -> float:
-    """Pinball loss averaged over quantiles; ``forecasts`` has one column per quantile."""
-    return float(np.mean([pinball(y, forecasts[quantile_column(q)], q) for q in quantiles]))
+def _abs_error(s: Scoring) -> np.ndarray:
+    return np.abs(s.y - s.yhat)
+
+
+def _smape_terms(s: Scoring) -> np.ndarray:
+    denom = np.abs(s.y) + np.abs(s.yhat)
+    return np.where(denom == 0, 0.0, 200.0 * _abs_error(s) / np.where(denom == 0, 1, denom))
+
+
+def _mase_per_series(s: Scoring) -> np.ndarray:
+    ratio = _abs_error(s) / s.scale
+    return _series_mean(s, np.where(np.isfinite(ratio), ratio, np.nan))
+
+
+def _rmse_per_series(s: Scoring) -> np.ndarray:
+    return np.sqrt(_series_mean(s, (s.y - s.yhat) ** 2))
+
+
+def _mape(s: Scoring) -> float:
+    nonzero = s.y != 0
+    return float(100 * np.mean(_abs_error(s)[nonzero] / np.abs(s.y[nonzero]))) \
+        if nonzero.any() else np.nan
+
+
+def _wape(s: Scoring) -> float:
+    total = np.abs(s.y).sum()
+    return float(100 * _abs_error(s).sum() / total) if total else np.nan
+
+
+def _r2(s: Scoring) -> float:
+    if np.ptp(s.y) == 0:
+        return np.nan
+    return float(1 - np.sum((s.y - s.yhat) ** 2) / np.sum((s.y - s.y.mean()) ** 2))
 
 
 def _spearman(y: np.ndarray, yhat: np.ndarray) -> float:
@@ -157,39 +227,58 @@ def _spearman(y: np.ndarray, yhat: np.ndarray) -> float:
     return float(np.corrcoef(ranks["y"], ranks["yhat"])[0, 1])
 
 
+def _pinball_losses(s: Scoring) -> np.ndarray:
+    """Mean pinball loss of each quantile's forecasts."""
+    diff = s.y[:, None] - _bands(s)
+    q = np.asarray(s.quantiles, dtype="float64")[None, :]
+    return np.mean(np.maximum(q * diff, (q - 1) * diff), axis=0)
+
+
+def _wql(s: Scoring) -> float:
+    total = np.abs(s.y).sum()
+    losses = _pinball_losses(s)
+    return float(2 * np.sum(losses) * len(s.y) / total / len(s.quantiles)) if total else np.nan
+
+
+def _inside(s: Scoring) -> np.ndarray:
+    """1.0 where the actual lies within the outer quantiles, else 0.0."""
+    bands = _bands(s)
+    low = bands[:, int(np.argmin(s.quantiles))]
+    high = bands[:, int(np.argmax(s.quantiles))]
+    return ((s.y >= low) & (s.y <= high)).astype("float64")
+
+
+# Each forecasting metric's array form: value (all rows) and, where a backtest reports it per
+# series, the per-series form.  The only implementation trials, ensembles, backtests and
+# ``model.evaluate`` use.
+_FORMS = {
+    "mase": (lambda s: _mean(_mase_per_series(s)), _mase_per_series),
+    "smape": (lambda s: float(_smape_terms(s).mean()), lambda s: _series_mean(s, _smape_terms(s))),
+    "mape": (_mape, None),
+    "wape": (_wape, None),
+    "rmse": (lambda s: float(np.sqrt(np.mean((s.y - s.yhat) ** 2))), _rmse_per_series),
+    "mae": (lambda s: float(_abs_error(s).mean()), lambda s: _series_mean(s, _abs_error(s))),
+    "nrmse": (lambda s: _mean(_rmse_per_series(s) / s.spread), None),
+    "nmae": (lambda s: _mean(_series_mean(s, _abs_error(s)) / s.spread), None),
+    "r2": (_r2, None),
+    "spearman": (lambda s: _spearman(s.y, s.yhat), None),
+    "pinball": (lambda s: float(np.mean(_pinball_losses(s))), None),
+    "wql": (_wql, None),
+    "coverage": (lambda s: float(_inside(s).mean()), lambda s: _series_mean(s, _inside(s))),
+}
+QUANTILE_METRICS = ("pinball", "wql", "coverage")
+for _name, (_value, _per_series) in _FORMS.items():
+    METRICS[_name] = replace(METRICS[_name], value=_value, per_series=_per_series)
+
+
 def evaluate(actual: np.ndarray, forecast: pd.DataFrame, series: np.ndarray, train: pd.DataFrame,
              target: str, season_length: int, quantiles=()) -> dict[str, float]:
     """Every metric for aligned actuals and forecasts (``forecast`` holds ``forecast`` and the
     quantile columns); ``train`` (long frame with series_id and target) gives the scales."""
-    y = np.asarray(actual, dtype="float64")
-    yhat = forecast[POINT].to_numpy(dtype="float64")
-    series = np.asarray(series).astype(str)
-    err = y - yhat
-    abs_err = np.abs(err)
-    scale = naive_scale(train, target, season_length)
-    grouped = train.groupby(train[SERIES_ID].astype(str), observed=True)[target]
-    spread = (grouped.max() - grouped.min()).replace(0, np.nan)
-    per_rmse = np.sqrt(_per_series_mean(err**2, series))
-    per_mae = _per_series_mean(abs_err, series)
-    nonzero = y != 0
-    total = np.abs(y).sum()
-    out = {
-        "mase": mase(y, yhat, series, scale),
-        "smape": smape(y, yhat),
-        "mape": float(100 * np.mean(abs_err[nonzero] / np.abs(y[nonzero]))) if nonzero.any() else np.nan,
-        "wape": float(100 * abs_err.sum() / total) if total else np.nan,
-        "rmse": float(np.sqrt(np.mean(err**2))),
-        "mae": float(abs_err.mean()),
-        "nrmse": float((per_rmse / spread.reindex(per_rmse.index)).mean()),
-        "nmae": float((per_mae / spread.reindex(per_mae.index)).mean()),
-        "r2": float(1 - np.sum(err**2) / np.sum((y - y.mean()) ** 2)) if np.ptp(y) > 0 else np.nan,
-        "spearman": _spearman(y, yhat),
-    }
-    if quantiles:
-        losses = [pinball(y, forecast[quantile_column(q)], q) for q in quantiles]
-        out["pinball"] = float(np.mean(losses))
-        out["wql"] = float(2 * np.sum(losses) * len(y) / total / len(quantiles)) if total else np.nan
-        low = forecast[quantile_column(min(quantiles))].to_numpy()
-        high = forecast[quantile_column(max(quantiles))].to_numpy()
-        out["coverage"] = float(np.mean((y >= low) & (y <= high)))
-    return out
+    return score(Scoring.of(actual, forecast, series, train, target, season_length, quantiles))
+
+
+def score(s: Scoring) -> dict[str, float]:
+    """Every forecasting metric of ``s`` (the quantile ones only where it has quantiles)."""
+    return {name: METRICS[name].value(s) for name in _FORMS
+            if s.quantiles or name not in QUANTILE_METRICS}

@@ -13,7 +13,7 @@ import pandas as pd
 from tsauto.data.dataset import SERIES_ID
 from tsauto.data.forecast_columns import POINT, quantile_column
 from tsauto.ensemble import cross_fitted, cross_fitted_voting, fit_stacker
-from tsauto.evaluation.metrics import METRICS, evaluate, naive_scale, smape
+from tsauto.evaluation.metrics import METRICS, Scoring, evaluate
 from tsauto.evaluation.splits import Fold
 from tsauto.search.context import ForecastContext
 from tsauto.search.trial import TrialResult, build_ensembles, mean_metrics
@@ -44,11 +44,12 @@ def _aligned(trials: list[TrialResult], time_column: str, columns: list[str]):
 
 
 def _fold_scorer(keys: pd.DataFrame, actual: np.ndarray, folds: list[Fold], metric: str,
-                 season_length: int, target: str, quantiles, within: np.ndarray | None = None):
+                 season_length: int, target: str, within: np.ndarray | None = None):
     """score(point forecasts) -> the metric averaged over folds, lower is better, on the rows
-    in ``within`` (default: all).  MASE, sMAPE, MAE, RMSE and WAPE are computed with numpy (the
-    greedy loop calls this thousands of times); other metrics go through ``evaluate``."""
+    in ``within`` (default: all).  Each fold's scales are computed once: the greedy loop calls
+    this thousands of times and only the forecasts change."""
     sign = -1.0 if METRICS[metric].greater_is_better else 1.0
+    value = METRICS[metric].value
     fold_ids = keys["fold"].to_numpy()
     parts = []
     for fold in folds:
@@ -57,40 +58,14 @@ def _fold_scorer(keys: pd.DataFrame, actual: np.ndarray, folds: list[Fold], metr
             rows &= within
         if not rows.any():
             continue
-        series = keys.loc[rows, SERIES_ID].astype(str).to_numpy()
-        codes, uniques = pd.factorize(series)
-        scale = naive_scale(fold.train.frame, target, season_length).reindex(uniques).to_numpy()
-        parts.append((fold, rows, codes, np.bincount(codes), scale))
+        point = pd.DataFrame({POINT: np.zeros(int(rows.sum()))})
+        parts.append((rows, Scoring.of(actual[rows], point, keys.loc[rows, SERIES_ID],
+                                       fold.train.frame, target, season_length)))
 
-    def fast(yhat: np.ndarray) -> float:
-        values = []
-        for _, rows, codes, counts, scale in parts:
-            y, err = actual[rows], actual[rows] - yhat[rows]
-            if metric == "mase":
-                ratio = np.bincount(codes, np.abs(err)) / counts / scale
-                values.append(np.nanmean(np.where(np.isfinite(ratio), ratio, np.nan)))
-            elif metric == "smape":
-                values.append(smape(y, yhat[rows]))
-            elif metric == "mae":
-                values.append(np.mean(np.abs(err)))
-            elif metric == "rmse":
-                values.append(np.sqrt(np.mean(err**2)))
-            else:  # wape
-                values.append(100 * np.abs(err).sum() / np.abs(y).sum())
-        return float(np.mean(values))
+    def scorer(yhat: np.ndarray) -> float:
+        return sign * float(np.mean([value(s.with_forecast(yhat[rows])) for rows, s in parts]))
 
-    if metric in ("mase", "smape", "mae", "rmse", "wape"):
-        return fast
-
-    def slow(yhat: np.ndarray) -> float:
-        values = []
-        for fold, rows, *_rest in parts:
-            frame = pd.DataFrame({POINT: yhat[rows]})
-            values.append(evaluate(actual[rows], frame, keys.loc[rows, SERIES_ID].to_numpy(),
-                                   fold.train.frame, target, season_length)[metric])
-        return sign * float(np.mean(values))
-
-    return slow
+    return scorer
 
 
 def ensemble_trials(trials: list[TrialResult], folds: list[Fold], context: ForecastContext, metric: str,
@@ -108,12 +83,12 @@ def ensemble_trials(trials: list[TrialResult], folds: list[Fold], context: Forec
     # validation window, across two seeded halves of the series.
     groups = keys["fold"].to_numpy()
     if len(folds) == 1 and len(keys):
-        codes = pd.factorize(keys[SERIES_ID].astype(str))[0]
+        codes = pd.factorize(keys[SERIES_ID].to_numpy())[0]  # in order of appearance
         groups = (np.random.default_rng(context.seed).permutation(codes.max() + 1) % 2)[codes]
 
     def scorer_for(left_out):
         return _fold_scorer(keys, actual, folds, metric, context.season_length, target,
-                            quantiles, within=None if left_out is None else groups != left_out)
+                            within=None if left_out is None else groups != left_out)
 
     def vote(trial_id: int) -> TrialResult:
         # Selected on the point forecast; the same weights blend every quantile.

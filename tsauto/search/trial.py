@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from tsauto.data.dataset import SERIES_ID
 from tsauto.errors import DataError
-from tsauto.evaluation.metrics import evaluate
+from tsauto.evaluation.scoring import join_actuals, score_forecast
 from tsauto.evaluation.splits import Fold
 from tsauto.learners import registry
 from tsauto.learners.base import Forecaster
@@ -62,16 +61,12 @@ def score_fold(learner: Forecaster, fold: Fold, horizon: int, season_length: int
                quantiles) -> tuple[dict, pd.DataFrame]:
     """Fit on the fold's train part, forecast its validation part, compute every metric."""
     learner.fit(fold.train)
-    valid = fold.valid.frame
-    forecast = learner.predict(horizon, future=valid)
-    keys = [SERIES_ID, fold.valid.time_column]
-    target = fold.valid.target_column
-    merged = forecast.assign(**{SERIES_ID: forecast[SERIES_ID].astype(str)}).merge(
-        valid[keys + [target]].assign(**{SERIES_ID: valid[SERIES_ID].astype(str)}),
-        on=keys, how="inner")
-    metrics = evaluate(merged[target].to_numpy(), merged, merged[SERIES_ID].to_numpy(),
-                       fold.train.frame, target, season_length, quantiles)
-    return metrics, merged.rename(columns={target: "actual"}).assign(fold=fold.index)
+    valid = fold.valid
+    joined = join_actuals(learner.predict(horizon, future=valid.frame), valid.frame,
+                          valid.time_column, valid.target_column)
+    metrics = score_forecast(joined, fold.train.frame, valid.target_column, season_length,
+                             quantiles)
+    return metrics, joined.assign(fold=fold.index)
 
 
 def run_trial(spec: TrialSpec, folds: list[Fold], context: ForecastContext) -> TrialResult:
