@@ -12,6 +12,7 @@ The registry also holds the classification metrics; each metric lists the tasks 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -30,8 +31,9 @@ class Metric:
     description: str
     optimisable: bool = True  # can be a primary metric
     tasks: tuple[str, ...] = ("forecasting",)
-    # The forecasting array forms (see ``Scoring``): the metric over all rows, and per series.
-    value: Callable[[Scoring], float] | None = None
+    # The array forms: the metric over all rows (of a ``Scoring`` for forecasting and
+    # regression, a ``ClassScoring`` for classification), and per series.
+    value: Callable | None = None
     per_series: Callable[[Scoring], np.ndarray] | None = None
 
 
@@ -267,8 +269,92 @@ _FORMS = {
     "coverage": (lambda s: float(_inside(s).mean()), lambda s: _series_mean(s, _inside(s))),
 }
 QUANTILE_METRICS = ("pinball", "wql", "coverage")
+
+
+@dataclass(frozen=True)
+class ClassScoring:
+    """What the classification metrics read: each row's true class position ``codes`` and
+    the predicted probabilities ``proba`` (rows x classes); the prediction is the most
+    probable class."""
+    codes: np.ndarray
+    proba: np.ndarray
+
+    @property
+    def predicted(self) -> np.ndarray:
+        return self.proba.argmax(axis=1)
+
+
+# Probabilities are clipped away from 0 and 1 so that one confident mistake gives a large but
+# finite log loss.
+_EPS = 1e-15
+
+
+def _log_loss(c: ClassScoring) -> float:
+    clipped = np.clip(c.proba, _EPS, 1 - _EPS)
+    clipped /= clipped.sum(axis=1, keepdims=True)
+    return float(-np.mean(np.log(clipped[np.arange(len(c.codes)), c.codes])))
+
+
+def _balanced_accuracy(c: ClassScoring) -> float:
+    """Mean recall over the classes present in the true labels."""
+    n = c.proba.shape[1]
+    support = np.bincount(c.codes, minlength=n)
+    hits = np.bincount(c.codes, c.predicted == c.codes, minlength=n)
+    return float(np.mean((hits / np.maximum(support, 1))[support > 0]))
+
+
+def _ranking_score(score, c: ClassScoring) -> float:
+    """A one-vs-rest ranking score (ROC AUC, average precision) weighted by class support over
+    the classes present; binary tasks score the positive (second) class alone."""
+    codes, p = c.codes, c.proba
+    present = np.flatnonzero(np.bincount(codes, minlength=p.shape[1]))
+    if len(present) < 2:
+        return np.nan
+    if p.shape[1] == 2:
+        return float(score(codes == 1, p[:, 1]))
+    onehot = codes[:, None] == present[None, :]
+    return float(score(onehot, p[:, present], average="weighted"))
+
+
+def _averaged(name: str):
+    """F1, precision or recall, averaged as ``name`` says (e.g. 'f1_macro')."""
+    kind, average = name.split("_")
+
+    def value(c: ClassScoring) -> float:
+        from sklearn import metrics as skm
+
+        score = {"f1": skm.f1_score, "precision": skm.precision_score,
+                 "recall": skm.recall_score}[kind]
+        # Labels never predicted, or absent from a fold, make sklearn warn about ill-defined
+        # precision/recall; zero_division=0 already decides those cases.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return float(score(c.codes, c.predicted, average=average, zero_division=0))
+    return value
+
+
+def _ranking(name: str):
+    def value(c: ClassScoring) -> float:
+        from sklearn import metrics as skm
+
+        return _ranking_score({"auc_weighted": skm.roc_auc_score,
+                               "average_precision": skm.average_precision_score}[name], c)
+    return value
+
+
+_CLASS_FORMS = {
+    "accuracy": lambda c: float(np.mean(c.predicted == c.codes)),
+    "balanced_accuracy": _balanced_accuracy,
+    "log_loss": _log_loss,
+    **{name: _ranking(name) for name in ("auc_weighted", "average_precision")},
+    **{name: _averaged(name) for name in ("f1_macro", "f1_weighted", "precision_macro",
+                                          "recall_macro", "precision_weighted",
+                                          "recall_weighted")},
+}
 for _name, (_value, _per_series) in _FORMS.items():
     METRICS[_name] = replace(METRICS[_name], value=_value, per_series=_per_series)
+for _name, _value in _CLASS_FORMS.items():
+    METRICS[_name] = replace(METRICS[_name], value=_value)
 
 
 def evaluate(actual: np.ndarray, forecast: pd.DataFrame, series: np.ndarray, train: pd.DataFrame,

@@ -11,18 +11,12 @@ of the training target.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
 from tsauto.errors import DataError, SettingsError, preview
-from tsauto.evaluation.metrics import METRICS, _spearman, metrics_for
-
-# Probabilities are clipped away from 0 and 1 so that one confident mistake gives a large but
-# finite log loss.
-_EPS = 1e-15
+from tsauto.evaluation.metrics import METRICS, ClassScoring, Scoring, metrics_for
 
 
 def _chosen(metrics, task: str) -> list[str]:
@@ -58,78 +52,35 @@ def _probabilities(proba, n_rows: int, n_classes: int) -> np.ndarray:
     return p
 
 
-def _ranking_score(score, codes: np.ndarray, p: np.ndarray) -> float:
-    """A one-vs-rest ranking score (ROC AUC, average precision) weighted by class support over
-    the classes present; binary tasks score the positive (second) class alone."""
-    present = np.flatnonzero(np.bincount(codes, minlength=p.shape[1]))
-    if len(present) < 2:
-        return np.nan
-    if p.shape[1] == 2:
-        return float(score(codes == 1, p[:, 1]))
-    onehot = codes[:, None] == present[None, :]
-    return float(score(onehot, p[:, present], average="weighted"))
-
-
 def score_classification(y_true, proba: np.ndarray, classes, metrics=None) -> dict[str, float]:
     """Classification metrics (all of them unless ``metrics`` names some) for true labels and
     predicted probabilities, whose columns follow ``classes``."""
     chosen = _chosen(metrics, "classification")
     classes = np.asarray(classes)
     codes = _codes(y_true, classes)
-    p = _probabilities(proba, len(codes), len(classes))
-    pred = p.argmax(axis=1)
-    out = {}
-    # Labels never predicted, or absent from a fold, make sklearn warn about ill-defined
-    # precision/recall; zero_division=0 already decides those cases.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for name in chosen:
-            if name == "accuracy":
-                out[name] = float(np.mean(pred == codes))
-            elif name == "balanced_accuracy":
-                out[name] = float(skm.balanced_accuracy_score(codes, pred))
-            elif name == "log_loss":
-                clipped = np.clip(p, _EPS, 1 - _EPS)
-                clipped /= clipped.sum(axis=1, keepdims=True)
-                out[name] = float(-np.mean(np.log(clipped[np.arange(len(codes)), codes])))
-            elif name == "auc_weighted":
-                out[name] = _ranking_score(skm.roc_auc_score, codes, p)
-            elif name == "average_precision":
-                out[name] = _ranking_score(skm.average_precision_score, codes, p)
-            else:
-                kind, average = name.split("_")
-                score = {"f1": skm.f1_score, "precision": skm.precision_score,
-                         "recall": skm.recall_score}[kind]
-                out[name] = float(score(codes, pred, average=average, zero_division=0))
-    return out
+    scoring = ClassScoring(codes, _probabilities(proba, len(codes), len(classes)))
+    return {name: METRICS[name].value(scoring) for name in chosen}
+
+
+def regression_scoring(y_true, y_pred, train_target=None) -> Scoring:
+    """Point predictions as the metrics read them: one series, whose range is that of
+    ``train_target`` (of ``y_true`` without it)."""
+    y = np.asarray(y_true, dtype="float64")
+    yhat = np.asarray(y_pred, dtype="float64")
+    if y.shape != yhat.shape:
+        raise DataError(f"y_pred has shape {yhat.shape}; expected {y.shape}, like y_true.")
+    reference = y if train_target is None else np.asarray(train_target, dtype="float64")
+    spread = float(np.nanmax(reference) - np.nanmin(reference))
+    return Scoring(y, yhat, np.zeros(len(y), dtype=np.int64), 1, np.full(len(y), np.nan),
+                   np.array([spread if spread > 0 else np.nan]))
 
 
 def score_regression(y_true, y_pred, train_target=None, metrics=None) -> dict[str, float]:
     """Regression metrics for point predictions; ``train_target`` (the training part's target)
     gives the range that normalises ``nrmse`` and ``nmae`` (``y_true``'s range without it)."""
     chosen = _chosen(metrics, "regression")
-    y = np.asarray(y_true, dtype="float64")
-    yhat = np.asarray(y_pred, dtype="float64")
-    if y.shape != yhat.shape:
-        raise DataError(f"y_pred has shape {yhat.shape}; expected {y.shape}, like y_true.")
-    err = y - yhat
-    rmse = float(np.sqrt(np.mean(err**2)))
-    mae = float(np.mean(np.abs(err)))
-    reference = y if train_target is None else np.asarray(train_target, dtype="float64")
-    spread = float(np.nanmax(reference) - np.nanmin(reference))
-    nonzero = y != 0
-    values = {
-        "rmse": rmse,
-        "mae": mae,
-        "nrmse": rmse / spread if spread > 0 else np.nan,
-        "nmae": mae / spread if spread > 0 else np.nan,
-        # R2 of a constant target is undefined (sklearn would report 0 or 1).
-        "r2": float(skm.r2_score(y, yhat)) if np.ptp(y) > 0 else np.nan,
-        "spearman": _spearman(y, yhat),
-        "mape": (float(100 * np.mean(np.abs(err[nonzero]) / np.abs(y[nonzero])))
-                 if nonzero.any() else np.nan),
-    }
-    return {name: values[name] for name in chosen}
+    scoring = regression_scoring(y_true, y_pred, train_target)
+    return {name: METRICS[name].value(scoring) for name in chosen}
 
 
 def classification_curves(y_true, proba: np.ndarray, classes) -> dict:

@@ -15,8 +15,12 @@ import numpy as np
 import pandas as pd
 
 from tsauto.ensemble import cross_fitted, cross_fitted_voting, fit_stacker
-from tsauto.evaluation.metrics import METRICS
-from tsauto.evaluation.tabular import score_classification, score_regression
+from tsauto.evaluation.metrics import METRICS, ClassScoring
+from tsauto.evaluation.tabular import (
+    regression_scoring,
+    score_classification,
+    score_regression,
+)
 from tsauto.learners.tabular import registry as tabular_registry
 from tsauto.search.context import TabularContext
 from tsauto.search.ensembles import ensemble_candidates
@@ -161,28 +165,17 @@ def tabular_ensembles(trials: list[TrialResult], folds: list, context: TabularCo
 
 
 def _fast_metric(metric: str, actual: np.ndarray, classes):
-    """metric(rows, predictions) in numpy for the metrics the greedy loop calls thousands of
-    times (scikit-learn's input checks dominate there); None for the others."""
+    """metric(rows, predictions): the registry's array form straight on the arrays, without
+    the input checks of ``score`` (the greedy loop calls it thousands of times); None for
+    nrmse and nmae, which need each fold's training target."""
+    if metric in ("nrmse", "nmae"):
+        return None
+    value = METRICS[metric].value
     if classes is None:
         y = actual.astype("float64")
-        return {"rmse": lambda rows, p: np.sqrt(np.mean((y[rows] - p[:, 0]) ** 2)),
-                "mae": lambda rows, p: np.mean(np.abs(y[rows] - p[:, 0])),
-                "r2": lambda rows, p: 1 - np.sum((y[rows] - p[:, 0]) ** 2)
-                / np.sum((y[rows] - y[rows].mean()) ** 2)}.get(metric)
+        return lambda rows, p: value(regression_scoring(y[rows], p[:, 0]))
     codes = pd.Categorical(actual, categories=list(classes)).codes
-
-    def log_loss(rows, p):
-        p = np.clip(p / p.sum(axis=1, keepdims=True), 1e-15, 1.0)
-        return -np.mean(np.log(p[np.arange(len(p)), codes[rows]]))
-
-    def balanced_accuracy(rows, p):
-        hit = p.argmax(axis=1) == codes[rows]
-        present = np.bincount(codes[rows], minlength=p.shape[1]) > 0
-        return np.mean((np.bincount(codes[rows], hit, p.shape[1])
-                        / np.maximum(np.bincount(codes[rows], minlength=p.shape[1]), 1))[present])
-
-    return {"accuracy": lambda rows, p: np.mean(p.argmax(axis=1) == codes[rows]),
-            "log_loss": log_loss, "balanced_accuracy": balanced_accuracy}.get(metric)
+    return lambda rows, p: value(ClassScoring(codes[rows], p))
 
 
 def _trial(trial_id, name, ranked, weights, blend, keys, folds, context, columns) -> TrialResult:
