@@ -98,13 +98,13 @@ def test_voting_ensemble_is_scored_on_folds_its_weights_never_saw():
     oof = voting.oof.merge(keys.assign(row=range(len(keys))), on=["fold", "series_id", "date"])
     for fold in folds:
         others = _fold_scorer(keys, actual, [f for f in folds if f is not fold], "mae", 7,
-                              "sales", (0.1, 0.9))
+                              "sales")
         weights = greedy_selection(stack[:, :, 0], others)
         rows = oof["fold"] == fold.index
         expected = weights @ stack[:, oof.loc[rows, "row"].to_numpy(), 0]
         np.testing.assert_allclose(oof.loc[rows, "forecast"], expected)
     # the weights it ships with are chosen on every fold
-    everything = _fold_scorer(keys, actual, folds, "mae", 7, "sales", (0.1, 0.9))
+    everything = _fold_scorer(keys, actual, folds, "mae", 7, "sales")
     chosen = greedy_selection(stack[:, :, 0], everything)
     assert voting.params["weights"] == [round(float(w), 6) for w in chosen[chosen > 0]]
 
@@ -131,7 +131,7 @@ def test_one_window_is_cross_fitted_over_two_halves_of_the_series():
     oof = made[0].oof
     assert (oof["series_id"].to_numpy() == keys["series_id"].to_numpy()).all()
     for half in (0, 1):
-        other = _fold_scorer(keys, actual, folds, "mae", 7, "sales", (0.1, 0.9),
+        other = _fold_scorer(keys, actual, folds, "mae", 7, "sales",
                              within=halves != half)
         weights = greedy_selection(stack[:, :, 0], other)
         rows = halves == half
