@@ -423,7 +423,7 @@ class AutoML:
             """The learner is refitted on the series it forecasts: not the fallback's."""
             need, name = _min_history([task.registry.get(t.learner) for t in members])
             away = _fallback_reasons(dataset, filled, s.horizon, need, name)
-            keep = ~np.isin(dataset.series_ids.astype(str), list(away))
+            keep = ~np.isin(dataset.series_ids, list(away))
             if not keep.any():
                 return None
             return (dataset if keep.all() else
@@ -459,7 +459,7 @@ class AutoML:
     def _fallback(dataset: TimeSeriesDataset, away: dict[str, str], context: ForecastContext):
         """The fallback learner fitted on the series in ``away`` (id -> why), and those series
         with the method that forecasts each and why."""
-        ids = dataset.series_ids.astype(str)
+        ids = dataset.series_ids
         keep = np.isin(ids, list(away))
         part = dataset if keep.all() else dataset._replace(
             dataset.frame[np.repeat(keep, dataset.lengths)])
@@ -469,7 +469,7 @@ class AutoML:
         methods = np.where(seasonal_naive_fits(lengths, learner.season_length_),
                            "seasonal_naive", "naive")
         series = {}
-        for sid, method, n in zip(part.series_ids.astype(str).tolist(), methods, lengths):
+        for sid, method, n in zip(part.series_ids.tolist(), methods, lengths):
             reason = away[sid] + ("; one observation: its quantiles have no spread" if n == 1
                                   else "")
             series[sid] = {"method": str(method), "reason": reason}
@@ -738,7 +738,7 @@ def _fallback_reasons(dataset: TimeSeriesDataset, filled: np.ndarray, horizon: i
     """Series the chosen learner does not forecast, id -> why: those no validation window
     could score (``filled`` 0) and those shorter than the learner's ``min_history``."""
     lengths = dataset.lengths
-    ids = dataset.series_ids.astype(str).tolist()
+    ids = dataset.series_ids.tolist()
     def periods(n: int) -> str:
         return f"{n} period" + ("s" if n != 1 else "")
 
@@ -760,7 +760,7 @@ def _with_fallback_check(report: GuardrailReport, dataset: TimeSeriesDataset,
         "fallback_series", "fixed",
         f"{len(ids)} series are forecast by the fallback, not by {learner}: {shown}"
         + (f"; and {len(ids) - 3} more" if len(ids) > 3 else ""), ids,
-        int(dataset.lengths[np.isin(dataset.series_ids.astype(str), ids)].sum()),
+        int(dataset.lengths[np.isin(dataset.series_ids, ids)].sum()),
         f"forecast from their own history by {FALLBACK_CHAIN}; see model.fallback_series")
     return GuardrailReport([*report.results, result])
 

@@ -101,13 +101,12 @@ class ForecastModel(_Artifact):
             frame.attrs.update(attrs)
         if data is not None:
             unseen = training_positions(self.schema, history) < 0
-            frame.attrs["unseen_series"] = history.series_ids[unseen].astype(str).tolist()
+            frame.attrs["unseen_series"] = history.series_ids[unseen].tolist()
         grains = [c for c in schema.grain_columns if c != SERIES_ID]
         if grains:
             table = schema.series.set_index(SERIES_ID)[grains]
-            ids = frame[SERIES_ID].astype(str)
             for col in reversed(grains):
-                frame.insert(1, col, table[col].reindex(ids).to_numpy())
+                frame.insert(1, col, table[col].reindex(frame[SERIES_ID]).to_numpy())
         return frame
 
     def _with_fallback(self, frame: pd.DataFrame, extra: pd.DataFrame,
@@ -120,13 +119,9 @@ class ForecastModel(_Artifact):
             given = self.schema.with_series_id(future, "future")
             given[keys[1]] = pd.to_datetime(given[keys[1]])
             given = given.drop_duplicates(keys, keep="last")[keys + shown]
-            extra = extra.assign(**{SERIES_ID: extra[SERIES_ID].astype(str)}).merge(
-                given, on=keys, how="left")
-        ids = self.schema.series_ids.astype(str)
-        combined = pd.concat([frame.assign(**{SERIES_ID: frame[SERIES_ID].astype(str)}),
-                              extra.assign(**{SERIES_ID: extra[SERIES_ID].astype(str)})],
-                             ignore_index=True)
-        combined[SERIES_ID] = pd.Categorical(combined[SERIES_ID], categories=ids)
+            extra = extra.merge(given, on=keys, how="left")
+        combined = pd.concat([frame, extra], ignore_index=True)
+        combined[SERIES_ID] = pd.Categorical(combined[SERIES_ID], categories=self.schema.series_ids)
         order = np.argsort(combined[SERIES_ID].cat.codes.to_numpy(), kind="stable")
         return combined.iloc[order].reset_index(drop=True)[frame.columns]
 
@@ -174,8 +169,7 @@ class ForecastModel(_Artifact):
         first ``n_series``)."""
         from tsauto.reports.figures import forecast_figure, pick_series
 
-        ids = self.schema.series_ids.astype(str)
-        chosen = pick_series(series, ids, n_series)
+        chosen = pick_series(series, self.schema.series_ids, n_series)
         frame = self.forecast(horizon=horizon, future=future)
         return forecast_figure(self.history, frame, self.schema.time_column,
                                self.schema.target_column, self.quantiles, chosen,
@@ -195,7 +189,7 @@ class ForecastModel(_Artifact):
         times = pd.DatetimeIndex(actuals[self.schema.time_column])
         if times.tz is not None:
             times = times.tz_localize(None)
-        last = pd.Series(self.schema.last_index, index=self.schema.series_ids.astype(str))
+        last = pd.Series(self.schema.last_index, index=self.schema.series_ids)
         steps = grid.index(times.to_numpy()) - last.reindex(actuals[SERIES_ID]).to_numpy()
         steps = steps[~np.isnan(steps)] if steps.dtype.kind == "f" else steps
         if len(steps) == 0 or steps.max() < 1:
@@ -297,7 +291,5 @@ def load_model(path: str | Path) -> ForecastModel | TabularModel:
 
 
 def history_of(ds: TimeSeriesDataset) -> pd.DataFrame:
-    frame = ds.frame[[SERIES_ID, ds.time_column, ds.target_column]].copy()
-    frame[SERIES_ID] = frame[SERIES_ID].astype(str)
-    return frame
+    return ds.frame[[SERIES_ID, ds.time_column, ds.target_column]].copy()
 

@@ -404,9 +404,8 @@ class TimeSeriesDataset:
         out = self.frame.drop(columns=[FILLED])
         if self.grain_columns and self.grain_columns != [SERIES_ID]:
             grains = self.series.set_index(SERIES_ID)[self.grain_columns]
-            codes = out[SERIES_ID].astype(str)
             for col in self.grain_columns:
-                out.insert(1, col, grains[col].reindex(codes).to_numpy())
+                out.insert(1, col, grains[col].reindex(out[SERIES_ID]).to_numpy())
         return out
 
     # -- splits and the future -----------------------------------------------------------------

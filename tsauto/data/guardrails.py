@@ -245,7 +245,7 @@ def _missing_target(ds: TimeSeriesDataset,
     per_series = np.bincount(codes[filled_rows], minlength=ds.n_series)
     share = per_series / np.maximum(ds.lengths, 1)
     _check_filled_share(ds, int(filled_rows.sum()), len(y), per_series, max_filled_share)
-    series = sorted(frame.loc[missing, SERIES_ID].astype(str).unique())
+    series = sorted(frame.loc[missing, SERIES_ID].unique())
     new = frame.assign(**{ds.target_column: filled})[~leading]
     parts = [f"{int(inside.sum())} interpolated linearly"]
     if tail.any():
@@ -350,7 +350,7 @@ def _pad(ds, need, short, detail, ids):
     })
     static = ds.frame.groupby(SERIES_ID, observed=True)[ds.static_features].first()
     for col in ds.static_features:
-        extra[col] = static[col].reindex(extra[SERIES_ID].astype(str)).to_numpy()
+        extra[col] = static[col].reindex(extra[SERIES_ID]).to_numpy()
     # Padding precedes each series' rows, so a stable sort by series keeps time order.
     frame = pd.concat([extra, ds.frame], ignore_index=True)
     order = np.argsort(frame[SERIES_ID].cat.codes.to_numpy(), kind="stable")
@@ -397,7 +397,7 @@ def _missing_features(ds: TimeSeriesDataset) -> GuardrailResult:
     if not counts.any():
         return GuardrailResult("missing_features", "passed", "no missing covariate values")
     bad = counts[counts > 0]
-    series = sorted(ds.frame.loc[missing.any(axis=1), SERIES_ID].astype(str).unique())
+    series = sorted(ds.frame.loc[missing.any(axis=1), SERIES_ID].unique())
     detail = ", ".join(f"'{c}': {n}" for c, n in bad.items())
     return GuardrailResult("missing_features", "alert",
                            f"missing covariate values ({detail}); featurization imputes them "
@@ -409,7 +409,7 @@ def _constant_series(ds: TimeSeriesDataset) -> GuardrailResult:
     constant = (y.max() - y.min()) == 0
     if not constant.any():
         return GuardrailResult("constant_series", "passed", "no constant series")
-    ids = constant.index[constant].astype(str).tolist()
+    ids = constant.index[constant].tolist()
     return GuardrailResult("constant_series", "alert",
                            f"{len(ids)} series have a constant target ({preview(ids)}): they are "
                            f"forecast as constants; MASE scales their errors by their mean "

@@ -108,7 +108,7 @@ def backtest_of_folds(oof: pd.DataFrame, folds: list, ds: TimeSeriesDataset, qua
     frame = oof.assign(cutoff=oof["fold"].map(cutoffs))
     if STEP not in frame:  # ensembles' blends keep no step: count it (the grid is regular)
         frame = frame.sort_values(["fold", SERIES_ID, ds.time_column], kind="stable")
-        frame[STEP] = frame.groupby(["fold", SERIES_ID], sort=False).cumcount() + 1
+        frame[STEP] = frame.groupby(["fold", SERIES_ID], sort=False, observed=True).cumcount() + 1
     frame = frame.drop(columns="fold")
     trains = {cutoffs[f.index]: f.train.frame for f in folds}
     return score_backtest(frame, trains, ds, quantiles)
@@ -141,7 +141,7 @@ def _by_series(frame: pd.DataFrame, trains: dict, ds: TimeSeriesDataset, quantil
     first = trains[frame["cutoff"].iloc[0]]
     scoring = Scoring.of(frame["actual"], frame, frame[SERIES_ID], first, ds.target_column,
                          ds.season_length, quantiles).with_scale(frame["scale"])
-    ids = pd.Index(np.sort(frame[SERIES_ID].astype(object).unique()), name=SERIES_ID)
+    ids = pd.Index(scoring.ids, name=SERIES_ID)
     names = ["mae", "mase", "smape", *(["coverage"] if quantiles else []), "rmse"]
     out = pd.DataFrame({name: METRICS[name].per_series(scoring) for name in names}, index=ids)
     out["points"] = np.bincount(scoring.codes, minlength=scoring.n_series)

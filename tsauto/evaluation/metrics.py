@@ -110,7 +110,7 @@ def naive_scale(train: pd.DataFrame, target: str, season_length: int) -> pd.Seri
     as a share of its level, still free of units.  A training part that is all zeros has no
     scale at all (NaN): MASE leaves that series out."""
     y = train[target].to_numpy(dtype="float64")
-    series = train[SERIES_ID].astype(str).to_numpy()
+    series = train[SERIES_ID].to_numpy()
     codes, ids = pd.factorize(series)
     lengths = np.bincount(codes, minlength=len(ids))
     out = {}
@@ -141,6 +141,7 @@ class Scoring:
     spread: np.ndarray
     quantiles: tuple = ()
     bands: np.ndarray | None = None
+    ids: np.ndarray | None = None  # the series id of each code, sorted
 
     @classmethod
     def of(cls, actual, forecast: pd.DataFrame, series, train: pd.DataFrame, target: str,
@@ -156,7 +157,7 @@ class Scoring:
         bands = (forecast[[quantile_column(q) for q in quantiles]].to_numpy(dtype="float64")
                  if quantiles else None)
         return cls(np.asarray(actual, dtype="float64"), forecast[POINT].to_numpy(dtype="float64"),
-                   codes, len(ids), scale[codes], spread, quantiles, bands)
+                   codes, len(ids), scale[codes], spread, quantiles, bands, np.asarray(ids))
 
     def with_forecast(self, yhat: np.ndarray) -> Scoring:
         return replace(self, yhat=yhat)

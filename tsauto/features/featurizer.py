@@ -291,7 +291,7 @@ class Featurizer:
         lags and windows read it; per-series statistics stay those learned for series seen at
         training and are learned from ``ds`` for the others."""
         known = pd.Index(self.covariates_.series_levels_)
-        positions = known.get_indexer(ds.series_ids.astype(str))
+        positions = known.get_indexer(ds.series_ids)
         other = copy.copy(self)
         other.target_ = self.target_.for_series(positions, ds.grouped().values, ds.indptr)
         other.covariates_ = self.covariates_.for_series(positions, ds)

@@ -120,7 +120,7 @@ def covariate_matrix(frame: pd.DataFrame, columns: Sequence[str], learner: str) 
                             f"{frame[col].dtype} values; encode it as numbers first.")
         missing = frame[col].isna()
         if missing.any():
-            series = frame.loc[missing, SERIES_ID].astype(str).unique().tolist()
+            series = frame.loc[missing, SERIES_ID].unique().tolist()
             raise DataError(f"{learner}: covariate '{col}' has {int(missing.sum())} missing values "
                             f"(series {preview(series)}); fill them first (the guardrails can).")
     return frame[list(columns)].to_numpy(dtype="float64")

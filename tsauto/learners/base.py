@@ -79,7 +79,7 @@ class Forecaster(Pickled):
                             f"{type(train).__name__}.")
         missing = train.frame[train.target_column].isna()
         if missing.any():
-            series = train.frame.loc[missing, SERIES_ID].astype(str).unique().tolist()
+            series = train.frame.loc[missing, SERIES_ID].unique().tolist()
             raise DataError(f"{self.name}: the target '{train.target_column}' has "
                             f"{int(missing.sum())} missing values (series {preview(series)}); run "
                             f"the guardrails first, they fill gaps and report it.")
@@ -156,8 +156,7 @@ class Forecaster(Pickled):
 def training_positions(schema: DatasetSchema, history: TimeSeriesDataset) -> np.ndarray:
     """For each series of ``history``, its position among the series a learner was fitted on
     (``schema``), -1 for a series not seen at training."""
-    known = pd.Index(schema.series_ids.astype(str))
-    return known.get_indexer(history.series_ids.astype(str))
+    return pd.Index(schema.series_ids).get_indexer(history.series_ids)
 
 
 def align_future(frame: pd.DataFrame, future: pd.DataFrame | None, meta: DatasetSchema) -> pd.DataFrame:
@@ -182,8 +181,7 @@ def align_future(frame: pd.DataFrame, future: pd.DataFrame | None, meta: Dataset
                                                 "future: time column")
     keys = [SERIES_ID, meta.time_column]
     future = future.drop_duplicates(keys, keep="last")[keys + needed]
-    left = frame.assign(**{SERIES_ID: frame[SERIES_ID].astype(str)})
-    merged = left.merge(future, on=keys, how="left")
+    merged = frame.merge(future, on=keys, how="left")
     gaps = merged[needed].isna().any(axis=1)
     if gaps.any():
         bad = merged.loc[gaps, keys]

@@ -245,7 +245,7 @@ class ProphetForecaster(Forecaster):
         other.y_, other.indptr_ = target_arrays(history, self.name)
         pos = training_positions(self.schema_, history)
         other.models_ = [self.models_[p] if p >= 0 else None for p in pos]
-        ids = history.series_ids.astype(str)
+        ids = history.series_ids
         other.failures_ = {ids[i]: (self.failures_.get(ids[i]) if p >= 0 else
                                     "not seen at training: no fitted model for it")
                            for i, p in enumerate(pos) if other.models_[i] is None}
@@ -273,7 +273,7 @@ class ProphetForecaster(Forecaster):
             for q in self.quantiles_:
                 qs[q][fallen] = out[quantile_key(q)]
             fallbacks = {str(key): f"{self.failures_[key]}; forecast with {model}"
-                         for key, model in zip(ids[fallen].astype(str), used)}
+                         for key, model in zip(ids[fallen], used)}
         future = future.copy()
         future.attrs["fallbacks"] = fallbacks if len(fallen) else {}
         future[POINT] = point.ravel()

@@ -63,8 +63,8 @@ def forecast_figure(history: pd.DataFrame, forecast: pd.DataFrame, time_column: 
                     target: str, quantiles, series: list[str], last: int | None) -> Figure:
     """History (its ``last`` periods) and the forecast with quantile bands, one panel a series."""
     figure, axes = _grid(len(series))
-    hist = history.groupby(SERIES_ID, sort=False)
-    fc = forecast.assign(**{SERIES_ID: forecast[SERIES_ID].astype(str)}).groupby(SERIES_ID)
+    hist = history.groupby(SERIES_ID, sort=False, observed=True)
+    fc = forecast.groupby(SERIES_ID, observed=True)
     for ax, sid in zip(axes, series):
         past = hist.get_group(sid) if sid in hist.groups else history.iloc[:0]
         if last:
@@ -86,7 +86,7 @@ def series_to_show(by_series: pd.DataFrame, n: int, seed: int = 0) -> dict[str, 
     """The best and worst ``n // 2`` series by MASE (else MAE) and a seeded random few."""
     metric = "mase" if "mase" in by_series and by_series["mase"].notna().any() else "mae"
     ranked = by_series.dropna(subset=[metric]).sort_values(metric, kind="stable")
-    ids = ranked[SERIES_ID].astype(str).tolist()
+    ids = ranked[SERIES_ID].tolist()
     k = max(n // 2, 1)
     best, worst = ids[:k], [s for s in ids[::-1][:k] if s not in ids[:k]]
     rest = [s for s in ids if s not in best and s not in worst]
@@ -98,7 +98,7 @@ def series_to_show(by_series: pd.DataFrame, n: int, seed: int = 0) -> dict[str, 
 def backtest_series_figure(bt, series=None, n_series: int = 4, history: int | None = None,
                            title: str | None = None) -> Figure:
     """Actuals against the forecast at every cutoff (quantile bands, cutoffs dashed)."""
-    frame = bt.forecasts.assign(**{SERIES_ID: bt.forecasts[SERIES_ID].astype(str)})
+    frame = bt.forecasts
     known = frame[SERIES_ID].unique()
     if series is None:
         chosen = series_to_show(bt.by_series, n_series)
@@ -107,8 +107,8 @@ def backtest_series_figure(bt, series=None, n_series: int = 4, history: int | No
         series = pick_series(series, known, n_series)
     figure, axes = _grid(len(series))
     time_col = bt.time_column
-    groups = frame.groupby(SERIES_ID)
-    past = None if bt.history is None else bt.history.groupby(SERIES_ID)
+    groups = frame.groupby(SERIES_ID, observed=True)
+    past = None if bt.history is None else bt.history.groupby(SERIES_ID, observed=True)
     span = history if history is not None else 4 * max(int(frame["step"].max()), 1) \
         if "step" in frame else None
     for ax, sid in zip(axes, series):

@@ -66,7 +66,7 @@ def backtest_report(bt, path: str | Path, title: str = "tsauto backtest",
     doc = Document(title, f"{len(cutoffs)} cutoff(s): {', '.join(cutoffs)}. Written "
                           f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.")
     history = bt.history if bt.history is not None else bt.forecasts
-    lengths = history.groupby(SERIES_ID).size()
+    lengths = history.groupby(SERIES_ID, observed=True).size()
     summary = {"series": len(lengths), "rows": len(history),
                "length_min": int(lengths.min()), "length_median": float(lengths.median()),
                "length_max": int(lengths.max()),

@@ -84,18 +84,15 @@ def _wide(trials, keys: list[str], value_of) -> pd.DataFrame:
 def _forecast_cv(run, trials) -> pd.DataFrame:
     ds = run.dataset
     time = ds.time_column
-    for t in trials:
-        t.oof[SERIES_ID] = t.oof[SERIES_ID].astype(str)
     frame = _wide(trials, ["fold", SERIES_ID, time], lambda t: t.oof[POINT].to_numpy())
-    cutoffs = pd.concat([f.train.frame.groupby(f.train.frame[SERIES_ID].astype(str))[time].max()
+    cutoffs = pd.concat([f.train.frame.groupby(SERIES_ID, observed=True)[time].max()
                          .rename("cutoff").reset_index().assign(fold=f.index)
                          for f in validation_folds(run)])
     frame = frame.merge(cutoffs, on=["fold", SERIES_ID], how="left")
     grains = [c for c in ds.grain_columns if c != SERIES_ID]
     if grains:
         table = ds.schema().series[[SERIES_ID, *grains]]
-        frame = frame.merge(table.assign(**{SERIES_ID: table[SERIES_ID].astype(str)}),
-                            on=SERIES_ID, how="left")
+        frame = frame.merge(table, on=SERIES_ID, how="left")
     trial_columns = [c for c in frame.columns if c.startswith("trial_")]
     columns = [SERIES_ID, *grains, time, "cutoff", "actual", *trial_columns]
     return frame[columns].sort_values([SERIES_ID, "cutoff", time], kind="stable") \
