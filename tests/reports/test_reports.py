@@ -85,7 +85,7 @@ def test_loaded_run_matches_the_search(stored):
     np.testing.assert_allclose(bt.by_cutoff["mase"], [m["mase"] for m in voting.fold_metrics])
     assert list(bt.by_step["step"]) == [1, 2, 3, 4]
     single = run.backtest(best.trial_id).forecasts
-    assert (single.groupby(["cutoff", SERIES_ID])["step"].agg(list)
+    assert (single.groupby(["cutoff", SERIES_ID], observed=True)["step"].agg(list)
             .map(lambda s: s == [1, 2, 3, 4])).all()
 
 

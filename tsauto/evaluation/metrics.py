@@ -7,7 +7,11 @@ averaged over series; sMAPE is
 200 * mean(|y - yhat| / (|y| + |yhat|)).  ``evaluate`` computes every metric at once.
 
 The registry also holds the classification metrics; each metric lists the tasks it scores
-(``metrics_for(task)``), and ``evaluation/tabular.py`` computes the tabular ones.
+(``metrics_for(task)``).  Each metric carries its one implementation, on arrays (``value``,
+and ``per_series`` where a backtest reports it): forecasting and regression metrics read a
+``Scoring``, classification metrics a ``ClassScoring``.  ``evaluate`` (forecasting) and
+``evaluation/tabular.py`` (input checks for the tabular tasks) score through them, and so do the
+greedy ensemble loops, which build a ``Scoring`` once per fold and swap only the forecasts.
 """
 
 from __future__ import annotations
