@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from tsauto.data.dataset import SERIES_ID, TimeSeriesDataset
-from tsauto.data.forecast_columns import POINT, STEP, quantile_column
+from tsauto.data.forecast_columns import STEP, quantile_column
 from tsauto.errors import SettingsError, check_int
 from tsauto.evaluation.metrics import METRICS, Scoring, naive_scale, score
 from tsauto.evaluation.scoring import join_actuals, score_forecast
