@@ -265,9 +265,6 @@ def _write_outputs(run, out_dir: Path, as_json: bool = False) -> None:
 
     from tsauto.progress import skipped_learners
 
-    if run.best_model is None:
-        raise TsautoError(f"no trial completed; see the leaderboard for the errors "
-                          f"({run.outputs}/leaderboard.csv).")
     board = run.leaderboard()
     skipped = skipped_learners(run.result)
     if as_json:
