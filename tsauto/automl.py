@@ -219,6 +219,7 @@ class AutoML:
         store = RunStore(output_dir)
         frame = dataset.frame if isinstance(dataset, TimeSeriesDataset) else dataset.X
         exp = store.create_experiment(name, settings_to_json(self.settings), fingerprint(frame))
+        reporter = reporter or default_reporter(self.settings.verbosity)
         note = _store_data(store.artifacts(exp), raw, valid)
         if note:
             reporter.note(f"Warning: {note}")

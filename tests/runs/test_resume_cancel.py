@@ -240,6 +240,14 @@ def test_data_pyarrow_cannot_store_is_reported_and_resume_says_why(tmp_path):
         _load_data(tmp_path, 1)
 
 
+def test_a_fit_whose_data_pyarrow_cannot_store_warns_and_still_delivers(tmp_path, capsys):
+    panel = make_panel(n_series=2, length=40)
+    panel["note"] = [1, "two"] * (len(panel) // 2)  # an unused column of mixed types
+    run = AutoML(settings_for_resume(max_trials=1, verbosity=1)).fit(panel, output_dir=tmp_path)
+    assert run.best_model is not None
+    assert "Warning: the data could not be stored as Parquet" in capsys.readouterr().err
+
+
 def settings_for_resume(**kw):
     base = dict(time_column="date", target_column="sales", grain_columns=["store"], horizon=6,
                 allowed_models=["test_window_mean"], max_trials=4, early_stopping_trials=None,
