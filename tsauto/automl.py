@@ -427,8 +427,7 @@ class AutoML:
             keep = ~np.isin(dataset.series_ids, list(away))
             if not keep.any():
                 return None
-            return (dataset if keep.all() else
-                    dataset._replace(dataset.frame[np.repeat(keep, dataset.lengths)])), context
+            return dataset.only(keep), context
 
         def make_model(trial: TrialResult | None, fitted: list) -> ForecastModel:
             if trial is None:  # nothing could be validated: the fallback is the model
@@ -460,10 +459,7 @@ class AutoML:
     def _fallback(dataset: TimeSeriesDataset, away: dict[str, str], context: ForecastContext):
         """The fallback learner fitted on the series in ``away`` (id -> why), and those series
         with the method that forecasts each and why."""
-        ids = dataset.series_ids
-        keep = np.isin(ids, list(away))
-        part = dataset if keep.all() else dataset._replace(
-            dataset.frame[np.repeat(keep, dataset.lengths)])
+        part = dataset.only(np.isin(dataset.series_ids, list(away)))
         learner = build_learner(TrialSpec(-1, "seasonal_naive", {}), context).fit(part)
         learner.prepare(context.horizon)  # forecast kept: a failure shows now, not later
         lengths = part.lengths

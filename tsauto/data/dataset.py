@@ -362,6 +362,10 @@ class TimeSeriesDataset:
         new.fixes = list(self.fixes)
         return new
 
+    def only(self, keep: np.ndarray) -> TimeSeriesDataset:
+        """The series where ``keep`` (one bool per series) is true; this dataset when all are."""
+        return self if keep.all() else self._replace(self.frame[np.repeat(keep, self.lengths)])
+
     # -- views ---------------------------------------------------------------------------------
     @property
     def freq(self) -> str:

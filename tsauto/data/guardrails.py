@@ -302,8 +302,7 @@ def _short_series(ds, need: int, horizon: int, n_windows: int, step: int, handli
             return ds, GuardrailResult("short_series", "failed", detail + "; dropping would leave "
                                        "no series. Use short_series_handling='auto' or 'pad', or "
                                        "a shorter horizon.", ids, rows)
-        keep = np.repeat(~short, lengths)
-        return ds._replace(ds.frame[keep]), GuardrailResult(
+        return ds.only(~short), GuardrailResult(
             "short_series", "fixed", detail, ids, rows,
             f"dropped {len(ids)} short series ({rows} rows)")
     return _pad(ds, need, short, detail, ids)

@@ -9,9 +9,7 @@ random series) and the tables list every series.
 from __future__ import annotations
 
 import json
-import platform
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +18,7 @@ import pandas as pd
 from tsauto.data.dataset import SERIES_ID
 from tsauto.reports import figures
 from tsauto.reports.html import Document, escape, figure_html, mapping_table, table_html
+from tsauto.versions import versions
 
 # Libraries whose versions the report lists (those installed).
 LIBRARIES = ("pandas", "numpy", "scikit-learn", "lightgbm", "statsforecast", "prophet", "torch",
@@ -139,19 +138,8 @@ def _settings_section(doc: Document, settings: dict, facts: dict) -> None:
     parts.append(mapping_table({**facts, **{k: _plain(v) for k, v in settings.items()}},
                                "setting", "value"))
     parts.append("<h3>Versions</h3>")
-    parts.append(mapping_table(versions(), "package", "version"))
+    parts.append(mapping_table(versions(LIBRARIES), "package", "version"))
 
-
-def versions() -> dict:
-    import tsauto
-
-    out = {"tsauto": tsauto.__version__, "python": platform.python_version()}
-    for name in LIBRARIES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
 
 
 def _leaderboard_section(doc: Document, run) -> None:

@@ -10,11 +10,9 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-import platform
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from importlib import metadata
 
 import pandas as pd
 from fastapi import FastAPI, Request
@@ -38,6 +36,7 @@ from tsauto.serve.payload import (
     records_frame,
     respond,
 )
+from tsauto.versions import versions
 
 log = logging.getLogger("tsauto.serve")
 
@@ -55,15 +54,6 @@ def _body_doc(model: type, csv: str) -> dict:
         "text/csv": {"schema": {"type": "string"}, "example": csv}}}}
 
 
-def versions() -> dict:
-    out = {"tsauto": tsauto.__version__, "python": platform.python_version()}
-    for name in _VERSIONED:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
-
 
 def describe(model: ForecastModel | TabularModel) -> dict:
     """What a client needs to call the model: task, columns, horizon, quantiles, versions."""
@@ -78,12 +68,12 @@ def describe(model: ForecastModel | TabularModel) -> dict:
                             "static_features": list(s.static_features)},
                 "quantiles": list(model.quantiles),
                 "any_quantiles": bool(model.learner.free_quantiles),
-                "n_series": int(len(s.series)), "versions": versions()}
+                "n_series": int(len(s.series)), "versions": versions(_VERSIONED)}
     s = model.schema
     return {"task": s.task, "model": model.description or repr(model.learner),
             "columns": {"features": list(s.columns), "target": s.target_column},
             "classes": None if s.classes is None else [_plain(c) for c in s.classes],
-            "versions": versions()}
+            "versions": versions(_VERSIONED)}
 
 
 def _plain(value):
