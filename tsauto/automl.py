@@ -55,8 +55,8 @@ from tsauto.search.context import ForecastContext, TabularContext
 from tsauto.search.engine import (Hooks, SearchResult, SearchTask, candidate_learners,
                                   config_key, ranking_key, search)
 from tsauto.search.ensembles import is_ensemble
-from tsauto.search.executor import Executor
-from tsauto.search.refit import refit_forecaster, refit_tabular
+from tsauto.search.refit import (refit_best, refit_best_by, refit_each, refit_forecaster,
+                                 refit_tabular)
 from tsauto.search.tasks import forecasting_task, tabular_task
 from tsauto.search.trial import TrialResult, TrialSpec, build_learner
 from tsauto.settings import SETTINGS, settings_from_json, settings_to_json
@@ -297,8 +297,8 @@ class AutoML:
         model = load_model(path) if path.is_file() else None
         run = Run(s, prepared.dataset, model.guardrails if model else prepared.report, result,
                   model, prepared.validation, result.elapsed, store.folder, exp)
-        run._refit_by = partial(self._refit_best_by, result, prepared)
-        run._refit_each = partial(self._refit_each, result, prepared)
+        run._refit_by = partial(refit_best_by, result, prepared, s)
+        run._refit_each = partial(refit_each, result, prepared, s)
         run.outputs = store.artifacts(exp)
         return run
 
@@ -353,9 +353,10 @@ class AutoML:
             reporter.refit(best.learner if best else "the best trial")
             # A resumed experiment may have spent its budget before the kill: its refit
             # gets the time the search kept back for it, as the uninterrupted run's did.
-            model, refit_errors = self._refit(
-                result, prepared, work / "refit", started,
-                floor=result.refit_reserve if finished else 1.0)
+            model, refit_errors = refit_best(
+                result, prepared, s, work / "refit", started,
+                floor=result.refit_reserve if finished else 1.0,
+                on_fitted=partial(_crash_point, "refit"))
         else:  # no series can fill a validation window: every one gets the fallback
             result = SearchResult([], s.primary_metric, "no series long enough to validate "
                                   "a model: fallback forecasts", 0.0)
@@ -364,8 +365,8 @@ class AutoML:
         run = Run(s, prepared.dataset, model.guardrails if model else prepared.report, result,
                   model, prepared.validation, elapsed, None if store is None else store.folder,
                   exp)
-        run._refit_by = partial(self._refit_best_by, result, prepared)
-        run._refit_each = partial(self._refit_each, result, prepared)
+        run._refit_by = partial(refit_best_by, result, prepared, s)
+        run._refit_each = partial(refit_each, result, prepared, s)
         if model is None:
             self._no_model(run, store, exp, elapsed, refit_errors)
         if store is not None:
@@ -512,31 +513,6 @@ class AutoML:
                          tabular_task(s.task, len(X)), validation, refit_tabular,
                          lambda members: (X, y, context), make_model)
 
-    def _refit_best_by(self, result: SearchResult, prepared: _Prepared, metric: str):
-        with tempfile.TemporaryDirectory(prefix="tsauto-") as tmp:
-            model, errors = self._refit(result, prepared, Path(tmp), None, metric)
-        if model is None:
-            raise NoModelError(f"no trial scored on {metric} could be refitted"
-                               + (f": {errors[0]}" if errors else "") + ".")
-        return model
-
-    def _refit_each(self, result: SearchResult, prepared: _Prepared) -> list:
-        """Every completed trial refitted on all the data, best first, as (trial, model or
-        None, error), each as the final refit would fit it (an ensemble's members together,
-        on the series they can fit)."""
-        by_id = {t.trial_id: t for t in result.trials}
-        out = []
-        with tempfile.TemporaryDirectory(prefix="tsauto-") as tmp:
-            for trial in result.ranked():
-                members = ([by_id[i] for i in trial.params["members"]] if is_ensemble(trial)
-                           else [trial])
-                errors: list[str] = []
-                fitted = self._fit_members(prepared, Path(tmp) / str(trial.trial_id), members,
-                                           None, errors)
-                out.append((trial, None, "; ".join(errors) or "not refitted") if fitted is None
-                           else (trial, prepared.make_model(trial, fitted), None))
-        return out
-
     def _frame(self, data) -> pd.DataFrame:
         if isinstance(data, (str, Path)):
             data = read_table(data)
@@ -552,64 +528,6 @@ class AutoML:
         if s.task == "forecasting":
             return TimeSeriesDataset(data, **s.dataset_roles())
         return TabularDataset(data, s.target_column, s.task, s.drop_columns)
-
-    def _refit(self, result: SearchResult, prepared: _Prepared, workdir, started,
-               metric: str | None = None, floor: float = 1.0):
-        """Refit the best trial (every member of an ensemble) on all the data in workers, so
-        that it honours the budget; if that fails, the next best trial is tried.  Returns the
-        model (None if no trial could be refitted) and the refit errors."""
-        s = self.settings
-        ranked = result.ranked(metric)
-        by_id = {t.trial_id: t for t in result.trials}
-        errors: list[str] = []
-        for trial in ranked:
-            members = ([by_id[i] for i in trial.params["members"]] if is_ensemble(trial)
-                       else [trial])
-            fitted = self._fit_members(prepared, workdir, members, started, errors, floor)
-            if fitted is not None:
-                return prepared.make_model(trial, fitted), errors
-            if started is not None and s.time_budget is not None and \
-                    time.monotonic() - started > s.time_budget:
-                break
-        # Out of time: a model past the budget beats no model.  The best single trial is
-        # refitted without a time limit.
-        single = next((t for t in ranked if not is_ensemble(t)), None)
-        if single is not None and started is not None:
-            fitted = self._fit_members(prepared, workdir, [single], None, errors)
-            if fitted is not None:
-                return prepared.make_model(single, fitted), errors
-        return None, errors
-
-    def _fit_members(self, prepared: _Prepared, workdir, members, started, errors: list,
-                     floor: float = 1.0):
-        """Fitted learners of the members in order, or None if one fails or runs out of time
-        (why is appended to ``errors``); each member gets what is left of the budget, at least
-        ``floor`` seconds."""
-        s = self.settings
-        args = prepared.refit_args(members)
-        if args is None:
-            errors.append(f"{members[0].learner}: no series long enough for it")
-            return None
-        remaining = None if s.time_budget is None or started is None else \
-            max(s.time_budget - (time.monotonic() - started), floor)
-        registry = prepared.task.registry
-        executor = Executor(workdir, prepared.refit_job, args, s.max_concurrent_trials)
-        fitted, queue = {}, list(members)
-        try:
-            while queue or executor.running:
-                while queue and executor.free:
-                    t = queue.pop(0)
-                    executor.submit(t.trial_id, TrialSpec(t.trial_id, t.learner, t.params,
-                                                          registry.get(t.learner)), remaining)
-                for key, status, payload, _ in executor.wait_any():
-                    if status != "ok":
-                        errors.append(f"refit of trial {key}: {str(payload).splitlines()[0]}")
-                        return None
-                    fitted[key] = payload
-                    _crash_point("refit")
-        finally:
-            executor.shutdown()
-        return [fitted[t.trial_id] for t in members]
 
 
 def _save_outputs(run: Run, folder: Path) -> Path:
