@@ -14,15 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-import pandas as pd
-
-from tsauto.data.dataset import TimeSeriesDataset
 from tsauto.errors import NoModelError
-from tsauto.search.context import ForecastContext, TabularContext
 from tsauto.search.engine import SearchResult, SearchTask
 from tsauto.search.ensembles import is_ensemble
 from tsauto.search.executor import Executor
-from tsauto.search.trial import TrialSpec, build_learner
+from tsauto.search.trial import TrialSpec
 
 
 class Refittable(Protocol):
@@ -123,16 +119,3 @@ def fit_members(prepared: Refittable, settings, workdir, members, started, error
     finally:
         executor.shutdown()
     return [fitted[t.trial_id] for t in members]
-
-
-def refit_forecaster(spec: TrialSpec, dataset: TimeSeriesDataset, context: ForecastContext):
-    learner = build_learner(spec, context).fit(dataset)
-    # Local statistical models fit their per-series models here, and keep them and the
-    # forecast, inside the budget: the user's first forecast is immediate and serving from new
-    # data never searches.
-    learner.prepare(context.horizon)
-    return learner
-
-
-def refit_tabular(spec: TrialSpec, X: pd.DataFrame, y: pd.Series, context: TabularContext):
-    return build_learner(spec, context).fit(X, y)

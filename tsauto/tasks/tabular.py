@@ -1,29 +1,38 @@
-"""Tabular trials and ensembles for the same engine: classification and regression.
+"""Classification and regression, as the engine sees them: the table and its guardrails, the
+folds (k-fold, holdout or the user's validation rows), the trial (fit each fold's training rows
+and score its validation rows), the ensembles, the refit on every row and the ``TabularModel``.
 
-A trial fits a tabular learner (a scikit-learn pipeline) on each fold's training rows and scores
-its validation rows.  Out-of-fold predictions keep one column per class probability
-(classification) or the prediction (regression), so that the ensembles blend them exactly as
-they blend forecasts.
+Out-of-fold predictions keep one column per class probability (classification) or the
+prediction (regression), so that the ensembles blend them exactly as they blend forecasts.
+``run_trial`` and ``refit_learner`` run in worker processes: module-level functions.
 """
 
 from __future__ import annotations
 
 import time
 import traceback
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from tsauto.data.tabular import TabularDataset
+from tsauto.data.tabular_guardrails import apply_fixes, run_tabular_guardrails
 from tsauto.ensemble import cross_fitted, cross_fitted_voting, fit_stacker
+from tsauto.ensemble.weighted import WeightedTabularEnsemble
 from tsauto.evaluation.metrics import METRICS, ClassScoring
 from tsauto.evaluation.tabular import (
     regression_scoring,
     score_classification,
     score_regression,
 )
+from tsauto.evaluation.tabular_splits import holdout, kfold, user_validation
 from tsauto.learners.tabular import registry as tabular_registry
-from tsauto.search.context import TabularContext
-from tsauto.search.ensembles import ensemble_candidates
+from tsauto.learners.tabular.registry import BASELINES
+from tsauto.model import TabularModel
+from tsauto.progress import Reporter
+from tsauto.search.engine import SearchTask
+from tsauto.search.ensembles import ensemble_candidates, is_ensemble
 from tsauto.search.trial import (
     TrialResult,
     TrialSpec,
@@ -31,8 +40,30 @@ from tsauto.search.trial import (
     build_learner,
     mean_metrics,
 )
+from tsauto.tasks.base import Prepared, describe
 
-PREDICTION = "prediction"
+# CPU-seconds per 1,000 rows per fold by declared cost (a few dozen columns).
+COST_SECONDS = {"low": 0.05, "medium": 0.3, "high": 2.0}
+
+
+@dataclass(frozen=True)
+class TabularContext:
+    """What every tabular trial is given besides its own parameters."""
+
+    task: str                            # classification | regression
+    classes: list | None                 # None for regression
+    data: tuple[pd.DataFrame, pd.Series]  # (X, y): every row the folds index into
+    seed: int
+
+
+def make_dataset(settings, frame: pd.DataFrame) -> TabularDataset:
+    return TabularDataset(frame, settings.target_column, settings.task, settings.drop_columns)
+
+
+def search_task(task: str, n_rows: int) -> SearchTask:
+    return SearchTask(TaskRegistry(task), BASELINES[task], run_trial, ensembles, n_rows / 1000,
+                      COST_SECONDS)
+
 
 
 class TaskRegistry:
@@ -51,6 +82,52 @@ class TaskRegistry:
 
     def search_space(self, name: str) -> dict:
         return self.get(name).search_space(self.task)
+
+
+def prepare(settings, dataset: TabularDataset, valid: pd.DataFrame | None,
+            reporter: Reporter) -> Prepared:
+    """Guardrails and their fixes, the folds (k-fold, holdout or the user's validation rows),
+    the trial context, and how the winner is refitted (on every row) and becomes a
+    ``TabularModel``."""
+    s = settings
+    report = run_tabular_guardrails(dataset, s.n_folds, s.seed)
+    reporter.guardrails(report)
+    report.raise_if_failed()
+    dataset = apply_fixes(dataset, report)
+    if s.featurization == "off":  # numbers only: what is left is imputed, not encoded
+        kinds = dataset.column_kinds()
+        dataset = dataset.without_columns([c for c, k in kinds.items() if k != "numeric"])
+    X, y = dataset.X, dataset.y
+    if valid is not None:
+        held = make_dataset(s, valid)
+        X = pd.concat([X, dataset.schema().validate(held.X, "validation_data")],
+                      ignore_index=True)
+        y = pd.concat([y, held.y], ignore_index=True)
+        split = user_validation(dataset.n_rows, held.n_rows)
+    elif s.validation_scheme(dataset.n_rows) == "kfold":
+        split = kfold(y, s.n_folds, s.task, s.seed)
+    else:
+        split = holdout(y, s.holdout_fraction, s.task, s.seed)
+    context = TabularContext(s.task, dataset.classes, (X, y), s.seed)
+
+    def make_model(trial: TrialResult, fitted: list) -> TabularModel:
+        learner = (WeightedTabularEnsemble(fitted, trial.params["weights"], trial.learner)
+                   if is_ensemble(trial) else fitted[0])
+        return TabularModel(learner, dataset.schema(), report, s.model_dump(),
+                            describe(trial, fitted))
+
+    validation = {"kfold": f"{len(split.folds)}-fold cross-validation" + (
+                      " (stratified)" if s.task == "classification" else ""),
+                  "holdout": f"a {s.holdout_fraction:.0%} holdout"}.get(
+        split.scheme, f"the given validation_data ({len(y) - dataset.n_rows:,} rows)")
+    if split.note:
+        validation += f"; {split.note}"
+    # The winner is refitted on every row, the user's validation rows included.
+    return Prepared(dataset, report, split.folds, context, search_task(s.task, len(X)),
+                    validation, refit_learner, lambda members: (X, y, context), make_model)
+
+
+PREDICTION = "prediction"
 
 
 def prediction_columns(classes) -> list[str]:
@@ -73,7 +150,7 @@ def predict_columns(learner, X: pd.DataFrame, classes) -> np.ndarray:
     return proba.reindex(columns=list(classes), fill_value=0.0).to_numpy(dtype="float64")
 
 
-def run_tabular_trial(spec: TrialSpec, folds: list, context: TabularContext) -> TrialResult:
+def run_trial(spec: TrialSpec, folds: list, context: TabularContext) -> TrialResult:
     """Fit and score on every fold; never raises (an error becomes a failed result)."""
     start = time.perf_counter()
     X, y = context.data
@@ -98,7 +175,7 @@ def run_tabular_trial(spec: TrialSpec, folds: list, context: TabularContext) -> 
                            error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-3)}")
 
 
-def tabular_ensembles(trials: list[TrialResult], folds: list, context: TabularContext, metric: str,
+def ensembles(trials: list[TrialResult], folds: list, context: TabularContext, metric: str,
                       next_id: int, voting: bool = True, stacking: bool = True
                       ) -> list[TrialResult]:
     """Voting (greedy selection) and stacking over the best completed trials, each scored on
@@ -190,3 +267,7 @@ def _trial(trial_id, name, ranked, weights, blend, keys, folds, context, columns
     oof = pd.DataFrame(blend, columns=columns).assign(fold=fold_ids, row=keys["row"].to_numpy(),
                                                       actual=actual)
     return TrialResult(trial_id, name, params, "completed", mean, fold_metrics, 0.0, oof=oof)
+
+
+def refit_learner(spec: TrialSpec, X: pd.DataFrame, y: pd.Series, context: TabularContext):
+    return build_learner(spec, context).fit(X, y)

@@ -7,7 +7,8 @@ import pandas as pd
 from tsauto.features import FeaturizationSpec
 from tsauto.learners import registry
 from tsauto.learners.tabular import registry as tabular_registry
-from tsauto.search.context import ForecastContext, TabularContext
+from tsauto.tasks.forecasting import ForecastContext
+from tsauto.tasks.tabular import TabularContext
 from tsauto.search.trial import TrialSpec, build_learner
 
 CONTEXT = ForecastContext(horizon=6, quantiles=(0.1, 0.9), season_length=12,
