@@ -81,7 +81,8 @@ def test_weighted_ensemble_blends_members():
 def test_voting_ensemble_is_scored_on_folds_its_weights_never_saw():
     from tsauto import TimeSeriesDataset
     from tsauto.evaluation.splits import rolling_origin
-    from tsauto.tasks.forecasting import _aligned, _fold_scorer, ensembles
+    from tsauto.ensemble.oof import aligned, forecast_fold_scorer
+    from tsauto.tasks.forecasting import ensembles
     from tsauto.search.trial import TrialSpec
     from tsauto.tasks.forecasting import run_trial
     from tests.search.learners_for_tests import WindowMean
@@ -94,18 +95,18 @@ def test_voting_ensemble_is_scored_on_folds_its_weights_never_saw():
               for i, w in enumerate((1, 3, 7, 20))]
     voting = ensembles(trials, folds, context, "mae", 4, stacking=False,
                              target="sales", time_column="date")[0]
-    keys, stack = _aligned(trials, "date", ["forecast"])
+    keys, stack = aligned([t.oof for t in trials], ["fold", "series_id", "date"], ["forecast"])
     actual = keys.pop("actual").to_numpy()
     oof = voting.oof.merge(keys.assign(row=range(len(keys))), on=["fold", "series_id", "date"])
     for fold in folds:
-        others = _fold_scorer(keys, actual, [f for f in folds if f is not fold], "mae", 7,
+        others = forecast_fold_scorer(keys, actual, [f for f in folds if f is not fold], "mae", 7,
                               "sales")
         weights = greedy_selection(stack[:, :, 0], others)
         rows = oof["fold"] == fold.index
         expected = weights @ stack[:, oof.loc[rows, "row"].to_numpy(), 0]
         np.testing.assert_allclose(oof.loc[rows, "forecast"], expected)
     # the weights it ships with are chosen on every fold
-    everything = _fold_scorer(keys, actual, folds, "mae", 7, "sales")
+    everything = forecast_fold_scorer(keys, actual, folds, "mae", 7, "sales")
     chosen = greedy_selection(stack[:, :, 0], everything)
     assert voting.params["weights"] == [round(float(w), 6) for w in chosen[chosen > 0]]
 
@@ -113,7 +114,8 @@ def test_voting_ensemble_is_scored_on_folds_its_weights_never_saw():
 def test_one_window_is_cross_fitted_over_two_halves_of_the_series():
     from tsauto import TimeSeriesDataset
     from tsauto.evaluation.splits import rolling_origin
-    from tsauto.tasks.forecasting import _aligned, _fold_scorer, ensembles
+    from tsauto.ensemble.oof import aligned, forecast_fold_scorer
+    from tsauto.tasks.forecasting import ensembles
     from tsauto.search.trial import TrialSpec
     from tsauto.tasks.forecasting import run_trial
     from tests.search.learners_for_tests import WindowMean
@@ -126,14 +128,14 @@ def test_one_window_is_cross_fitted_over_two_halves_of_the_series():
               for i, w in enumerate((1, 3, 7, 20))]
     made = ensembles(trials, folds, context, "mae", 4, target="sales", time_column="date")
     assert [t.learner for t in made] == ["voting_ensemble", "stack_ensemble"]
-    keys, stack = _aligned(trials, "date", ["forecast"])
+    keys, stack = aligned([t.oof for t in trials], ["fold", "series_id", "date"], ["forecast"])
     actual = keys.pop("actual").to_numpy()
     codes = pd.factorize(keys["series_id"].astype(str))[0]
     halves = (np.random.default_rng(0).permutation(codes.max() + 1) % 2)[codes]
     oof = made[0].oof
     assert (oof["series_id"].to_numpy() == keys["series_id"].to_numpy()).all()
     for half in (0, 1):
-        other = _fold_scorer(keys, actual, folds, "mae", 7, "sales",
+        other = forecast_fold_scorer(keys, actual, folds, "mae", 7, "sales",
                              within=halves != half)
         weights = greedy_selection(stack[:, :, 0], other)
         rows = halves == half

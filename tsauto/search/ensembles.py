@@ -21,5 +21,13 @@ def ensemble_candidates(trials: list[TrialResult], metric: str) -> list[TrialRes
                   key=lambda t: sign * t.metrics[metric])[:MAX_MEMBERS]
 
 
+def ensemble_params(ranked: list[TrialResult], weights: np.ndarray) -> dict:
+    """An ensemble trial's parameters: its members (those with a positive weight) and their
+    weights."""
+    keep = weights > 0
+    return {"members": [ranked[i].trial_id for i in np.flatnonzero(keep)],
+            "weights": [round(float(w), 6) for w in weights[keep]]}
+
+
 def is_ensemble(trial: TrialResult) -> bool:
     return trial.learner in ("voting_ensemble", "stack_ensemble")

@@ -19,20 +19,17 @@ import pandas as pd
 from tsauto.data.tabular import TabularDataset
 from tsauto.data.tabular_guardrails import apply_fixes, run_tabular_guardrails
 from tsauto.ensemble import cross_fitted, cross_fitted_voting, fit_stacker
+from tsauto.ensemble.oof import aligned, as_probabilities, tabular_row_metric, weight_groups
 from tsauto.ensemble.weighted import WeightedTabularEnsemble
-from tsauto.evaluation.metrics import METRICS, ClassScoring
-from tsauto.evaluation.tabular import (
-    regression_scoring,
-    score_classification,
-    score_regression,
-)
+from tsauto.evaluation.metrics import METRICS
+from tsauto.evaluation.tabular import score_classification, score_regression
 from tsauto.evaluation.tabular_splits import holdout, kfold, user_validation
 from tsauto.learners.tabular import registry as tabular_registry
 from tsauto.learners.tabular.registry import BASELINES
 from tsauto.model import TabularModel
 from tsauto.progress import Reporter
 from tsauto.search.engine import SearchTask
-from tsauto.search.ensembles import ensemble_candidates, is_ensemble
+from tsauto.search.ensembles import ensemble_candidates, ensemble_params, is_ensemble
 from tsauto.search.trial import (
     TrialResult,
     TrialSpec,
@@ -176,8 +173,7 @@ def run_trial(spec: TrialSpec, folds: list, context: TabularContext) -> TrialRes
 
 
 def ensembles(trials: list[TrialResult], folds: list, context: TabularContext, metric: str,
-                      next_id: int, voting: bool = True, stacking: bool = True
-                      ) -> list[TrialResult]:
+              next_id: int, voting: bool = True, stacking: bool = True) -> list[TrialResult]:
     """Voting (greedy selection) and stacking over the best completed trials, each scored on
     predictions for folds its weights were not chosen on."""
     sign = -1.0 if METRICS[metric].greater_is_better else 1.0
@@ -185,19 +181,17 @@ def ensembles(trials: list[TrialResult], folds: list, context: TabularContext, m
     if len(ranked) < 2:
         return []
     columns = prediction_columns(context.classes)
-    keys = ranked[0].oof[["fold", "row", "actual"]]
-    stack = np.stack([keys[["fold", "row"]].merge(t.oof, on=["fold", "row"], how="left")[columns]
-                      .to_numpy(dtype="float64") for t in ranked])  # models x rows x columns
+    keys, stack = aligned([t.oof for t in ranked], ["fold", "row"], columns,
+                          complete_only=False)  # models x rows x columns
     fold_ids, actual = keys["fold"].to_numpy(), keys["actual"].to_numpy()
     _, y = context.data
     train_of = {f.index: y.iloc[f.train] for f in folds}
     n_models, n_rows, n_columns = stack.shape
 
-    fast = _fast_metric(metric, actual, context.classes)
+    fast = tabular_row_metric(metric, actual, context.classes)
     # Weights are chosen on some rows and judged on others: across folds, or, with a single
     # validation fold (holdout, the user's frame), across two seeded halves of it.
-    groups = fold_ids if len(folds) > 1 else \
-        np.random.default_rng(context.seed).permutation(n_rows) % 2
+    groups = weight_groups(fold_ids, np.arange(n_rows), len(folds), context.seed)
     fold_of = dict(zip(groups, fold_ids))
 
     def scorer(left_out):
@@ -230,9 +224,7 @@ def ensembles(trials: list[TrialResult], folds: list, context: TabularContext, m
             return None
         meta = meta.reshape(n_rows, n_columns)
         if context.classes is not None:
-            meta = np.clip(meta, 0, None)
-            meta = meta / np.where(meta.sum(axis=1, keepdims=True) > 0,
-                                   meta.sum(axis=1, keepdims=True), 1.0)
+            meta = as_probabilities(meta)
             coef = coef / coef.sum()
         return _trial(trial_id, "stack_ensemble", ranked, coef, meta, keys, folds, context,
                       columns)
@@ -241,29 +233,13 @@ def ensembles(trials: list[TrialResult], folds: list, context: TabularContext, m
                                                      ("stack_ensemble", stack_, stacking)])
 
 
-def _fast_metric(metric: str, actual: np.ndarray, classes):
-    """metric(rows, predictions): the registry's array form straight on the arrays, without
-    the input checks of ``score`` (the greedy loop calls it thousands of times); None for
-    nrmse and nmae, which need each fold's training target."""
-    if metric in ("nrmse", "nmae"):
-        return None
-    value = METRICS[metric].value
-    if classes is None:
-        y = actual.astype("float64")
-        return lambda rows, p: value(regression_scoring(y[rows], p[:, 0]))
-    codes = pd.Categorical(actual, categories=list(classes)).codes
-    return lambda rows, p: value(ClassScoring(codes[rows], p))
-
-
 def _trial(trial_id, name, ranked, weights, blend, keys, folds, context, columns) -> TrialResult:
     _, y = context.data
     fold_ids, actual = keys["fold"].to_numpy(), keys["actual"].to_numpy()
     fold_metrics = [score(actual[fold_ids == f.index], blend[fold_ids == f.index], context,
                           y.iloc[f.train]) for f in folds]
     mean = mean_metrics(fold_metrics)
-    keep = weights > 0
-    params = {"members": [ranked[i].trial_id for i in np.flatnonzero(keep)],
-              "weights": [round(float(w), 6) for w in weights[keep]]}
+    params = ensemble_params(ranked, weights)
     oof = pd.DataFrame(blend, columns=columns).assign(fold=fold_ids, row=keys["row"].to_numpy(),
                                                       actual=actual)
     return TrialResult(trial_id, name, params, "completed", mean, fold_metrics, 0.0, oof=oof)
