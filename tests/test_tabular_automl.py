@@ -103,14 +103,15 @@ def test_one_validation_fold_is_cross_fitted_over_two_halves():
     from tsauto.ensemble import greedy_selection
     from tsauto.evaluation.tabular_splits import holdout
     from tsauto.tasks.tabular import TabularContext
-    from tsauto.tasks.tabular import TaskRegistry, ensembles, run_trial
+    from tsauto.learners.tabular.registry import TaskLearners
+    from tsauto.tasks.tabular import ensembles, run_trial
     from tsauto.search.trial import TrialSpec
 
     frame = sk_frame(sk.load_breast_cancer)
     X, y = frame.drop(columns="target"), frame.target
     folds = holdout(y, 0.3, "classification", 0).folds
     context = TabularContext("classification", [0, 1], (X, y), 0)
-    registry = TaskRegistry("classification")
+    registry = TaskLearners("classification")
     trials = [run_trial(TrialSpec(i, name, params, registry.get(name)), folds, context)
               for i, (name, params) in enumerate([("logistic_regression", {}), ("knn", {}),
                                                   ("lightgbm", {"n_estimators": 20})])]

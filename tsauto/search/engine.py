@@ -122,7 +122,7 @@ def candidate_learners(settings, task: SearchTask, n_folds: int, budget: float |
     chosen, skipped = [], {}
     for name in names:
         cls = task.registry.get(name)
-        caps = getattr(cls, "capabilities", cls)  # forecasters declare cost in capabilities
+        caps = cls.capabilities
         if getattr(caps, "needs_gpu", False):
             skipped[name] = "needs a GPU"
             continue

@@ -24,8 +24,7 @@ from tsauto.ensemble.weighted import WeightedTabularEnsemble
 from tsauto.evaluation.metrics import METRICS
 from tsauto.evaluation.tabular import score_classification, score_regression
 from tsauto.evaluation.tabular_splits import holdout, kfold, user_validation
-from tsauto.learners.tabular import registry as tabular_registry
-from tsauto.learners.tabular.registry import BASELINES
+from tsauto.learners.tabular.registry import BASELINES, TaskLearners
 from tsauto.model import TabularModel
 from tsauto.progress import Reporter
 from tsauto.search.engine import SearchTask
@@ -58,27 +57,9 @@ def make_dataset(settings, frame: pd.DataFrame) -> TabularDataset:
 
 
 def search_task(task: str, n_rows: int) -> SearchTask:
-    return SearchTask(TaskRegistry(task), BASELINES[task], run_trial, ensembles, n_rows / 1000,
+    return SearchTask(TaskLearners(task), BASELINES[task], run_trial, ensembles, n_rows / 1000,
                       COST_SECONDS)
 
-
-
-class TaskRegistry:
-    """The tabular learners that serve one task, with the registry interface the engine uses."""
-
-    def __init__(self, task: str) -> None:
-        self.task = task
-
-    def names(self) -> list[str]:
-        return tabular_registry.names(self.task)
-
-    def get(self, name: str):
-        cls = tabular_registry.get(name)
-        cls.check_task(self.task)
-        return cls
-
-    def search_space(self, name: str) -> dict:
-        return self.get(name).search_space(self.task)
 
 
 def prepare(settings, dataset: TabularDataset, valid: pd.DataFrame | None,
