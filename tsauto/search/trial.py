@@ -16,8 +16,6 @@ import numpy as np
 import pandas as pd
 
 from tsauto.errors import DataError
-from tsauto.learners import registry
-from tsauto.learners.base import Forecaster
 
 
 @dataclass
@@ -26,8 +24,9 @@ class TrialSpec:
     learner: str
     params: dict
     # The class travels with the spec (pickled by reference), so a worker can run learners
-    # registered outside tsauto's families, e.g. a user's own or a test's.
-    cls: type[Forecaster] | None = None
+    # registered outside tsauto's families, e.g. a user's own or a test's; the task's registry
+    # names it, the search does not know any registry.
+    cls: type
 
 
 @dataclass
@@ -48,12 +47,11 @@ def mean_metrics(fold_metrics: list[dict]) -> dict:
     return {k: float(np.nanmean([m[k] for m in fold_metrics])) for k in fold_metrics[0]}
 
 
-def build_learner(spec: TrialSpec, context) -> Forecaster:
+def build_learner(spec: TrialSpec, context):
     """The learner with its own parameters over what its family takes from the context
     (``from_context``: quantiles, season length, featurization...; ``context``: the task's
     typed context, e.g. ``tsauto.tasks.forecasting.ForecastContext``)."""
-    cls = spec.cls or registry.get(spec.learner)
-    return cls.from_context(context, spec.params)
+    return spec.cls.from_context(context, spec.params)
 
 
 def build_ensembles(ranked: list[TrialResult], next_id: int, n_rows: int,

@@ -264,7 +264,8 @@ def fallback(dataset: TimeSeriesDataset, away: dict[str, str], context: Forecast
     """The fallback learner fitted on the series in ``away`` (id -> why), and those series
     with the method that forecasts each and why."""
     part = dataset.only(np.isin(dataset.series_ids, list(away)))
-    learner = build_learner(TrialSpec(-1, "seasonal_naive", {}), context).fit(part)
+    spec = TrialSpec(-1, "seasonal_naive", {}, registry.get("seasonal_naive"))
+    learner = build_learner(spec, context).fit(part)
     learner.prepare(context.horizon)  # forecast kept: a failure shows now, not later
     lengths = part.lengths
     methods = np.where(seasonal_naive_fits(lengths, learner.season_length_),
