@@ -42,7 +42,8 @@ from tsauto.search.ensembles import is_ensemble
 from tsauto.search.refit import refit_best, refit_best_by, refit_each
 from tsauto.search.trial import TrialResult, TrialSpec
 from tsauto.settings import SETTINGS, settings_from_json, settings_to_json
-from tsauto.tasks import Prepared, task_module
+from tsauto.tasks import task_module
+from tsauto.tasks.base import Prepared
 
 
 class Run:

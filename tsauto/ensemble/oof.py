@@ -15,7 +15,6 @@ from tsauto.data.dataset import SERIES_ID
 from tsauto.data.forecast_columns import POINT
 from tsauto.evaluation.metrics import METRICS, ClassScoring, Scoring
 from tsauto.evaluation.splits import Fold
-from tsauto.evaluation.tabular import regression_scoring
 
 
 def aligned(oofs: list[pd.DataFrame], keys: list[str], columns: list[str],
@@ -69,6 +68,10 @@ def tabular_row_metric(metric: str, actual: np.ndarray, classes):
     """metric(rows, predictions): the registry's array form straight on the arrays, without
     the input checks of the tabular scorers; None for nrmse and nmae, which need each fold's
     training target."""
+    # Imported here: it brings scikit-learn, which a forecasting trial's worker (it imports
+    # this module with its task) does not need.
+    from tsauto.evaluation.tabular import regression_scoring
+
     if metric in ("nrmse", "nmae"):
         return None
     value = METRICS[metric].value

@@ -5,22 +5,21 @@ how a trial runs in a worker, its ensembles, the refit and the model it returns)
     tabular.py       ClassificationSettings, RegressionSettings -> TabularModel
 
 A new task is one module with ``make_dataset(settings, frame)`` and ``prepare(settings,
-dataset, validation_data, reporter) -> Prepared`` (``base.py``), named in ``TASKS``.
+dataset, validation_data, reporter) -> Prepared`` (``base.py``), named in ``TASKS``.  Task
+modules are imported on first use: a worker imports only the module of its job.
 """
 
 from __future__ import annotations
 
+import importlib
 from types import ModuleType
 
-from tsauto.tasks import forecasting, tabular
-from tsauto.tasks.base import Prepared
-
-TASKS: dict[str, ModuleType] = {"forecasting": forecasting, "classification": tabular,
-                                "regression": tabular}
+TASKS = {"forecasting": "tsauto.tasks.forecasting", "classification": "tsauto.tasks.tabular",
+         "regression": "tsauto.tasks.tabular"}
 
 
 def task_module(task: str) -> ModuleType:
-    return TASKS[task]
+    return importlib.import_module(TASKS[task])
 
 
-__all__ = ["TASKS", "Prepared", "task_module"]
+__all__ = ["TASKS", "task_module"]
