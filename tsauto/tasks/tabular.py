@@ -61,7 +61,7 @@ def search_task(task: str, n_rows: int) -> SearchTask:
                       COST_SECONDS)
 
 
-
+# -- the preparation --------------------------------------------------------------------------
 def prepare(settings, dataset: TabularDataset, valid: pd.DataFrame | None,
             reporter: Reporter) -> Prepared:
     """Guardrails and their fixes, the folds (k-fold, holdout or the user's validation rows),
@@ -105,6 +105,7 @@ def prepare(settings, dataset: TabularDataset, valid: pd.DataFrame | None,
                     validation, refit_learner, lambda members: (X, y, context), make_model)
 
 
+# -- the trial and the refit (run in workers) -------------------------------------------------
 PREDICTION = "prediction"
 
 
@@ -113,7 +114,8 @@ def prediction_columns(classes) -> list[str]:
     return [PREDICTION] if classes is None else [f"p{i}" for i in range(len(classes))]
 
 
-def score(y, predictions: np.ndarray, context: TabularContext, train_target=None, metrics=None) -> dict:
+def score(y, predictions: np.ndarray, context: TabularContext, train_target=None,
+          metrics=None) -> dict:
     """Metrics of predictions (rows x prediction columns) against the true values."""
     if context.classes is None:
         return score_regression(y, predictions[:, 0], train_target, metrics)
@@ -153,6 +155,11 @@ def run_trial(spec: TrialSpec, folds: list, context: TabularContext) -> TrialRes
                            error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-3)}")
 
 
+def refit_learner(spec: TrialSpec, X: pd.DataFrame, y: pd.Series, context: TabularContext):
+    return build_learner(spec, context).fit(X, y)
+
+
+# -- the ensembles ----------------------------------------------------------------------------
 def ensembles(trials: list[TrialResult], folds: list, context: TabularContext, metric: str,
               next_id: int, voting: bool = True, stacking: bool = True) -> list[TrialResult]:
     """Voting (greedy selection) and stacking over the best completed trials, each scored on
@@ -224,7 +231,3 @@ def _trial(trial_id, name, ranked, weights, blend, keys, folds, context, columns
     oof = pd.DataFrame(blend, columns=columns).assign(fold=fold_ids, row=keys["row"].to_numpy(),
                                                       actual=actual)
     return TrialResult(trial_id, name, params, "completed", mean, fold_metrics, 0.0, oof=oof)
-
-
-def refit_learner(spec: TrialSpec, X: pd.DataFrame, y: pd.Series, context: TabularContext):
-    return build_learner(spec, context).fit(X, y)
