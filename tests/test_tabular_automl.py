@@ -102,19 +102,20 @@ def test_holdout_validation_and_ensembles_are_honest():
 def test_one_validation_fold_is_cross_fitted_over_two_halves():
     from tsauto.ensemble import greedy_selection
     from tsauto.evaluation.tabular_splits import holdout
-    from tsauto.search.context import TabularContext
-    from tsauto.search.tabular import TaskRegistry, run_tabular_trial, tabular_ensembles
+    from tsauto.tasks.tabular import TabularContext
+    from tsauto.learners.tabular.registry import TaskLearners
+    from tsauto.tasks.tabular import ensembles, run_trial
     from tsauto.search.trial import TrialSpec
 
     frame = sk_frame(sk.load_breast_cancer)
     X, y = frame.drop(columns="target"), frame.target
     folds = holdout(y, 0.3, "classification", 0).folds
     context = TabularContext("classification", [0, 1], (X, y), 0)
-    registry = TaskRegistry("classification")
-    trials = [run_tabular_trial(TrialSpec(i, name, params, registry.get(name)), folds, context)
+    registry = TaskLearners("classification")
+    trials = [run_trial(TrialSpec(i, name, params, registry.get(name)), folds, context)
               for i, (name, params) in enumerate([("logistic_regression", {}), ("knn", {}),
                                                   ("lightgbm", {"n_estimators": 20})])]
-    voting = tabular_ensembles(trials, folds, context, "log_loss", 3, stacking=False)[0]
+    voting = ensembles(trials, folds, context, "log_loss", 3, stacking=False)[0]
     # each half of the holdout is blended with weights chosen on the other half
     stack = np.stack([t.oof[["p0", "p1"]].to_numpy() for t in trials])
     halves = np.random.default_rng(0).permutation(len(folds[0].valid)) % 2

@@ -8,7 +8,8 @@
     run.best_model.predict_proba(new_rows)
 
 One flow for every task: only the preparation (dataset, guardrails, folds, what a trial needs)
-and the artifact differ, in ``_prepare_forecasting`` and ``_prepare_tabular``.
+and the artifact differ, in the task's module (``tsauto.tasks``); the search runs the trials,
+the ensembles and the refit (``tsauto.search``).
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -29,53 +28,22 @@ import numpy as np
 import pandas as pd
 
 from tsauto.data.dataset import TimeSeriesDataset, read_table
-from tsauto.data.guardrails import (
-    FALLBACK_CHAIN,
-    MIN_TRAIN,
-    GuardrailReport,
-    GuardrailResult,
-    run_guardrails,
-    validation_windows,
-    windows_filled,
-)
+from tsauto.data.guardrails import GuardrailReport
 from tsauto.data.io import check_output_dir
 from tsauto.data.tabular import TabularDataset
-from tsauto.data.tabular_guardrails import apply_fixes, run_tabular_guardrails
-from tsauto.ensemble.weighted import WeightedEnsemble, WeightedTabularEnsemble
 from tsauto.errors import DataError, NoModelError, SettingsError
-from tsauto.evaluation.metrics import fallback_metric, is_better, metrics_for
-from tsauto.evaluation.splits import rolling_origin
-from tsauto.evaluation.tabular_splits import holdout, kfold, user_validation
-from tsauto.features.spec import FeaturizationSpec
-from tsauto.learners._stat_common import seasonal_naive_fits
-from tsauto.model import ForecastModel, TabularModel, history_of, load_model
+from tsauto.evaluation.metrics import fallback_metric, metrics_for
+from tsauto.model import ForecastModel, TabularModel, load_model
 from tsauto.progress import Reporter, default_reporter, members_summary, skipped_learners
 from tsauto.runs.store import OUTPUTS, RunStore
-from tsauto.search.context import ForecastContext, TabularContext
-from tsauto.search.engine import (Hooks, SearchResult, SearchTask, candidate_learners,
+from tsauto.search.engine import (Hooks, SearchResult, candidate_learners,
                                   config_key, ranking_key, search)
 from tsauto.search.ensembles import is_ensemble
-from tsauto.search.executor import Executor
-from tsauto.search.refit import refit_forecaster, refit_tabular
-from tsauto.search.tasks import forecasting_task, tabular_task
-from tsauto.search.trial import TrialResult, TrialSpec, build_learner
+from tsauto.search.refit import refit_best, refit_best_by, refit_each
+from tsauto.search.trial import TrialResult, TrialSpec
 from tsauto.settings import SETTINGS, settings_from_json, settings_to_json
-
-
-@dataclass
-class _Prepared:
-    """What one task hands the shared flow: the cleaned data, its report, the validation folds,
-    what every trial is given, and how the winner is refitted and wrapped as the artifact."""
-
-    dataset: TimeSeriesDataset | TabularDataset
-    report: GuardrailReport
-    folds: list                                      # empty: nothing to search on
-    context: ForecastContext | TabularContext
-    task: SearchTask
-    validation: str                                  # the validation scheme, in words
-    refit_job: Callable                              # (spec, *refit_args) -> fitted learner
-    refit_args: Callable                             # (member trials) -> args, None: no data
-    make_model: Callable                             # (trial, fitted members) -> artifact
+from tsauto.tasks import task_module
+from tsauto.tasks.base import Prepared
 
 
 class Run:
@@ -276,9 +244,8 @@ class AutoML:
         """Stop this object's running fit (from another thread); the best so far is kept."""
         self._cancel.set()
 
-    def _prepare(self, dataset, valid, reporter: Reporter) -> _Prepared:
-        return (self._prepare_forecasting(dataset, reporter) if self.settings.task == "forecasting"
-                else self._prepare_tabular(dataset, valid, reporter))
+    def _prepare(self, dataset, valid, reporter: Reporter) -> Prepared:
+        return task_module(self.settings.task).prepare(self.settings, dataset, valid, reporter)
 
     def _stored_run(self, store: RunStore, row, reporter: Reporter | None = None) -> Run:
         """An experiment as it was stored: its trials and its model (None if it has none), no
@@ -297,8 +264,8 @@ class AutoML:
         model = load_model(path) if path.is_file() else None
         run = Run(s, prepared.dataset, model.guardrails if model else prepared.report, result,
                   model, prepared.validation, result.elapsed, store.folder, exp)
-        run._refit_by = partial(self._refit_best_by, result, prepared)
-        run._refit_each = partial(self._refit_each, result, prepared)
+        run._refit_by = partial(refit_best_by, result, prepared, s)
+        run._refit_each = partial(refit_each, result, prepared, s)
         run.outputs = store.artifacts(exp)
         return run
 
@@ -353,9 +320,10 @@ class AutoML:
             reporter.refit(best.learner if best else "the best trial")
             # A resumed experiment may have spent its budget before the kill: its refit
             # gets the time the search kept back for it, as the uninterrupted run's did.
-            model, refit_errors = self._refit(
-                result, prepared, work / "refit", started,
-                floor=result.refit_reserve if finished else 1.0)
+            model, refit_errors = refit_best(
+                result, prepared, s, work / "refit", started,
+                floor=result.refit_reserve if finished else 1.0,
+                on_fitted=partial(_crash_point, "refit"))
         else:  # no series can fill a validation window: every one gets the fallback
             result = SearchResult([], s.primary_metric, "no series long enough to validate "
                                   "a model: fallback forecasts", 0.0)
@@ -364,8 +332,8 @@ class AutoML:
         run = Run(s, prepared.dataset, model.guardrails if model else prepared.report, result,
                   model, prepared.validation, elapsed, None if store is None else store.folder,
                   exp)
-        run._refit_by = partial(self._refit_best_by, result, prepared)
-        run._refit_each = partial(self._refit_each, result, prepared)
+        run._refit_by = partial(refit_best_by, result, prepared, s)
+        run._refit_each = partial(refit_each, result, prepared, s)
         if model is None:
             self._no_model(run, store, exp, elapsed, refit_errors)
         if store is not None:
@@ -402,141 +370,6 @@ class AutoML:
             message += f". The leaderboard is in {board}"
         raise NoModelError(message + ".")
 
-    def _prepare_forecasting(self, dataset: TimeSeriesDataset, reporter: Reporter) -> _Prepared:
-        s = self.settings
-        n_cv, step = validation_windows(dataset, s.horizon, s.n_cross_validations, s.cv_step_size)
-        dataset, report = run_guardrails(dataset, horizon=s.horizon, n_cross_validations=n_cv,
-                                         cv_step_size=step,
-                                         short_series_handling=s.short_series_handling,
-                                         max_filled_share=s.max_filled_share)
-        reporter.guardrails(report)
-        report.raise_if_failed()
-        featurization = FeaturizationSpec(
-            target_lags=s.target_lags, target_rolling_window_size=s.target_rolling_window_size,
-            feature_lags=s.feature_lags, country_or_region=s.country_or_region,
-            subdivision=s.subdivision, featurization=s.featurization)
-        context = ForecastContext(s.horizon, tuple(s.quantiles), dataset.season_length,
-                                  featurization, s.seed)
-        filled = windows_filled(dataset.lengths, s.horizon, n_cv, step)
-        task = forecasting_task(dataset)
-
-        def refit_args(members: list[TrialResult]):
-            """The learner is refitted on the series it forecasts: not the fallback's."""
-            need, name = _min_history([task.registry.get(t.learner) for t in members])
-            away = _fallback_reasons(dataset, filled, s.horizon, need, name)
-            keep = ~np.isin(dataset.series_ids, list(away))
-            if not keep.any():
-                return None
-            return dataset.only(keep), context
-
-        def make_model(trial: TrialResult | None, fitted: list) -> ForecastModel:
-            if trial is None:  # nothing could be validated: the fallback is the model
-                away = _fallback_reasons(dataset, filled, s.horizon, 0, "")
-                learner, series = self._fallback(dataset, away, context)
-                checked = _with_fallback_check(report, dataset, series, "a searched model")
-                return ForecastModel(learner, dataset.schema(), history_of(dataset), s.horizon,
-                                     s.quantiles, checked, s.model_dump(),
-                                     f"fallback: {FALLBACK_CHAIN} (no series is long enough to "
-                                     f"validate a model)", None, series)
-            learner = (WeightedEnsemble.of_fitted(fitted, trial.params["weights"], trial.learner)
-                       if is_ensemble(trial) else fitted[0])
-            away = _fallback_reasons(dataset, filled, s.horizon,
-                                     *_min_history([type(m) for m in fitted]))
-            fallback, series = (self._fallback(dataset, away, context) if away else (None, {}))
-            checked = _with_fallback_check(report, dataset, series, trial.learner)
-            return ForecastModel(learner, dataset.schema(), history_of(dataset), s.horizon,
-                                 s.quantiles, checked, s.model_dump(), _describe(trial, fitted), fallback,
-                                 series)
-
-        folds = (rolling_origin(dataset, s.horizon, n_cv, step) if filled.any() else [])
-        validation = f"{n_cv} rolling-origin window(s) of {s.horizon} periods, {step} apart"
-        if not folds:
-            validation = f"none: no series can fill one window of {s.horizon} periods"
-        return _Prepared(dataset, report, folds, context, task, validation, refit_forecaster,
-                         refit_args, make_model)
-
-    @staticmethod
-    def _fallback(dataset: TimeSeriesDataset, away: dict[str, str], context: ForecastContext):
-        """The fallback learner fitted on the series in ``away`` (id -> why), and those series
-        with the method that forecasts each and why."""
-        part = dataset.only(np.isin(dataset.series_ids, list(away)))
-        learner = build_learner(TrialSpec(-1, "seasonal_naive", {}), context).fit(part)
-        learner.prepare(context.horizon)  # forecast kept: a failure shows now, not later
-        lengths = part.lengths
-        methods = np.where(seasonal_naive_fits(lengths, learner.season_length_),
-                           "seasonal_naive", "naive")
-        series = {}
-        for sid, method, n in zip(part.series_ids.tolist(), methods, lengths):
-            reason = away[sid] + ("; one observation: its quantiles have no spread" if n == 1
-                                  else "")
-            series[sid] = {"method": str(method), "reason": reason}
-        return learner, series
-
-    def _prepare_tabular(self, dataset: TabularDataset, valid: pd.DataFrame | None,
-                         reporter: Reporter) -> _Prepared:
-        s = self.settings
-        report = run_tabular_guardrails(dataset, s.n_folds, s.seed)
-        reporter.guardrails(report)
-        report.raise_if_failed()
-        dataset = apply_fixes(dataset, report)
-        if s.featurization == "off":  # numbers only: what is left is imputed, not encoded
-            kinds = dataset.column_kinds()
-            dataset = dataset.without_columns([c for c, k in kinds.items() if k != "numeric"])
-        X, y = dataset.X, dataset.y
-        if valid is not None:
-            held = self._dataset(valid)
-            X = pd.concat([X, dataset.schema().validate(held.X, "validation_data")],
-                          ignore_index=True)
-            y = pd.concat([y, held.y], ignore_index=True)
-            split = user_validation(dataset.n_rows, held.n_rows)
-        elif s.validation_scheme(dataset.n_rows) == "kfold":
-            split = kfold(y, s.n_folds, s.task, s.seed)
-        else:
-            split = holdout(y, s.holdout_fraction, s.task, s.seed)
-        context = TabularContext(s.task, dataset.classes, (X, y), s.seed)
-
-        def make_model(trial: TrialResult, fitted: list) -> TabularModel:
-            learner = (WeightedTabularEnsemble(fitted, trial.params["weights"], trial.learner)
-                       if is_ensemble(trial) else fitted[0])
-            return TabularModel(learner, dataset.schema(), report, s.model_dump(),
-                                _describe(trial, fitted))
-
-        validation = {"kfold": f"{len(split.folds)}-fold cross-validation" + (
-                          " (stratified)" if s.task == "classification" else ""),
-                      "holdout": f"a {s.holdout_fraction:.0%} holdout"}.get(
-            split.scheme, f"the given validation_data ({len(y) - dataset.n_rows:,} rows)")
-        if split.note:
-            validation += f"; {split.note}"
-        # The winner is refitted on every row, the user's validation rows included.
-        return _Prepared(dataset, report, split.folds, context,
-                         tabular_task(s.task, len(X)), validation, refit_tabular,
-                         lambda members: (X, y, context), make_model)
-
-    def _refit_best_by(self, result: SearchResult, prepared: _Prepared, metric: str):
-        with tempfile.TemporaryDirectory(prefix="tsauto-") as tmp:
-            model, errors = self._refit(result, prepared, Path(tmp), None, metric)
-        if model is None:
-            raise NoModelError(f"no trial scored on {metric} could be refitted"
-                               + (f": {errors[0]}" if errors else "") + ".")
-        return model
-
-    def _refit_each(self, result: SearchResult, prepared: _Prepared) -> list:
-        """Every completed trial refitted on all the data, best first, as (trial, model or
-        None, error), each as the final refit would fit it (an ensemble's members together,
-        on the series they can fit)."""
-        by_id = {t.trial_id: t for t in result.trials}
-        out = []
-        with tempfile.TemporaryDirectory(prefix="tsauto-") as tmp:
-            for trial in result.ranked():
-                members = ([by_id[i] for i in trial.params["members"]] if is_ensemble(trial)
-                           else [trial])
-                errors: list[str] = []
-                fitted = self._fit_members(prepared, Path(tmp) / str(trial.trial_id), members,
-                                           None, errors)
-                out.append((trial, None, "; ".join(errors) or "not refitted") if fitted is None
-                           else (trial, prepared.make_model(trial, fitted), None))
-        return out
-
     def _frame(self, data) -> pd.DataFrame:
         if isinstance(data, (str, Path)):
             data = read_table(data)
@@ -546,70 +379,9 @@ class AutoML:
         return data
 
     def _dataset(self, data) -> TimeSeriesDataset | TabularDataset:
-        s = self.settings
         if isinstance(data, (TimeSeriesDataset, TabularDataset)):
             return data
-        if s.task == "forecasting":
-            return TimeSeriesDataset(data, **s.dataset_roles())
-        return TabularDataset(data, s.target_column, s.task, s.drop_columns)
-
-    def _refit(self, result: SearchResult, prepared: _Prepared, workdir, started,
-               metric: str | None = None, floor: float = 1.0):
-        """Refit the best trial (every member of an ensemble) on all the data in workers, so
-        that it honours the budget; if that fails, the next best trial is tried.  Returns the
-        model (None if no trial could be refitted) and the refit errors."""
-        s = self.settings
-        ranked = result.ranked(metric)
-        by_id = {t.trial_id: t for t in result.trials}
-        errors: list[str] = []
-        for trial in ranked:
-            members = ([by_id[i] for i in trial.params["members"]] if is_ensemble(trial)
-                       else [trial])
-            fitted = self._fit_members(prepared, workdir, members, started, errors, floor)
-            if fitted is not None:
-                return prepared.make_model(trial, fitted), errors
-            if started is not None and s.time_budget is not None and \
-                    time.monotonic() - started > s.time_budget:
-                break
-        # Out of time: a model past the budget beats no model.  The best single trial is
-        # refitted without a time limit.
-        single = next((t for t in ranked if not is_ensemble(t)), None)
-        if single is not None and started is not None:
-            fitted = self._fit_members(prepared, workdir, [single], None, errors)
-            if fitted is not None:
-                return prepared.make_model(single, fitted), errors
-        return None, errors
-
-    def _fit_members(self, prepared: _Prepared, workdir, members, started, errors: list,
-                     floor: float = 1.0):
-        """Fitted learners of the members in order, or None if one fails or runs out of time
-        (why is appended to ``errors``); each member gets what is left of the budget, at least
-        ``floor`` seconds."""
-        s = self.settings
-        args = prepared.refit_args(members)
-        if args is None:
-            errors.append(f"{members[0].learner}: no series long enough for it")
-            return None
-        remaining = None if s.time_budget is None or started is None else \
-            max(s.time_budget - (time.monotonic() - started), floor)
-        registry = prepared.task.registry
-        executor = Executor(workdir, prepared.refit_job, args, s.max_concurrent_trials)
-        fitted, queue = {}, list(members)
-        try:
-            while queue or executor.running:
-                while queue and executor.free:
-                    t = queue.pop(0)
-                    executor.submit(t.trial_id, TrialSpec(t.trial_id, t.learner, t.params,
-                                                          registry.get(t.learner)), remaining)
-                for key, status, payload, _ in executor.wait_any():
-                    if status != "ok":
-                        errors.append(f"refit of trial {key}: {str(payload).splitlines()[0]}")
-                        return None
-                    fitted[key] = payload
-                    _crash_point("refit")
-        finally:
-            executor.shutdown()
-        return [fitted[t.trial_id] for t in members]
+        return task_module(self.settings.task).make_dataset(self.settings, data)
 
 
 def _save_outputs(run: Run, folder: Path) -> Path:
@@ -721,59 +493,3 @@ def fingerprint(frame: pd.DataFrame) -> str:
     """A short hash of the data the experiment saw."""
     digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     return digest.hexdigest()[:16]
-
-
-def _min_history(classes: list) -> tuple[int, str]:
-    """The most history any of these learners needs to fit a series as itself, and whose."""
-    need = {cls.name: cls.capabilities.min_history for cls in classes}
-    name = max(need, key=need.get)
-    return need[name], name
-
-
-def _fallback_reasons(dataset: TimeSeriesDataset, filled: np.ndarray, horizon: int,
-                      min_history: int, learner: str) -> dict[str, str]:
-    """Series the chosen learner does not forecast, id -> why: those no validation window
-    could score (``filled`` 0) and those shorter than the learner's ``min_history``."""
-    lengths = dataset.lengths
-    ids = dataset.series_ids.tolist()
-    def periods(n: int) -> str:
-        return f"{n} period" + ("s" if n != 1 else "")
-
-    out = {ids[i]: f"too short for any validation window: {periods(lengths[i])}, one window "
-                   f"needs {MIN_TRAIN + horizon}" for i in np.flatnonzero(filled == 0)}
-    out.update({ids[i]: f"{periods(lengths[i])}, fewer than the {min_history} that {learner} "
-                        f"needs" for i in np.flatnonzero((filled > 0) & (lengths < min_history))})
-    return out
-
-
-def _with_fallback_check(report: GuardrailReport, dataset: TimeSeriesDataset,
-                         series: dict[str, dict], learner: str) -> GuardrailReport:
-    """The model's copy of the guardrail report, with the series it forecasts by fallback."""
-    if not series:
-        return GuardrailReport(list(report.results))
-    ids = list(series)
-    shown = "; ".join(f"{k!r}: {v['reason']}" for k, v in list(series.items())[:3])
-    result = GuardrailResult(
-        "fallback_series", "fixed",
-        f"{len(ids)} series are forecast by the fallback, not by {learner}: {shown}"
-        + (f"; and {len(ids) - 3} more" if len(ids) > 3 else ""), ids,
-        int(dataset.lengths[np.isin(dataset.series_ids, ids)].sum()),
-        f"forecast from their own history by {FALLBACK_CHAIN}; see model.fallback_series")
-    return GuardrailReport([*report.results, result])
-
-
-def _describe(trial: TrialResult, fitted: list) -> str:
-    """The model in words; an ensemble by its members' learner names and weights."""
-    if is_ensemble(trial):
-        names = {i: getattr(f, "name", type(f).__name__)
-                 for i, f in zip(trial.params["members"], fitted)}
-        return f"{trial.learner} of {members_summary(trial.params, names)}"
-    return f"{trial.learner} {json.dumps(trial.params, default=str)}"
-
-
-def _better(best: TrialResult | None, trial: TrialResult, metric: str) -> TrialResult | None:
-    score = trial.metrics.get(metric, np.nan) if trial.status == "completed" else np.nan
-    if best is None:
-        return trial if not np.isnan(score) else None
-    return trial if is_better(metric, score, best.metrics[metric]) else best
-

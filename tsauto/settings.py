@@ -374,7 +374,7 @@ class _TabularSettings(_SearchSettings):
     def costly_learners(cls) -> list[str]:
         from tsauto.learners.tabular import registry
 
-        return [n for n in cls.learner_names() if registry.get(n).cost != "low"]
+        return [n for n in cls.learner_names() if registry.get(n).capabilities.cost != "low"]
 
     def validation_scheme(self, n_rows: int) -> str:
         if self.validation != "auto":

@@ -8,7 +8,7 @@ from tsauto.automl import AutoML
 from tsauto.ensemble import cross_fitted, fit_stacker, greedy_selection
 from tsauto.ensemble.weighted import WeightedEnsemble
 from tsauto.features.spec import FeaturizationSpec
-from tsauto.search.context import ForecastContext
+from tsauto.tasks.forecasting import ForecastContext
 from tsauto.settings import ForecastSettings
 
 
@@ -81,8 +81,10 @@ def test_weighted_ensemble_blends_members():
 def test_voting_ensemble_is_scored_on_folds_its_weights_never_saw():
     from tsauto import TimeSeriesDataset
     from tsauto.evaluation.splits import rolling_origin
-    from tsauto.search.ensembles import _aligned, _fold_scorer, ensemble_trials
-    from tsauto.search.trial import TrialSpec, run_trial
+    from tsauto.ensemble.oof import aligned, forecast_fold_scorer
+    from tsauto.tasks.forecasting import ensembles
+    from tsauto.search.trial import TrialSpec
+    from tsauto.tasks.forecasting import run_trial
     from tests.search.learners_for_tests import WindowMean
 
     ds = TimeSeriesDataset(make_panel(n_series=5, length=60), time_column="date",
@@ -91,20 +93,20 @@ def test_voting_ensemble_is_scored_on_folds_its_weights_never_saw():
     context = ForecastContext(6, (0.1, 0.9), 7, FeaturizationSpec(), 0)
     trials = [run_trial(TrialSpec(i, "test_window_mean", {"window": w}, WindowMean), folds, context)
               for i, w in enumerate((1, 3, 7, 20))]
-    voting = ensemble_trials(trials, folds, context, "mae", 4, stacking=False,
+    voting = ensembles(trials, folds, context, "mae", 4, stacking=False,
                              target="sales", time_column="date")[0]
-    keys, stack = _aligned(trials, "date", ["forecast"])
+    keys, stack = aligned([t.oof for t in trials], ["fold", "series_id", "date"], ["forecast"])
     actual = keys.pop("actual").to_numpy()
     oof = voting.oof.merge(keys.assign(row=range(len(keys))), on=["fold", "series_id", "date"])
     for fold in folds:
-        others = _fold_scorer(keys, actual, [f for f in folds if f is not fold], "mae", 7,
+        others = forecast_fold_scorer(keys, actual, [f for f in folds if f is not fold], "mae", 7,
                               "sales")
         weights = greedy_selection(stack[:, :, 0], others)
         rows = oof["fold"] == fold.index
         expected = weights @ stack[:, oof.loc[rows, "row"].to_numpy(), 0]
         np.testing.assert_allclose(oof.loc[rows, "forecast"], expected)
     # the weights it ships with are chosen on every fold
-    everything = _fold_scorer(keys, actual, folds, "mae", 7, "sales")
+    everything = forecast_fold_scorer(keys, actual, folds, "mae", 7, "sales")
     chosen = greedy_selection(stack[:, :, 0], everything)
     assert voting.params["weights"] == [round(float(w), 6) for w in chosen[chosen > 0]]
 
@@ -112,8 +114,10 @@ def test_voting_ensemble_is_scored_on_folds_its_weights_never_saw():
 def test_one_window_is_cross_fitted_over_two_halves_of_the_series():
     from tsauto import TimeSeriesDataset
     from tsauto.evaluation.splits import rolling_origin
-    from tsauto.search.ensembles import _aligned, _fold_scorer, ensemble_trials
-    from tsauto.search.trial import TrialSpec, run_trial
+    from tsauto.ensemble.oof import aligned, forecast_fold_scorer
+    from tsauto.tasks.forecasting import ensembles
+    from tsauto.search.trial import TrialSpec
+    from tsauto.tasks.forecasting import run_trial
     from tests.search.learners_for_tests import WindowMean
 
     ds = TimeSeriesDataset(make_panel(n_series=6, length=60), time_column="date",
@@ -122,16 +126,16 @@ def test_one_window_is_cross_fitted_over_two_halves_of_the_series():
     context = ForecastContext(6, (0.1, 0.9), 7, FeaturizationSpec(), 0)
     trials = [run_trial(TrialSpec(i, "test_window_mean", {"window": w}, WindowMean), folds, context)
               for i, w in enumerate((1, 3, 7, 20))]
-    made = ensemble_trials(trials, folds, context, "mae", 4, target="sales", time_column="date")
+    made = ensembles(trials, folds, context, "mae", 4, target="sales", time_column="date")
     assert [t.learner for t in made] == ["voting_ensemble", "stack_ensemble"]
-    keys, stack = _aligned(trials, "date", ["forecast"])
+    keys, stack = aligned([t.oof for t in trials], ["fold", "series_id", "date"], ["forecast"])
     actual = keys.pop("actual").to_numpy()
     codes = pd.factorize(keys["series_id"].astype(str))[0]
     halves = (np.random.default_rng(0).permutation(codes.max() + 1) % 2)[codes]
     oof = made[0].oof
     assert (oof["series_id"].to_numpy() == keys["series_id"].to_numpy()).all()
     for half in (0, 1):
-        other = _fold_scorer(keys, actual, folds, "mae", 7, "sales",
+        other = forecast_fold_scorer(keys, actual, folds, "mae", 7, "sales",
                              within=halves != half)
         weights = greedy_selection(stack[:, :, 0], other)
         rows = halves == half
@@ -149,7 +153,8 @@ def test_greedy_selection_refuses_when_no_candidate_can_be_scored():
 def _window_mean_trials(frame, n_windows):
     from tsauto import TimeSeriesDataset
     from tsauto.evaluation.splits import rolling_origin
-    from tsauto.search.trial import TrialSpec, run_trial
+    from tsauto.search.trial import TrialSpec
+    from tsauto.tasks.forecasting import run_trial
     from tests.search.learners_for_tests import WindowMean
 
     ds = TimeSeriesDataset(frame, time_column="date", target_column="sales",
@@ -162,13 +167,13 @@ def _window_mean_trials(frame, n_windows):
 
 
 def test_ensembles_over_forecasts_that_share_no_row_are_failed_trials_with_the_reason():
-    from tsauto.search.ensembles import ensemble_trials
+    from tsauto.tasks.forecasting import ensembles
 
     trials, folds, context = _window_mean_trials(make_panel(n_series=3, length=48), 2)
     # each candidate lacks a forecast where another has one: no row is complete
     for i, trial in enumerate(trials):
         trial.oof.loc[np.arange(len(trial.oof)) % 3 == i, "forecast"] = np.nan
-    made = ensemble_trials(trials, folds, context, "mae", 3, target="sales",
+    made = ensembles(trials, folds, context, "mae", 3, target="sales",
                            time_column="date")
     assert [(t.trial_id, t.learner, t.status) for t in made] == [
         (3, "voting_ensemble", "failed"), (4, "stack_ensemble", "failed")]

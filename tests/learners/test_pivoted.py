@@ -208,7 +208,7 @@ def test_explain_reports_importances_per_feature_and_column(name, panel):
 
 def test_pivoted_learner_takes_its_featurization_whole_and_keeps_it(panel):
     from tsauto.features import FeaturizationSpec
-    from tsauto.search.context import ForecastContext
+    from tsauto.tasks.forecasting import ForecastContext
 
     spec = FeaturizationSpec(featurization="off", target_lags=[1, 7], country_or_region="AU")
     context = ForecastContext(5, QS, 7, spec, 3)

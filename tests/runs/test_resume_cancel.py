@@ -195,7 +195,7 @@ def test_resuming_a_completed_experiment_returns_its_stored_model_without_work(t
         raise AssertionError("a completed experiment must not search or refit again")
 
     monkeypatch.setattr("tsauto.automl.search", no_work)
-    monkeypatch.setattr(AutoML, "_refit", no_work)
+    monkeypatch.setattr("tsauto.automl.refit_best", no_work)
     run = AutoML.resume(tmp_path)
     assert run.best_model.description == first.best_model.description
     pd.testing.assert_frame_equal(run.leaderboard()[COMPARED], first.leaderboard()[COMPARED])

@@ -1,4 +1,5 @@
-"""Ensembles over out-of-fold forecasts: greedy (voting) selection and stacking."""
+"""Ensembles over out-of-fold predictions, for every task: greedy (voting) selection, stacking,
+the array arithmetic around them (``oof``) and the weighted ensembles the models hold."""
 
 from tsauto.ensemble.greedy import cross_fitted_voting, greedy_selection
 from tsauto.ensemble.stacking import cross_fitted, fit_stacker

@@ -10,11 +10,13 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import ElasticNetCV
 
 
-def _meta(seed: int) -> ElasticNetCV:
+def _meta(seed: int):
+    # scikit-learn is imported here, not with the module: a forecasting trial's worker imports
+    # its task's module, which ensembles, and most learners never need scikit-learn.
+    from sklearn.linear_model import ElasticNetCV
+
     # Non-negative weights keep the blend interpretable and stop wild extrapolation.
     # 20 penalties per path (not 100): the fit runs once per fold and again in full, inside
     # the time budget, and a finer grid does not change the blend.
@@ -25,6 +27,8 @@ def _meta(seed: int) -> ElasticNetCV:
 def fit_stacker(predictions: np.ndarray, actual: np.ndarray, seed: int = 0):
     """Meta-model over models x rows predictions; without an intercept and with non-negative
     coefficients it is a weighted sum, so series of any scale share it."""
+    from sklearn.exceptions import ConvergenceWarning
+
     with warnings.catch_warnings():  # near-collinear members: a converged-enough fit is fine
         warnings.simplefilter("ignore", ConvergenceWarning)
         return _meta(seed).fit(predictions.T, actual)

@@ -57,7 +57,7 @@ class Forecaster(Pickled):
     # True where any quantile can be asked at predict time (the intervals are computed then);
     # False where the fitted quantiles are all there is (quantile regressions, TCN heads).
     free_quantiles: ClassVar[bool] = False
-    # The fields of the trial context (tsauto.search.context.ForecastContext) the constructor
+    # The fields of the trial context (tsauto.tasks.forecasting.ForecastContext) the constructor
     # takes, by the same names.
     context_fields: ClassVar[tuple[str, ...]] = ("quantiles",)
 

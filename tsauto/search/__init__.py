@@ -1,6 +1,6 @@
-"""Search: trials, the worker executor and the AutoML loop."""
+"""Search: the trial record, the worker executor, the AutoML loop and the final refit."""
 
 from tsauto.search.engine import SearchResult, search
-from tsauto.search.trial import TrialResult, TrialSpec, build_learner, run_trial
+from tsauto.search.trial import TrialResult, TrialSpec, build_learner
 
-__all__ = ["search", "SearchResult", "TrialResult", "TrialSpec", "build_learner", "run_trial"]
+__all__ = ["search", "SearchResult", "TrialResult", "TrialSpec", "build_learner"]

@@ -21,7 +21,6 @@ import optuna
 
 from tsauto.evaluation.metrics import METRICS, fallback_metric
 from tsauto.learners.space import Choice, FloatRange, IntRange
-from tsauto.search.context import ForecastContext, TabularContext
 from tsauto.search.executor import Executor
 from tsauto.search.trial import TrialResult, TrialSpec
 
@@ -36,8 +35,9 @@ class SearchTask:
     itself knows nothing of series or rows.
 
     ``run_trial(spec, folds, context) -> TrialResult`` runs in worker processes, so it must be
-    a module-level function (``context``: the task's typed context, ``tsauto.search.context``); ``ensembles(trials, folds, context, metric, next_id, voting,
-    stacking) -> [TrialResult]`` builds the ensemble trials from the finished ones."""
+    a module-level function (``context``: the task's typed context, see ``tsauto.tasks``);
+    ``ensembles(trials, folds, context, metric, next_id, voting, stacking) -> [TrialResult]``
+    builds the ensemble trials from the finished ones."""
 
     registry: Any                   # names(), get(name) -> class, search_space(name)
     baselines: tuple[str, ...]      # cheap, strong first trials, in order, when allowed
@@ -122,7 +122,7 @@ def candidate_learners(settings, task: SearchTask, n_folds: int, budget: float |
     chosen, skipped = [], {}
     for name in names:
         cls = task.registry.get(name)
-        caps = getattr(cls, "capabilities", cls)  # forecasters declare cost in capabilities
+        caps = cls.capabilities
         if getattr(caps, "needs_gpu", False):
             skipped[name] = "needs a GPU"
             continue
@@ -185,7 +185,7 @@ def config_key(learner: str, params: dict) -> str:
     return json.dumps([learner, params], sort_keys=True, default=str)
 
 
-def search(task: SearchTask, folds: list, settings, context: ForecastContext | TabularContext,
+def search(task: SearchTask, folds: list, settings, context,
            workdir: Path, started: float, hooks: Hooks | None = None) -> SearchResult:
     """Run trials until a budget ends; ``started`` is the experiment's monotonic start time
     (earlier for a resumed experiment, so that its budget counts the time already spent).

@@ -1,13 +1,14 @@
-"""One trial: a learner with its parameters, fitted and scored on every validation fold.
+"""The trial record every task shares: what a trial is asked to fit (``TrialSpec``), what it
+returns (``TrialResult``), and the helpers the tasks' trials and ensembles are built from.
 
-``run_trial`` is what a worker process executes; it never raises: an error becomes a failed
-``TrialResult`` carrying the error text, so one bad trial cannot stop an experiment.
+Each task's ``run_trial`` (``tsauto.tasks``) is what a worker process executes; it never raises:
+an error becomes a failed ``TrialResult`` carrying the error text, so one bad trial cannot stop
+an experiment.
 """
 
 from __future__ import annotations
 
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -15,11 +16,6 @@ import numpy as np
 import pandas as pd
 
 from tsauto.errors import DataError
-from tsauto.evaluation.scoring import join_actuals, score_forecast
-from tsauto.evaluation.splits import Fold
-from tsauto.learners import registry
-from tsauto.learners.base import Forecaster
-from tsauto.search.context import ForecastContext, TabularContext
 
 
 @dataclass
@@ -28,8 +24,9 @@ class TrialSpec:
     learner: str
     params: dict
     # The class travels with the spec (pickled by reference), so a worker can run learners
-    # registered outside tsauto's families, e.g. a user's own or a test's.
-    cls: type[Forecaster] | None = None
+    # registered outside tsauto's families, e.g. a user's own or a test's; the task's registry
+    # names it, the search does not know any registry.
+    cls: type
 
 
 @dataclass
@@ -50,44 +47,11 @@ def mean_metrics(fold_metrics: list[dict]) -> dict:
     return {k: float(np.nanmean([m[k] for m in fold_metrics])) for k in fold_metrics[0]}
 
 
-def build_learner(spec: TrialSpec, context: ForecastContext | TabularContext) -> Forecaster:
+def build_learner(spec: TrialSpec, context):
     """The learner with its own parameters over what its family takes from the context
-    (``from_context``: quantiles, season length, featurization...)."""
-    cls = spec.cls or registry.get(spec.learner)
-    return cls.from_context(context, spec.params)
-
-
-def score_fold(learner: Forecaster, fold: Fold, horizon: int, season_length: int,
-               quantiles) -> tuple[dict, pd.DataFrame]:
-    """Fit on the fold's train part, forecast its validation part, compute every metric."""
-    learner.fit(fold.train)
-    valid = fold.valid
-    joined = join_actuals(learner.predict(horizon, future=valid.frame), valid.frame,
-                          valid.time_column, valid.target_column)
-    metrics = score_forecast(joined, fold.train.frame, valid.target_column, season_length,
-                             quantiles)
-    return metrics, joined.assign(fold=fold.index)
-
-
-def run_trial(spec: TrialSpec, folds: list[Fold], context: ForecastContext) -> TrialResult:
-    start = time.perf_counter()
-    try:
-        fold_metrics, oof = [], []
-        for fold in folds:
-            learner = build_learner(spec, context)
-            metrics, predictions = score_fold(learner, fold, context.horizon,
-                                              context.season_length, context.quantiles)
-            fold_metrics.append(metrics)
-            oof.append(predictions)
-        mean = mean_metrics(fold_metrics)
-        return TrialResult(spec.trial_id, spec.learner, spec.params, "completed", mean,
-                           fold_metrics, time.perf_counter() - start,
-                           oof=pd.concat(oof, ignore_index=True))
-    except Exception as exc:  # noqa: BLE001 - a trial's failure is data, not a crash
-        text = f"{type(exc).__name__}: {exc}"
-        tb = traceback.format_exc(limit=-3)
-        return TrialResult(spec.trial_id, spec.learner, spec.params, "failed",
-                           duration=time.perf_counter() - start, error=f"{text}\n{tb}")
+    (``from_context``: quantiles, season length, featurization...; ``context``: the task's
+    typed context, e.g. ``tsauto.tasks.forecasting.ForecastContext``)."""
+    return spec.cls.from_context(context, spec.params)
 
 
 def build_ensembles(ranked: list[TrialResult], next_id: int, n_rows: int,

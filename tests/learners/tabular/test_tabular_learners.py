@@ -117,7 +117,7 @@ def test_search_spaces_are_well_formed():
             assert set(space["scaler"].options) == SCALERS
         if task == "classification" and name != "knn":
             assert space["class_weight"] == Choice((None, "balanced"))
-        assert cls.cost in ("low", "medium", "high")
+        assert cls.capabilities.cost in ("low", "medium", "high")
 
 
 def test_registry():

@@ -7,7 +7,8 @@
     learner.explain()                 # feature and raw-column importances
 
 A fitted learner holds ``pipeline_``: ``TabularFeaturizer`` -> scaler -> model.  Subclasses are
-declarative: ``name``, ``tasks``, ``cost``, ``default_params(task)``, ``search_space(task)``
+declarative: ``name``, ``tasks``, ``capabilities`` (the forecasters' ``Capabilities``: the
+search reads the declared ``cost``), ``default_params(task)``, ``search_space(task)``
 and ``estimator(params, y)``, which builds the unfitted model.
 """
 
@@ -29,6 +30,7 @@ from tsauto.errors import (
     preview,
 )
 from tsauto.features.tabular import SCALERS, TabularFeaturizer, make_scaler
+from tsauto.learners.base import Capabilities
 from tsauto.learners.persistence import Pickled
 from tsauto.learners.space import Choice, FloatRange, IntRange
 
@@ -54,7 +56,8 @@ class TabularLearner(Pickled):
 
     name: ClassVar[str] = "tabular"
     tasks: ClassVar[tuple[str, ...]] = TASKS
-    cost: ClassVar[str] = "low"            # low | medium | high: the search spends budget by it
+    # The forecasters' type: the search reads ``cost`` (low | medium | high) from both kinds.
+    capabilities: ClassVar[Capabilities] = Capabilities(quantiles=False)
 
     def __init__(self, task: str, random_state: int = 0, **params: Any) -> None:
         self.task = task

@@ -16,6 +16,7 @@ import numpy as np
 import sklearn
 
 from tsauto.errors import SettingsError
+from tsauto.learners.base import Capabilities
 from tsauto.learners.space import Choice, FloatRange, IntRange
 from tsauto.learners.tabular.base import (
     ALL_SCALERS,
@@ -57,7 +58,7 @@ class ModelLearner(TabularLearner):
 class LightGBM(ModelLearner):
     name = "lightgbm"
     tasks = ("classification", "regression")
-    cost = "low"
+    capabilities = Capabilities(quantiles=False, cost="low")
     models = {"classification": "lightgbm:LGBMClassifier",
               "regression": "lightgbm:LGBMRegressor"}
     # subsample only takes effect with bagging switched on (subsample_freq); gain is a more
@@ -87,7 +88,7 @@ class LightGBM(ModelLearner):
 class HistGradientBoosting(ModelLearner):
     name = "hist_gradient_boosting"
     tasks = ("classification", "regression")
-    cost = "low"
+    capabilities = Capabilities(quantiles=False, cost="low")
     models = {"classification": "sklearn.ensemble:HistGradientBoostingClassifier",
               "regression": "sklearn.ensemble:HistGradientBoostingRegressor"}
     fixed = {"early_stopping": False}   # no random validation split: deterministic, all rows
@@ -112,7 +113,7 @@ class HistGradientBoosting(ModelLearner):
 class RandomForest(ModelLearner):
     name = "random_forest"
     tasks = ("classification", "regression")
-    cost = "medium"
+    capabilities = Capabilities(quantiles=False, cost="medium")
     models = {"classification": "sklearn.ensemble:RandomForestClassifier",
               "regression": "sklearn.ensemble:RandomForestRegressor"}
     fixed = {"n_jobs": 1}
@@ -145,7 +146,7 @@ PENALTIES = ("l2", "l1", "elasticnet")
 class LogisticRegression(ModelLearner):
     name = "logistic_regression"
     tasks = ("classification",)
-    cost = "low"
+    capabilities = Capabilities(quantiles=False, cost="low")
     models = {"classification": "sklearn.linear_model:LogisticRegression"}
 
     @classmethod
@@ -184,7 +185,7 @@ class LogisticRegression(ModelLearner):
 class ElasticNet(ModelLearner):
     name = "elastic_net"
     tasks = ("regression",)
-    cost = "low"
+    capabilities = Capabilities(quantiles=False, cost="low")
     models = {"regression": "sklearn.linear_model:ElasticNet"}
     fixed = {"max_iter": 5000}
 
@@ -202,7 +203,7 @@ class ElasticNet(ModelLearner):
 class Ridge(ModelLearner):
     name = "ridge"
     tasks = ("regression",)
-    cost = "low"
+    capabilities = Capabilities(quantiles=False, cost="low")
     models = {"regression": "sklearn.linear_model:Ridge"}
 
     @classmethod
@@ -218,7 +219,7 @@ class Ridge(ModelLearner):
 class Lasso(ModelLearner):
     name = "lasso"
     tasks = ("regression",)
-    cost = "low"
+    capabilities = Capabilities(quantiles=False, cost="low")
     models = {"regression": "sklearn.linear_model:Lasso"}
     fixed = {"max_iter": 5000}
 
@@ -236,7 +237,7 @@ class Lasso(ModelLearner):
 class KNN(ModelLearner):
     name = "knn"
     tasks = ("classification", "regression")
-    cost = "low"
+    capabilities = Capabilities(quantiles=False, cost="low")
     models = {"classification": "sklearn.neighbors:KNeighborsClassifier",
               "regression": "sklearn.neighbors:KNeighborsRegressor"}
     fixed = {"n_jobs": 1}
@@ -261,7 +262,7 @@ class KNN(ModelLearner):
 class LinearSVM(ModelLearner):
     name = "linear_svm"
     tasks = ("classification", "regression")
-    cost = "low"
+    capabilities = Capabilities(quantiles=False, cost="low")
     models = {"classification": "sklearn.svm:LinearSVC", "regression": "sklearn.svm:LinearSVR"}
     fixed = {"max_iter": 5000}
 

@@ -40,3 +40,22 @@ def create(name: str, task: str, **params: Any) -> TabularLearner:
     learner = cls(task, **params)
     learner.resolved_params()  # unknown parameter names fail here, not at fit
     return learner
+
+
+class TaskLearners:
+    """The learners of one task, with the registry interface the search uses (``names()``,
+    ``get(name)``, ``search_space(name)``), as the forecasting registry module has it."""
+
+    def __init__(self, task: str) -> None:
+        self.task = task
+
+    def names(self) -> list[str]:
+        return names(self.task)
+
+    def get(self, name: str) -> type[TabularLearner]:
+        cls = get(name)
+        cls.check_task(self.task)
+        return cls
+
+    def search_space(self, name: str) -> dict:
+        return self.get(name).search_space(self.task)

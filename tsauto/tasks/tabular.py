@@ -1,29 +1,34 @@
-"""Tabular trials and ensembles for the same engine: classification and regression.
+"""Classification and regression, as the engine sees them: the table and its guardrails, the
+folds (k-fold, holdout or the user's validation rows), the trial (fit each fold's training rows
+and score its validation rows), the ensembles, the refit on every row and the ``TabularModel``.
 
-A trial fits a tabular learner (a scikit-learn pipeline) on each fold's training rows and scores
-its validation rows.  Out-of-fold predictions keep one column per class probability
-(classification) or the prediction (regression), so that the ensembles blend them exactly as
-they blend forecasts.
+Out-of-fold predictions keep one column per class probability (classification) or the
+prediction (regression), so that the ensembles blend them exactly as they blend forecasts.
+``run_trial`` and ``refit_learner`` run in worker processes: module-level functions.
 """
 
 from __future__ import annotations
 
 import time
 import traceback
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from tsauto.data.tabular import TabularDataset
+from tsauto.data.tabular_guardrails import apply_fixes, run_tabular_guardrails
 from tsauto.ensemble import cross_fitted, cross_fitted_voting, fit_stacker
-from tsauto.evaluation.metrics import METRICS, ClassScoring
-from tsauto.evaluation.tabular import (
-    regression_scoring,
-    score_classification,
-    score_regression,
-)
-from tsauto.learners.tabular import registry as tabular_registry
-from tsauto.search.context import TabularContext
-from tsauto.search.ensembles import ensemble_candidates
+from tsauto.ensemble.oof import aligned, as_probabilities, tabular_row_metric, weight_groups
+from tsauto.ensemble.weighted import WeightedTabularEnsemble
+from tsauto.evaluation.metrics import METRICS
+from tsauto.evaluation.tabular import score_classification, score_regression
+from tsauto.evaluation.tabular_splits import holdout, kfold, user_validation
+from tsauto.learners.tabular.registry import BASELINES, TaskLearners
+from tsauto.model import TabularModel
+from tsauto.progress import Reporter
+from tsauto.search.engine import SearchTask
+from tsauto.search.ensembles import ensemble_candidates, ensemble_params, is_ensemble
 from tsauto.search.trial import (
     TrialResult,
     TrialSpec,
@@ -31,26 +36,77 @@ from tsauto.search.trial import (
     build_learner,
     mean_metrics,
 )
+from tsauto.tasks.base import Prepared, describe
 
+# CPU-seconds per 1,000 rows per fold by declared cost (a few dozen columns).
+COST_SECONDS = {"low": 0.05, "medium": 0.3, "high": 2.0}
+
+
+@dataclass(frozen=True)
+class TabularContext:
+    """What every tabular trial is given besides its own parameters."""
+
+    task: str                            # classification | regression
+    classes: list | None                 # None for regression
+    data: tuple[pd.DataFrame, pd.Series]  # (X, y): every row the folds index into
+    seed: int
+
+
+def make_dataset(settings, frame: pd.DataFrame) -> TabularDataset:
+    return TabularDataset(frame, settings.target_column, settings.task, settings.drop_columns)
+
+
+def search_task(task: str, n_rows: int) -> SearchTask:
+    return SearchTask(TaskLearners(task), BASELINES[task], run_trial, ensembles, n_rows / 1000,
+                      COST_SECONDS)
+
+
+# -- the preparation --------------------------------------------------------------------------
+def prepare(settings, dataset: TabularDataset, valid: pd.DataFrame | None,
+            reporter: Reporter) -> Prepared:
+    """Guardrails and their fixes, the folds (k-fold, holdout or the user's validation rows),
+    the trial context, and how the winner is refitted (on every row) and becomes a
+    ``TabularModel``."""
+    s = settings
+    report = run_tabular_guardrails(dataset, s.n_folds, s.seed)
+    reporter.guardrails(report)
+    report.raise_if_failed()
+    dataset = apply_fixes(dataset, report)
+    if s.featurization == "off":  # numbers only: what is left is imputed, not encoded
+        kinds = dataset.column_kinds()
+        dataset = dataset.without_columns([c for c, k in kinds.items() if k != "numeric"])
+    X, y = dataset.X, dataset.y
+    if valid is not None:
+        held = make_dataset(s, valid)
+        X = pd.concat([X, dataset.schema().validate(held.X, "validation_data")],
+                      ignore_index=True)
+        y = pd.concat([y, held.y], ignore_index=True)
+        split = user_validation(dataset.n_rows, held.n_rows)
+    elif s.validation_scheme(dataset.n_rows) == "kfold":
+        split = kfold(y, s.n_folds, s.task, s.seed)
+    else:
+        split = holdout(y, s.holdout_fraction, s.task, s.seed)
+    context = TabularContext(s.task, dataset.classes, (X, y), s.seed)
+
+    def make_model(trial: TrialResult, fitted: list) -> TabularModel:
+        learner = (WeightedTabularEnsemble(fitted, trial.params["weights"], trial.learner)
+                   if is_ensemble(trial) else fitted[0])
+        return TabularModel(learner, dataset.schema(), report, s.model_dump(),
+                            describe(trial, fitted))
+
+    validation = {"kfold": f"{len(split.folds)}-fold cross-validation" + (
+                      " (stratified)" if s.task == "classification" else ""),
+                  "holdout": f"a {s.holdout_fraction:.0%} holdout"}.get(
+        split.scheme, f"the given validation_data ({len(y) - dataset.n_rows:,} rows)")
+    if split.note:
+        validation += f"; {split.note}"
+    # The winner is refitted on every row, the user's validation rows included.
+    return Prepared(dataset, report, split.folds, context, search_task(s.task, len(X)),
+                    validation, refit_learner, lambda members: (X, y, context), make_model)
+
+
+# -- the trial and the refit (run in workers) -------------------------------------------------
 PREDICTION = "prediction"
-
-
-class TaskRegistry:
-    """The tabular learners that serve one task, with the registry interface the engine uses."""
-
-    def __init__(self, task: str) -> None:
-        self.task = task
-
-    def names(self) -> list[str]:
-        return tabular_registry.names(self.task)
-
-    def get(self, name: str):
-        cls = tabular_registry.get(name)
-        cls.check_task(self.task)
-        return cls
-
-    def search_space(self, name: str) -> dict:
-        return self.get(name).search_space(self.task)
 
 
 def prediction_columns(classes) -> list[str]:
@@ -58,7 +114,8 @@ def prediction_columns(classes) -> list[str]:
     return [PREDICTION] if classes is None else [f"p{i}" for i in range(len(classes))]
 
 
-def score(y, predictions: np.ndarray, context: TabularContext, train_target=None, metrics=None) -> dict:
+def score(y, predictions: np.ndarray, context: TabularContext, train_target=None,
+          metrics=None) -> dict:
     """Metrics of predictions (rows x prediction columns) against the true values."""
     if context.classes is None:
         return score_regression(y, predictions[:, 0], train_target, metrics)
@@ -73,7 +130,7 @@ def predict_columns(learner, X: pd.DataFrame, classes) -> np.ndarray:
     return proba.reindex(columns=list(classes), fill_value=0.0).to_numpy(dtype="float64")
 
 
-def run_tabular_trial(spec: TrialSpec, folds: list, context: TabularContext) -> TrialResult:
+def run_trial(spec: TrialSpec, folds: list, context: TabularContext) -> TrialResult:
     """Fit and score on every fold; never raises (an error becomes a failed result)."""
     start = time.perf_counter()
     X, y = context.data
@@ -98,9 +155,13 @@ def run_tabular_trial(spec: TrialSpec, folds: list, context: TabularContext) -> 
                            error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-3)}")
 
 
-def tabular_ensembles(trials: list[TrialResult], folds: list, context: TabularContext, metric: str,
-                      next_id: int, voting: bool = True, stacking: bool = True
-                      ) -> list[TrialResult]:
+def refit_learner(spec: TrialSpec, X: pd.DataFrame, y: pd.Series, context: TabularContext):
+    return build_learner(spec, context).fit(X, y)
+
+
+# -- the ensembles ----------------------------------------------------------------------------
+def ensembles(trials: list[TrialResult], folds: list, context: TabularContext, metric: str,
+              next_id: int, voting: bool = True, stacking: bool = True) -> list[TrialResult]:
     """Voting (greedy selection) and stacking over the best completed trials, each scored on
     predictions for folds its weights were not chosen on."""
     sign = -1.0 if METRICS[metric].greater_is_better else 1.0
@@ -108,19 +169,17 @@ def tabular_ensembles(trials: list[TrialResult], folds: list, context: TabularCo
     if len(ranked) < 2:
         return []
     columns = prediction_columns(context.classes)
-    keys = ranked[0].oof[["fold", "row", "actual"]]
-    stack = np.stack([keys[["fold", "row"]].merge(t.oof, on=["fold", "row"], how="left")[columns]
-                      .to_numpy(dtype="float64") for t in ranked])  # models x rows x columns
+    keys, stack = aligned([t.oof for t in ranked], ["fold", "row"], columns,
+                          complete_only=False)  # models x rows x columns
     fold_ids, actual = keys["fold"].to_numpy(), keys["actual"].to_numpy()
     _, y = context.data
     train_of = {f.index: y.iloc[f.train] for f in folds}
     n_models, n_rows, n_columns = stack.shape
 
-    fast = _fast_metric(metric, actual, context.classes)
+    fast = tabular_row_metric(metric, actual, context.classes)
     # Weights are chosen on some rows and judged on others: across folds, or, with a single
     # validation fold (holdout, the user's frame), across two seeded halves of it.
-    groups = fold_ids if len(folds) > 1 else \
-        np.random.default_rng(context.seed).permutation(n_rows) % 2
+    groups = weight_groups(fold_ids, np.arange(n_rows), len(folds), context.seed)
     fold_of = dict(zip(groups, fold_ids))
 
     def scorer(left_out):
@@ -153,9 +212,7 @@ def tabular_ensembles(trials: list[TrialResult], folds: list, context: TabularCo
             return None
         meta = meta.reshape(n_rows, n_columns)
         if context.classes is not None:
-            meta = np.clip(meta, 0, None)
-            meta = meta / np.where(meta.sum(axis=1, keepdims=True) > 0,
-                                   meta.sum(axis=1, keepdims=True), 1.0)
+            meta = as_probabilities(meta)
             coef = coef / coef.sum()
         return _trial(trial_id, "stack_ensemble", ranked, coef, meta, keys, folds, context,
                       columns)
@@ -164,29 +221,13 @@ def tabular_ensembles(trials: list[TrialResult], folds: list, context: TabularCo
                                                      ("stack_ensemble", stack_, stacking)])
 
 
-def _fast_metric(metric: str, actual: np.ndarray, classes):
-    """metric(rows, predictions): the registry's array form straight on the arrays, without
-    the input checks of ``score`` (the greedy loop calls it thousands of times); None for
-    nrmse and nmae, which need each fold's training target."""
-    if metric in ("nrmse", "nmae"):
-        return None
-    value = METRICS[metric].value
-    if classes is None:
-        y = actual.astype("float64")
-        return lambda rows, p: value(regression_scoring(y[rows], p[:, 0]))
-    codes = pd.Categorical(actual, categories=list(classes)).codes
-    return lambda rows, p: value(ClassScoring(codes[rows], p))
-
-
 def _trial(trial_id, name, ranked, weights, blend, keys, folds, context, columns) -> TrialResult:
     _, y = context.data
     fold_ids, actual = keys["fold"].to_numpy(), keys["actual"].to_numpy()
     fold_metrics = [score(actual[fold_ids == f.index], blend[fold_ids == f.index], context,
                           y.iloc[f.train]) for f in folds]
     mean = mean_metrics(fold_metrics)
-    keep = weights > 0
-    params = {"members": [ranked[i].trial_id for i in np.flatnonzero(keep)],
-              "weights": [round(float(w), 6) for w in weights[keep]]}
+    params = ensemble_params(ranked, weights)
     oof = pd.DataFrame(blend, columns=columns).assign(fold=fold_ids, row=keys["row"].to_numpy(),
                                                       actual=actual)
     return TrialResult(trial_id, name, params, "completed", mean, fold_metrics, 0.0, oof=oof)

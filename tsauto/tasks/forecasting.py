@@ -1,0 +1,317 @@
+"""Forecasting, as the engine sees it: the dataset and its guardrails, rolling-origin folds,
+the trial (fit each fold's train part, forecast its horizon, score), the ensembles over the
+out-of-fold forecasts, the refit on the series the winner can fit, and the ``ForecastModel``
+(with the fallback for the series it cannot).
+
+``run_trial`` and ``refit_learner`` run in worker processes: module-level functions.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+import pandas as pd
+
+from tsauto.data.dataset import SERIES_ID, TimeSeriesDataset
+from tsauto.data.forecast_columns import POINT, quantile_column
+from tsauto.data.guardrails import (
+    FALLBACK_CHAIN,
+    MIN_TRAIN,
+    GuardrailReport,
+    GuardrailResult,
+    run_guardrails,
+    validation_windows,
+    windows_filled,
+)
+from tsauto.ensemble import cross_fitted, cross_fitted_voting, fit_stacker
+from tsauto.ensemble.oof import aligned, forecast_fold_scorer, stacked_forecast, weight_groups
+from tsauto.ensemble.weighted import WeightedEnsemble
+from tsauto.evaluation.metrics import evaluate
+from tsauto.evaluation.scoring import join_actuals, score_forecast
+from tsauto.evaluation.splits import Fold, rolling_origin
+from tsauto.features.spec import FeaturizationSpec
+from tsauto.learners import registry
+from tsauto.learners._stat_common import seasonal_naive_fits
+from tsauto.learners.base import Forecaster
+from tsauto.model import ForecastModel, history_of
+from tsauto.progress import Reporter
+from tsauto.search.engine import SearchTask
+from tsauto.search.ensembles import ensemble_candidates, ensemble_params, is_ensemble
+from tsauto.search.trial import (
+    TrialResult,
+    TrialSpec,
+    build_ensembles,
+    build_learner,
+    mean_metrics,
+)
+from tsauto.tasks.base import Prepared, describe
+
+# Cheap, strong first trials, in this order, when allowed (and affordable on this data): the
+# statistical four also give the ensembles the classic combination to start from.
+BASELINES = ("seasonal_naive", "auto_ets", "lightgbm", "auto_theta", "auto_ces", "auto_arima")
+# CPU-seconds per series per fold by declared cost (measured here on monthly series of ~120
+# points: AutoTheta 0.025, AutoETS 0.15, AutoARIMA 1.6), to keep costly learners out of short
+# budgets.
+COST_SECONDS = {"low": 0.02, "medium": 0.15, "high": 1.5}
+
+
+@dataclass(frozen=True)
+class ForecastContext:
+    """What every forecasting trial is given besides its own parameters.  A learner family says
+    which of these fields its constructor takes (``context_fields`` and ``from_context`` on the
+    learner bases); a trial's tuned parameters override them."""
+
+    horizon: int
+    quantiles: tuple[float, ...]
+    season_length: int
+    featurization: FeaturizationSpec     # the pivoted learners' design, from the settings
+    seed: int
+
+    # Holidays are the featurization's; Prophet takes them too.
+    @property
+    def country_or_region(self) -> str | None:
+        return self.featurization.country_or_region
+
+    @property
+    def subdivision(self) -> str | None:
+        return self.featurization.subdivision
+
+
+def make_dataset(settings, frame: pd.DataFrame) -> TimeSeriesDataset:
+    return TimeSeriesDataset(frame, **settings.dataset_roles())
+
+
+def search_task(dataset: TimeSeriesDataset) -> SearchTask:
+    return SearchTask(registry, BASELINES, run_trial,
+                      partial(ensembles, target=dataset.target_column,
+                              time_column=dataset.time_column),
+                      dataset.n_series, COST_SECONDS)
+
+
+# -- the preparation --------------------------------------------------------------------------
+def prepare(settings, dataset: TimeSeriesDataset, valid, reporter: Reporter) -> Prepared:
+    """Guardrails, rolling-origin folds, the trial context, and how the winner is refitted
+    and becomes a ``ForecastModel`` (``valid`` is for the tabular tasks: always None here)."""
+    s = settings
+    n_cv, step = validation_windows(dataset, s.horizon, s.n_cross_validations, s.cv_step_size)
+    dataset, report = run_guardrails(dataset, horizon=s.horizon, n_cross_validations=n_cv,
+                                     cv_step_size=step,
+                                     short_series_handling=s.short_series_handling,
+                                     max_filled_share=s.max_filled_share)
+    reporter.guardrails(report)
+    report.raise_if_failed()
+    featurization = FeaturizationSpec(
+        target_lags=s.target_lags, target_rolling_window_size=s.target_rolling_window_size,
+        feature_lags=s.feature_lags, country_or_region=s.country_or_region,
+        subdivision=s.subdivision, featurization=s.featurization)
+    context = ForecastContext(s.horizon, tuple(s.quantiles), dataset.season_length,
+                              featurization, s.seed)
+    filled = windows_filled(dataset.lengths, s.horizon, n_cv, step)
+    task = search_task(dataset)
+
+    def refit_args(members: list[TrialResult]):
+        """The learner is refitted on the series it forecasts: not the fallback's."""
+        need, name = _min_history([task.registry.get(t.learner) for t in members])
+        away = _fallback_reasons(dataset, filled, s.horizon, need, name)
+        keep = ~np.isin(dataset.series_ids, list(away))
+        if not keep.any():
+            return None
+        return dataset.only(keep), context
+
+    def make_model(trial: TrialResult | None, fitted: list) -> ForecastModel:
+        if trial is None:  # nothing could be validated: the fallback is the model
+            away = _fallback_reasons(dataset, filled, s.horizon, 0, "")
+            learner, series = fallback(dataset, away, context)
+            checked = _with_fallback_check(report, dataset, series, "a searched model")
+            return ForecastModel(learner, dataset.schema(), history_of(dataset), s.horizon,
+                                 s.quantiles, checked, s.model_dump(),
+                                 f"fallback: {FALLBACK_CHAIN} (no series is long enough to "
+                                 f"validate a model)", None, series)
+        learner = (WeightedEnsemble.of_fitted(fitted, trial.params["weights"], trial.learner)
+                   if is_ensemble(trial) else fitted[0])
+        away = _fallback_reasons(dataset, filled, s.horizon,
+                                 *_min_history([type(m) for m in fitted]))
+        fallback_learner, series = (fallback(dataset, away, context) if away else (None, {}))
+        checked = _with_fallback_check(report, dataset, series, trial.learner)
+        return ForecastModel(learner, dataset.schema(), history_of(dataset), s.horizon,
+                             s.quantiles, checked, s.model_dump(), describe(trial, fitted),
+                             fallback_learner, series)
+
+    folds = (rolling_origin(dataset, s.horizon, n_cv, step) if filled.any() else [])
+    validation = f"{n_cv} rolling-origin window(s) of {s.horizon} periods, {step} apart"
+    if not folds:
+        validation = f"none: no series can fill one window of {s.horizon} periods"
+    return Prepared(dataset, report, folds, context, task, validation, refit_learner,
+                    refit_args, make_model)
+
+
+# -- the trial and the refit (run in workers) -------------------------------------------------
+def score_fold(learner: Forecaster, fold: Fold, horizon: int, season_length: int,
+               quantiles) -> tuple[dict, pd.DataFrame]:
+    """Fit on the fold's train part, forecast its validation part, compute every metric."""
+    learner.fit(fold.train)
+    valid = fold.valid
+    joined = join_actuals(learner.predict(horizon, future=valid.frame), valid.frame,
+                          valid.time_column, valid.target_column)
+    metrics = score_forecast(joined, fold.train.frame, valid.target_column, season_length,
+                             quantiles)
+    return metrics, joined.assign(fold=fold.index)
+
+
+def run_trial(spec: TrialSpec, folds: list[Fold], context: ForecastContext) -> TrialResult:
+    """Fit and score on every fold; never raises: an error becomes a failed ``TrialResult``
+    carrying the error text, so one bad trial cannot stop an experiment."""
+    start = time.perf_counter()
+    try:
+        fold_metrics, oof = [], []
+        for fold in folds:
+            learner = build_learner(spec, context)
+            metrics, predictions = score_fold(learner, fold, context.horizon,
+                                              context.season_length, context.quantiles)
+            fold_metrics.append(metrics)
+            oof.append(predictions)
+        mean = mean_metrics(fold_metrics)
+        return TrialResult(spec.trial_id, spec.learner, spec.params, "completed", mean,
+                           fold_metrics, time.perf_counter() - start,
+                           oof=pd.concat(oof, ignore_index=True))
+    except Exception as exc:  # noqa: BLE001 - a trial's failure is data, not a crash
+        text = f"{type(exc).__name__}: {exc}"
+        tb = traceback.format_exc(limit=-3)
+        return TrialResult(spec.trial_id, spec.learner, spec.params, "failed",
+                           duration=time.perf_counter() - start, error=f"{text}\n{tb}")
+
+
+def refit_learner(spec: TrialSpec, dataset: TimeSeriesDataset, context: ForecastContext):
+    learner = build_learner(spec, context).fit(dataset)
+    # Local statistical models fit their per-series models here, and keep them and the
+    # forecast, inside the budget: the user's first forecast is immediate and serving from new
+    # data never searches.
+    learner.prepare(context.horizon)
+    return learner
+
+
+# -- the ensembles ----------------------------------------------------------------------------
+# Voting (greedy selection) and stacking over the search's out-of-fold forecasts; they join the
+# leaderboard as its last trials and win only on validation score.  Both are scored honestly:
+# each fold's blend uses weights chosen on the other folds only, so an ensemble that merely
+# fits the validation windows (a few short series are easy to overfit) does not beat the single
+# models on paper.  The weights it ships with are chosen on all folds.
+def ensembles(trials: list[TrialResult], folds: list[Fold], context: ForecastContext, metric: str,
+              next_id: int, voting: bool = True, stacking: bool = True, *, target: str,
+              time_column: str) -> list[TrialResult]:
+    """Voting and stacking trials built from the best completed trials (at least two)."""
+    ranked = ensemble_candidates(trials, metric)
+    if len(ranked) < 2:
+        return []
+    quantiles = list(context.quantiles)
+    columns = [POINT, *[quantile_column(q) for q in quantiles]]
+    keys, stack = aligned([t.oof for t in ranked], ["fold", SERIES_ID, time_column], columns)
+    actual = keys.pop("actual").to_numpy(dtype="float64")
+    # Weights are chosen on some rows and judged on others: across windows, or, with a single
+    # validation window, across two seeded halves of the series.
+    groups = weight_groups(keys["fold"].to_numpy(), keys[SERIES_ID].to_numpy(), len(folds),
+                           context.seed)
+
+    def scorer_for(left_out):
+        return forecast_fold_scorer(keys, actual, folds, metric, context.season_length, target,
+                                    within=None if left_out is None else groups != left_out)
+
+    def vote(trial_id: int) -> TrialResult:
+        # Selected on the point forecast; the same weights blend every quantile.
+        weights, blend = cross_fitted_voting(stack[:, :, 0], groups, scorer_for,
+                                             blend_inputs=stack)
+        return _trial(trial_id, "voting_ensemble", ranked, weights, blend, keys, actual, folds,
+                      context, target, columns)
+
+    def stack_(trial_id: int) -> TrialResult | None:
+        meta = cross_fitted(stack[:, :, 0], actual, groups, context.seed)
+        if not np.isfinite(meta).all():
+            return None
+        coef = fit_stacker(stack[:, :, 0], actual, context.seed).coef_
+        if coef.sum() <= 0:
+            return None
+        # Scored on the cross-fitted meta predictions; quantiles move with the point.
+        return _trial(trial_id, "stack_ensemble", ranked, coef,
+                      stacked_forecast(coef, stack, meta), keys, actual, folds,
+                      context, target, columns)
+
+    return build_ensembles(ranked, next_id, len(keys), [("voting_ensemble", vote, voting),
+                                                        ("stack_ensemble", stack_, stacking)])
+
+
+def _trial(trial_id, name, ranked, weights, blend, keys, actual, folds, context, target,
+           columns) -> TrialResult:
+    """The ensemble as a trial whose validation forecasts are ``blend`` (rows x columns)."""
+    frame = keys.copy()
+    frame[columns] = blend
+    fold_metrics = []
+    for fold in folds:
+        rows = (frame["fold"] == fold.index).to_numpy()
+        fold_metrics.append(evaluate(actual[rows], frame[rows],
+                                     frame.loc[rows, SERIES_ID].to_numpy(), fold.train.frame,
+                                     target, context.season_length, context.quantiles))
+    mean = mean_metrics(fold_metrics)
+    return TrialResult(trial_id, name, ensemble_params(ranked, weights), "completed", mean,
+                       fold_metrics, 0.0, oof=frame.assign(actual=actual))
+
+
+# -- the fallback -----------------------------------------------------------------------------
+def fallback(dataset: TimeSeriesDataset, away: dict[str, str], context: ForecastContext):
+    """The fallback learner fitted on the series in ``away`` (id -> why), and those series
+    with the method that forecasts each and why."""
+    part = dataset.only(np.isin(dataset.series_ids, list(away)))
+    spec = TrialSpec(-1, "seasonal_naive", {}, registry.get("seasonal_naive"))
+    learner = build_learner(spec, context).fit(part)
+    learner.prepare(context.horizon)  # forecast kept: a failure shows now, not later
+    lengths = part.lengths
+    methods = np.where(seasonal_naive_fits(lengths, learner.season_length_),
+                       "seasonal_naive", "naive")
+    series = {}
+    for sid, method, n in zip(part.series_ids.tolist(), methods, lengths):
+        reason = away[sid] + ("; one observation: its quantiles have no spread" if n == 1
+                              else "")
+        series[sid] = {"method": str(method), "reason": reason}
+    return learner, series
+
+
+def _min_history(classes: list) -> tuple[int, str]:
+    """The most history any of these learners needs to fit a series as itself, and whose."""
+    need = {cls.name: cls.capabilities.min_history for cls in classes}
+    name = max(need, key=need.get)
+    return need[name], name
+
+
+def _fallback_reasons(dataset: TimeSeriesDataset, filled: np.ndarray, horizon: int,
+                      min_history: int, learner: str) -> dict[str, str]:
+    """Series the chosen learner does not forecast, id -> why: those no validation window
+    could score (``filled`` 0) and those shorter than the learner's ``min_history``."""
+    lengths = dataset.lengths
+    ids = dataset.series_ids.tolist()
+    def periods(n: int) -> str:
+        return f"{n} period" + ("s" if n != 1 else "")
+
+    out = {ids[i]: f"too short for any validation window: {periods(lengths[i])}, one window "
+                   f"needs {MIN_TRAIN + horizon}" for i in np.flatnonzero(filled == 0)}
+    out.update({ids[i]: f"{periods(lengths[i])}, fewer than the {min_history} that {learner} "
+                        f"needs" for i in np.flatnonzero((filled > 0) & (lengths < min_history))})
+    return out
+
+
+def _with_fallback_check(report: GuardrailReport, dataset: TimeSeriesDataset,
+                         series: dict[str, dict], learner: str) -> GuardrailReport:
+    """The model's copy of the guardrail report, with the series it forecasts by fallback."""
+    if not series:
+        return GuardrailReport(list(report.results))
+    ids = list(series)
+    shown = "; ".join(f"{k!r}: {v['reason']}" for k, v in list(series.items())[:3])
+    result = GuardrailResult(
+        "fallback_series", "fixed",
+        f"{len(ids)} series are forecast by the fallback, not by {learner}: {shown}"
+        + (f"; and {len(ids) - 3} more" if len(ids) > 3 else ""), ids,
+        int(dataset.lengths[np.isin(dataset.series_ids, ids)].sum()),
+        f"forecast from their own history by {FALLBACK_CHAIN}; see model.fallback_series")
+    return GuardrailReport([*report.results, result])
