@@ -18,7 +18,6 @@ Outputs: ``forecast`` float64 [n_series, horizon] and, when the model has quanti
 
 from __future__ import annotations
 
-import numpy as np
 import onnx
 from onnx import helper
 

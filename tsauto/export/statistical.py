@@ -83,9 +83,7 @@ class StatisticalPart:
 
     def build(self, g: Graph, y: str, inputs=None) -> tuple[str, str | None]:
         """Point [n, H] and quantiles [n, H, Q] (unsorted) from history ``y`` [n, L]."""
-        L, H = self.length, self.horizon
-        clean = g.nan_to(y)
-        point = g.op("MatMul", clean, g.const(self._weights(L)))
+        point = g.op("MatMul", g.nan_to(y), g.const(self._weights(self.length)))
         qs = list(self.learner.quantiles_)
         if not qs:
             return point, None
