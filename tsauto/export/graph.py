@@ -13,7 +13,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-OPSET = 17
+OPSET = 18
 ML_OPSET = 3
 DOUBLE = TensorProto.DOUBLE
 FLOAT = TensorProto.FLOAT
@@ -123,7 +123,10 @@ class Graph:
             copy.name = prefix + node.name
             self.nodes.append(copy)
         for opset in model.opset_import:
-            self.domains[opset.domain] = max(self.domains.get(opset.domain, 0), opset.version)
+            # converters may declare ai.onnx.ml 1 while writing version 3's double trees
+            floor = ML_OPSET if opset.domain == "ai.onnx.ml" else 0
+            self.domains[opset.domain] = max(self.domains.get(opset.domain, 0), opset.version,
+                                             floor)
         return [rename[o.name] for o in model.graph.output]
 
     def absorb(self, other: Graph) -> None:
