@@ -3,7 +3,6 @@ leaderboard says which trials export, and the best model exports."""
 
 import numpy as np
 import onnxruntime as ort
-import pytest
 
 from tests.conftest import make_panel
 from tests.export.test_onnx_pivoted import feeds_for
@@ -16,7 +15,6 @@ from tsauto.settings import ForecastSettings
 ROLES = {"time_column": "date", "target_column": "sales", "grain_columns": ["store"]}
 
 
-@pytest.mark.slow  # a whole (small) AutoML fit
 def test_onnx_only_search_exports_its_best_model(tmp_path):
     panel = make_panel(n_series=3, length=48)
     settings = ForecastSettings(**ROLES, horizon=4, max_trials=4, n_cross_validations=1,
