@@ -134,6 +134,8 @@ def forecast_graph(model) -> tuple[onnx.ModelProto, dict]:
         "history_length": L,
         "horizon": H,
         "frequency": model.schema.grid.freq,
+        "time_column": model.schema.time_column,
+        "target_column": model.schema.target_column,
         "season_length": int(model.schema.grid.season_length),
         "quantiles": quantiles,
         "series_ids": [str(s) for s in model.schema.series_ids],
