@@ -96,6 +96,9 @@ def forecast_graph(model) -> tuple[onnx.ModelProto, dict]:
     H = int(model.horizon)
     parts = member_parts(model.learner, H)
     L = max(p.length for p, _ in parts)
+    old_trees = any(getattr(p, "writes_old_trees", False) for p, _ in parts)
+    for part, _ in parts:
+        part.old_trees = old_trees
     n = len(model.schema.series_ids)
     inputs = Inputs(n, H)
     g = Graph()
@@ -122,6 +125,7 @@ def forecast_graph(model) -> tuple[onnx.ModelProto, dict]:
     graph = helper.make_graph(g.nodes, "tsauto_forecast", graph_inputs, outputs, g.initializers)
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid(d, v)
                                                     for d, v in g.domains.items()],
+                              functions=[fn for _, fn in g.functions.values()],
                               producer_name="tsauto")
     proto.ir_version = min(proto.ir_version, 9)
     onnx.checker.check_model(proto, full_check=True)

@@ -1,5 +1,5 @@
-"""A small builder of ONNX graphs: named nodes, constants, sub-graphs and inlined converter
-output, so that the exporters read like the numpy code they mirror.
+"""A small builder of ONNX graphs: named nodes, constants, and converters' graphs called as
+model-local functions, so that the exporters read like the numpy code they mirror.
 
 Values are float64 unless a converter forces float32 (tree ensembles); every op used exists
 in onnxruntime for doubles (opset ``OPSET``).
@@ -15,14 +15,14 @@ from onnx import TensorProto, helper, numpy_helper
 
 OPSET = 18
 ML_OPSET = 3
+LOCAL = "tsauto.local"  # the domain of the model's own functions
 DOUBLE = TensorProto.DOUBLE
 FLOAT = TensorProto.FLOAT
 INT64 = TensorProto.INT64
 
 
 class Graph:
-    """Nodes and initializers of one graph (the main graph or a Loop body).  Names are unique
-    across every graph of a model: a body may read its outer graph's values by name."""
+    """Nodes, initializers and local functions of one graph; names are unique."""
 
     _ids = itertools.count()
 
@@ -31,6 +31,8 @@ class Graph:
         self.nodes: list[onnx.NodeProto] = []
         self.initializers: list[onnx.TensorProto] = []
         self.domains: dict[str, int] = {"": OPSET}
+        # id of a converter's model -> (that model, kept so that its id stays its own; function)
+        self.functions: dict[int, tuple[onnx.ModelProto, onnx.FunctionProto]] = {}
 
     def name(self, hint: str) -> str:
         return f"{self.prefix}{hint}_{next(self._ids)}"
@@ -101,41 +103,29 @@ class Graph:
             return self.op("Sub", b, self.op("Mul", self.op("Sub", b, a), self.const(1 - frac)))
         return self.op("Add", a, self.op("Mul", self.op("Sub", b, a), self.const(frac)))
 
-    def inline(self, model: onnx.ModelProto, inputs: dict[str, str]) -> list[str]:
-        """Copy a converter's graph into this one, its inputs wired to ``inputs`` (its input
-        name -> our value); returns our names of its outputs."""
-        prefix = self.name("m") + "/"
-        rename = dict(inputs)
-        for init in model.graph.initializer:
-            copy = onnx.TensorProto()
-            copy.CopyFrom(init)
-            copy.name = rename[init.name] = prefix + init.name
-            self.initializers.append(copy)
-        for node in model.graph.node:
-            copy = onnx.NodeProto()
-            copy.CopyFrom(node)
-            del copy.input[:]
-            del copy.output[:]
-            copy.input.extend([rename.get(n, n) if n else "" for n in node.input])
-            for out in node.output:
-                rename[out] = prefix + out
-            copy.output.extend([rename[o] for o in node.output])
-            copy.name = prefix + node.name
-            self.nodes.append(copy)
-        for opset in model.opset_import:
-            # converters may declare ai.onnx.ml 1 while writing version 3's double trees
-            floor = ML_OPSET if opset.domain == "ai.onnx.ml" else 0
-            self.domains[opset.domain] = max(self.domains.get(opset.domain, 0), opset.version,
-                                             floor)
-        return [rename[o.name] for o in model.graph.output]
-
-    def absorb(self, other: Graph) -> None:
-        """Take the domains a sub-graph's nodes need."""
-        for domain, version in other.domains.items():
-            self.domains[domain] = max(self.domains.get(domain, 0), version)
-
-    def body(self, name: str, inputs: list, outputs: list) -> onnx.GraphProto:
-        return helper.make_graph(self.nodes, name, inputs, outputs, self.initializers)
+    def call(self, model: onnx.ModelProto, inputs: list[str]) -> list[str]:
+        """Call a converter's graph as a model-local function: written once in the file
+        however many times it is called (each step of a recursive forecast)."""
+        fn = self.functions.get(id(model), (None, None))[1]
+        if fn is None:
+            nodes = [helper.make_node("Constant", [], [init.name], value=init)
+                     for init in model.graph.initializer]
+            nodes += list(model.graph.node)
+            imports = {}
+            for opset in model.opset_import:
+                # a function must import the model's versions; the converters' graphs use ops
+                # unchanged up to them (LightGBM's: a tree ensemble and an Identity)
+                floor = {"ai.onnx.ml": ML_OPSET, "": OPSET}.get(opset.domain, 0)
+                imports[opset.domain] = max(imports.get(opset.domain, 0), opset.version, floor)
+            fn = helper.make_function(LOCAL, f"regressor_{len(self.functions)}",
+                                      [i.name for i in model.graph.input],
+                                      [o.name for o in model.graph.output], nodes,
+                                      [helper.make_opsetid(d, v) for d, v in imports.items()])
+            self.functions[id(model)] = (model, fn)
+            for domain, version in imports.items():
+                self.domains[domain] = max(self.domains.get(domain, 0), version)
+            self.domains[LOCAL] = 1
+        return self.op(fn.name, *inputs, outputs=len(fn.output), domain=LOCAL)
 
 
 def value_info(name: str, dtype: int, shape: list) -> onnx.ValueInfoProto:

@@ -3,9 +3,12 @@
 ``FeatureGraph`` writes a fitted ``Featurizer`` (read through its declarative parts: target
 lags, rolling and seasonal windows, calendar, known covariates, static features, the series id,
 the per-series target transform) as ONNX ops over each series' transformed history.  The
-recursive strategy runs as a ``Loop`` over the horizon whose body builds one row per series,
-scores it and writes the prediction back into the history, as ``PivotedForecaster`` feeds its
-predictions back as lags; the direct strategies score all (series, step) rows at once.
+recursive strategy is unrolled over the horizon (fixed at export): each step builds one row
+per series, scores it and appends the prediction to the history the next step's lags read, as
+``PivotedForecaster`` feeds its predictions back; the regressor is one model-local function
+called at every step, so the file holds it once.  (An ONNX ``Loop`` did the same in a first
+version, but onnxruntime spent ~3 ms per iteration on it: slower than tsauto itself.)  The
+direct strategies score all (series, step) rows at once.
 
 Regressors come from onnxmltools (LightGBM) and skl2onnx (scikit-learn).  LightGBM's converter
 writes float32 trees: features are cast to float32 and the sum of leaves is float32, so those
@@ -15,12 +18,12 @@ forecasts agree with ``forecast()`` to about 1e-6 of the series' scale (docs/onn
 from __future__ import annotations
 
 import numpy as np
-from onnx import TensorProto
 
 from tsauto.data.dataset import SERIES_ID
 from tsauto.errors import ExportError
 from tsauto.export.calendar import calendar_block, origin_unit
-from tsauto.export.graph import DOUBLE, INT64, ML_OPSET, OPSET, Graph, value_info
+from tsauto.export.graph import DOUBLE, ML_OPSET, OPSET, Graph
+from tsauto.data.forecast_columns import STEP
 from tsauto.features.base import TARGET, one_hot_or_codes
 from tsauto.features.calendar import CalendarFeatures
 from tsauto.features.covariates import MISSING, CovariateFeatures
@@ -47,6 +50,15 @@ class PivotedPart:
         self.length = max(self.features.length, self.qfeatures.length if self.qfeatures else 0)
         self.feature_names = list(learner.featurizer_.feature_names_)
         self.float32 = False
+        # skl2onnx writes trees for ai.onnx.ml 3, whose TreeEnsembleRegressor version 5 drops;
+        # one graph holds one version, so LightGBM then takes onnxmltools' older form too.
+        self.old_trees = False
+
+    @property
+    def writes_old_trees(self) -> bool:
+        return any(type(m).__name__ in _FLOAT32_TREES
+                   for models in [self.learner.models_, *self.learner.quantile_models_.values()]
+                   for m in models.values())
 
     def build(self, g: Graph, y: str, inputs) -> tuple[str, str | None]:
         learner, H = self.learner, self.horizon
@@ -81,7 +93,7 @@ class PivotedPart:
         out = {}
         for step, model in models.items():
             proto, float32 = convert_regressor(model, len(feat.featurizer.feature_names_),
-                                               self.name)
+                                               self.name, self.old_trees)
             self.float32 |= float32
             out[step] = (proto, float32)
         return out
@@ -95,8 +107,9 @@ _NOT_EXPORTED = {"KNeighborsRegressor": "its converted distances pick other neig
                                         "scikit-learn's"}
 
 
-def convert_regressor(model, n_features: int, name: str):
-    """(ONNX model, whether it computes in float32) of a fitted regressor."""
+def convert_regressor(model, n_features: int, name: str, old_trees: bool = False):
+    """(ONNX model, whether it computes in float32) of a fitted regressor; ``old_trees``: write
+    LightGBM for ai.onnx.ml 3 (onnxmltools) rather than 5 (``tsauto.export.lightgbm``)."""
     from tsauto.learners.pivoted import _OpenMPThreads
 
     if isinstance(model, _OpenMPThreads):
@@ -107,6 +120,13 @@ def convert_regressor(model, n_features: int, name: str):
         raise ExportError(f"{name}: its regressor {kind} is not exported: "
                           f"{_NOT_EXPORTED[kind]}.")
     if kind == "LGBMRegressor":
+        from tsauto.export.lightgbm import Unsupported, lightgbm_model
+
+        try:
+            if not old_trees:
+                return lightgbm_model(model, n_features), False
+        except Unsupported:
+            pass
         from onnxmltools import convert_lightgbm
         from onnxmltools.convert.common.data_types import DoubleTensorType
 
@@ -134,7 +154,7 @@ def score(g: Graph, regressor, X: str) -> str:
     proto, _ = regressor
     wanted = proto.graph.input[0].type.tensor_type.elem_type
     x = X if wanted == DOUBLE else g.op("Cast", X, to=wanted)
-    out = g.inline(proto, {proto.graph.input[0].name: x})[0]
+    out = g.call(proto, [x])
     if proto.graph.output[0].type.tensor_type.elem_type != DOUBLE:
         out = g.op("Cast", out, to=DOUBLE)
     return g.reshape(out, [-1])
@@ -253,60 +273,65 @@ class FeatureGraph:
         return g.op("Where", self.powered, inv, x)
 
     # -- one row per series --------------------------------------------------------------------
-    def row(self, g: Graph, buf: str, pos: str, t: str, step: int) -> str:
-        """Features [n, F] of the rows whose origin is column ``pos`` of ``buf`` (int64 scalar
-        tensor), whose target is forecast step ``t`` (0-based, int64 scalar) and whose row step
-        is ``step`` (1 for the recursive rows)."""
+    def row(self, g: Graph, buf: str, pos: int, t: int, step: int) -> str:
+        """Features [n, F] of the rows whose origin is column ``pos`` of ``buf``, whose target
+        is forecast step ``t`` (0-based) and whose row step is ``step`` (1 for the recursive
+        rows).  The target's lags and windows are a few matrix products over the window of
+        ``buf`` they read: onnxruntime spends microseconds per node, so fewer nodes are what
+        makes one series fast."""
         feat = self.featurizer
-        blocks = []
+        windows = _Windows()
         for part in feat.parts_:
             if isinstance(part, Lags):
-                blocks.append(self._at(g, buf, pos, [1 - k for k in part.lags_]))
+                for k in part.lags_:
+                    windows.add(f"{part.prefix_}{k}", "sum", [1 - k])
             elif isinstance(part, RollingWindows):
                 for w in part.windows_:
-                    window = self._at(g, buf, pos, list(range(1 - w, 1)))
-                    blocks += [_stat(g, window, s, w) for s in part.stats_
-                               if not (s == "std" and w == 1)]
+                    for s in part.stats_:
+                        if not (s == "std" and w == 1):
+                            windows.add(f"{part.prefix_}{w}_{s}", s, list(range(1 - w, 1)))
             elif isinstance(part, SeasonalRollingWindows):
                 m = part.m_
                 j0 = -(-step // m)
                 anchor = step - j0 * m  # relative to the origin
-                blocks.append(self._at(g, buf, pos, [anchor]))
+                windows.add("seasonal_lag", "sum", [anchor])
                 if part.path_:
-                    path = self._at(g, buf, pos, list(range(anchor - step + 1, anchor + 1)))
-                    blocks.append(g.op("ReduceSum", path, g.ints([1]), keepdims=1))
+                    windows.add("seasonal_path_sum", "sum",
+                                list(range(anchor - step + 1, anchor + 1)))
                 if part.k_ > 1:
-                    window = self._at(g, buf, pos, [anchor - j * m for j in range(part.k_)])
-                    blocks += [_stat(g, window, s, part.k_) for s in part.stats_]
-            elif isinstance(part, CalendarFeatures):
-                blocks.append(g.op("Gather", self.blocks["calendar"], t, axis=1))
+                    for s in part.stats_:
+                        windows.add(f"seasonal{part.k_}_{s}", s,
+                                    [anchor - j * m for j in range(part.k_)])
+        blocks, names = [], []
+        if windows.names:
+            blocks.append(windows.build(g, buf, pos))
+            names += windows.order
+        for part in feat.parts_:
+            if isinstance(part, CalendarFeatures):
+                blocks.append(g.op("Gather", self.blocks["calendar"], g.ints(t), axis=1))
+                names += part.feature_names_out
             elif isinstance(part, CovariateFeatures):
                 if "known" in self.blocks:
-                    blocks.append(g.op("Gather", self.blocks["known"], t, axis=1))
+                    blocks.append(g.op("Gather", self.blocks["known"], g.ints(t), axis=1))
                 if "static" in self.blocks:
                     blocks.append(self.blocks["static"])
+                names += part.feature_names_out
         if feat.strategy_ == "direct":
             blocks.append(g.op("Add", self.zero, g.const([[float(step)]])))
+            names.append(STEP)
         X = g.concat(blocks, axis=1)
+        if names != feat.feature_names_:
+            X = g.cols(X, [names.index(n) for n in feat.feature_names_])
         if not self.handles_nan:
             fill = [-1.0 if n in feat.categorical_ else 0.0 for n in feat.feature_names_]
             X = g.op("Where", g.op("IsNaN", X), g.const(np.asarray(fill)[None]), X)
         return X
 
-    def _at(self, g: Graph, buf: str, pos: str, offsets: list[int]) -> str:
-        """Columns pos + offsets of ``buf``; NaN where that reaches before its first column (a
-        series' start, as the featurizer's NaN-padded history has it)."""
-        idx = g.op("Add", pos, g.ints(offsets))
-        before = g.op("Less", idx, g.ints(0))
-        safe = g.op("Max", idx, g.ints(0))
-        return g.op("Where", before, g.const(np.nan), g.op("Gather", buf, safe, axis=1))
-
     # -- strategies ----------------------------------------------------------------------------
     def direct(self, g: Graph, regressors: dict) -> str:
         """Transformed forecasts [n, H] from one origin, every step scored at once."""
         T, H = self.length, self.H
-        pos = g.ints(T - 1)
-        rows = [self.row(g, self.ztail, pos, g.ints(h - 1), h) for h in range(1, H + 1)]
+        rows = [self.row(g, self.ztail, T - 1, h - 1, h) for h in range(1, H + 1)]
         if 0 in regressors:
             X = g.reshape(g.op("Concat", *[g.unsqueeze(r, [1]) for r in rows], axis=1),
                           [-1, len(self.featurizer.feature_names_)])
@@ -315,46 +340,91 @@ class FeatureGraph:
         return g.concat(preds, axis=1)
 
     def recursive(self, g: Graph, regressors: dict) -> str:
-        """Transformed forecasts [n, H]: a Loop whose body scores one row per series and writes
-        its prediction into the history that the next step's lags read."""
+        """Transformed forecasts [n, H], step by step as ``PivotedForecaster`` makes them: each
+        step's rows read the history extended by the steps before (the regressor is one
+        function, called once per step; the horizon is fixed at export)."""
         T, H = self.length, self.H
-        nan_block = g.op("Add", g.op("Mul", self.zero, g.const(np.zeros((1, H)))),
-                         g.const(np.nan))
-        start = g.op("Concat", self.ztail, nan_block, axis=1)
-        body = Graph(prefix="body/")
-        i, cond, buf = body.name("i"), body.name("cond"), body.name("buf")
-        pos = body.op("Add", i, body.ints(T - 1))
-        X = self.row(body, buf, pos, i, 1)
-        pred = body.unsqueeze(score(body, regressors[0], X), [1])
-        where = body.op("Add", body.op("Cast", self.zero, to=INT64), body.op("Add", i, body.ints(T)))
-        new_buf = body.op("ScatterElements", buf, where, pred, axis=1)
-        cond_out = body.op("Identity", cond)
-        graph = body.body("recursive_step",
-                          [value_info(i, INT64, []), value_info(cond, TensorProto.BOOL, []),
-                           value_info(buf, DOUBLE, ["n_series", T + H])],
-                          [value_info(cond_out, TensorProto.BOOL, []),
-                           value_info(new_buf, DOUBLE, ["n_series", T + H])])
-        g.absorb(body)
-        final = g.op("Loop", g.ints(H), g.const(True, np.bool_), start, body=graph)
-        return g.op("Slice", final, g.ints([T]), g.ints([T + H]), g.ints([1]))
+        buf, preds = self.ztail, []
+        for h in range(H):
+            X = self.row(g, buf, T - 1 + h, h, 1)
+            preds.append(g.unsqueeze(score(g, regressors[0], X), [1]))
+            buf = g.op("Concat", buf, preds[-1], axis=1)
+        return g.concat(preds, axis=1)
 
 
-def _stat(g: Graph, window: str, stat: str, size: int) -> str:
-    """A rolling statistic [n, 1] of ``window`` [n, size]; NaN if the window holds one."""
-    def axes():
-        return g.ints([1])
+class _Windows:
+    """The target features of one row, each a statistic over columns (offsets from the
+    origin) of the history, computed together: sums and means as one MatMul, standard
+    deviations from two, minima and maxima by one Gather, quantiles by a sort per feature; NaN
+    where a window holds a NaN (the series' start, as the featurizer has it)."""
 
-    if stat == "mean":
-        out = g.op("ReduceMean", window, axes(), keepdims=1)
-    elif stat == "std":
-        mean = g.op("ReduceMean", window, axes(), keepdims=1)
-        dev = g.op("Sub", window, mean)
-        out = g.op("Sqrt", g.op("ReduceMean", g.op("Mul", dev, dev), axes(), keepdims=1))
-    elif stat in ("min", "max"):
-        out = g.op("ReduceMin" if stat == "min" else "ReduceMax", g.nan_to(window), axes(),
-                   keepdims=1)
-    else:
-        q = 0.5 if stat == "median" else int(stat[1:]) / 100
-        out = g.quantile(g.sort(g.nan_to(window), 1, size), q, size, axis=1)
-    return g.nan_where(g.any_nan(window, 1), out)
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.stats: list[str] = []
+        self.offsets: list[list[int]] = []
 
+    def add(self, name: str, stat: str, offsets: list[int]) -> None:
+        self.names.append(name)
+        self.stats.append(stat)
+        self.offsets.append(offsets)
+
+    def build(self, g: Graph, buf: str, pos: int) -> str:
+        span = 1 - min(min(o) for o in self.offsets)
+        start = pos - span + 1
+        S = g.op("Slice", buf, g.ints([max(start, 0)]), g.ints([pos + 1]), g.ints([1]))
+        if start < 0:  # the window reaches before the history: NaN, as a series' start
+            nan = g.op("Add", g.op("Mul", g.cols(S, [0] * -start), g.const(0.0)),
+                       g.const(np.nan))
+            S = g.op("Concat", nan, S, axis=1)
+        isnan = g.op("IsNaN", S)
+        clean = g.op("Where", isnan, g.const(0.0), S)
+        col = {o: span - 1 + o for o in range(1 - span, 1)}  # offset -> column of S
+        blocks, order = [], []
+
+        def weights(select: list[int]) -> np.ndarray:
+            A = np.zeros((span, len(select)))
+            for j, i in enumerate(select):
+                for o in self.offsets[i]:
+                    A[col[o], j] += 1.0 / len(self.offsets[i]) if self.stats[i] != "sum" else 1.0
+            return A
+
+        linear = [i for i, s in enumerate(self.stats) if s in ("sum", "mean")]
+        if linear:
+            blocks.append(g.op("MatMul", clean, g.const(weights(linear))))
+            order += linear
+        spread = [i for i, s in enumerate(self.stats) if s == "std"]
+        if spread:
+            M = g.const(weights(spread))
+            mean = g.op("MatMul", clean, M)
+            square = g.op("MatMul", g.op("Mul", clean, clean), M)
+            var = g.op("Sub", square, g.op("Mul", mean, mean))
+            blocks.append(g.op("Sqrt", g.op("Max", var, g.const(0.0))))
+            order += spread
+        for stat, reduce in (("min", "ReduceMin"), ("max", "ReduceMax")):
+            extreme = [i for i, s in enumerate(self.stats) if s == stat]
+            if extreme:
+                width = max(len(self.offsets[i]) for i in extreme)
+                # repeat a window's first column up to the widest: extremes do not change
+                idx = [[col[o] for o in self.offsets[i]] + [col[self.offsets[i][0]]] *
+                       (width - len(self.offsets[i])) for i in extreme]
+                gathered = g.op("Gather", clean, g.ints(idx), axis=1)  # [n, k, width]
+                blocks.append(g.op(reduce, gathered, g.ints([2]), keepdims=0))
+                order += extreme
+        for i, s in enumerate(self.stats):
+            if s in ("sum", "mean", "std", "min", "max"):
+                continue
+            q = 0.5 if s == "median" else int(s[1:]) / 100
+            size = len(self.offsets[i])
+            window = g.cols(clean, [col[o] for o in self.offsets[i]])
+            blocks.append(g.quantile(g.sort(window, 1, size), q, size, axis=1))
+            order.append(i)
+        out = g.concat(blocks, axis=1)
+        # NaN where any column a feature reads is NaN
+        reads = np.zeros((span, len(order)))
+        for j, i in enumerate(order):
+            for o in self.offsets[i]:
+                reads[col[o], j] = 1.0
+        holes = g.op("MatMul", g.op("Cast", isnan, to=DOUBLE), g.const(reads))
+        out = g.op("Where", g.op("Greater", holes, g.const(0.0)), g.const(np.nan), out)
+        self.order = [self.names[i] for i in order]
+        return out
