@@ -1,7 +1,7 @@
 """ONNX scorers against ``model.forecast()`` on the same fitted model.
 
-For each model (a LightGBM pivoted learner, recursive, with conformal quantiles, and a seasonal
-naive), fitted on 1,000 seeded synthetic monthly series of 60 points: export time, file size,
+For each model (LightGBM and elastic-net pivoted learners, recursive, with conformal quantiles,
+and a seasonal naive), fitted on 1,000 seeded synthetic monthly series of 60 points: export time, file size,
 the time to forecast all series with ``model.forecast()`` and with onnxruntime (best of
 ``--repeats``; the ONNX time includes nothing but ``session.run`` on prepared arrays), their
 ratio, the largest relative difference, and the single-series p50/p99 latency of
@@ -97,6 +97,7 @@ def main() -> None:
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     for name, params in [("lightgbm", {"n_estimators": 200, "horizon": H}),
+                         ("elastic_net", {"horizon": H}),
                          ("seasonal_naive", {})]:
         learner = registry.create(name, quantiles=Q, **params).fit(ds)
         learner.prepare(H)
@@ -141,10 +142,10 @@ def main() -> None:
         f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} at the end (shared machine: "
         f"compare the ratios, measured in the same run).", "",
         f"Data: {args.series} seeded synthetic monthly series x 60 points (level, trend, "
-        f"yearly season, noise); horizon {H}, quantiles {list(Q)}.  LightGBM: pivoted, "
-        f"recursive (an ONNX Loop over the 12 steps), 200 trees, conformal quantiles, default "
-        f"featurization (lags, rolling and seasonal windows, calendar, series id, per-series "
-        f"scaling).  onnxruntime on one thread, CPU provider.", "",
+        f"yearly season, noise); horizon {H}, quantiles {list(Q)}.  LightGBM (200 trees) and "
+        f"elastic net: pivoted, recursive (unrolled over the 12 steps in the graph), conformal "
+        f"quantiles, default featurization (lags, rolling and seasonal windows, calendar, "
+        f"series id, per-series scaling).  onnxruntime on one thread, CPU provider.", "",
         "forecast() is the whole model call (future frame, features, regressor, inverse "
         "transform, quantiles, the long output frame); the ONNX time is session.run on "
         "prepared arrays (history [n, L], series_index, origin).  Seasonal naive's "
