@@ -143,7 +143,7 @@ def main() -> None:
         f"compare the ratios, measured in the same run).", "",
         f"Data: {args.series} seeded synthetic monthly series x 60 points (level, trend, "
         f"yearly season, noise); horizon {H}, quantiles {list(Q)}.  LightGBM (200 trees) and "
-        f"elastic net: pivoted, recursive (unrolled over the 12 steps in the graph), conformal "
+        f"elastic net: pivoted, recursive (an ONNX Loop over the 12 steps), conformal "
         f"quantiles, default featurization (lags, rolling and seasonal windows, calendar, "
         f"series id, per-series scaling).  onnxruntime on one thread, CPU provider.", "",
         "forecast() is the whole model call (future frame, features, regressor, inverse "

@@ -19,6 +19,7 @@ LOCAL = "tsauto.local"  # the domain of the model's own functions
 DOUBLE = TensorProto.DOUBLE
 FLOAT = TensorProto.FLOAT
 INT64 = TensorProto.INT64
+BOOL = TensorProto.BOOL
 
 
 class Graph:
@@ -117,7 +118,7 @@ class Graph:
                 # unchanged up to them (LightGBM's: a tree ensemble and an Identity)
                 floor = {"ai.onnx.ml": ML_OPSET, "": OPSET}.get(opset.domain, 0)
                 imports[opset.domain] = max(imports.get(opset.domain, 0), opset.version, floor)
-            fn = helper.make_function(LOCAL, f"regressor_{len(self.functions)}",
+            fn = helper.make_function(LOCAL, f"regressor_{next(self._ids)}",
                                       [i.name for i in model.graph.input],
                                       [o.name for o in model.graph.output], nodes,
                                       [helper.make_opsetid(d, v) for d, v in imports.items()])
@@ -126,6 +127,17 @@ class Graph:
                 self.domains[domain] = max(self.domains.get(domain, 0), version)
             self.domains[LOCAL] = 1
         return self.op(fn.name, *inputs, outputs=len(fn.output), domain=LOCAL)
+
+
+    def subgraph(self, name: str, inputs: list, outputs: list) -> onnx.GraphProto:
+        """This graph as the body of a Loop (it may read its outer graph's values by name)."""
+        return helper.make_graph(self.nodes, name, inputs, outputs, self.initializers)
+
+    def adopt(self, body: Graph) -> None:
+        """Take the functions and domains a Loop body uses."""
+        self.functions.update(body.functions)
+        for domain, version in body.domains.items():
+            self.domains[domain] = max(self.domains.get(domain, 0), version)
 
 
 def value_info(name: str, dtype: int, shape: list) -> onnx.ValueInfoProto:
