@@ -109,6 +109,7 @@ class Run:
             row.update({f"{metric}_fold{i}": m.get(metric, np.nan) for i, m in enumerate(t.fold_metrics)})
             row.update({k: v for k, v in t.metrics.items() if k != metric})
             row.update({"seconds": round(t.duration + sum(m.duration for m in members), 3),
+                        "onnx": self._exports_onnx(t, by_id),
                         "members": members_summary(t.params, learner_of) if members else "",
                         "error": (t.error or "").splitlines()[0] if t.error else ""})
             rows.append(row)
@@ -120,6 +121,22 @@ class Run:
         order = sorted(range(len(board)), key=lambda i: ranking_key(
             self.result.trials[i].metrics, ranking, self.result.trials[i].trial_id))
         return board.iloc[order].reset_index(drop=True)
+
+    def _exports_onnx(self, trial, by_id: dict) -> bool:
+        """Whether the trial's model would export to ONNX (model.to_onnx): its learner, or
+        every member of an ensemble, with its parameters under these settings."""
+        if self.settings.task != "forecasting":
+            return False
+        if is_ensemble(trial):
+            return all(self._exports_onnx(by_id[i], by_id) for i in trial.params["members"]
+                       if i in by_id)
+        from tsauto.learners import registry
+
+        try:
+            learner = registry.get(trial.learner)
+        except SettingsError:
+            return False
+        return learner.exports_onnx(trial.params, self.settings)
 
     def cross_validation(self) -> pd.DataFrame:
         """The stored out-of-fold predictions as one long frame, one column per trial (see

@@ -455,6 +455,23 @@ def predict(
     _write_frame(result, out_file, "predictions")
 
 
+@app.command()
+def export(
+    model_path: Annotated[Path, typer.Argument(help="A model.pkl written by tsauto fit.")],
+    onnx: Annotated[Path, typer.Option("--onnx", help="The ONNX file to write (a sidecar "
+                                       "FILE.json is written next to it).")],
+) -> None:
+    """Export a forecasting model as one ONNX graph (docs/onnx.md)."""
+    from tsauto.export import sidecar_path
+    from tsauto.model import load_model
+
+    sidecar = load_model(model_path).to_onnx(onnx)
+    inputs = ", ".join(f"{i['name']} {i['shape']}" for i in sidecar["inputs"])
+    out.print(Text(f"wrote {onnx} and {sidecar_path(onnx)}; inputs: {inputs}; history "
+                   f"length {sidecar['history_length']}, horizon {sidecar['horizon']}."),
+              highlight=False)
+
+
 def _notes(path: Path) -> Console:
     """Where notes go: stdout, or stderr when the table itself is written to stdout ('-')."""
     from tsauto.data.io import STDOUT

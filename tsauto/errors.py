@@ -53,6 +53,11 @@ class NotFittedError(TsautoError, RuntimeError):
     """A model was used before it was fitted."""
 
 
+class ExportError(TsautoError, ValueError):
+    """A model, or one part of it (a learner, a featurizer, a target transform...), cannot be
+    written as an ONNX graph; the message names the part and what would export."""
+
+
 def closest_hint(name: str, choices: Iterable[str]) -> str:
     """' Did you mean 'x'?' when a close match exists, else ''."""
     match = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.6)
@@ -87,3 +92,4 @@ def check_int(value, name: str, minimum: int = 1, *, or_none: bool = False) -> i
         raise SettingsError(f"{name} must be {wanted}{' or None' if or_none else ''}, "
                             f"got {value!r}.")
     return int(value)
+

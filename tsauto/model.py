@@ -38,6 +38,14 @@ class _Artifact(Pickled):
         fitted model parameters (statistical learners), ensemble weights and members."""
         return self.learner.explain()
 
+    def to_onnx(self, path: str | Path) -> dict:
+        """Write this model as one ONNX graph at ``path`` (``.onnx``) with a JSON sidecar next
+        to it (``path`` + ``.json``); returns the sidecar.  Raises ``ExportError`` naming the
+        part that cannot be exported (tabular models do not export yet); docs/onnx.md has the inputs, outputs and what exports."""
+        from tsauto.export import to_onnx
+
+        return to_onnx(self, path)
+
     def _wrong_method(self, method: str, use: str):
         """The method of the other kind of model: say which one this model has."""
         raise SettingsError(f"{type(self).__name__} ({self.task}) has no {method}(): use {use}.")

@@ -277,6 +277,10 @@ class ForecastSettings(_SearchSettings):
         "auto", description="Lags of past-only covariates.")
     featurization: Literal["auto", "off"] | dict = Field(
         "auto", description="'auto', 'off', or a custom featurization config.")
+    enable_onnx_compatible_models: bool = Field(
+        False, description="Search only learners and featurizations that export to ONNX "
+                           "(model.to_onnx, docs/onnx.md): no holidays, target differencing or "
+                           "lagged past-only covariates.")
 
     # -- validation ------------------------------------------------------------------------
     n_cross_validations: Int | Literal["auto"] = Field(

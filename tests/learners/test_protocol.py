@@ -20,6 +20,8 @@ FAMILIES = {
     "tcn": ["tcn"],
 }
 ALL = [name for group in FAMILIES.values() for name in group]
+ONNX_EXPORTABLE = {"naive", "seasonal_naive", "window_average", "seasonal_window_average",
+                   "lightgbm", "elastic_net", "random_forest", "extra_trees"}
 
 
 def test_every_learner_is_registered():
@@ -32,7 +34,9 @@ def test_learner_declares_itself(name):
     assert issubclass(cls, Forecaster) and cls.name == name
     caps = cls.capabilities
     assert isinstance(caps, Capabilities)
-    assert caps.quantiles and not caps.onnx and not caps.needs_gpu
+    assert caps.quantiles and not caps.needs_gpu
+    # what tsauto.export writes (tests/export prove each one's scorer equals its forecast)
+    assert caps.onnx == (name in ONNX_EXPORTABLE)
     assert caps.cost in ("low", "medium", "high") and caps.min_history >= 1
     params = inspect.signature(cls.__init__).parameters
     assert "quantiles" in params

@@ -148,6 +148,18 @@ class Forecaster(Pickled):
         """Hyper-parameters the search may tune, with their ranges."""
         return {}
 
+    @classmethod
+    def exports_onnx(cls, params: dict, settings=None) -> bool:
+        """Whether a trial of this learner with ``params`` (under ``settings``, for the
+        featurization they fix) becomes a model that ``to_onnx`` exports (tsauto.export)."""
+        return cls.capabilities.onnx
+
+    @classmethod
+    def onnx_search_space(cls) -> dict[str, IntRange | FloatRange | Choice]:
+        """The search space less the values whose models would not export to ONNX
+        (``enable_onnx_compatible_models``)."""
+        return cls.search_space()
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
         return f"{type(self).__name__}({args})"

@@ -61,7 +61,7 @@ class PivotedForecaster(Forecaster):
 
     capabilities: ClassVar[Capabilities] = Capabilities(
         quantiles=True, known_covariates=True, past_covariates=True, static_features=True,
-        global_model=True, onnx=False, min_history=2, cost="low")
+        global_model=True, onnx=True, min_history=2, cost="low")
     native_quantiles: ClassVar[bool] = False
     handles_nan: ClassVar[bool] = False
     categorical_encoding: ClassVar[str] = "onehot"
@@ -404,6 +404,29 @@ class PivotedForecaster(Forecaster):
     def _regressor_space(cls) -> dict:
         return {}
 
+    # Featurization values tsauto.export cannot write as ONNX ops.
+    _NOT_ONNX = {"target_difference": lambda v: v not in (None, "none"),
+                 "country_or_region": lambda v: v is not None}
+
+    @classmethod
+    def exports_onnx(cls, params: dict, settings=None) -> bool:
+        """Holidays, target differencing and past-only covariates do not export."""
+        if not cls.capabilities.onnx:
+            return False
+        fixed = {k: getattr(settings, k, None) for k in cls._NOT_ONNX}
+        values = {**fixed, **{k: v for k, v in params.items() if k in cls._NOT_ONNX}}
+        if any(bad(values[k]) for k, bad in cls._NOT_ONNX.items()):
+            return False
+        past = getattr(settings, "past_covariates", None)
+        return not (past and params.get("feature_lags", "auto") is not None)
+
+    @classmethod
+    def onnx_search_space(cls) -> dict:
+        space = dict(cls.search_space())
+        if "target_difference" in space:
+            space["target_difference"] = Choice((None,))
+        return space
+
     def _hyper(self, **extra) -> dict:
         return {**self.defaults, **self.hyper_parameters, **extra}
 
@@ -533,7 +556,7 @@ class ExtraTreesForecaster(PivotedForecaster):
     default_max_rows = 300_000
     capabilities: ClassVar[Capabilities] = Capabilities(
         quantiles=True, known_covariates=True, past_covariates=True, static_features=True,
-        global_model=True, cost="medium")
+        global_model=True, onnx=True, cost="medium")
     defaults: ClassVar[dict[str, Any]] = {"n_estimators": 200, "min_samples_leaf": 5, "max_features": 0.5, "n_jobs": -1}
 
     def _regressor(self, quantile=None):
@@ -571,6 +594,8 @@ class HistGradientBoostingForecaster(PivotedForecaster):
     """scikit-learn's histogram gradient boosting (native quantile loss, NaN-aware)."""
 
     name = "hist_gradient_boosting"
+    # skl2onnx 1.20 fails on scikit-learn 1.9's fitted trees (tsauto.export)
+    capabilities: ClassVar[Capabilities] = replace(PivotedForecaster.capabilities, onnx=False)
     native_quantiles = True
     handles_nan = True
     categorical_encoding = "ordinal"
@@ -602,6 +627,8 @@ class KNNForecaster(PivotedForecaster):
 
     name = "knn"
     default_max_rows = 200_000
+    # skl2onnx's k-NN distances pick other neighbours than scikit-learn's (tsauto.export)
+    capabilities: ClassVar[Capabilities] = replace(PivotedForecaster.capabilities, onnx=False)
     defaults: ClassVar[dict[str, Any]] = {"n_neighbors": 20, "weights": "distance"}
 
     def _regressor(self, quantile=None):

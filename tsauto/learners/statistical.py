@@ -428,7 +428,7 @@ class SeasonalNaive(StatsForecaster):
 
     name = "seasonal_naive"
     context_fields = SEASONAL_CONTEXT
-    capabilities = Capabilities(min_history=1, cost="low")
+    capabilities = Capabilities(min_history=1, cost="low", onnx=True)
 
     def __init__(self, quantiles=(), season_length: int | None = None, n_jobs: int = -1) -> None:
         super().__init__(quantiles, season_length=season_length, n_jobs=n_jobs)
@@ -448,7 +448,7 @@ class Naive(StatsForecaster):
     """The last value."""
 
     name = "naive"
-    capabilities = Capabilities(min_history=1, cost="low")
+    capabilities = Capabilities(min_history=1, cost="low", onnx=True)
 
     def __init__(self, quantiles=(), n_jobs: int = -1) -> None:
         super().__init__(quantiles, n_jobs=n_jobs)
@@ -480,7 +480,7 @@ class WindowAverage(StatsForecaster):
     """The mean of the last ``window_size`` values; conformal quantiles."""
 
     name = "window_average"
-    capabilities = Capabilities(min_history=1, cost="low")
+    capabilities = Capabilities(min_history=1, cost="low", onnx=True)
     native_intervals = False
 
     def __init__(self, quantiles=(), window_size: int = 4, conformal_windows: int = 5,
@@ -509,7 +509,7 @@ class SeasonalWindowAverage(StatsForecaster):
 
     name = "seasonal_window_average"
     context_fields = SEASONAL_CONTEXT
-    capabilities = Capabilities(min_history=2, cost="low")
+    capabilities = Capabilities(min_history=2, cost="low", onnx=True)
     native_intervals = False
 
     def __init__(self, quantiles=(), season_length: int | None = None, window_size: int = 2,

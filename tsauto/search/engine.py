@@ -126,6 +126,10 @@ def candidate_learners(settings, task: SearchTask, n_folds: int, budget: float |
         if getattr(caps, "needs_gpu", False):
             skipped[name] = "needs a GPU"
             continue
+        if getattr(settings, "enable_onnx_compatible_models", False) and not \
+                cls.exports_onnx({}, settings):
+            skipped[name] = "does not export to ONNX (enable_onnx_compatible_models)"
+            continue
         expected = task.cost_seconds[caps.cost] * task.size * n_folds
         if budget is not None and expected > budget / 2 and settings.allowed_models is None:
             skipped[name] = f"expected ~{expected:.0f}s per trial, over half the time budget"
@@ -134,10 +138,13 @@ def candidate_learners(settings, task: SearchTask, n_folds: int, budget: float |
     return chosen, skipped
 
 
-def _suggest(trial: optuna.Trial, learners: list[str], registry) -> tuple[str, dict]:
+def _suggest(trial: optuna.Trial, learners: list[str], registry,
+             onnx_only: bool = False) -> tuple[str, dict]:
     name = trial.suggest_categorical("learner", learners)
     params = {}
-    for param, space in registry.search_space(name).items():
+    spaces = (registry.get(name).onnx_search_space() if onnx_only
+              else registry.search_space(name))
+    for param, space in spaces.items():
         key = f"{name}.{param}"
         if isinstance(space, IntRange):
             params[param] = trial.suggest_int(key, space.low, space.high, log=space.log)
@@ -269,7 +276,8 @@ def search(task: SearchTask, folds: list, settings, context,
                     (name, params), otrial = queue.pop(0), None
                 else:
                     otrial = study.ask()
-                    name, params = _suggest(otrial, learners, task.registry)
+                    name, params = _suggest(otrial, learners, task.registry, getattr(
+                        settings, "enable_onnx_compatible_models", False))
                 key = config_key(name, params)
                 if key in seen:  # same configuration again: answer from memory
                     duplicates += 1

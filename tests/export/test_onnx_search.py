@@ -1,0 +1,54 @@
+"""enable_onnx_compatible_models: the search tries only exportable learners and values, the
+leaderboard says which trials export, and the best model exports."""
+
+import numpy as np
+import onnxruntime as ort
+
+from tests.conftest import make_panel
+from tests.export.test_onnx_pivoted import feeds_for
+from tsauto.automl import AutoML
+from tsauto.data.dataset import TimeSeriesDataset
+from tsauto.learners import registry
+from tsauto.progress import skipped_learners
+from tsauto.settings import ForecastSettings
+
+ROLES = {"time_column": "date", "target_column": "sales", "grain_columns": ["store"]}
+
+
+def test_onnx_only_search_exports_its_best_model(tmp_path):
+    panel = make_panel(n_series=3, length=48)
+    settings = ForecastSettings(**ROLES, horizon=4, max_trials=4, n_cross_validations=1,
+                                allowed_models=["naive", "auto_ets", "window_average",
+                                                "seasonal_naive"],
+                                enable_onnx_compatible_models=True, verbosity=0,
+                                time_budget=120, enable_stack_ensemble=False)
+    run = AutoML(settings).fit(panel)
+    board = run.leaderboard()
+    assert "auto_ets" not in set(board["learner"])
+    assert "does not export to ONNX" in skipped_learners(run.result)["auto_ets"]
+    assert board["onnx"].all()
+    model = run.best_model
+    sidecar = model.to_onnx(tmp_path / "best.onnx")
+    ds = TimeSeriesDataset(panel, **ROLES)
+    session = ort.InferenceSession(str(tmp_path / "best.onnx"),
+                                   providers=["CPUExecutionProvider"])
+    point = session.run(None, feeds_for(sidecar, ds))[0]
+    np.testing.assert_allclose(point.ravel(), model.forecast()["forecast"].to_numpy(), rtol=1e-5)
+
+
+def test_exportability_of_a_trial():
+    class Settings:
+        country_or_region = None
+        past_covariates = []
+
+    pivoted = registry.get("elastic_net")
+    assert pivoted.exports_onnx({}, Settings())
+    assert not pivoted.exports_onnx({"target_difference": "first"}, Settings())
+    Settings.country_or_region = "AU"
+    assert not pivoted.exports_onnx({}, Settings())
+    Settings.country_or_region, Settings.past_covariates = None, ["visits"]
+    assert not pivoted.exports_onnx({}, Settings())
+    assert pivoted.exports_onnx({"feature_lags": None}, Settings())
+    assert not registry.get("auto_ets").exports_onnx({})
+    assert not registry.get("knn").exports_onnx({})
+    assert registry.get("lightgbm").onnx_search_space()["target_difference"].options == (None,)

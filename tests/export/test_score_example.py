@@ -1,0 +1,50 @@
+"""examples/score_onnx.py scores an exported model with onnxruntime and numpy alone: run in a
+subprocess where importing tsauto fails, it prints tsauto's own forecast."""
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from tests.conftest import make_panel
+from tsauto.data.dataset import SERIES_ID, TimeSeriesDataset
+from tsauto.ensemble.weighted import WeightedEnsemble
+from tsauto.learners import registry
+from tsauto.model import ForecastModel, history_of
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "score_onnx.py"
+Q = (0.1, 0.5, 0.9)
+
+
+def test_example_scores_without_tsauto(tmp_path):
+    panel = make_panel(n_series=3, length=40)
+    ds = TimeSeriesDataset(panel, time_column="date", target_column="sales",
+                           grain_columns=["store"])
+    members = [registry.create("elastic_net", quantiles=Q, horizon=4).fit(ds),
+               registry.create("seasonal_naive", quantiles=Q).fit(ds)]
+    model = ForecastModel(WeightedEnsemble.of_fitted(members, [0.5, 0.5]), ds.schema(),
+                          history_of(ds), 4, Q)
+    model.to_onnx(tmp_path / "model.onnx")
+    ds.frame[[SERIES_ID, "date", "sales"]].to_csv(tmp_path / "history.csv", index=False)
+
+    blocked = tmp_path / "blocked" / "tsauto"
+    blocked.mkdir(parents=True)
+    (blocked / "__init__.py").write_text("raise ImportError('tsauto is not importable here')\n")
+    env = {**os.environ, "PYTHONPATH": str(blocked.parent)}
+    check = subprocess.run([sys.executable, "-c", "import tsauto"], env=env,
+                           capture_output=True, text=True, cwd=tmp_path)
+    assert "not importable" in check.stderr
+    done = subprocess.run([sys.executable, str(EXAMPLE), str(tmp_path / "model.onnx"),
+                           str(tmp_path / "history.csv")], env=env, capture_output=True,
+                          text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    printed = list(csv.DictReader(io.StringIO(done.stdout)))
+    expected = model.forecast()
+    assert [r["series_id"] for r in printed] == expected[SERIES_ID].astype(str).tolist()
+    for column in ["forecast", "q0.1", "q0.5", "q0.9"]:
+        np.testing.assert_allclose([float(r[column]) for r in printed],
+                                   expected[column].to_numpy(), rtol=1e-9)

@@ -1,0 +1,172 @@
+"""The forecasting scorer: a fitted ``ForecastModel`` as one ONNX graph and its sidecar.
+
+Inputs (only those the model needs are in the graph; the sidecar lists them):
+
+- ``history`` float64 [n_series, L]: each series' last L raw target values, oldest first,
+  right-aligned; a shorter series is padded on the left with NaN (where its learner allows);
+- ``series_index`` int64 [n_series]: each series' position among the training series (the
+  sidecar's ``series_ids``), for learners that keep per-series state (target scaling...);
+- ``origin`` int64 [n_series]: the period of each series' last value, for calendar features:
+  months since 1970-01 on monthly/quarterly/yearly grids, seconds since 1970-01-01T00:00 (on
+  the data's own clock) on fixed-step grids;
+- ``covariates`` float64 [n_series, horizon, k]: the known covariates of the forecast
+  periods, in the sidecar's ``known_covariates`` order (NaN where missing: imputed as fitted).
+
+Outputs: ``forecast`` float64 [n_series, horizon] and, when the model has quantiles,
+``quantiles`` float64 [n_series, horizon, q] in the sidecar's ``quantiles`` order.
+"""
+
+from __future__ import annotations
+
+import onnx
+from onnx import helper
+
+from tsauto.errors import ExportError
+from tsauto.export.graph import DOUBLE, INT64, Graph, value_info
+
+FORMAT = "tsauto-onnx/1"
+
+
+class Inputs:
+    """The graph inputs, made when a part first asks for one."""
+
+    def __init__(self, n_series: int, horizon: int) -> None:
+        self.n_series, self.horizon = n_series, horizon
+        self.made: dict[str, onnx.ValueInfoProto] = {}
+        self.known_covariates: list[str] = []
+        self.origin_unit: str | None = None
+
+    def _add(self, name: str, dtype: int, shape: list) -> str:
+        self.made.setdefault(name, value_info(name, dtype, shape))
+        return name
+
+    def series_index(self) -> str:
+        return self._add("series_index", INT64, ["n_series"])
+
+    def origin(self, unit: str) -> str:
+        if self.origin_unit not in (None, unit):
+            raise ExportError(f"the members read the origin in different units ({unit}, "
+                              f"{self.origin_unit}); export them separately.")
+        self.origin_unit = unit
+        return self._add("origin", INT64, ["n_series"])
+
+    def covariates(self, names: list[str]) -> str:
+        if self.known_covariates and self.known_covariates != list(names):
+            raise ExportError("the members use different known covariates; export them "
+                              "separately.")
+        self.known_covariates = list(names)
+        return self._add("covariates", DOUBLE, ["n_series", self.horizon, len(names)])
+
+
+def member_parts(learner, horizon: int) -> list[tuple[object, float]]:
+    """(part exporter, weight) for a learner or each member of a weighted ensemble."""
+    from tsauto.ensemble.weighted import WeightedEnsemble
+
+    if isinstance(learner, WeightedEnsemble):
+        parts = []
+        for member, weight in zip(learner.members, learner.weights.tolist()):
+            parts += [(p, w * weight) for p, w in member_parts(member, horizon)]
+        return parts
+    return [(part_for(learner, horizon), 1.0)]
+
+
+def part_for(learner, horizon: int):
+    from tsauto.export.pivoted import PivotedPart
+    from tsauto.export.statistical import StatisticalPart
+    from tsauto.learners.pivoted import PivotedForecaster
+    from tsauto.learners.statistical import StatsForecaster
+
+    if isinstance(learner, StatsForecaster):
+        return StatisticalPart(learner, horizon)
+    if isinstance(learner, PivotedForecaster):
+        return PivotedPart(learner, horizon)
+    raise ExportError(f"learner '{learner.name}' ({type(learner).__name__}) cannot be exported "
+                      f"to ONNX; exportable: the naive, seasonal naive and window-average "
+                      f"statistical learners, the pivoted learners and weighted ensembles of "
+                      f"them (docs/onnx.md).")
+
+
+def forecast_graph(model) -> tuple[onnx.ModelProto, dict]:
+    """The ONNX model of a ``ForecastModel`` and its sidecar (a dict)."""
+    if model.fallback is not None and model.fallback_series:
+        some = list(model.fallback_series)[:5]
+        raise ExportError(f"the model's fallback learner (series {some} are forecast by it) is "
+                          f"not exported; fit without series too short to validate, or drop "
+                          f"them, to export this model.")
+    H = int(model.horizon)
+    parts = member_parts(model.learner, H)
+    L = max(p.length for p, _ in parts)
+    old_trees = any(getattr(p, "writes_old_trees", False) for p, _ in parts)
+    for part, _ in parts:
+        part.old_trees = old_trees
+    n = len(model.schema.series_ids)
+    inputs = Inputs(n, H)
+    g = Graph()
+    points, quants = [], []
+    for part, weight in parts:
+        y = "history" if part.length == L else g.cols("history", list(range(L - part.length, L)))
+        point, quant = part.build(g, y, inputs)
+        w = g.const(weight)
+        points.append(g.op("Mul", point, w))
+        if quant is not None:
+            # each learner's forecast makes its quantiles monotone (tsauto finish_forecast)
+            quants.append(g.op("Mul", g.sort(quant, axis=2, size=len(model.learner.quantiles_)),
+                               w))
+    point = points[0] if len(points) == 1 else g.op("Sum", *points)
+    g.op("Identity", point, hint="forecast")
+    g.nodes[-1].output[0] = "forecast"
+    outputs = [value_info("forecast", DOUBLE, ["n_series", H])]
+    quantiles = list(model.learner.quantiles_)
+    if quants:
+        g.op("Identity", quants[0] if len(quants) == 1 else g.op("Sum", *quants))
+        g.nodes[-1].output[0] = "quantiles"
+        outputs.append(value_info("quantiles", DOUBLE, ["n_series", H, len(quantiles)]))
+    graph_inputs = [value_info("history", DOUBLE, ["n_series", L]), *inputs.made.values()]
+    graph = helper.make_graph(g.nodes, "tsauto_forecast", graph_inputs, outputs, g.initializers)
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid(d, v)
+                                                    for d, v in g.domains.items()],
+                              functions=[fn for _, fn in g.functions.values()],
+                              producer_name="tsauto")
+    proto.ir_version = min(proto.ir_version, 9)
+    onnx.checker.check_model(proto, full_check=True)
+    float32 = [p.name for p, _ in parts if getattr(p, "float32", False)]
+    sidecar = {
+        "format": FORMAT,
+        "task": "forecasting",
+        "inputs": _describe(graph_inputs),
+        "outputs": _describe(outputs),
+        "history_length": L,
+        "horizon": H,
+        "frequency": model.schema.grid.freq,
+        "time_column": model.schema.time_column,
+        "target_column": model.schema.target_column,
+        "season_length": int(model.schema.grid.season_length),
+        "quantiles": quantiles,
+        "series_ids": [str(s) for s in model.schema.series_ids],
+        "origin_unit": inputs.origin_unit,
+        "known_covariates": inputs.known_covariates,
+        "learners": [{"name": p.name, "weight": w, "history_length": p.length,
+                      "features": getattr(p, "feature_names", [])} for p, w in parts],
+        "float32_parts": float32,
+        "last_origin": _last_origin(model, inputs.origin_unit),
+    }
+    return proto, sidecar
+
+
+def _describe(values) -> list[dict]:
+    out = []
+    for v in values:
+        t = v.type.tensor_type
+        shape = [d.dim_param or d.dim_value for d in t.shape.dim]
+        out.append({"name": v.name, "dtype": "int64" if t.elem_type == INT64 else "float64",
+                    "shape": shape})
+    return out
+
+
+def _last_origin(model, unit: str | None) -> list[int] | None:
+    """Each training series' ``origin`` value, so that a caller can check its own."""
+    if unit is None:
+        return None
+    from tsauto.export.calendar import origin_values
+
+    return origin_values(model.schema.grid, model.schema.last_index).tolist()
