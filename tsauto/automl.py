@@ -43,6 +43,7 @@ from tsauto.data.tabular import TabularDataset
 from tsauto.data.tabular_guardrails import apply_fixes, run_tabular_guardrails
 from tsauto.ensemble.weighted import WeightedEnsemble, WeightedTabularEnsemble
 from tsauto.errors import DataError, NoModelError, SettingsError
+from tsauto.evaluation.calibration import fit_calibration
 from tsauto.evaluation.metrics import fallback_metric, is_better, metrics_for
 from tsauto.evaluation.splits import rolling_origin
 from tsauto.evaluation.tabular_splits import holdout, kfold, user_validation
@@ -446,7 +447,7 @@ class AutoML:
             checked = _with_fallback_check(report, dataset, series, trial.learner)
             return ForecastModel(learner, dataset.schema(), history_of(dataset), s.horizon,
                                  s.quantiles, checked, s.model_dump(), _describe(trial, fitted), fallback,
-                                 series)
+                                 series, fit_calibration(trial.oof, folds, context, dataset))
 
         folds = (rolling_origin(dataset, s.horizon, n_cv, step) if filled.any() else [])
         validation = f"{n_cv} rolling-origin window(s) of {s.horizon} periods, {step} apart"

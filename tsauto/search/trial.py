@@ -11,11 +11,10 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from tsauto.errors import DataError
-from tsauto.evaluation.scoring import join_actuals, score_forecast
+from tsauto.evaluation.scoring import join_actuals, mean_metrics, score_forecast
 from tsauto.evaluation.splits import Fold
 from tsauto.learners import registry
 from tsauto.learners.base import Forecaster
@@ -43,11 +42,6 @@ class TrialResult:
     duration: float = 0.0
     error: str | None = None
     oof: pd.DataFrame | None = None  # out-of-fold forecasts with actuals, for ensembles
-
-
-def mean_metrics(fold_metrics: list[dict]) -> dict:
-    """Each metric averaged over the folds (NaN folds left out)."""
-    return {k: float(np.nanmean([m[k] for m in fold_metrics])) for k in fold_metrics[0]}
 
 
 def build_learner(spec: TrialSpec, context: ForecastContext | TabularContext) -> Forecaster:
