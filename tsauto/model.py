@@ -125,6 +125,13 @@ class ForecastModel(_Artifact):
                 frame.insert(1, col, table[col].reindex(frame[SERIES_ID]).to_numpy())
         return frame
 
+    @property
+    def any_quantiles(self) -> bool:
+        """Whether ``forecast`` gives any quantile asked: calibrated intervals do, and so do
+        learners that compute their intervals when forecasting."""
+        return bool((self.calibration is not None and self.calibration.replaces)
+                    or self.learner.free_quantiles)
+
     def _with_fallback(self, frame: pd.DataFrame, extra: pd.DataFrame,
                        future: pd.DataFrame | None) -> pd.DataFrame:
         """The learner's and the fallback's forecasts as one frame in the data's series order.

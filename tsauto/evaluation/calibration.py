@@ -251,7 +251,7 @@ def fit_calibration(oof: pd.DataFrame | None, folds: list, context,
     grid, counts = _pools(step, scores, horizon)
     own = _fold_metrics(frame, folds, quantiles, target, season_length) if all(
         quantile_column(q) in frame for q in quantiles) else {}
-    if own.get("wql", np.inf) <= calibrated.get("wql", np.inf):
+    if "wql" in own and own["wql"] <= calibrated.get("wql", np.inf):
         name = "learner"  # its own quantiles scored better on the windows: they are kept
     validation = pd.DataFrame([
         {"interval": f"{quantile_column(lo)}-{quantile_column(hi)}",

@@ -107,6 +107,13 @@ def fallback_metric(metric: str) -> str | None:
     return None if other == metric else other
 
 
+def point_metric(metric: str) -> str:
+    """The metric that scores point forecasts alone in place of ``metric``: itself, or MASE
+    for a metric of quantiles (the ensembles choose weights on the point forecast, and the
+    same weights blend every quantile)."""
+    return "mase" if metric in QUANTILE_METRICS else metric
+
+
 def naive_scale(train: pd.DataFrame, target: str, season_length: int) -> pd.Series:
     """Per-series scale of MASE: the mean absolute seasonal difference of the training target
     (season 1 for series no longer than their season).

@@ -13,7 +13,7 @@ import pandas as pd
 from tsauto.data.dataset import SERIES_ID
 from tsauto.data.forecast_columns import POINT, quantile_column
 from tsauto.ensemble import cross_fitted, cross_fitted_voting, fit_stacker
-from tsauto.evaluation.metrics import METRICS, Scoring, evaluate
+from tsauto.evaluation.metrics import METRICS, Scoring, evaluate, point_metric
 from tsauto.evaluation.splits import Fold
 from tsauto.search.context import ForecastContext
 from tsauto.search.trial import TrialResult, build_ensembles, mean_metrics
@@ -87,8 +87,8 @@ def ensemble_trials(trials: list[TrialResult], folds: list[Fold], context: Forec
         groups = (np.random.default_rng(context.seed).permutation(codes.max() + 1) % 2)[codes]
 
     def scorer_for(left_out):
-        return _fold_scorer(keys, actual, folds, metric, context.season_length, target,
-                            within=None if left_out is None else groups != left_out)
+        return _fold_scorer(keys, actual, folds, point_metric(metric), context.season_length,
+                            target, within=None if left_out is None else groups != left_out)
 
     def vote(trial_id: int) -> TrialResult:
         # Selected on the point forecast; the same weights blend every quantile.
