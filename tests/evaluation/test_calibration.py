@@ -94,3 +94,16 @@ def test_conformal_ranks_read_outward():
     np.testing.assert_allclose(conformal_ranks(np.array([0.1, 0.5, 0.9]), 9), [0.0, 0.5, 1.0])
     # past the extremes: clipped to the smallest and largest score
     np.testing.assert_allclose(conformal_ranks(np.array([0.01, 0.99]), 9), [0.0, 1.0])
+
+
+def test_one_series_keeps_its_learner_intervals():
+    """Three windows of one series are three draws of its errors, however many steps: too few
+    to calibrate on, so the learner's own quantiles are kept and explain() says why."""
+    one = noisy_panel(5).query("sid == 's0'")
+    model = AutoML(ForecastSettings(
+        time_column="date", target_column="y", horizon=HORIZON, allowed_models=["naive"],
+        max_trials=1, enable_voting_ensemble=False, enable_stack_ensemble=False, verbosity=0,
+        time_budget=120)).fit(one.drop(columns="sid")).best_model
+    assert not model.calibration.replaces
+    assert "3 forecast path(s)" in model.explain()["intervals"]["method"]
+    pd.testing.assert_frame_equal(model.forecast(), model.forecast(calibrated=False))

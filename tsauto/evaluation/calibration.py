@@ -22,7 +22,9 @@ cross-fitted weighted quantile loss is kept:
 Each is scored on the windows cross-fitted (each window's intervals calibrated on the other
 windows; with one window, on the other half of the series).  Where the learner's own quantiles
 score a lower weighted quantile loss than both, they are kept (``replaces`` is False): a
-calibration never makes the intervals worse on the windows than they were.
+calibration never makes the intervals worse on the windows than they were.  They are kept too
+where the windows hold fewer than ``MIN_PATHS`` forecast paths (series x windows): one series
+with three windows gives three draws of its errors, whatever the number of steps.
 
 A step with fewer than ``MIN_POOL`` residuals borrows those of its neighbouring steps.  Signed
 scores give asymmetric intervals (skewed errors, bias); the quantile at q is read at the
@@ -45,6 +47,9 @@ from tsauto.evaluation.metrics import evaluate, naive_scale
 from tsauto.evaluation.scoring import mean_metrics, with_steps
 
 MIN_POOL = 50       # fewest residuals one step's quantiles are read from
+# Fewest forecast paths (series x validation windows) to calibrate on: the errors of one path
+# move together across its steps, so a few long paths are a few draws, not many.
+MIN_PATHS = 20
 _GRID = np.linspace(0.0, 1.0, 401)  # the stored quantiles of each step's scores
 NORMALISERS = ("scale", "spread")
 
@@ -61,6 +66,7 @@ class IntervalCalibration:
     season_length: int
     target: str
     spread_pair: tuple[float, float] | None = None  # the fitted quantiles whose gap normalises
+    note: str = ""                                   # why the learner's own were kept
     validation: pd.DataFrame = field(default_factory=pd.DataFrame)
     scores: dict = field(default_factory=dict)       # wql/width: learner's own and calibrated
 
@@ -107,8 +113,7 @@ class IntervalCalibration:
 
     def summary(self) -> dict:
         """What ``model.explain()`` shows: the method and the validation coverage."""
-        method = ("the learner's own quantiles: they scored a lower weighted quantile loss "
-                  "on the validation windows than the calibrated ones" if not self.replaces
+        method = (f"the learner's own quantiles: {self.note}" if not self.replaces
                   else f"conformal per horizon step, errors normalised by the "
                   f"{'series scale' if self.normaliser == 'scale' else 'learner interval'} "
                   f"({int(self.counts.min())}-{int(self.counts.max())} residuals per step)")
@@ -251,8 +256,16 @@ def fit_calibration(oof: pd.DataFrame | None, folds: list, context,
     grid, counts = _pools(step, scores, horizon)
     own = _fold_metrics(frame, folds, quantiles, target, season_length) if all(
         quantile_column(q) in frame for q in quantiles) else {}
+    paths = len(frame[["fold", SERIES_ID]].drop_duplicates())
+    note = ""
     if "wql" in own and own["wql"] <= calibrated.get("wql", np.inf):
-        name = "learner"  # its own quantiles scored better on the windows: they are kept
+        note = ("they scored a lower weighted quantile loss on the validation windows than the "
+                "calibrated ones")
+    elif "wql" in own and paths < MIN_PATHS:
+        note = (f"the validation windows hold {paths} forecast path(s) (series x windows), "
+                f"too few to calibrate on (at least {MIN_PATHS})")
+    if note:
+        name = "learner"  # its own quantiles are kept
     validation = pd.DataFrame([
         {"interval": f"{quantile_column(lo)}-{quantile_column(hi)}",
          "nominal": round(hi - lo, 10),
@@ -262,7 +275,8 @@ def fit_calibration(oof: pd.DataFrame | None, folds: list, context,
     scores_out = {f"{k}_{kind}": float(m.get(k, np.nan)) for kind, m in
                   (("learner", own), ("calibrated", calibrated)) for k in ("wql", "width")}
     return IntervalCalibration(name, grid, counts, season_length, target,
-                               spread_pair if name == "spread" else None, validation, scores_out)
+                               spread_pair if name == "spread" else None, note, validation,
+                               scores_out)
 
 
 def _fold_metrics(frame: pd.DataFrame, folds: list, quantiles, target: str,
