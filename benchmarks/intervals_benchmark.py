@@ -121,11 +121,16 @@ def main() -> None:
     args = parser.parse_args()
     names = args.only or list(panel.COLLECTIONS)
     rows, infos = [], []
-    for name in names:
+    for name in names:  # the file is rewritten after each collection: a cut run keeps its part
         r, info = bench(panel.load(name), args.budget)
         rows += r
         infos.append(info)
         print(_table(r), info, flush=True)
+        _write(args, rows, infos)
+    print(f"written {args.out}")
+
+
+def _write(args, rows: list[dict], infos: list[dict]) -> None:
     v = versions(("statsforecast", "pandas", "numpy", "lightgbm", "torch"))
     text = [
         "# Interval calibration on the public panel", "",
@@ -146,7 +151,6 @@ def main() -> None:
              if 'validation coverage (learner / calibrated, cross-fitted)' in i else "")
           for i in infos], ""]
     Path(args.out).write_text("\n".join(text))
-    print(f"written {args.out}")
 
 
 if __name__ == "__main__":
