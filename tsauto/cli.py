@@ -402,8 +402,11 @@ def forecast(
         "--data", help="Recent history (CSV/Parquet, the training columns) to forecast from "
                        "instead of the training data, without refitting.")] = None,
     level: Annotated[Optional[list[float]], typer.Option(
-        "--level", help="Interval level(s), e.g. --level 80 --level 95 (learners that can).")
+        "--level", help="Interval level(s), e.g. --level 80 --level 95 (calibrated: any level).")
     ] = None,
+    calibrated: Annotated[bool, typer.Option(
+        "--calibrated/--own-intervals", help="Intervals calibrated on the validation windows "
+                                             "(default), or the learner's own.")] = True,
 ) -> None:
     """Forecast with a saved model."""
     from tsauto.data.io import check_output_file, read_table
@@ -416,7 +419,7 @@ def forecast(
     frame = model.forecast(horizon=horizon,
                            future=read_table(future, "--future file") if future else None,
                            data=read_table(data, "--data file") if data else None,
-                           level=level or None)
+                           level=level or None, calibrated=calibrated)
     _write_frame(frame, out_file, "forecast rows")
     notes = _notes(out_file)
     unseen = frame.attrs.get("unseen_series", [])

@@ -24,6 +24,7 @@ from tsauto.data.io import as_frame
 from tsauto.data.tabular import TabularSchema
 from tsauto.errors import DataError, SettingsError, check_int, preview
 from tsauto.evaluation.backtest import Backtest, backtest
+from tsauto.evaluation.calibration import IntervalCalibration
 from tsauto.evaluation.scoring import join_actuals, score_forecast
 from tsauto.learners.base import Forecaster, training_positions
 from tsauto.learners.persistence import Pickled
@@ -59,13 +60,16 @@ class ForecastModel(_Artifact):
     # Models saved before fallbacks existed have none.
     fallback: Forecaster | None = None
     fallback_series: Mapping[str, dict] = MappingProxyType({})
+    # Models saved before calibrated intervals show their learner's own quantiles.
+    calibration: IntervalCalibration | None = None
     task = "forecasting"
 
     def __init__(self, learner: Forecaster, schema: DatasetSchema, history: pd.DataFrame,
                  horizon: int, quantiles, guardrails: GuardrailReport | None = None,
                  settings: dict | None = None, description: str = "",
                  fallback: Forecaster | None = None,
-                 fallback_series: dict[str, dict] | None = None) -> None:
+                 fallback_series: dict[str, dict] | None = None,
+                 calibration: IntervalCalibration | None = None) -> None:
         self.learner = learner
         self.schema = schema
         self.history = history            # series_id, time, target: scales for MASE in evaluate
@@ -76,12 +80,14 @@ class ForecastModel(_Artifact):
         self.description = description
         self.fallback = fallback
         self.fallback_series = dict(fallback_series or {})
+        self.calibration = calibration
 
     def forecast(self, horizon: int | None = None,
                  future: pd.DataFrame | str | Path | None = None,
                  data: pd.DataFrame | TimeSeriesDataset | str | Path | None = None,
                  level: list[float] | None = None,
-                 quantiles: list[float] | None = None) -> pd.DataFrame:
+                 quantiles: list[float] | None = None,
+                 calibrated: bool = True) -> pd.DataFrame:
         """Point and quantile forecasts for every series, long format with grain columns; each
         series is forecast from its own last observation.  ``future`` (known covariates) is a
         frame or the path of a table file.
@@ -91,8 +97,12 @@ class ForecastModel(_Artifact):
         end, for its series; what each learner family does with it is in docs/serving.md.
         Series not seen at training are listed in the frame's ``attrs["unseen_series"]``,
         series forecast by a fallback in ``attrs["fallbacks"]``.  ``level`` (interval levels,
-        e.g. [80, 95]) or ``quantiles`` replace the fitted quantiles where the learner can;
-        otherwise a SettingsError names the fitted ones.  Forecasting never changes the model."""
+        e.g. [80, 95]) or ``quantiles`` replace the fitted quantiles.  The quantiles of a
+        model with a ``calibration`` are calibrated on the search's validation windows, for
+        any level asked (docs/automl.md#calibrated-intervals); ``calibrated=False`` gives the
+        learner's own, which it may only give for the fitted quantiles (otherwise a
+        SettingsError names them).  The point forecast is the same either way.  Forecasting
+        never changes the model."""
         horizon = self.horizon if horizon is None else check_int(horizon, "horizon")
         future = None if future is None else as_frame(future, "future")
         asked = asked_quantiles(level, quantiles)
@@ -100,7 +110,13 @@ class ForecastModel(_Artifact):
         if data is not None:  # the learner reads every series of the new history itself
             history = recent_history(self.schema, data)
             learner, schema, fallback = learner.with_history(history), history.schema(), None
-        frame = learner.predict(horizon, future=future, quantiles=asked)
+        calibration = self.calibration if calibrated and self.calibration is not None \
+            and self.calibration.replaces else None
+        frame = learner.predict(horizon, future=future,
+                                quantiles=asked if calibration is None else None)
+        if calibration is not None:  # its own quantiles replaced on the series it forecasts
+            frame = calibration.apply(frame, self.history if data is None else history.frame,
+                                      self.quantiles if asked is None else asked)
         if fallback is not None:  # the model's own fallback series join the learner's
             attrs = {**frame.attrs, "fallbacks": {**dict(self.fallback_series),
                                                   **frame.attrs.get("fallbacks", {})}}
@@ -116,6 +132,13 @@ class ForecastModel(_Artifact):
             for col in reversed(grains):
                 frame.insert(1, col, table[col].reindex(frame[SERIES_ID]).to_numpy())
         return frame
+
+    @property
+    def any_quantiles(self) -> bool:
+        """Whether ``forecast`` gives any quantile asked: calibrated intervals do, and so do
+        learners that compute their intervals when forecasting."""
+        return bool((self.calibration is not None and self.calibration.replaces)
+                    or self.learner.free_quantiles)
 
     def _with_fallback(self, frame: pd.DataFrame, extra: pd.DataFrame,
                        future: pd.DataFrame | None) -> pd.DataFrame:
@@ -134,8 +157,12 @@ class ForecastModel(_Artifact):
         return combined.iloc[order].reset_index(drop=True)[frame.columns]
 
     def explain(self) -> dict:
-        """The learner's explanation, plus the series forecast by the fallback and why."""
+        """The learner's explanation, plus how its intervals are calibrated and how they
+        covered the validation windows (``intervals``), and the series forecast by the
+        fallback and why."""
         out = self.learner.explain()
+        if self.calibration is not None:
+            out = {**out, "intervals": self.calibration.summary()}
         if self.fallback_series:
             out = {**out, "fallback_series": dict(self.fallback_series)}
         return out

@@ -60,5 +60,24 @@ def test_evaluate_is_the_registry(data):
     train, test, s = data
     scores = evaluate(test["y"], test, test["unique_id"],
                       train.rename(columns={"unique_id": "series_id"}), "y", SEASON, QUANTILES)
-    assert scores == {name: METRICS[name].value(s) for name in scores}
-    assert {"pinball", "wql", "coverage"} <= set(scores)
+    registered = {name: v for name, v in scores.items() if name in METRICS}
+    assert registered == {name: METRICS[name].value(s) for name in registered}
+    assert {"pinball", "wql", "coverage", "width"} <= set(scores)
+    assert set(scores) - set(registered) == {"coverage_80"}  # one per central interval
+
+
+def test_interval_coverage_per_level_and_width():
+    """Hand-checked: two series, scales 1 and 2 (one-step naive), four rows."""
+    train = pd.DataFrame({"series_id": ["a", "a", "b", "b"], "y": [0.0, 1.0, 0.0, 2.0]})
+    actual = np.array([0.0, 5.0, 1.0, -3.0])
+    forecast = pd.DataFrame({"forecast": [0.0] * 4, "q0.1": [-2.0] * 4, "q0.25": [-1.0] * 4,
+                             "q0.75": [1.0] * 4, "q0.9": [2.0] * 4})
+    s = Scoring.of(actual, forecast, ["a", "a", "b", "b"], train, "y", 1,
+                   (0.1, 0.25, 0.75, 0.9))
+    scores = evaluate(actual, forecast, ["a", "a", "b", "b"], train, "y", 1,
+                      (0.1, 0.25, 0.75, 0.9))
+    assert scores["coverage_80"] == scores["coverage"] == pytest.approx(0.5)  # 0 and 1 inside
+    assert scores["coverage_50"] == pytest.approx(0.5)
+    # width 4 in units of scale 1 (series a) and of scale 2 (series b), mean over series
+    assert scores["width"] == pytest.approx((4 / 1 + 4 / 2) / 2)
+    np.testing.assert_allclose(METRICS["width"].per_series(s), [4.0, 2.0])

@@ -55,6 +55,7 @@ def test_cli_report_of_a_stored_forecasting_run(stored, tmp_path, accommodation)
     assert "auto_ets" in text and "seasonal_naive" in text
     assert len(checker.images) >= 6  # leaderboard, error by step, series, MASE, coverage
     assert "Fitted models" in text or "Feature importance" in text
+    assert "Validation coverage" in text and "<td>q0.1-q0.9</td>" in text  # the calibration
 
 
 def test_cli_report_needs_a_store(tmp_path):

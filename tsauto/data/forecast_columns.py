@@ -20,6 +20,17 @@ def quantile_column(q: float) -> str:
     return f"q{float(q):g}"
 
 
+def central_intervals(quantiles: Sequence[float]) -> list[tuple[float, float]]:
+    """The central intervals ``(q, 1 - q)`` the quantiles form, widest first."""
+    qs = {round(float(q), 10) for q in quantiles}
+    return [(q, round(1 - q, 10)) for q in sorted(qs) if q < 0.5 and round(1 - q, 10) in qs]
+
+
+def interval_level(low: float, high: float) -> str:
+    """The nominal level of the interval ``[low, high]`` in percent, as text: 0.1, 0.9 -> '80'."""
+    return f"{100 * (high - low):.10g}"
+
+
 def check_quantiles(quantiles: Sequence[float] | None) -> tuple[float, ...]:
     """Sorted, unique quantiles strictly between 0 and 1."""
     qs = tuple(sorted({float(q) for q in (quantiles or ())}))

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 
 from tsauto.data.dataset import SERIES_ID, TimeSeriesDataset
-from tsauto.data.forecast_columns import STEP, quantile_column
+from tsauto.data.forecast_columns import STEP, central_intervals, quantile_column
 from tsauto.errors import SettingsError, check_int
 from tsauto.evaluation.metrics import METRICS, Scoring, naive_scale, score
-from tsauto.evaluation.scoring import join_actuals, score_forecast
+from tsauto.evaluation.scoring import join_actuals, score_forecast, with_steps
 from tsauto.evaluation.splits import MIN_TRAIN, max_windows, rolling_origin
 from tsauto.learners.base import Forecaster
 
@@ -106,20 +106,15 @@ def backtest_of_folds(oof: pd.DataFrame, folds: list, ds: TimeSeriesDataset, qua
     fold becomes a cutoff, its last training time."""
     cutoffs = {f.index: f.train.frame[ds.time_column].max() for f in folds}
     frame = oof.assign(cutoff=oof["fold"].map(cutoffs))
-    if STEP not in frame:  # ensembles' blends keep no step: count it (the grid is regular)
-        frame = frame.sort_values(["fold", SERIES_ID, ds.time_column], kind="stable")
-        frame[STEP] = frame.groupby(["fold", SERIES_ID], sort=False, observed=True).cumcount() + 1
-    frame = frame.drop(columns="fold")
+    frame = with_steps(frame, ds.time_column).drop(columns="fold")
     trains = {cutoffs[f.index]: f.train.frame for f in folds}
     return score_backtest(frame, trains, ds, quantiles)
 
 
 def _coverage(frame: pd.DataFrame, quantiles) -> pd.DataFrame:
     """Observed coverage of each central interval (q, 1 - q) the quantiles form."""
-    qs = sorted(quantiles)
     rows = []
-    for low in [q for q in qs if q < 0.5 and round(1 - q, 10) in [round(x, 10) for x in qs]]:
-        high = next(x for x in qs if round(x, 10) == round(1 - low, 10))
+    for low, high in central_intervals(quantiles):
         inside = (frame["actual"] >= frame[quantile_column(low)]) & \
                  (frame["actual"] <= frame[quantile_column(high)])
         rows.append({"interval": f"{quantile_column(low)}-{quantile_column(high)}",

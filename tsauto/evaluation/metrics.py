@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from tsauto.data.dataset import SERIES_ID
-from tsauto.data.forecast_columns import POINT, quantile_column
+from tsauto.data.forecast_columns import POINT, central_intervals, interval_level, quantile_column
 from tsauto.errors import DataError, SettingsError
 
 
@@ -61,7 +61,10 @@ METRICS = {m.name: m for m in [
     Metric("spearman", True, "Spearman rank correlation of forecasts and actuals", tasks=_FR),
     Metric("pinball", False, "pinball loss averaged over the forecast quantiles"),
     Metric("wql", False, "weighted quantile loss: 2 * sum pinball / sum |y|"),
-    Metric("coverage", True, "share of actuals inside the outer quantiles", optimisable=False),
+    Metric("coverage", True, "share of actuals inside the outer quantiles; each central "
+           "interval (q, 1 - q) also gets coverage_<level>, e.g. coverage_80", optimisable=False),
+    Metric("width", False, "width of the outer interval in units of the series' MASE scale, "
+           "mean over series", optimisable=False),
     Metric("accuracy", True, "share of rows whose most probable class is right", tasks=_CL),
     Metric("balanced_accuracy", True, "mean recall over classes", tasks=_CL),
     Metric("auc_weighted", True, "ROC AUC, one-vs-rest weighted by class support (binary: AUC of "
@@ -102,6 +105,13 @@ def fallback_metric(metric: str) -> str | None:
     forecasts), accuracy for classification; None when ``metric`` is that metric already."""
     other = "accuracy" if METRICS[metric].tasks == _CL else "mae"
     return None if other == metric else other
+
+
+def point_metric(metric: str) -> str:
+    """The metric that scores point forecasts alone in place of ``metric``: itself, or MASE
+    for a metric of quantiles (the ensembles choose weights on the point forecast, and the
+    same weights blend every quantile)."""
+    return "mase" if metric in QUANTILE_METRICS else metric
 
 
 def naive_scale(train: pd.DataFrame, target: str, season_length: int) -> pd.Series:
@@ -247,12 +257,28 @@ def _wql(s: Scoring) -> float:
     return float(2 * np.sum(losses) * len(s.y) / total / len(s.quantiles)) if total else np.nan
 
 
-def _inside(s: Scoring) -> np.ndarray:
-    """1.0 where the actual lies within the outer quantiles, else 0.0."""
+def _inside(s: Scoring, low: float | None = None, high: float | None = None) -> np.ndarray:
+    """1.0 where the actual lies within the quantiles ``low`` and ``high`` (default: the
+    outer ones), else 0.0."""
     bands = _bands(s)
-    low = bands[:, int(np.argmin(s.quantiles))]
-    high = bands[:, int(np.argmax(s.quantiles))]
-    return ((s.y >= low) & (s.y <= high)).astype("float64")
+    qs = np.asarray(s.quantiles, dtype="float64")
+    i = int(np.argmin(qs) if low is None else np.argmin(np.abs(qs - low)))
+    j = int(np.argmax(qs) if high is None else np.argmin(np.abs(qs - high)))
+    return ((s.y >= bands[:, i]) & (s.y <= bands[:, j])).astype("float64")
+
+
+def _width_per_series(s: Scoring) -> np.ndarray:
+    """Mean width of the outer interval per series, in units of the series' MASE scale."""
+    qs = np.asarray(s.quantiles, dtype="float64")
+    width = (_bands(s)[:, int(np.argmax(qs))] - _bands(s)[:, int(np.argmin(qs))]) / s.scale
+    return _series_mean(s, np.where(np.isfinite(width), width, np.nan))
+
+
+def level_coverage(s: Scoring) -> dict[str, float]:
+    """``coverage_<level>``: the share of actuals inside each central interval (q, 1 - q) of
+    the quantiles, e.g. coverage_80 for q0.1-q0.9."""
+    return {f"coverage_{interval_level(low, high)}": float(_inside(s, low, high).mean())
+            for low, high in central_intervals(s.quantiles)}
 
 
 # Each forecasting metric's array form: value (all rows) and, where a backtest reports it per
@@ -272,8 +298,9 @@ _FORMS = {
     "pinball": (lambda s: float(np.mean(_pinball_losses(s))), None),
     "wql": (_wql, None),
     "coverage": (lambda s: float(_inside(s).mean()), lambda s: _series_mean(s, _inside(s))),
+    "width": (lambda s: _mean(_width_per_series(s)), _width_per_series),
 }
-QUANTILE_METRICS = ("pinball", "wql", "coverage")
+QUANTILE_METRICS = ("pinball", "wql", "coverage", "width")
 
 
 @dataclass(frozen=True)
@@ -371,5 +398,6 @@ def evaluate(actual: np.ndarray, forecast: pd.DataFrame, series: np.ndarray, tra
 
 def score(s: Scoring) -> dict[str, float]:
     """Every forecasting metric of ``s`` (the quantile ones only where it has quantiles)."""
-    return {name: METRICS[name].value(s) for name in _FORMS
-            if s.quantiles or name not in QUANTILE_METRICS}
+    scores = {name: METRICS[name].value(s) for name in _FORMS
+              if s.quantiles or name not in QUANTILE_METRICS}
+    return {**scores, **level_coverage(s)} if s.quantiles else scores

@@ -252,9 +252,12 @@ def _explained_html(exp: dict, level: int) -> list[str]:
     out = [f"<h{level}>{escape(exp.get('learner', 'model'))}</h{level}>"]
     scalars = {k: _plain(v) for k, v in exp.items()
                if k not in ("learner", "feature_importance", "column_importance", "fitted",
-                            "members", "weights", "features") and not isinstance(v, pd.DataFrame)}
+                            "members", "weights", "features", "intervals")
+               and not isinstance(v, pd.DataFrame)}
     if scalars:
         out.append(mapping_table(scalars, "item", "value"))
+    if exp.get("intervals"):
+        out.extend(_intervals_html(exp["intervals"]))
     for key, title in (("column_importance", "Importance per raw column"),
                        ("feature_importance", "Feature importance")):
         values = _series(exp.get(key))
@@ -275,6 +278,22 @@ def _explained_html(exp: dict, level: int) -> list[str]:
         member = dict(member)
         member["learner"] = f"{member.get('learner', 'member')} (weight {weight:.3f})"
         out.extend(_explained_html(member, min(level + 1, 5)))
+    return out
+
+
+def _intervals_html(intervals: dict) -> list[str]:
+    """The model's interval calibration: its method, and how the learner's own and the
+    calibrated intervals covered the validation windows."""
+    out = ["<p><b>Intervals</b>: " + escape(intervals.get("method", "")) + "</p>",
+           '<p class="note">Validation coverage: the share of actuals of the validation '
+           'windows inside each interval, for the learner\'s own quantiles and for the '
+           'calibrated ones (cross-fitted: each window calibrated on the others).</p>']
+    coverage = pd.DataFrame(intervals.get("validation_coverage", []))
+    if len(coverage):
+        out.append(table_html(coverage, None))
+    scores = {k: v for k, v in intervals.items() if k not in ("method", "validation_coverage")}
+    if scores:
+        out.append(mapping_table(scores, "score", "value"))
     return out
 
 

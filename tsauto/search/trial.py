@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from tsauto.errors import DataError
@@ -40,11 +39,6 @@ class TrialResult:
     duration: float = 0.0
     error: str | None = None
     oof: pd.DataFrame | None = None  # out-of-fold forecasts with actuals, for ensembles
-
-
-def mean_metrics(fold_metrics: list[dict]) -> dict:
-    """Each metric averaged over the folds (NaN folds left out)."""
-    return {k: float(np.nanmean([m[k] for m in fold_metrics])) for k in fold_metrics[0]}
 
 
 def build_learner(spec: TrialSpec, context):

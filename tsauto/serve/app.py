@@ -67,7 +67,7 @@ def describe(model: ForecastModel | TabularModel) -> dict:
                             "past_covariates": list(s.past_covariates),
                             "static_features": list(s.static_features)},
                 "quantiles": list(model.quantiles),
-                "any_quantiles": bool(model.learner.free_quantiles),
+                "any_quantiles": model.any_quantiles,
                 "n_series": int(len(s.series)), "versions": versions(_VERSIONED)}
     s = model.schema
     return {"task": s.task, "model": model.description or repr(model.learner),

@@ -30,8 +30,9 @@ from tsauto.data.guardrails import (
 from tsauto.ensemble import cross_fitted, cross_fitted_voting, fit_stacker
 from tsauto.ensemble.oof import aligned, forecast_fold_scorer, stacked_forecast, weight_groups
 from tsauto.ensemble.weighted import WeightedEnsemble
-from tsauto.evaluation.metrics import evaluate
-from tsauto.evaluation.scoring import join_actuals, score_forecast
+from tsauto.evaluation.calibration import fit_calibration
+from tsauto.evaluation.metrics import evaluate, point_metric
+from tsauto.evaluation.scoring import join_actuals, mean_metrics, score_forecast
 from tsauto.evaluation.splits import Fold, rolling_origin
 from tsauto.features.spec import FeaturizationSpec
 from tsauto.learners import registry
@@ -46,7 +47,6 @@ from tsauto.search.trial import (
     TrialSpec,
     build_ensembles,
     build_learner,
-    mean_metrics,
 )
 from tsauto.tasks.base import Prepared, describe
 
@@ -139,7 +139,8 @@ def prepare(settings, dataset: TimeSeriesDataset, valid, reporter: Reporter) -> 
         checked = _with_fallback_check(report, dataset, series, trial.learner)
         return ForecastModel(learner, dataset.schema(), history_of(dataset), s.horizon,
                              s.quantiles, checked, s.model_dump(), describe(trial, fitted),
-                             fallback_learner, series)
+                             fallback_learner, series,
+                             fit_calibration(trial.oof, folds, context, dataset))
 
     folds = (rolling_origin(dataset, s.horizon, n_cv, step) if filled.any() else [])
     validation = f"{n_cv} rolling-origin window(s) of {s.horizon} periods, {step} apart"
@@ -217,7 +218,8 @@ def ensembles(trials: list[TrialResult], folds: list[Fold], context: ForecastCon
                            context.seed)
 
     def scorer_for(left_out):
-        return forecast_fold_scorer(keys, actual, folds, metric, context.season_length, target,
+        return forecast_fold_scorer(keys, actual, folds, point_metric(metric),
+                                    context.season_length, target,
                                     within=None if left_out is None else groups != left_out)
 
     def vote(trial_id: int) -> TrialResult:

@@ -22,6 +22,7 @@ from tsauto.ensemble import cross_fitted, cross_fitted_voting, fit_stacker
 from tsauto.ensemble.oof import aligned, as_probabilities, tabular_row_metric, weight_groups
 from tsauto.ensemble.weighted import WeightedTabularEnsemble
 from tsauto.evaluation.metrics import METRICS
+from tsauto.evaluation.scoring import mean_metrics
 from tsauto.evaluation.tabular import score_classification, score_regression
 from tsauto.evaluation.tabular_splits import holdout, kfold, user_validation
 from tsauto.learners.tabular.registry import BASELINES, TaskLearners
@@ -34,7 +35,6 @@ from tsauto.search.trial import (
     TrialSpec,
     build_ensembles,
     build_learner,
-    mean_metrics,
 )
 from tsauto.tasks.base import Prepared, describe
 

@@ -1,0 +1,120 @@
+"""Calibrated intervals (tsauto/evaluation/calibration.py) on seeded series with known noise."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tsauto import AutoML, ForecastSettings, load_model
+from tsauto.evaluation.calibration import conformal_ranks
+
+N_SERIES, LENGTH, HORIZON = 400, 36, 4
+
+
+def noisy_panel(seed: int) -> pd.DataFrame:
+    """Levels of every size plus Gaussian noise of 2-10% of the level: the naive learner's
+    random-walk intervals (growing with the step) are far too wide for it."""
+    rng = np.random.default_rng(seed)
+    n = LENGTH + HORIZON
+    level = rng.uniform(20, 500, N_SERIES)[:, None]
+    y = level + level * rng.uniform(0.02, 0.1, N_SERIES)[:, None] * rng.standard_normal((N_SERIES, n))
+    return pd.DataFrame({"sid": np.repeat([f"s{i}" for i in range(N_SERIES)], n),
+                         "date": np.tile(pd.date_range("2015-01-01", periods=n, freq="MS"), N_SERIES),
+                         "y": y.ravel()})
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    full = noisy_panel(3)
+    last = full.groupby("sid").cumcount(ascending=False) < HORIZON
+    run = AutoML(ForecastSettings(
+        time_column="date", target_column="y", grain_columns=["sid"], horizon=HORIZON,
+        allowed_models=["naive"], max_trials=1, enable_voting_ensemble=False,
+        enable_stack_ensemble=False, verbosity=0, time_budget=120)).fit(full[~last])
+    return run, full[last]
+
+
+def inside(forecast: pd.DataFrame, fresh: pd.DataFrame, low: str, high: str) -> float:
+    joined = forecast.merge(fresh, on=["sid", "date"])
+    assert len(joined) == N_SERIES * HORIZON
+    return float(((joined["y"] >= joined[low]) & (joined["y"] <= joined[high])).mean())
+
+
+def test_calibrated_80_interval_covers_80_percent_of_fresh_data(fitted):
+    run, fresh = fitted
+    model = run.best_model
+    assert model.calibration is not None and model.calibration.replaces
+    own = inside(model.forecast(calibrated=False), fresh, "q0.1", "q0.9")
+    calibrated = inside(model.forecast(), fresh, "q0.1", "q0.9")
+    assert own > 0.9                          # the learner's own intervals are too wide
+    assert abs(calibrated - 0.8) <= 0.03
+    # any level can be asked, also one the search never forecast
+    wide = model.forecast(level=[95])
+    assert abs(inside(wide, fresh, "q0.025", "q0.975") - 0.95) <= 0.03
+
+
+def test_calibration_never_changes_the_point_forecast(fitted):
+    model = fitted[0].best_model
+    calibrated, own = model.forecast(level=[50, 95]), model.forecast(calibrated=False)
+    np.testing.assert_array_equal(calibrated["forecast"], own["forecast"])
+    bands = calibrated[["q0.025", "q0.25", "q0.5", "q0.75", "q0.975"]].to_numpy()
+    assert (np.diff(bands, axis=1) >= 0).all()                # monotone in the quantile
+    assert list(calibrated.columns[:5]) == ["series_id", "sid", "date", "step", "forecast"]
+
+
+def test_save_load_keeps_the_calibration_and_old_files_load(fitted, tmp_path):
+    model = fitted[0].best_model
+    model.save(tmp_path / "m.pkl")
+    pd.testing.assert_frame_equal(load_model(tmp_path / "m.pkl").forecast(), model.forecast())
+    # a model saved before calibrations existed has no attribute: its own quantiles
+    kept = model.__dict__.pop("calibration")
+    try:
+        model.save(tmp_path / "old.pkl")
+        old = load_model(tmp_path / "old.pkl")
+        assert old.calibration is None and "intervals" not in old.explain()
+        pd.testing.assert_frame_equal(old.forecast(), model.forecast(calibrated=False))
+    finally:
+        model.calibration = kept
+
+
+def test_leaderboard_and_explain_show_interval_quality(fitted):
+    run = fitted[0]
+    row = run.leaderboard().iloc[0]
+    assert {"coverage", "coverage_80", "width", "wql"} <= set(row.index)
+    assert row["coverage_80"] > 0.9 and row["width"] > 0
+    intervals = run.best_model.explain()["intervals"]
+    table = pd.DataFrame(intervals["validation_coverage"])
+    assert list(table["nominal"]) == [pytest.approx(0.8)]
+    assert table["learner"].iloc[0] == pytest.approx(row["coverage_80"])
+    assert abs(table["calibrated"].iloc[0] - 0.8) < 0.05  # cross-fitted: an honest figure
+    assert intervals["wql_calibrated"] < intervals["wql_learner"]
+
+
+def test_conformal_ranks_read_outward():
+    # 9 scores: the 0.9 quantile is the ceil(10 * 0.9) = 9th, the 0.1 the floor(1) = 1st
+    np.testing.assert_allclose(conformal_ranks(np.array([0.1, 0.5, 0.9]), 9), [0.0, 0.5, 1.0])
+    # past the extremes: clipped to the smallest and largest score
+    np.testing.assert_allclose(conformal_ranks(np.array([0.01, 0.99]), 9), [0.0, 1.0])
+
+
+def test_one_series_keeps_its_learner_intervals():
+    """Three windows of one series are three draws of its errors, however many steps: too few
+    to calibrate on, so the learner's own quantiles are kept and explain() says why."""
+    one = noisy_panel(5).query("sid == 's0'")
+    model = AutoML(ForecastSettings(
+        time_column="date", target_column="y", horizon=HORIZON, allowed_models=["naive"],
+        max_trials=1, enable_voting_ensemble=False, enable_stack_ensemble=False, verbosity=0,
+        time_budget=120)).fit(one.drop(columns="sid")).best_model
+    assert not model.calibration.replaces
+    assert "3 forecast path(s)" in model.explain()["intervals"]["method"]
+    pd.testing.assert_frame_equal(model.forecast(), model.forecast(calibrated=False))
+
+
+def test_primary_metric_wql_ranks_trials_and_builds_ensembles():
+    small = noisy_panel(6).query("sid in @ids", local_dict={"ids": [f"s{i}" for i in range(20)]})
+    run = AutoML(ForecastSettings(
+        time_column="date", target_column="y", grain_columns=["sid"], horizon=HORIZON,
+        allowed_models=["naive", "historic_average"], primary_metric="wql", max_trials=2,
+        enable_stack_ensemble=False, verbosity=0, time_budget=120)).fit(small)
+    board = run.leaderboard()
+    assert list(board["status"]) == ["completed"] * 3  # the voting ensemble too
+    assert board["wql"].is_monotonic_increasing
