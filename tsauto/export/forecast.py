@@ -158,7 +158,8 @@ def _describe(values) -> list[dict]:
     for v in values:
         t = v.type.tensor_type
         shape = [d.dim_param or d.dim_value for d in t.shape.dim]
-        out.append({"name": v.name, "dtype": "int64" if t.elem_type == INT64 else "float64",
+        dtype = {INT64: "int64", onnx.TensorProto.STRING: "string"}.get(t.elem_type, "float64")
+        out.append({"name": v.name, "dtype": dtype,
                     "shape": shape})
     return out
 
