@@ -143,3 +143,16 @@ def test_what_does_not_export_names_the_part(tmp_path):
     model, _ = fit_model(frame, "Survived", "classification", ["logistic_regression"])
     with pytest.raises(ExportError, match="text column 'Name'"):
         model.to_onnx(tmp_path / "m.onnx")
+
+
+def test_lightgbm_beside_scikit_learn_trees(tmp_path):
+    # one graph holds one version of the tree ops: LightGBM goes through onnxmltools (float32)
+    model, rows = fit_model(titanic(), "Survived", "classification",
+                            ["lightgbm", "random_forest"], {"n_estimators": 20},
+                            weights=[0.5, 0.5])
+    sidecar = check_classifier(model, rows, tmp_path, atol=1e-6)
+    assert sidecar["float32_parts"] == ["lightgbm", "random_forest"]
+    model, rows = fit_model(diabetes(), "target", "regression", ["lightgbm", "extra_trees"],
+                            {"n_estimators": 20}, weights=[0.5, 0.5])
+    _, out = score(model, rows, tmp_path)
+    np.testing.assert_allclose(out["prediction"], model.predict(rows), rtol=1e-5)

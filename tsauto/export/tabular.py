@@ -140,9 +140,11 @@ def _convert(estimator, n_features: int, float32: bool, classifier: bool, name: 
                           f"({type(exc).__name__}: {exc}).") from exc
 
 
-def learner_scores(g: Graph, learner, inputs: ColumnInputs, classes) -> tuple[str, bool]:
+def learner_scores(g: Graph, learner, inputs: ColumnInputs, classes,
+                   old_trees: bool = False) -> tuple[str, bool]:
     """(class probabilities [n_rows, n_classes] or predictions [n_rows], whether float32) of
-    one fitted ``TabularLearner``."""
+    one fitted ``TabularLearner``; ``old_trees``: write LightGBM for ai.onnx.ml 3 (onnxmltools),
+    as one graph holds one version of ONNX's tree ops and skl2onnx writes version 3."""
     from tsauto.learners.tabular.base import TabularLearner
 
     if not isinstance(learner, TabularLearner):
@@ -164,6 +166,17 @@ def learner_scores(g: Graph, learner, inputs: ColumnInputs, classes) -> tuple[st
     if scaler != "passthrough":
         X = g.call(_convert(scaler, width, False, False, name), [X])
         width = scaler.transform(np.zeros((1, width))).shape[1]  # PCA/SVD change it
+    if kind in ("LGBMClassifier", "LGBMRegressor") and old_trees:
+        from onnxmltools import convert_lightgbm
+        from onnxmltools.convert.common.data_types import DoubleTensorType, FloatTensorType
+
+        # onnxmltools reads a classifier's features in float32 only; leaves sum in float32
+        tensor = FloatTensorType if classifier else DoubleTensorType
+        proto = convert_lightgbm(model, initial_types=[("X", tensor([None, width]))],
+                                 target_opset=15, zipmap=False)
+        outputs = g.call(proto, [g.op("Cast", X, to=FLOAT) if classifier else X])
+        out = g.op("Cast", outputs[1] if classifier else outputs, to=DOUBLE)
+        return (out if classifier else g.reshape(out, [-1])), True
     if kind in ("LGBMClassifier", "LGBMRegressor"):
         from tsauto.export.lightgbm import Unsupported, lightgbm_model
 
@@ -201,9 +214,13 @@ def tabular_graph(model) -> tuple[onnx.ModelProto, dict]:
     classes = list(model.classes) if classifier else None
     g = Graph()
     inputs = ColumnInputs()
+    kinds = {type(m._fitted()["model"]).__name__ for m in members
+             if hasattr(m, "pipeline_")}
+    old_trees = bool(kinds & set(_FLOAT32_MODELS)) and bool(kinds & {"LGBMClassifier",
+                                                                       "LGBMRegressor"})
     parts, float32 = [], []
     for member, weight in zip(members, weights):
-        scores, f32 = learner_scores(g, member, inputs, classes)
+        scores, f32 = learner_scores(g, member, inputs, classes, old_trees)
         parts.append(g.op("Mul", scores, g.const(weight)))
         if f32:
             float32.append(member.name)
