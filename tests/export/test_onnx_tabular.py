@@ -14,6 +14,7 @@ from sklearn.datasets import load_diabetes, load_iris
 from tsauto.data.tabular import TabularDataset
 from tsauto.ensemble.weighted import WeightedTabularEnsemble
 from tsauto.errors import ExportError
+from tsauto.export.tabular import exports_columns
 from tsauto.learners.tabular import registry
 from tsauto.model import TabularModel
 
@@ -143,6 +144,9 @@ def test_what_does_not_export_names_the_part(tmp_path):
     model, _ = fit_model(frame, "Survived", "classification", ["logistic_regression"])
     with pytest.raises(ExportError, match="text column 'Name'"):
         model.to_onnx(tmp_path / "m.onnx")
+    # the leaderboard's onnx column reads the same rule off the data
+    assert not exports_columns(TabularDataset(frame, "Survived", "classification"))
+    assert exports_columns(TabularDataset(titanic(), "Survived", "classification"))
 
 
 def test_lightgbm_beside_scikit_learn_trees(tmp_path):
@@ -156,3 +160,24 @@ def test_lightgbm_beside_scikit_learn_trees(tmp_path):
                             {"n_estimators": 20}, weights=[0.5, 0.5])
     _, out = score(model, rows, tmp_path)
     np.testing.assert_allclose(out["prediction"], model.predict(rows), rtol=1e-5)
+
+
+def test_onnx_only_tabular_search_exports_its_best_model(tmp_path):
+    from tsauto.automl import AutoML
+    from tsauto.progress import skipped_learners
+    from tsauto.settings import ClassificationSettings
+
+    frame = iris().sample(frac=1.0, random_state=1).reset_index(drop=True)
+    settings = ClassificationSettings(target_column="target", max_trials=3, time_budget=120,
+                                      verbosity=0, n_folds=3, enable_onnx_compatible_models=True,
+                                      allowed_models=["knn", "logistic_regression", "lightgbm"])
+    run = AutoML(settings).fit(frame.iloc[:120])
+    board = run.leaderboard()
+    assert "knn" not in set(board["learner"]) and board["onnx"].all()
+    assert "does not export to ONNX" in skipped_learners(run.result)["knn"]
+    check_classifier(run.best_model, frame.iloc[120:].drop(columns=["target"]), tmp_path)
+    # without the setting, a k-NN trial is on the leaderboard, marked as not exporting
+    settings = settings.model_copy(update={"enable_onnx_compatible_models": False,
+                                           "allowed_models": ["knn"], "max_trials": 1})
+    board = AutoML(settings).fit(frame.iloc[:120]).leaderboard()
+    assert not board.loc[board["learner"] == "knn", "onnx"].any()

@@ -45,6 +45,15 @@ _NOT_EXPORTED = {
 }
 
 
+# column kinds whose features are not exported (featurize raises ExportError naming them)
+NOT_EXPORTED_KINDS = ("text", "datetime")
+
+
+def exports_columns(dataset) -> bool:
+    """Whether a ``TabularDataset``'s columns all featurize in ONNX."""
+    return not any(kind in NOT_EXPORTED_KINDS for kind in dataset.column_kinds().values())
+
+
 class ColumnInputs:
     """One graph input per raw column, made when a featurizer first reads it."""
 
