@@ -181,3 +181,17 @@ def test_onnx_only_tabular_search_exports_its_best_model(tmp_path):
                                            "allowed_models": ["knn"], "max_trials": 1})
     board = AutoML(settings).fit(frame.iloc[:120]).leaderboard()
     assert not board.loc[board["learner"] == "knn", "onnx"].any()
+
+
+def test_cli_exports_a_tabular_model(tmp_path):
+    import subprocess
+    import sys
+
+    model, _ = fit_model(diabetes(), "target", "regression", ["ridge"])
+    model.save(tmp_path / "model.pkl")
+    done = subprocess.run([sys.executable, "-m", "tsauto.cli", "export", str(tmp_path /
+                          "model.pkl"), "--onnx", str(tmp_path / "m.onnx")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "wrote" in done.stdout and "bmi" in done.stdout
+    assert (tmp_path / "m.onnx.json").exists()
