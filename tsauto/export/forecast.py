@@ -75,15 +75,20 @@ def part_for(learner, horizon: int):
     from tsauto.export.statistical import StatisticalPart
     from tsauto.learners.pivoted import PivotedForecaster
     from tsauto.learners.statistical import StatsForecaster
+    from tsauto.learners.tcn import ForecastTCN
 
+    if isinstance(learner, ForecastTCN):
+        from tsauto.export.tcn import TCNPart
+
+        return TCNPart(learner, horizon)
     if isinstance(learner, StatsForecaster):
         return StatisticalPart(learner, horizon)
     if isinstance(learner, PivotedForecaster):
         return PivotedPart(learner, horizon)
     raise ExportError(f"learner '{learner.name}' ({type(learner).__name__}) cannot be exported "
                       f"to ONNX; exportable: the naive, seasonal naive and window-average "
-                      f"statistical learners, the pivoted learners and weighted ensembles of "
-                      f"them (docs/onnx.md).")
+                      f"statistical learners, the pivoted learners, the TCN and weighted "
+                      f"ensembles of them (docs/onnx.md).")
 
 
 def forecast_graph(model) -> tuple[onnx.ModelProto, dict]:
