@@ -125,11 +125,20 @@ class Run:
     def _exports_onnx(self, trial, by_id: dict) -> bool:
         """Whether the trial's model would export to ONNX (model.to_onnx): its learner, or
         every member of an ensemble, with its parameters under these settings."""
-        if self.settings.task != "forecasting":
-            return False
         if is_ensemble(trial):
             return all(self._exports_onnx(by_id[i], by_id) for i in trial.params["members"]
                        if i in by_id)
+        if self.settings.task != "forecasting":
+            from tsauto.export.tabular import exports_columns
+            from tsauto.learners.tabular import registry as tabular
+
+            try:
+                learner = tabular.get(trial.learner)
+            except SettingsError:
+                return False
+            if not hasattr(self, "_onnx_columns"):  # the columns are the same for every trial
+                self._onnx_columns = exports_columns(self.dataset)
+            return learner.exports_onnx(trial.params, self.settings) and self._onnx_columns
         from tsauto.learners import registry
 
         try:

@@ -464,14 +464,15 @@ def export(
     onnx: Annotated[Path, typer.Option("--onnx", help="The ONNX file to write (a sidecar "
                                        "FILE.json is written next to it).")],
 ) -> None:
-    """Export a forecasting model as one ONNX graph (docs/onnx.md)."""
+    """Export a forecasting or tabular model as one ONNX graph (docs/onnx.md)."""
     from tsauto.export import sidecar_path
     from tsauto.model import load_model
 
     sidecar = load_model(model_path).to_onnx(onnx)
     inputs = ", ".join(f"{i['name']} {i['shape']}" for i in sidecar["inputs"])
-    out.print(Text(f"wrote {onnx} and {sidecar_path(onnx)}; inputs: {inputs}; history "
-                   f"length {sidecar['history_length']}, horizon {sidecar['horizon']}."),
+    shape = (f"; history length {sidecar['history_length']}, horizon {sidecar['horizon']}"
+             if "horizon" in sidecar else "")
+    out.print(Text(f"wrote {onnx} and {sidecar_path(onnx)}; inputs: {inputs}{shape}."),
               highlight=False)
 
 

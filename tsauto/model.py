@@ -42,7 +42,7 @@ class _Artifact(Pickled):
     def to_onnx(self, path: str | Path) -> dict:
         """Write this model as one ONNX graph at ``path`` (``.onnx``) with a JSON sidecar next
         to it (``path`` + ``.json``); returns the sidecar.  Raises ``ExportError`` naming the
-        part that cannot be exported (tabular models do not export yet); docs/onnx.md has the inputs, outputs and what exports."""
+        part that cannot be exported; docs/onnx.md has the inputs, outputs and what exports."""
         from tsauto.export import to_onnx
 
         return to_onnx(self, path)

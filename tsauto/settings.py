@@ -362,6 +362,9 @@ class _TabularSettings(_SearchSettings):
     featurization: Literal["auto", "off"] = Field(
         "auto", description="'auto': types detected, imputed, encoded; 'off': numeric columns "
                             "only, imputed.")
+    enable_onnx_compatible_models: bool = Field(
+        False, description="Search only learners whose models export to ONNX (model.to_onnx, "
+                           "docs/onnx.md); text and datetime columns still do not export.")
 
     @field_validator("drop_columns", mode="before")
     @classmethod

@@ -140,13 +140,3 @@ def test_cli_export_and_its_errors(dataset, tmp_path):
     assert failed.returncode == 2
     assert "historic_average" in failed.stderr and "Traceback" not in failed.stderr
     assert len(failed.stderr.strip().splitlines()) == 1
-
-
-def test_tabular_models_do_not_export(tmp_path):
-    from types import SimpleNamespace
-
-    from tsauto.model import TabularModel
-
-    model = TabularModel(learner=None, schema=SimpleNamespace(task="classification"))
-    with pytest.raises(ExportError, match="tabular models do not"):
-        model.to_onnx(tmp_path / "m.onnx")

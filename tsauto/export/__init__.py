@@ -26,23 +26,26 @@ def sidecar_path(path: str | Path) -> Path:
 
 
 def to_onnx(model, path: str | Path) -> dict:
-    """Write ``model`` (a ``ForecastModel``) as an ONNX file at ``path`` and its sidecar
-    (input/output names, shapes and dtypes, history length, frequency, season, quantiles,
-    series ids, feature names, versions) next to it; returns the sidecar."""
+    """Write ``model`` (a ``ForecastModel`` or ``TabularModel``) as an ONNX file at ``path``
+    and its sidecar (input/output names, shapes and dtypes; for forecasting the history
+    length, frequency, season, quantiles, series ids and feature names; for tabular models the
+    classes and column kinds; versions) next to it; returns the sidecar."""
     import onnx
 
     from tsauto.export.forecast import forecast_graph
+    from tsauto.export.tabular import tabular_graph
     from tsauto.versions import versions
 
-    if getattr(model, "task", None) != "forecasting":
-        raise ExportError(f"{type(model).__name__} ({getattr(model, 'task', '?')}): only "
-                          f"forecasting models export to ONNX so far; tabular models do not.")
+    task = getattr(model, "task", None)
+    if task not in ("forecasting", "classification", "regression"):
+        raise ExportError(f"{type(model).__name__} (task {task!r}) does not export to ONNX: "
+                          f"only forecasting, classification and regression models do.")
     path = Path(path)
     if path.suffix != ".onnx":
         raise ExportError(f"the ONNX file name must end in .onnx, got '{path}'.")
     if not path.parent.is_dir():
         raise ExportError(f"the folder of '{path}' does not exist; create it first.")
-    proto, sidecar = forecast_graph(model)
+    proto, sidecar = (forecast_graph if task == "forecasting" else tabular_graph)(model)
     sidecar["versions"] = versions(("onnx", "onnxruntime", "onnxmltools", "skl2onnx"))
     onnx.save_model(proto, str(path))
     sidecar_path(path).write_text(json.dumps(sidecar, indent=2))

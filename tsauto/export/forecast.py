@@ -75,15 +75,20 @@ def part_for(learner, horizon: int):
     from tsauto.export.statistical import StatisticalPart
     from tsauto.learners.pivoted import PivotedForecaster
     from tsauto.learners.statistical import StatsForecaster
+    from tsauto.learners.tcn import ForecastTCN
 
+    if isinstance(learner, ForecastTCN):
+        from tsauto.export.tcn import TCNPart
+
+        return TCNPart(learner, horizon)
     if isinstance(learner, StatsForecaster):
         return StatisticalPart(learner, horizon)
     if isinstance(learner, PivotedForecaster):
         return PivotedPart(learner, horizon)
     raise ExportError(f"learner '{learner.name}' ({type(learner).__name__}) cannot be exported "
                       f"to ONNX; exportable: the naive, seasonal naive and window-average "
-                      f"statistical learners, the pivoted learners and weighted ensembles of "
-                      f"them (docs/onnx.md).")
+                      f"statistical learners, the pivoted learners, the TCN and weighted "
+                      f"ensembles of them (docs/onnx.md).")
 
 
 def forecast_graph(model) -> tuple[onnx.ModelProto, dict]:
@@ -158,7 +163,8 @@ def _describe(values) -> list[dict]:
     for v in values:
         t = v.type.tensor_type
         shape = [d.dim_param or d.dim_value for d in t.shape.dim]
-        out.append({"name": v.name, "dtype": "int64" if t.elem_type == INT64 else "float64",
+        dtype = {INT64: "int64", onnx.TensorProto.STRING: "string"}.get(t.elem_type, "float64")
+        out.append({"name": v.name, "dtype": dtype,
                     "shape": shape})
     return out
 

@@ -24,19 +24,23 @@ class Unsupported(Exception):
 
 
 def lightgbm_model(model, n_features: int):
-    """The ONNX model of a fitted ``LGBMRegressor``: input X double [N, F], output Y double
-    [N, 1]."""
+    """The ONNX model of a fitted ``LGBMRegressor`` or ``LGBMClassifier``: input X double
+    [N, F], output Y double [N, K], LightGBM's raw scores (K = 1 but for multiclass, where
+    each class has its own trees, taken in turn)."""
     dump = model.booster_.dump_model()
+    n_targets = int(dump.get("num_tree_per_iteration", 1))
     if dump.get("average_output"):
         raise Unsupported("random-forest mode averages its trees")
     nodes = {k: [] for k in ("feature", "split", "mode", "true", "true_leaf", "false",
                              "false_leaf", "nan_true")}
     members: list[float] = []
     leaves: list[float] = []
+    targets: list[int] = []
     roots: list[int] = []
 
     def leaf(value: float) -> int:
         leaves.append(float(value))
+        targets.append(len(roots) % n_targets)
         return len(leaves) - 1
 
     def visit(node: dict) -> tuple[int, bool]:
@@ -89,16 +93,16 @@ def lightgbm_model(model, n_features: int):
         nodes_truenodeids=nodes["true"], nodes_trueleafs=nodes["true_leaf"],
         nodes_falsenodeids=nodes["false"], nodes_falseleafs=nodes["false_leaf"],
         nodes_missing_value_tracks_true=nodes["nan_true"],
-        leaf_targetids=[0] * len(leaves),
+        leaf_targetids=targets,
         leaf_weights=numpy_helper.from_array(np.asarray(leaves, dtype=np.float64)),
-        n_targets=1, aggregate_function=1, post_transform=0)
+        n_targets=n_targets, aggregate_function=1, post_transform=0)
     if members:
         attrs["membership_values"] = numpy_helper.from_array(np.asarray(members,
                                                                         dtype=np.float64))
     node = helper.make_node("TreeEnsemble", ["X"], ["Y"], domain="ai.onnx.ml", **attrs)
     graph = helper.make_graph([node], "lightgbm", [
         helper.make_tensor_value_info("X", DOUBLE, [None, n_features])],
-        [helper.make_tensor_value_info("Y", DOUBLE, [None, 1])])
+        [helper.make_tensor_value_info("Y", DOUBLE, [None, n_targets])])
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET),
                                                    helper.make_opsetid("ai.onnx.ml",
                                                                        TREE_OPSET)])

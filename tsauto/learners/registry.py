@@ -55,5 +55,10 @@ def search_space(name: str) -> dict:
     return get(name).search_space()
 
 
+def onnx_search_space(name: str) -> dict:
+    """The search space less the values whose models would not export to ONNX."""
+    return get(name).onnx_search_space()
+
+
 def create(name: str, **params) -> Forecaster:
     return get(name)(**params)

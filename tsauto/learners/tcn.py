@@ -136,9 +136,16 @@ class ForecastTCN(Forecaster):
 
     name = "tcn"
     capabilities = Capabilities(known_covariates=True, past_covariates=True, global_model=True,
-                                min_history=1, cost="medium")
+                                min_history=1, cost="medium", onnx=True)
 
     context_fields = ("quantiles", "horizon", "seed")
+
+    @classmethod
+    def exports_onnx(cls, params: dict, settings=None) -> bool:
+        """A TCN reading covariates does not export (tsauto.export.tcn): its network reads
+        their history, which the scorer's inputs do not carry."""
+        return not (getattr(settings, "known_covariates", None) or
+                    getattr(settings, "past_covariates", None))
 
     def __init__(self, quantiles=(), horizon: int | None = None, lookback: int | None = None,
                  channels: int = 32, num_layers: int = 4, kernel_size: int = 3,

@@ -142,7 +142,7 @@ def _suggest(trial: optuna.Trial, learners: list[str], registry,
              onnx_only: bool = False) -> tuple[str, dict]:
     name = trial.suggest_categorical("learner", learners)
     params = {}
-    spaces = (registry.get(name).onnx_search_space() if onnx_only
+    spaces = (registry.onnx_search_space(name) if onnx_only
               else registry.search_space(name))
     for param, space in spaces.items():
         key = f"{name}.{param}"

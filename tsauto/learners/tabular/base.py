@@ -88,6 +88,12 @@ class TabularLearner(Pickled):
         raise NotImplementedError
 
     @classmethod
+    def exports_onnx(cls, params: dict, settings=None) -> bool:
+        """Whether this learner's fitted model exports to ONNX (tsauto.export.tabular; the
+        data's text and datetime columns do not, whatever the learner)."""
+        return cls.capabilities.onnx
+
+    @classmethod
     def check_task(cls, task: str) -> None:
         if task not in TASKS:
             raise SettingsError(f"unknown task {task!r}{closest_hint(task, TASKS)}; valid "

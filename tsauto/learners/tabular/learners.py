@@ -58,7 +58,7 @@ class ModelLearner(TabularLearner):
 class LightGBM(ModelLearner):
     name = "lightgbm"
     tasks = ("classification", "regression")
-    capabilities = Capabilities(quantiles=False, cost="low")
+    capabilities = Capabilities(quantiles=False, cost="low", onnx=True)
     models = {"classification": "lightgbm:LGBMClassifier",
               "regression": "lightgbm:LGBMRegressor"}
     # subsample only takes effect with bagging switched on (subsample_freq); gain is a more
@@ -113,7 +113,7 @@ class HistGradientBoosting(ModelLearner):
 class RandomForest(ModelLearner):
     name = "random_forest"
     tasks = ("classification", "regression")
-    capabilities = Capabilities(quantiles=False, cost="medium")
+    capabilities = Capabilities(quantiles=False, cost="medium", onnx=True)
     models = {"classification": "sklearn.ensemble:RandomForestClassifier",
               "regression": "sklearn.ensemble:RandomForestRegressor"}
     fixed = {"n_jobs": 1}
@@ -146,7 +146,7 @@ PENALTIES = ("l2", "l1", "elasticnet")
 class LogisticRegression(ModelLearner):
     name = "logistic_regression"
     tasks = ("classification",)
-    capabilities = Capabilities(quantiles=False, cost="low")
+    capabilities = Capabilities(quantiles=False, cost="low", onnx=True)
     models = {"classification": "sklearn.linear_model:LogisticRegression"}
 
     @classmethod
@@ -185,7 +185,7 @@ class LogisticRegression(ModelLearner):
 class ElasticNet(ModelLearner):
     name = "elastic_net"
     tasks = ("regression",)
-    capabilities = Capabilities(quantiles=False, cost="low")
+    capabilities = Capabilities(quantiles=False, cost="low", onnx=True)
     models = {"regression": "sklearn.linear_model:ElasticNet"}
     fixed = {"max_iter": 5000}
 
@@ -203,7 +203,7 @@ class ElasticNet(ModelLearner):
 class Ridge(ModelLearner):
     name = "ridge"
     tasks = ("regression",)
-    capabilities = Capabilities(quantiles=False, cost="low")
+    capabilities = Capabilities(quantiles=False, cost="low", onnx=True)
     models = {"regression": "sklearn.linear_model:Ridge"}
 
     @classmethod
@@ -219,7 +219,7 @@ class Ridge(ModelLearner):
 class Lasso(ModelLearner):
     name = "lasso"
     tasks = ("regression",)
-    capabilities = Capabilities(quantiles=False, cost="low")
+    capabilities = Capabilities(quantiles=False, cost="low", onnx=True)
     models = {"regression": "sklearn.linear_model:Lasso"}
     fixed = {"max_iter": 5000}
 
@@ -262,7 +262,7 @@ class KNN(ModelLearner):
 class LinearSVM(ModelLearner):
     name = "linear_svm"
     tasks = ("classification", "regression")
-    capabilities = Capabilities(quantiles=False, cost="low")
+    capabilities = Capabilities(quantiles=False, cost="low", onnx=True)
     models = {"classification": "sklearn.svm:LinearSVC", "regression": "sklearn.svm:LinearSVR"}
     fixed = {"max_iter": 5000}
 

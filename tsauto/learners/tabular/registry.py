@@ -59,3 +59,7 @@ class TaskLearners:
 
     def search_space(self, name: str) -> dict:
         return self.get(name).search_space(self.task)
+
+    def onnx_search_space(self, name: str) -> dict:
+        """Every value of the space exports (the scalers included): the whole space."""
+        return self.search_space(name)
