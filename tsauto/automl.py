@@ -57,6 +57,7 @@ from tsauto.search.engine import (Hooks, SearchResult, SearchTask, candidate_lea
 from tsauto.search.ensembles import is_ensemble
 from tsauto.search.executor import Executor
 from tsauto.search.refit import refit_forecaster, refit_tabular
+from tsauto.search.planning import plan_search
 from tsauto.search.tasks import forecasting_task, tabular_task
 from tsauto.search.trial import TrialResult, TrialSpec, build_learner
 from tsauto.settings import SETTINGS, settings_from_json, settings_to_json
@@ -417,8 +418,10 @@ class AutoML:
             subdivision=s.subdivision, featurization=s.featurization)
         context = ForecastContext(s.horizon, tuple(s.quantiles), dataset.season_length,
                                   featurization, s.seed)
+        # the validation depth the budget affords, from the family's measured cost
+        n_cv, measured = plan_search(dataset, context, s, n_cv)
         filled = windows_filled(dataset.lengths, s.horizon, n_cv, step)
-        task = forecasting_task(dataset)
+        task = forecasting_task(dataset, measured)
 
         def refit_args(members: list[TrialResult]):
             """The learner is refitted on the series it forecasts: not the fallback's."""

@@ -509,7 +509,7 @@ class SeasonalWindowAverage(StatsForecaster):
 
     name = "seasonal_window_average"
     context_fields = SEASONAL_CONTEXT
-    capabilities = Capabilities(min_history=2, cost="low")
+    capabilities = Capabilities(min_history=2, cost="low", seasonal=True)
     native_intervals = False
 
     def __init__(self, quantiles=(), season_length: int | None = None, window_size: int = 2,
@@ -535,7 +535,7 @@ class SeasonalWindowAverage(StatsForecaster):
 class _Intermittent(StatsForecaster):
     """Intermittent-demand models: flat forecasts, conformal quantiles."""
 
-    capabilities = Capabilities(min_history=2, cost="low")
+    capabilities = Capabilities(min_history=2, cost="low", intermittent=True)
     native_intervals = False
     model_class: ClassVar[str] = ""
 
@@ -587,7 +587,7 @@ class MSTL(StatsForecaster):
 
     name = "mstl"
     learns_form = True
-    capabilities = Capabilities(min_history=7, cost="medium")
+    capabilities = Capabilities(min_history=7, cost="medium", seasonal=True)
     seconds_per_series = 0.2
 
     def __init__(self, quantiles=(), season_lengths: list[int] | None = None,

@@ -12,9 +12,10 @@ import pandas as pd
 
 from tsauto.data.dataset import SERIES_ID
 from tsauto.data.forecast_columns import POINT, quantile_column
-from tsauto.ensemble import cross_fitted, cross_fitted_voting, fit_stacker
+from tsauto.ensemble import cross_fitted, cross_fitted_voting, fit_stacker, shrunk_to_equal
 from tsauto.evaluation.metrics import METRICS, Scoring, evaluate
 from tsauto.evaluation.splits import Fold
+from tsauto.search.combination import COMBINATION, combination_trials
 from tsauto.search.context import ForecastContext
 from tsauto.search.trial import TrialResult, build_ensembles, mean_metrics
 
@@ -90,10 +91,15 @@ def ensemble_trials(trials: list[TrialResult], folds: list[Fold], context: Forec
         return _fold_scorer(keys, actual, folds, metric, context.season_length, target,
                             within=None if left_out is None else groups != left_out)
 
+    series = keys[SERIES_ID].to_numpy()
+
     def vote(trial_id: int) -> TrialResult:
-        # Selected on the point forecast; the same weights blend every quantile.
-        weights, blend = cross_fitted_voting(stack[:, :, 0], groups, scorer_for,
-                                             blend_inputs=stack)
+        # Selected on the point forecast; the same weights blend every quantile.  Learned
+        # weights that do not clearly beat equal ones (one standard error) become equal ones.
+        weights, blend = cross_fitted_voting(
+            stack[:, :, 0], groups, scorer_for, blend_inputs=stack,
+            shrink=lambda w, rows: shrunk_to_equal(w, stack[:, rows, 0], actual[rows],
+                                                   series[rows]))
         return _trial(trial_id, "voting_ensemble", ranked, weights, blend, keys, actual, folds,
                       context, target, columns)
 
@@ -111,8 +117,10 @@ def ensemble_trials(trials: list[TrialResult], folds: list[Fold], context: Forec
         return _trial(trial_id, "stack_ensemble", ranked, coef, blend, keys, actual, folds,
                       context, target, columns)
 
-    return build_ensembles(ranked, next_id, len(keys), [("voting_ensemble", vote, voting),
+    made = build_ensembles(ranked, next_id, len(keys), [("voting_ensemble", vote, voting),
                                                         ("stack_ensemble", stack_, stacking)])
+    return made + (combination_trials(trials, folds, context, metric, next_id + len(made),
+                                      target=target, time_column=time_column) if voting else [])
 
 
 def _trial(trial_id, name, ranked, weights, blend, keys, actual, folds, context, target,
@@ -135,4 +143,4 @@ def _trial(trial_id, name, ranked, weights, blend, keys, actual, folds, context,
 
 
 def is_ensemble(trial: TrialResult) -> bool:
-    return trial.learner in ("voting_ensemble", "stack_ensemble")
+    return trial.learner in ("voting_ensemble", "stack_ensemble", COMBINATION)

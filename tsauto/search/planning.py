@@ -1,0 +1,116 @@
+"""Measured, not declared, cost: before the search, the statistical family is timed on a few of
+the actual series (length, frequency and count change its cost tenfold), and the budget is
+planned from what it measured:
+
+- a learner whose measured trial would take more than half the budget is skipped, with the
+  measured figure as the reason (``candidate_learners``); the others keep their declared cost;
+- with ``n_cross_validations='auto'``, the validation windows are cut (down to one) until the
+  core of the family (AutoTheta, AutoETS, AutoCES) can be validated on every window and refitted
+  in half the budget: at a budget close to what the family costs once, three windows leave no
+  time to run it at all, and one window that runs it beats three that never do.
+
+The probe spends at most ``PROBE_SHARE`` of the budget (besides the import of statsforecast,
+which the trials' fork server does once for all); it runs in a worker, one process, on series
+spread over the range of lengths (chosen by rank, not by chance).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from tsauto.data.dataset import TimeSeriesDataset
+from tsauto.search.context import ForecastContext
+
+PROBED = ("auto_theta", "auto_ets", "auto_ces", "auto_arima")  # in this order: cheap first
+CORE = ("auto_theta", "auto_ets", "auto_ces")
+PROBE_SERIES = 4
+PROBE_SHARE = 0.05   # of the time budget the probes may spend
+CORE_SHARE = 0.5     # of the time budget the core's validation and refit may take
+
+
+def probe_sample(dataset: TimeSeriesDataset, n: int = PROBE_SERIES) -> TimeSeriesDataset:
+    """``n`` series spread over the range of lengths (the shortest, the longest, between)."""
+    order = np.argsort(dataset.lengths, kind="stable")
+    picks = order[np.unique(np.linspace(0, len(order) - 1, min(n, len(order))).round().astype(int))]
+    keep = np.zeros(dataset.n_series, dtype=bool)
+    keep[picks] = True
+    return dataset.only(keep)
+
+
+def _probe_job(job: tuple, sample: TimeSeriesDataset, context: ForecastContext) -> dict:
+    """In a worker: seconds per series of each learner in ``names`` on ``sample``, until
+    ``seconds`` are spent; a learner that fails on the sample is left out."""
+    from tsauto.search.trial import TrialSpec, build_learner
+
+    names, seconds = job
+    out: dict[str, float] = {}
+    spent = 0.0
+    for name in names:
+        if spent > seconds:
+            break
+        start = time.perf_counter()
+        try:
+            learner = build_learner(TrialSpec(-1, name, {}), context).fit(sample)
+            learner.predict(context.horizon)
+        except Exception:  # noqa: BLE001 - its trial will fail and say why; the probe need not
+            continue
+        spent += time.perf_counter() - start
+        out[name] = (time.perf_counter() - start) / sample.n_series
+    return out
+
+
+def probe_costs(dataset: TimeSeriesDataset, context: ForecastContext, budget: float,
+                names=PROBED, preload: tuple[str, ...] = ()) -> dict[str, float]:
+    """Measured seconds per series per fold (one process) of each learner in ``names``, until
+    the probes have spent ``PROBE_SHARE`` of ``budget``; a learner that fails on the sample is
+    left out (it keeps its declared cost).  The probe runs in a worker of the same fork server
+    as the trials (which imports ``preload`` once, for both), so that it times the learners and
+    not the import of their libraries; a probe that does not end in a quarter of the budget
+    measures nothing."""
+    import tempfile
+    from pathlib import Path
+
+    from tsauto.search.executor import Executor
+
+    if not names:
+        return {}
+    with tempfile.TemporaryDirectory(prefix="tsauto-probe-") as work:
+        executor = Executor(Path(work), _probe_job, (probe_sample(dataset), context), 1, preload)
+        try:
+            executor.submit(0, (tuple(names), PROBE_SHARE * budget), budget / 4)
+            done = executor.wait_any()
+        finally:
+            executor.shutdown()
+    return done[0][2] if done and done[0][1] == "ok" else {}
+
+
+def planned_windows(windows: int, probed: dict[str, float], n_series: int, budget: float,
+                    cores: int) -> int:
+    """Validation windows that let the probed core family run on each and be refitted within
+    ``CORE_SHARE`` of the budget (one at least, ``windows`` at most)."""
+    core = sum(probed.get(name, 0.0) for name in CORE) * n_series / max(cores, 1)
+    if core <= 0:
+        return windows
+    affordable = int(CORE_SHARE * budget / core) - 1  # one window's fits each, then the refit
+    return int(max(1, min(windows, affordable)))
+
+
+def plan_search(dataset: TimeSeriesDataset, context: ForecastContext, settings, windows: int
+                ) -> tuple[int, dict[str, float]]:
+    """(validation windows, measured seconds per series per fold by learner) for a search of
+    ``dataset`` under ``settings``; nothing is probed without a time budget."""
+    from tsauto.learners._stat_common import cpu_count
+
+    budget = settings.time_budget
+    if budget is None:
+        return windows, {}
+    from tsauto.search.tasks import FORECASTING_PRELOAD
+
+    allowed = set(settings.allowed_models or PROBED) - set(settings.blocked_models)
+    probed = probe_costs(dataset, context, budget, [n for n in PROBED if n in allowed],
+                         FORECASTING_PRELOAD)
+    if settings.n_cross_validations == "auto":
+        windows = planned_windows(windows, probed, dataset.n_series, budget, cpu_count())
+    return windows, probed
