@@ -50,8 +50,6 @@ class SearchTask:
     # learner name -> measured seconds per unit per fold (tsauto.search.planning), over the
     # declared cost
     measured: dict[str, float] = field(default_factory=dict)
-    # modules the workers' fork server imports once (the task's heavy libraries)
-    preload: tuple[str, ...] = ()
 
 
 @dataclass
@@ -144,6 +142,13 @@ def candidate_learners(settings, task: SearchTask, n_folds: int, budget: float |
             continue
         chosen.append(name)
     return chosen, skipped
+
+
+def preloads(registry, learners: list[str]) -> tuple[str, ...]:
+    """The heavy modules the learners import (their ``preload``), for the workers' fork server
+    to import once rather than every trial."""
+    return tuple(sorted({m for name in learners
+                         for m in getattr(registry.get(name), "preload", ())}))
 
 
 def _suggest(trial: optuna.Trial, learners: list[str], registry) -> tuple[str, dict]:
@@ -247,7 +252,7 @@ def search(task: SearchTask, folds: list, settings, context: ForecastContext | T
     study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=settings.seed))
     queue = [(name, {}) for name in task.baselines if name in learners]
     executor = Executor(workdir, task.run_trial, (folds, context), settings.max_concurrent_trials,
-                        task.preload)
+                        preloads(task.registry, learners))
     trials: list[TrialResult] = []
     seen: dict[str, float] = {}
     pending: dict[int, tuple[optuna.Trial | None, str]] = {}

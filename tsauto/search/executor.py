@@ -74,7 +74,7 @@ class Executor:
         with open(self.args_path, "wb") as fh:
             pickle.dump(shared, fh, protocol=pickle.HIGHEST_PROTOCOL)
         self.ctx = mp.get_context("forkserver")
-        # The job's own module (and what it imports: scikit-learn, LightGBM...) and the task's
+        # The job's own module (and what it imports: scikit-learn, LightGBM...) and the learners'
         # heavy libraries (``preload``: statsforecast takes 5-30 s to import) are imported once
         # in the fork server rather than in every worker.  The fork server is started once per
         # process: the first executor's list is the one that counts.

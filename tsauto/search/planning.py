@@ -106,11 +106,12 @@ def plan_search(dataset: TimeSeriesDataset, context: ForecastContext, settings, 
     budget = settings.time_budget
     if budget is None:
         return windows, {}
-    from tsauto.search.tasks import FORECASTING_PRELOAD
+    from tsauto.learners import registry
+    from tsauto.search.engine import preloads
 
     allowed = set(settings.allowed_models or PROBED) - set(settings.blocked_models)
-    probed = probe_costs(dataset, context, budget, [n for n in PROBED if n in allowed],
-                         FORECASTING_PRELOAD)
+    names = [n for n in PROBED if n in allowed]
+    probed = probe_costs(dataset, context, budget, names, preloads(registry, names))
     if settings.n_cross_validations == "auto":
         windows = planned_windows(windows, probed, dataset.n_series, budget, cpu_count())
     return windows, probed

@@ -22,8 +22,6 @@ from tsauto.search.trial import run_trial
 # statistical combination (tsauto.search.combination); ARIMA, the costliest, last.
 FORECASTING_BASELINES = ("seasonal_naive", "auto_theta", "auto_ets", "auto_ces", "lightgbm",
                          "auto_arima")
-# Imported once by the workers' fork server, not by every trial (5-30 s each on 2 cores).
-FORECASTING_PRELOAD = ("statsforecast.models",)
 # CPU-seconds per series per fold by declared cost (measured here on monthly series of ~120
 # points: AutoTheta 0.025, AutoETS 0.15, AutoARIMA 1.6), to keep costly learners out of short
 # budgets.
@@ -38,8 +36,7 @@ def forecasting_task(dataset: TimeSeriesDataset, measured: dict | None = None) -
                       partial(ensemble_trials, target=dataset.target_column,
                               time_column=dataset.time_column),
                       dataset.n_series, FORECASTING_COST_SECONDS,
-                      unsuited_learners(dataset, registry), dict(measured or {}),
-                      FORECASTING_PRELOAD)
+                      unsuited_learners(dataset, registry), dict(measured or {}))
 
 
 def tabular_task(task: str, n_rows: int) -> SearchTask:
