@@ -174,7 +174,7 @@ def test_a_proposed_trial_that_would_eat_the_budget_is_stopped_by_the_cap(monkey
     # a baseline completes first, so that every proposal runs under the cap
     monkeypatch.setattr(tasks, "FORECASTING_BASELINES", ("test_window_mean",))
     s = ForecastSettings(**ROLES, horizon=6, allowed_models=["test_window_mean", "test_hanging"],
-                         time_budget=12, max_trials=None, early_stopping_trials=None,
+                         time_budget=30, max_trials=4, early_stopping_trials=None,
                          verbosity=0, seed=0)
     run = AutoML(s).fit(make_panel(n_series=2, length=40))
     board = run.leaderboard()
@@ -182,4 +182,4 @@ def test_a_proposed_trial_that_would_eat_the_budget_is_stopped_by_the_cap(monkey
     assert len(hung) and (hung.status == "timeout").all()
     # stopped at its cap, before the budget ran out, so the search went on after it
     assert hung.error.str.contains("trial_timeout").any()
-    assert run.best_model.description.startswith("test_window_mean")
+    assert "test_window_mean" in run.best_model.description
