@@ -57,7 +57,7 @@ from tsauto.search.engine import (Hooks, SearchResult, SearchTask, candidate_lea
 from tsauto.search.ensembles import is_ensemble
 from tsauto.search.executor import Executor
 from tsauto.search.refit import refit_forecaster, refit_tabular
-from tsauto.search.planning import plan_search
+from tsauto.search.planning import plan_search, recorded_windows
 from tsauto.search.tasks import forecasting_task, tabular_task
 from tsauto.search.trial import TrialResult, TrialSpec, build_learner
 from tsauto.settings import SETTINGS, settings_from_json, settings_to_json
@@ -195,6 +195,9 @@ class AutoML:
                                 f"RegressionSettings, got {type(settings).__name__}.")
         self.settings = settings
         self._cancel = threading.Event()
+        # the validation windows of a stored experiment's trials (resume, load): kept, not
+        # planned again from a new measurement of the learners' cost
+        self._windows: int | None = None
 
     def fit(self, data: pd.DataFrame | str | Path | TimeSeriesDataset | TabularDataset,
             output_dir: str | Path | None = None, name: str = "experiment",
@@ -254,6 +257,7 @@ class AutoML:
         store.forget_unfinished(exp)
         store.clear_cancel(exp)
         finished = {config_key(t.learner, t.params): t for t in store.finished_trials(exp)}
+        automl._windows = recorded_windows(finished.values())
         started = time.monotonic() - float(row["elapsed"] or 0.0)
         return automl._execute(automl._dataset(raw), valid, store, exp, store.artifacts(exp),
                                started, finished, reporter)
@@ -289,8 +293,10 @@ class AutoML:
         s = self.settings
         exp = int(row["id"])
         raw, valid = _load_data(store.artifacts(exp), exp)
+        trials = store.stored_trials(exp)
+        self._windows = recorded_windows(trials)
         prepared = self._prepare(self._dataset(raw), valid, reporter or Reporter())
-        result = SearchResult(store.stored_trials(exp), s.primary_metric,
+        result = SearchResult(trials, s.primary_metric,
                               row["stopped_because"] or "", float(row["elapsed"] or 0.0),
                               candidate_learners(s, prepared.task, len(prepared.folds),
                                                  s.time_budget)[1])
@@ -419,7 +425,8 @@ class AutoML:
         context = ForecastContext(s.horizon, tuple(s.quantiles), dataset.season_length,
                                   featurization, s.seed)
         # the validation depth the budget affords, from the family's measured cost
-        n_cv, measured = plan_search(dataset, context, s, n_cv)
+        n_cv, measured = (plan_search(dataset, context, s, n_cv) if self._windows is None
+                          else (self._windows, {}))
         filled = windows_filled(dataset.lengths, s.horizon, n_cv, step)
         task = forecasting_task(dataset, measured)
 

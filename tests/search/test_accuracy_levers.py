@@ -183,3 +183,12 @@ def test_a_proposed_trial_that_would_eat_the_budget_is_stopped_by_the_cap(monkey
     # stopped at its cap, before the budget ran out, so the search went on after it
     assert hung.error.str.contains("trial_timeout").any()
     assert "test_window_mean" in run.best_model.description
+
+
+def test_a_stored_experiment_keeps_the_windows_its_trials_were_scored_on():
+    from tsauto.search.planning import recorded_windows
+
+    two = TrialResult(0, "auto_ets", {}, "completed", {"mase": 1.0}, [{"mase": 1.0}] * 2)
+    failed = TrialResult(1, "auto_ces", {}, "failed")
+    assert recorded_windows([two, failed]) == 2
+    assert recorded_windows([failed]) is None

@@ -115,3 +115,11 @@ def plan_search(dataset: TimeSeriesDataset, context: ForecastContext, settings, 
     if settings.n_cross_validations == "auto":
         windows = planned_windows(windows, probed, dataset.n_series, budget, cpu_count())
     return windows, probed
+
+
+def recorded_windows(trials) -> int | None:
+    """The validation windows a stored experiment's completed trials were scored on (None when
+    none is recorded): a resumed or reloaded experiment keeps them, since planning again would
+    measure the learners again and could choose other windows than its trials had."""
+    counts = {len(t.fold_metrics) for t in trials if t.status == "completed" and t.fold_metrics}
+    return max(counts) if counts else None
