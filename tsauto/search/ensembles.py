@@ -108,7 +108,9 @@ def ensemble_trials(trials: list[TrialResult], folds: list[Fold], context: Forec
         if not np.isfinite(meta).all():
             return None
         coef = fit_stacker(stack[:, :, 0], actual, context.seed).coef_
-        if coef.sum() <= 0:
+        # One member left is not an ensemble but that member rescaled: a learned bias that a
+        # trend (yearly GDP) turns into extrapolation; the member itself is on the board.
+        if coef.sum() <= 0 or (coef > 0).sum() < 2:
             return None
         # Scored on the cross-fitted meta predictions; quantiles move with the point.
         blend = np.tensordot(coef, stack, axes=1)
