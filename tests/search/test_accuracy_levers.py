@@ -192,3 +192,21 @@ def test_a_stored_experiment_keeps_the_windows_its_trials_were_scored_on():
     failed = TrialResult(1, "auto_ces", {}, "failed")
     assert recorded_windows([two, failed]) == 2
     assert recorded_windows([failed]) is None
+
+
+def test_a_stack_that_keeps_one_member_is_not_built():
+    from tests.ensemble.test_ensembles import _window_mean_trials
+    from tsauto.search.ensembles import ensemble_trials
+
+    trials, folds, context = _window_mean_trials(make_panel(n_series=4, length=60), 3)
+    made = ensemble_trials(trials, folds, context, "mae", 3, voting=False, target="sales",
+                           time_column="date")
+    assert [t.learner for t in made] == ["stack_ensemble"]  # members that differ: built
+    # one member forecasts the actuals, the others their opposite: the non-negative stacker
+    # keeps the first alone, a rescaling of it
+    trials[0].oof["forecast"] = trials[0].oof["actual"]
+    for t in trials[1:]:
+        t.oof["forecast"] = -t.oof["actual"]
+    made = ensemble_trials(trials, folds, context, "mae", 3, voting=False, target="sales",
+                           time_column="date")
+    assert made == []
