@@ -44,6 +44,7 @@ from tsauto.search.trial import TrialResult, TrialSpec
 from tsauto.settings import SETTINGS, settings_from_json, settings_to_json
 from tsauto.tasks import task_module
 from tsauto.tasks.base import Prepared
+from tsauto.tasks.forecasting_plan import recorded_windows
 
 
 class Run:
@@ -188,6 +189,9 @@ class AutoML:
                                 f"RegressionSettings, got {type(settings).__name__}.")
         self.settings = settings
         self._cancel = threading.Event()
+        # the validation windows of a stored experiment's trials (resume, load): kept, not
+        # planned again from a new measurement of the learners' cost
+        self._windows: int | None = None
 
     def fit(self, data: pd.DataFrame | str | Path | TimeSeriesDataset | TabularDataset,
             output_dir: str | Path | None = None, name: str = "experiment",
@@ -247,6 +251,7 @@ class AutoML:
         store.forget_unfinished(exp)
         store.clear_cancel(exp)
         finished = {config_key(t.learner, t.params): t for t in store.finished_trials(exp)}
+        automl._windows = recorded_windows(finished.values())
         started = time.monotonic() - float(row["elapsed"] or 0.0)
         return automl._execute(automl._dataset(raw), valid, store, exp, store.artifacts(exp),
                                started, finished, reporter)
@@ -271,7 +276,8 @@ class AutoML:
         self._cancel.set()
 
     def _prepare(self, dataset, valid, reporter: Reporter) -> Prepared:
-        return task_module(self.settings.task).prepare(self.settings, dataset, valid, reporter)
+        return task_module(self.settings.task).prepare(self.settings, dataset, valid, reporter,
+                                                       self._windows)
 
     def _stored_run(self, store: RunStore, row, reporter: Reporter | None = None) -> Run:
         """An experiment as it was stored: its trials and its model (None if it has none), no
@@ -281,8 +287,10 @@ class AutoML:
         s = self.settings
         exp = int(row["id"])
         raw, valid = _load_data(store.artifacts(exp), exp)
+        trials = store.stored_trials(exp)
+        self._windows = recorded_windows(trials)
         prepared = self._prepare(self._dataset(raw), valid, reporter or Reporter())
-        result = SearchResult(store.stored_trials(exp), s.primary_metric,
+        result = SearchResult(trials, s.primary_metric,
                               row["stopped_because"] or "", float(row["elapsed"] or 0.0),
                               candidate_learners(s, prepared.task, len(prepared.folds),
                                                  s.time_budget)[1])

@@ -48,19 +48,48 @@ def greedy_selection(predictions: np.ndarray, score: Callable[[np.ndarray], floa
     return counts / counts.sum()
 
 
+def shrunk_to_equal(weights: np.ndarray, predictions: np.ndarray, actual: np.ndarray,
+                    groups: np.ndarray) -> np.ndarray:
+    """``weights``, or equal weights over the models they chose when the learned weights do not
+    beat those by more than one standard error (the one-standard-error rule): the mean over
+    ``groups`` (series) of the difference in absolute error, each group's relative to its mean
+    absolute actual value.  Few validation series make the standard error wide, so learned
+    weights must earn their place; equal weights cannot overfit."""
+    chosen = weights > 0
+    if chosen.sum() < 2:
+        return weights
+    equal = chosen / chosen.sum()
+    diff = (np.abs(actual - weights @ predictions) - np.abs(actual - equal @ predictions))
+    codes, groups = np.unique(groups, return_inverse=True)
+    count = np.bincount(groups, minlength=len(codes))
+    scale = np.bincount(groups, weights=np.abs(actual), minlength=len(codes)) / count
+    per_group = np.bincount(groups, weights=diff, minlength=len(codes)) / count
+    per_group = per_group[scale > 0] / scale[scale > 0]
+    if len(per_group) < 2:
+        return equal
+    se = per_group.std(ddof=1) / np.sqrt(len(per_group))
+    return weights if per_group.mean() < -se else equal
+
+
 def cross_fitted_voting(predictions: np.ndarray, fold_ids: np.ndarray,
                         scorer_for: Callable[[object], Callable[[np.ndarray], float]],
-                        blend_inputs: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                        blend_inputs: np.ndarray | None = None,
+                        shrink: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+                        ) -> tuple[np.ndarray, np.ndarray]:
     """Greedy weights over ``predictions`` (models x rows) chosen on every fold, and the blend
     of ``blend_inputs`` (models x rows x ..., default the predictions) whose rows of each fold
     use weights chosen on the other folds only: an honest validation forecast of the ensemble.
-    ``scorer_for(fold)`` scores every fold but the one given (``None``: every fold)."""
+    ``scorer_for(fold)`` scores every fold but the one given (``None``: every fold).
+    ``shrink(weights, rows)``, if given, revises weights chosen on ``rows`` (a mask), e.g.
+    ``shrunk_to_equal``."""
     blend_inputs = predictions if blend_inputs is None else blend_inputs
-    weights = greedy_selection(predictions, scorer_for(None))
+    shrink = shrink or (lambda weights, rows: weights)
+    weights = shrink(greedy_selection(predictions, scorer_for(None)),
+                     np.ones(predictions.shape[1], dtype=bool))
     blend = np.tensordot(weights, blend_inputs, axes=1)
     folds = np.unique(fold_ids)
     for fold in folds if len(folds) > 1 else []:
         rows = fold_ids == fold
-        fold_weights = greedy_selection(predictions, scorer_for(fold))
+        fold_weights = shrink(greedy_selection(predictions, scorer_for(fold)), ~rows)
         blend[rows] = np.tensordot(fold_weights, blend_inputs[:, rows], axes=1)
     return weights, blend

@@ -45,6 +45,11 @@ class SearchTask:
     ensembles: Callable
     size: float                     # units of work in one fold's fit: series, 1,000s of rows
     cost_seconds: dict[str, float]  # seconds per unit per fold, by a learner's declared cost
+    # learner name -> why it does not fit the data (skipped unless named in allowed_models)
+    unsuited: dict[str, str] = field(default_factory=dict)
+    # learner name -> measured seconds per unit per fold (tsauto.tasks.forecasting_plan), over the
+    # declared cost
+    measured: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -130,12 +135,24 @@ def candidate_learners(settings, task: SearchTask, n_folds: int, budget: float |
                 cls.exports_onnx({}, settings):
             skipped[name] = "does not export to ONNX (enable_onnx_compatible_models)"
             continue
-        expected = task.cost_seconds[caps.cost] * task.size * n_folds
+        if name in task.unsuited and settings.allowed_models is None:
+            skipped[name] = task.unsuited[name]
+            continue
+        measured = name in task.measured
+        expected = task.measured.get(name, task.cost_seconds[caps.cost]) * task.size * n_folds
         if budget is not None and expected > budget / 2 and settings.allowed_models is None:
-            skipped[name] = f"expected ~{expected:.0f}s per trial, over half the time budget"
+            skipped[name] = (f"{'measured' if measured else 'expected'} ~{expected:.0f}s per "
+                             f"trial, over half the time budget ({budget:.0f}s)")
             continue
         chosen.append(name)
     return chosen, skipped
+
+
+def preloads(registry, learners: list[str]) -> tuple[str, ...]:
+    """The heavy modules the learners import (their ``preload``), for the workers' fork server
+    to import once rather than every trial."""
+    return tuple(sorted({m for name in learners
+                         for m in getattr(registry.get(name), "preload", ())}))
 
 
 def _suggest(trial: optuna.Trial, learners: list[str], registry,
@@ -165,6 +182,23 @@ def _refit_reserve(trials, metric, sign, n_folds, settings) -> float:
     members = 5 if (settings.enable_voting_ensemble or settings.enable_stack_ensemble) else 1
     per_fold = sum(t.duration for t in done[:members]) / max(n_folds, 1)
     return _REFIT_MARGIN * per_fold + _WORKER_START * min(members, len(done)) + 1.0
+
+
+# Once a model exists, one proposed trial may take at most this share of the budget left: a
+# trial that would eat the rest (a costly learner on a big panel) is stopped and the search goes
+# on.  The baselines are exempt: candidate_learners priced them, and a killed trial is time lost.
+TRIAL_SHARE = 0.5
+
+
+def trial_cap(timeout: float | None, deadline: float | None, reserve: float,
+              capped: bool) -> float | None:
+    """Seconds the next trial may run: ``timeout`` (the user's ``trial_timeout``) and, under a
+    time budget when ``capped`` (a proposal, once some trial has completed), ``TRIAL_SHARE`` of
+    the time left after the refit reserve."""
+    if deadline is None or not capped:
+        return timeout
+    cap = TRIAL_SHARE * max(deadline - time.monotonic() - reserve, 1.0)
+    return cap if timeout is None else min(timeout, cap)
 
 
 def _tell(study: optuna.Study, trial: optuna.Trial, value: float) -> None:
@@ -224,7 +258,8 @@ def search(task: SearchTask, folds: list, settings, context,
     optuna.logging.set_verbosity(logging.WARNING)
     study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=settings.seed))
     queue = [(name, {}) for name in task.baselines if name in learners]
-    executor = Executor(workdir, task.run_trial, (folds, context), settings.max_concurrent_trials)
+    executor = Executor(workdir, task.run_trial, (folds, context), settings.max_concurrent_trials,
+                        preloads(task.registry, learners))
     trials: list[TrialResult] = []
     seen: dict[str, float] = {}
     pending: dict[int, tuple[optuna.Trial | None, str]] = {}
@@ -295,7 +330,10 @@ def search(task: SearchTask, folds: list, settings, context,
                 spec = TrialSpec(next_id, name, params, task.registry.get(name))
                 if hooks.on_submit is not None:
                     hooks.on_submit(spec)
-                executor.submit(next_id, spec, settings.trial_timeout)
+                # the baselines were priced by candidate_learners; proposals get the cap
+                executor.submit(next_id, spec, trial_cap(settings.trial_timeout, deadline,
+                                                         state["reserve"], otrial is not None
+                                                         and np.isfinite(state["best"])))
                 pending[next_id] = (otrial, key)
                 next_id += 1
             if not executor.running:

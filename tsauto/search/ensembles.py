@@ -10,6 +10,8 @@ from tsauto.evaluation.metrics import METRICS
 from tsauto.search.trial import TrialResult
 
 MAX_MEMBERS = 20
+# The forecasting task's equal-weight mean of the statistical family (tsauto.tasks.forecasting)
+COMBINATION = "statistical_combination"
 
 
 def ensemble_candidates(trials: list[TrialResult], metric: str) -> list[TrialResult]:
@@ -30,4 +32,4 @@ def ensemble_params(ranked: list[TrialResult], weights: np.ndarray) -> dict:
 
 
 def is_ensemble(trial: TrialResult) -> bool:
-    return trial.learner in ("voting_ensemble", "stack_ensemble")
+    return trial.learner in ("voting_ensemble", "stack_ensemble", COMBINATION)

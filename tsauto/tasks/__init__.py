@@ -5,7 +5,7 @@ how a trial runs in a worker, its ensembles, the refit and the model it returns)
     tabular.py       ClassificationSettings, RegressionSettings -> TabularModel
 
 A new task is one module with ``make_dataset(settings, frame)`` and ``prepare(settings,
-dataset, validation_data, reporter) -> Prepared`` (``base.py``), named in ``TASKS``.  Task
+dataset, validation_data, reporter, windows) -> Prepared`` (``base.py``), named in ``TASKS``.  Task
 modules are imported on first use: a worker imports only the module of its job.
 """
 

@@ -1,7 +1,8 @@
 """What every task hands the shared flow (``AutoML``), and what the tasks share.
 
 A task module (``forecasting``, ``tabular``) provides ``make_dataset(settings, frame)`` and
-``prepare(settings, dataset, validation_data, reporter) -> Prepared``; the engine sees only the
+``prepare(settings, dataset, validation_data, reporter, windows) -> Prepared`` (``windows``: the
+validation windows a stored experiment was scored on, or None); the engine sees only the
 ``SearchTask`` inside and the worker-run functions it names (``run_trial``, ``refit_learner``).
 """
 

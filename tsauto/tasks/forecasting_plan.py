@@ -1,0 +1,179 @@
+"""How the forecasting search is planned on the data at hand, before any trial runs.
+
+Which learners fit the data at all: a trial of a method made for another kind of series is
+budget spent for nothing (an intermittent-demand method on data without zeros, a seasonal
+method on yearly data).  The search skips them, with the reason, in the list the leaderboard,
+the progress display and ``skipped.json`` show; naming a learner in ``allowed_models`` tries
+it anyway.
+
+Measured, not declared, cost: before the search, the statistical family is timed on a few of
+the actual series (length, frequency and count change its cost tenfold), and the budget is
+planned from what it measured:
+
+- a learner whose measured trial would take more than half the budget is skipped, with the
+  measured figure as the reason (``candidate_learners``); the others keep their declared cost;
+- with ``n_cross_validations='auto'``, the validation windows are cut (down to one) until the
+  core of the family (AutoTheta, AutoETS, AutoCES) can be validated on every window and refitted
+  in half the budget: at a budget close to what the family costs once, three windows leave no
+  time to run it at all, and one window that runs it beats three that never do.
+
+The probe spends at most ``PROBE_SHARE`` of the budget (besides the import of statsforecast,
+which the trials' fork server does once for all); it runs in a worker, one process, on series
+spread over the range of lengths (chosen by rank, not by chance).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from tsauto.data.dataset import TimeSeriesDataset
+
+if TYPE_CHECKING:
+    from tsauto.tasks.forecasting import ForecastContext
+
+
+# -- learners that fit the data --------------------------------------------------------------
+# A series is intermittent when at least this share of its values is zero (Syntetos-Boylan's
+# ADI > 1.32 cut-off is ~24% zeros; a little above it keeps a few stray zeros out)...
+INTERMITTENT_ZEROS = 0.3
+# ...and intermittent-demand methods are worth a trial when at least this share of the series is.
+INTERMITTENT_SERIES = 0.1
+
+
+def intermittent_share(dataset: TimeSeriesDataset) -> float:
+    """Share of the series whose values are zero at least ``INTERMITTENT_ZEROS`` of the time."""
+    grouped = dataset.grouped()
+    codes = np.repeat(np.arange(dataset.n_series), dataset.lengths)
+    zeros = np.bincount(codes, weights=grouped.values == 0, minlength=dataset.n_series)
+    return float(np.mean(zeros >= INTERMITTENT_ZEROS * np.maximum(dataset.lengths, 1)))
+
+
+def unsuited_learners(dataset: TimeSeriesDataset, registry) -> dict[str, str]:
+    """Learner name -> why it does not fit this data, for the learners of ``registry`` that
+    declare what they need (``Capabilities.intermittent``, ``Capabilities.seasonal``)."""
+    out: dict[str, str] = {}
+    intermittent = None  # computed once, when some learner asks
+    season = dataset.season_length
+    cycles = int(dataset.lengths.max(initial=0)) // max(season, 1)
+    for name in registry.names():
+        caps = registry.get(name).capabilities
+        if caps.intermittent:
+            if intermittent is None:
+                intermittent = intermittent_share(dataset)
+            if intermittent < INTERMITTENT_SERIES:
+                out[name] = (f"not intermittent data: {intermittent:.0%} of the series have "
+                             f"{INTERMITTENT_ZEROS:.0%} or more zero values (intermittent-demand "
+                             f"methods are tried from {INTERMITTENT_SERIES:.0%})")
+        elif caps.seasonal and season <= 1:
+            out[name] = f"no season to model: the data's frequency ({dataset.freq}) has none"
+        elif caps.seasonal and cycles < 2:
+            out[name] = (f"no series holds two seasons of {season} periods (the longest has "
+                         f"{int(dataset.lengths.max(initial=0))})")
+    return out
+
+
+# -- measured cost and the validation depth it affords --------------------------------------
+PROBED = ("auto_theta", "auto_ets", "auto_ces", "auto_arima")  # in this order: cheap first
+CORE = ("auto_theta", "auto_ets", "auto_ces")
+PROBE_SERIES = 4
+PROBE_SHARE = 0.05   # of the time budget the probes may spend
+CORE_SHARE = 0.5     # of the time budget the core's validation and refit may take
+
+
+def probe_sample(dataset: TimeSeriesDataset, n: int = PROBE_SERIES) -> TimeSeriesDataset:
+    """``n`` series spread over the range of lengths (the shortest, the longest, between)."""
+    order = np.argsort(dataset.lengths, kind="stable")
+    picks = order[np.unique(np.linspace(0, len(order) - 1, min(n, len(order))).round().astype(int))]
+    keep = np.zeros(dataset.n_series, dtype=bool)
+    keep[picks] = True
+    return dataset.only(keep)
+
+
+def _probe_job(job: tuple, sample: TimeSeriesDataset, context: ForecastContext) -> dict:
+    """In a worker: seconds per series of each learner in ``names`` on ``sample``, until
+    ``seconds`` are spent; a learner that fails on the sample is left out."""
+    from tsauto.learners import registry
+    from tsauto.search.trial import TrialSpec, build_learner
+
+    names, seconds = job
+    out: dict[str, float] = {}
+    spent = 0.0
+    for name in names:
+        if spent > seconds:
+            break
+        start = time.perf_counter()
+        try:
+            learner = build_learner(TrialSpec(-1, name, {}, registry.get(name)), context).fit(sample)
+            learner.predict(context.horizon)
+        except Exception:  # noqa: BLE001 - its trial will fail and say why; the probe need not
+            continue
+        spent += time.perf_counter() - start
+        out[name] = (time.perf_counter() - start) / sample.n_series
+    return out
+
+
+def probe_costs(dataset: TimeSeriesDataset, context: ForecastContext, budget: float,
+                names=PROBED, preload: tuple[str, ...] = ()) -> dict[str, float]:
+    """Measured seconds per series per fold (one process) of each learner in ``names``, until
+    the probes have spent ``PROBE_SHARE`` of ``budget``; a learner that fails on the sample is
+    left out (it keeps its declared cost).  The probe runs in a worker of the same fork server
+    as the trials (which imports ``preload`` once, for both), so that it times the learners and
+    not the import of their libraries; a probe that does not end in a quarter of the budget
+    measures nothing."""
+    import tempfile
+    from pathlib import Path
+
+    from tsauto.search.executor import Executor
+
+    if not names:
+        return {}
+    with tempfile.TemporaryDirectory(prefix="tsauto-probe-") as work:
+        executor = Executor(Path(work), _probe_job, (probe_sample(dataset), context), 1, preload)
+        try:
+            executor.submit(0, (tuple(names), PROBE_SHARE * budget), budget / 4)
+            done = executor.wait_any()
+        finally:
+            executor.shutdown()
+    return done[0][2] if done and done[0][1] == "ok" else {}
+
+
+def planned_windows(windows: int, probed: dict[str, float], n_series: int, budget: float,
+                    cores: int) -> int:
+    """Validation windows that let the probed core family run on each and be refitted within
+    ``CORE_SHARE`` of the budget (one at least, ``windows`` at most)."""
+    core = sum(probed.get(name, 0.0) for name in CORE) * n_series / max(cores, 1)
+    if core <= 0:
+        return windows
+    affordable = int(CORE_SHARE * budget / core) - 1  # one window's fits each, then the refit
+    return int(max(1, min(windows, affordable)))
+
+
+def plan_search(dataset: TimeSeriesDataset, context: ForecastContext, settings, windows: int
+                ) -> tuple[int, dict[str, float]]:
+    """(validation windows, measured seconds per series per fold by learner) for a search of
+    ``dataset`` under ``settings``; nothing is probed without a time budget."""
+    from tsauto.learners._stat_common import cpu_count
+
+    budget = settings.time_budget
+    if budget is None:
+        return windows, {}
+    from tsauto.learners import registry
+    from tsauto.search.engine import preloads
+
+    allowed = set(settings.allowed_models or PROBED) - set(settings.blocked_models)
+    names = [n for n in PROBED if n in allowed]
+    probed = probe_costs(dataset, context, budget, names, preloads(registry, names))
+    if settings.n_cross_validations == "auto":
+        windows = planned_windows(windows, probed, dataset.n_series, budget, cpu_count())
+    return windows, probed
+
+
+def recorded_windows(trials) -> int | None:
+    """The validation windows a stored experiment's completed trials were scored on (None when
+    none is recorded): a resumed or reloaded experiment keeps them, since planning again would
+    measure the learners again and could choose other windows than its trials had."""
+    counts = {len(t.fold_metrics) for t in trials if t.status == "completed" and t.fold_metrics}
+    return max(counts) if counts else None
