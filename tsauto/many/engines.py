@@ -73,7 +73,9 @@ def _transform(frame: pd.DataFrame, job: str, engine=None) -> pd.DataFrame:
                           as_local=True)
     if not isinstance(out, pd.DataFrame):  # a Fugue or engine frame, brought home
         out = fugue.api.as_pandas(out)
-    return out[COLUMNS].reset_index(drop=True)
+    # Engines bring text back as their own string types: the index keeps plain objects.
+    text = [c for c, kind in (part.split(":") for part in RESULT_SCHEMA.split(",")) if kind == "str"]
+    return out[COLUMNS].astype({c: object for c in text}).reset_index(drop=True)
 
 
 def _local(frame: pd.DataFrame, job: str, workers: int) -> pd.DataFrame:
@@ -97,9 +99,13 @@ def _start(engine: str, workers: int, stack: ExitStack):
         if engine == "dask":
             from dask.distributed import Client, LocalCluster
 
-            cluster = stack.enter_context(LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True,
-                dashboard_address=None))
+            from tsauto.search.executor import _main_not_reimported
+
+            # Dask spawns its workers: a user's script without a __main__ guard would run again.
+            with _main_not_reimported():
+                cluster = stack.enter_context(LocalCluster(
+                    n_workers=workers, threads_per_worker=1, processes=True,
+                    dashboard_address=None))
             return stack.enter_context(Client(cluster))
         if engine == "ray":
             import ray
