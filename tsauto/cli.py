@@ -494,20 +494,6 @@ def predict(
     from tsauto.model import TabularModel, load_model
 
     check_output_file(out_file)  # before the model is loaded and run
-    if model_path.is_dir():  # many models: every partition's forecast, partition columns first
-        from tsauto.many import ManyModels
-
-        if data is not None:
-            raise SettingsError("--data is for one model; a many-models folder forecasts each "
-                                "partition from its own training data.")
-        many = ManyModels.load(model_path)
-        frame = many.forecast(horizon=horizon, level=level or None,
-                              future=read_table(future, "--future file") if future else None)
-        _write_frame(frame, out_file, "forecast rows")
-        if len(many.failed):
-            _notes(out_file).print(f"{len(many.failed)} partition(s) failed at fit and have no "
-                                   f"forecast: {preview(many.failed.to_dict('records'))}.")
-        return
     model = load_model(model_path)
     if not isinstance(model, TabularModel):
         raise SettingsError(f"'{model_path}' is a forecasting model: use 'tsauto forecast'.")
