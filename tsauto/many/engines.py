@@ -30,7 +30,7 @@ import pandas as pd
 from tsauto.errors import SettingsError, closest_hint
 from tsauto.learners._stat_common import cpu_count
 from tsauto.many.partitions import PARTITION
-from tsauto.many.worker import COLUMNS, RESULT_SCHEMA, fit_partitions
+from tsauto.many.worker import RESULT_SCHEMA, as_schema, fit_partitions
 
 ENGINES = ("local", "dask", "ray", "spark")
 
@@ -73,9 +73,7 @@ def _transform(frame: pd.DataFrame, job: str, engine=None) -> pd.DataFrame:
                           as_local=True)
     if not isinstance(out, pd.DataFrame):  # a Fugue or engine frame, brought home
         out = fugue.api.as_pandas(out)
-    # Engines bring text back as their own string types: the index keeps plain objects.
-    text = [c for c, kind in (part.split(":") for part in RESULT_SCHEMA.split(",")) if kind == "str"]
-    return out[COLUMNS].astype({c: object for c in text}).reset_index(drop=True)
+    return as_schema(out).reset_index(drop=True)
 
 
 def _local(frame: pd.DataFrame, job: str, workers: int) -> pd.DataFrame:

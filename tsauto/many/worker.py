@@ -38,10 +38,18 @@ def fit_partitions(df: pd.DataFrame, job: str) -> pd.DataFrame:
     spec = json.loads(job)
     rows = [fit_partition(part.drop(columns=PARTITION), str(name), spec)
             for name, part in df.groupby(PARTITION, sort=True)]
-    out = pd.DataFrame(rows, columns=COLUMNS)
-    # An empty frame keeps the schema's types (Spark and Dask check them).
-    return out.astype({"trials": "int64", "series": "int64", "rows": "int64",
-                       "seconds": "float64", "reused": "bool"})
+    return as_schema(pd.DataFrame(rows, columns=COLUMNS))
+
+
+_TYPES = {"str": object, "long": "int64", "double": "float64", "bool": "bool"}
+
+
+def as_schema(frame: pd.DataFrame) -> pd.DataFrame:
+    """The result rows with the schema's plain numpy types: an empty frame keeps them (Spark
+    and Dask check), and what an engine brings back (its string or nullable types) is made
+    plain again, so that every engine's index is the same."""
+    types = dict(part.split(":") for part in RESULT_SCHEMA.split(","))
+    return frame[COLUMNS].astype({c: _TYPES[kind] for c, kind in types.items()})
 
 
 def fit_partition(data: pd.DataFrame, name: str, spec: dict) -> dict:
