@@ -15,7 +15,7 @@ from tsauto import AutoML, ForecastSettings, ManyModels, datasets
 from tsauto.errors import DataError, SettingsError
 
 PARTITION_BY = ["State", "Industry"]
-VARIABLE = ["seconds", "reused"]  # what may differ between two fits of the same partitions
+VARIABLE = ["seconds", "reused", "worker"]  # what may differ between two fits of the same partitions
 
 
 def panel(n_industries=5):

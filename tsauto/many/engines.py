@@ -116,8 +116,11 @@ def _start(engine: str, workers: int, stack: ExitStack):
             return "ray"
         from pyspark.sql import SparkSession
 
-        session = (SparkSession.builder.master(f"local[{workers}]")
-                   .appName("tsauto-many").getOrCreate())
+        # Partitions are tiny frames but long tasks: Spark's adaptive plan would coalesce
+        # them all into one task, run by one core.
+        session = (SparkSession.builder.master(f"local[{workers}]").appName("tsauto-many")
+                   .config("spark.sql.adaptive.enabled", "false")
+                   .config("spark.sql.shuffle.partitions", str(4 * workers)).getOrCreate())
         stack.callback(session.stop)
         return session
     except ImportError as exc:

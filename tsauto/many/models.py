@@ -35,7 +35,7 @@ from tsauto.progress import default_reporter
 from tsauto.settings import settings_from_json, settings_to_json
 
 MANIFEST, KEYS, INDEX = "many.json", "partitions.parquet", "index.parquet"
-_TAIL = ["trials", "seconds", "series", "rows", "reused", "error"]
+_TAIL = ["trials", "seconds", "series", "rows", "reused", "error", "worker"]
 
 
 def fit_many(settings, data, partition_by, engine=None, output_dir=None,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import time
 import traceback
 from contextlib import nullcontext
@@ -27,7 +28,7 @@ PARTITIONS = "partitions"   # the folder of the partitions' folders under output
 
 # One row per partition, as every engine returns it (a Fugue schema).
 RESULT_SCHEMA = (f"{PARTITION}:str,status:str,best_learner:str,model:str,metrics:str,"
-                 "trials:long,seconds:double,series:long,rows:long,error:str,reused:bool")
+                 "trials:long,seconds:double,series:long,rows:long,error:str,reused:bool,worker:str")
 COLUMNS = [part.split(":")[0] for part in RESULT_SCHEMA.split(",")]
 
 
@@ -77,7 +78,8 @@ def fit_partition(data: pd.DataFrame, name: str, spec: dict) -> dict:
     folder.mkdir(parents=True)
     started = time.monotonic()
     row = {PARTITION: name, "best_learner": "", "model": "", "metrics": "{}", "trials": 0,
-           "series": 0, "rows": len(data), "error": "", "reused": False}
+           "series": 0, "rows": len(data), "error": "", "reused": False,
+           "worker": f"{socket.gethostname()}:{os.getpid()}"}  # where it ran: host:process
     detail = ""
     # One trial at a time: in this process, no pool inside the worker (see search/executor.py).
     alone = jobs_in_process() if settings.max_concurrent_trials == 1 else nullcontext()
