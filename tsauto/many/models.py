@@ -27,7 +27,7 @@ import pandas as pd
 from tsauto.data.dataset import read_table
 from tsauto.data.io import check_output_dir
 from tsauto.errors import DataError, SettingsError, preview
-from tsauto.many.engines import engine_name, run_partitions
+from tsauto.many.engines import check_engine, engine_name, run_partitions
 from tsauto.many.partitions import (PARTITION, check_partition_by, key_of, plain,
                                     with_partitions)
 from tsauto.many.worker import COLUMNS, PARTITIONS, read_status
@@ -51,6 +51,7 @@ def fit_many(settings, data, partition_by, engine=None, output_dir=None,
                                 or workers < 1):
         raise SettingsError(f"workers must be a positive integer (None: one per core), got "
                             f"{workers!r}.")
+    check_engine(engine)
     folder = check_output_dir(output_dir, "output_dir")
     frame = read_table(data) if isinstance(data, (str, Path)) else data
     if not isinstance(frame, pd.DataFrame):
