@@ -138,8 +138,9 @@ class Executor:
             outcome = ("failed", f"{type(exc).__name__}: {exc}")
         elapsed = time.monotonic() - started
         if timeout is not None and elapsed > timeout:
-            outcome = ("timeout", f"stopped after {elapsed:.1f}s: trial_timeout reached (run "
-                                  f"in-process: the result came too late)")
+            outcome = ("timeout", f"stopped after {elapsed:.1f}s: its time limit (trial_timeout "
+                                  f"or the budget left) passed; run in-process, it could not be "
+                                  f"stopped sooner")
         return Job(key, None, result_path, started, timeout, (*outcome, elapsed))
 
     def poll(self, deadline: float | None = None) -> list[tuple[Any, str, Any, float]]:
