@@ -111,6 +111,8 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=4)
     parser.add_argument("--windows", type=int, default=2)
     parser.add_argument("--no-ensembles", action="store_true")
+    parser.add_argument("--engines-only", action="store_true",
+                        help="time the engines; no global AutoML, no accuracy")
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results/many_models.md"))
     parser.add_argument("--note", default="", help="e.g. how busy the machine was")
     args = parser.parse_args()
@@ -136,6 +138,10 @@ def main() -> None:
     ok = [r for r in runs if "many" in r]
     reference = ok[0]["many"].forecast()
     same = {r["engine"]: _max_difference(reference, r["many"].forecast()) for r in ok}
+    if args.engines_only:  # a timing rerun: the engine table alone
+        Path(args.out).write_text("\n".join(_engine_lines(runs, same)) + "\n")
+        print("\n".join(_engine_lines(runs, same)))
+        return
 
     started = time.perf_counter()
     run = AutoML(s).fit(train)

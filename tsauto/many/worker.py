@@ -65,6 +65,7 @@ def fit_partition(data: pd.DataFrame, name: str, spec: dict) -> dict:
         settings.max_concurrent_trials = max(1, min(settings.max_concurrent_trials,
                                                     int(spec["cores"])))
     folder = Path(spec["output_dir"]) / PARTITIONS / name
+    data = plain_types(data)
     # Engines deliver a partition's rows in any order: sorted, the fit and its fingerprint are
     # the same on all of them.
     order = [c for c in [*settings.grain_columns, settings.time_column] if c in data.columns]
@@ -99,6 +100,13 @@ def fit_partition(data: pd.DataFrame, name: str, spec: dict) -> dict:
     write_status(folder, {"status": row["status"], "row": row, "fingerprint": digest, "traceback": detail})
     _crash_point("many")  # test seam: a kill after this partition was recorded
     return row
+
+
+def plain_types(data: pd.DataFrame) -> pd.DataFrame:
+    """Text columns as plain objects, whatever string type the engine made of them (Dask and
+    Spark hand over pyarrow strings): every engine fits the same frame."""
+    text = [c for c, dtype in data.dtypes.items() if isinstance(dtype, pd.StringDtype)]
+    return data.astype({c: object for c in text}) if text else data
 
 
 def read_status(folder: Path) -> dict | None:
