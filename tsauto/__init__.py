@@ -15,6 +15,7 @@ _EXPORTS = {
     "TimeSeriesDataset": "tsauto.data", "run_guardrails": "tsauto.data",
     "TsautoError": "tsauto.errors", "DataError": "tsauto.errors", "SettingsError": "tsauto.errors",
     "datasets": "tsauto.datasets", "learners": "tsauto.learners",
+    "ManyModels": "tsauto.many",
 }
 __all__ = [*_EXPORTS, "__version__"]
 

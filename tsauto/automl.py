@@ -224,6 +224,19 @@ class AutoML:
         return self._execute(dataset, valid, store, exp, store.artifacts(exp), started, {},
                              reporter)
 
+    def fit_many(self, data: pd.DataFrame | str | Path, partition_by: str | list[str],
+                 engine=None, output_dir: str | Path | None = None, workers: int | None = None):
+        """One AutoML per partition (the rows sharing the values of ``partition_by``), fitted in
+        parallel through Fugue and stored in ``output_dir``; returns a ``ManyModels``.  ``engine``:
+        None (local processes), "dask", "ray", "spark" (a local cluster of ``workers`` one-core
+        workers, default one per core), or a Dask client / Spark session.  Each partition gets
+        the whole ``time_budget``.  A failed partition is recorded with its error; a rerun on
+        the same ``output_dir`` skips the partitions completed on the same data.  See
+        docs/many_models.md."""
+        from tsauto.many import fit_many
+
+        return fit_many(self.settings, data, partition_by, engine, output_dir, workers)
+
     @classmethod
     def resume(cls, output_dir: str | Path, experiment: int | None = None,
                reporter: Reporter | None = None) -> Run:

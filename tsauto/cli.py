@@ -212,6 +212,14 @@ def fit(
     validation_data: Annotated[Optional[Path], typer.Option(
         "--validation-data", help="Classification/regression: your own validation rows.")] = None,
     as_json: JsonOpt = False,
+    partition_by: Annotated[Optional[list[str]], typer.Option(
+        "--partition-by", help="Many models: one AutoML per value of these columns (repeat the "
+                               "option or separate by commas), fitted in parallel; see "
+                               "docs/many_models.md.")] = None,
+    engine: Annotated[Optional[str], typer.Option(
+        help="With --partition-by: local (default), dask, ray or spark.")] = None,
+    workers: Annotated[Optional[int], typer.Option(
+        help="With --partition-by: partitions fitted at once (default: one per core).")] = None,
     *,
     given: dict,
 ) -> None:
@@ -219,7 +227,7 @@ def fit(
 
     Forecasting by default; --task classification|regression learns from a plain table.
     Every setting of the API is an option of the same name; a bundled dataset fills in its
-    columns, horizon and holiday calendar."""
+    columns, horizon and holiday calendar.  With --partition-by, one model per partition."""
     from tsauto.data.io import check_output_dir, read_table
 
     check_output_dir(out_dir)  # before the heavy imports, the data and the search
@@ -247,8 +255,37 @@ def fit(
     if not settings_given.get("horizon"):
         raise SettingsError("--horizon is required: the number of periods to forecast.")
     settings = SETTINGS[task](**settings_given)
+    if partition_by:
+        return _fit_many(settings, frame, partition_by, engine, workers, out_dir, as_json)
+    if engine is not None or workers is not None:
+        raise SettingsError("--engine and --workers are for many models: add --partition-by.")
     run = AutoML(settings).fit(frame, output_dir=out_dir, reporter=_reporter(settings))
     _write_outputs(run, out_dir, as_json)
+
+
+def _fit_many(settings, frame, partition_by: list[str], engine, workers, out_dir: Path,
+              as_json: bool) -> None:
+    """tsauto fit --partition-by: one AutoML per partition; prints the partitions' board."""
+    import json
+
+    from tsauto.automl import AutoML
+
+    columns = [c.strip() for part in partition_by for c in part.split(",") if c.strip()]
+    many = AutoML(settings).fit_many(frame, partition_by=columns, engine=engine,
+                                     output_dir=out_dir, workers=workers)
+    board = many.leaderboard()
+    if as_json:
+        out.print_json(json.dumps({"output_dir": str(out_dir), "partition_by": columns,
+                                   "leaderboard": json.loads(board.to_json(orient="records"))},
+                                  default=str))
+        return
+    metric = settings.primary_metric
+    shown = [*columns, "status", "best_learner", metric, "trials", "seconds", "error"]
+    _print_frame(board[shown].head(20), f"{len(board)} partitions (first 20)")
+    failed = len(many.failed)
+    out.print(f"{len(board) - failed} partitions have a model, {failed} failed; written to "
+              f"{out_dir}/ (index.parquet, partitions/<name>/). Forecast them all: tsauto "
+              f"forecast {out_dir} --out forecast.csv", soft_wrap=False)
 
 
 def _reporter(settings):
@@ -394,7 +431,8 @@ def _print_frame(frame, title: str) -> None:
 
 @app.command()
 def forecast(
-    model_path: Annotated[Path, typer.Argument(help="A model.pkl written by tsauto fit.")],
+    model_path: Annotated[Path, typer.Argument(help="A model.pkl written by tsauto fit, or the "
+                                                    "--out folder of fit --partition-by.")],
     out_file: Annotated[Path, typer.Option("--out", help=_OUT_HELP)],
     horizon: Annotated[Optional[int], typer.Option(help="Periods (default: the model's).")] = None,
     future: Annotated[Optional[Path], typer.Option(help="Future known covariates file.")] = None,
@@ -413,6 +451,20 @@ def forecast(
     from tsauto.model import ForecastModel, load_model
 
     check_output_file(out_file)  # before the model is loaded and run
+    if model_path.is_dir():  # many models: every partition's forecast, partition columns first
+        from tsauto.many import ManyModels
+
+        if data is not None:
+            raise SettingsError("--data is for one model; a many-models folder forecasts each "
+                                "partition from its own training data.")
+        many = ManyModels.load(model_path)
+        frame = many.forecast(horizon=horizon, level=level or None,
+                              future=read_table(future, "--future file") if future else None)
+        _write_frame(frame, out_file, "forecast rows")
+        if len(many.failed):
+            _notes(out_file).print(f"{len(many.failed)} partition(s) failed at fit and have no "
+                                   f"forecast: {preview(many.failed.to_dict('records'))}.")
+        return
     model = load_model(model_path)
     if not isinstance(model, ForecastModel):
         raise SettingsError(f"'{model_path}' is a {model.task} model: use 'tsauto predict'.")

@@ -4,6 +4,11 @@ Each job runs in its own process forked from a clean fork server, so a job that 
 killed without harming the others, and no OpenMP state of the parent (LightGBM, torch) leaks
 into a child.  Inputs are written once to the work folder; each job writes its result file
 atomically and the parent polls.
+
+A daemonic process (a Dask worker) may not start processes, and a many-models worker that runs
+one trial at a time gains nothing from them: there (``in_process()``) jobs run one at a time in
+the calling process instead, and a job past its timeout is recorded as timed out when it ends
+(it cannot be killed midway).
 """
 
 from __future__ import annotations
@@ -27,13 +32,39 @@ def _child(func: Callable, args_path: str, extra: Any, result_path: str) -> None
     # Library warnings from inside a trial (convergence, fallbacks to one thread) would flood
     # the user's console once per trial; what matters is recorded in the trial's result.
     warnings.simplefilter("ignore")
-    with open(args_path, "rb") as fh:
-        shared = pickle.load(fh)
-    result = func(extra, *shared)
+    result = _run_job(func, args_path, extra)
     tmp = result_path + ".tmp"
     with open(tmp, "wb") as fh:
         pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(tmp, result_path)
+
+
+def _run_job(func: Callable, args_path: str, extra: Any) -> Any:
+    # The shared arguments are read afresh for every job, in a worker or in-process alike: a job
+    # never sees what an earlier one did to them.
+    with open(args_path, "rb") as fh:
+        shared = pickle.load(fh)
+    return func(extra, *shared)
+
+
+_IN_PROCESS = [False]
+
+
+@contextmanager
+def jobs_in_process():
+    """Every Executor runs its jobs in this process meanwhile: a many-models worker with one
+    core starts no pool of its own, and what a learner compiles (numba) stays warm from one
+    partition to the next."""
+    old, _IN_PROCESS[0] = _IN_PROCESS[0], True
+    try:
+        yield
+    finally:
+        _IN_PROCESS[0] = old
+
+
+def in_process() -> bool:
+    """True where jobs run in the calling process: a daemonic process may not have children."""
+    return _IN_PROCESS[0] or mp.current_process().daemon
 
 
 @contextmanager
@@ -59,6 +90,7 @@ class Job:
     result_path: Path
     started: float
     timeout: float | None
+    outcome: tuple[str, Any, float] | None = None   # an in-process job's (status, payload, s)
 
 
 class Executor:
@@ -69,7 +101,8 @@ class Executor:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.func = func
-        self.max_workers = max_workers
+        self.in_process = in_process()
+        self.max_workers = 1 if self.in_process else max_workers
         self.args_path = self.workdir / "shared.pkl"
         with open(self.args_path, "wb") as fh:
             pickle.dump(shared, fh, protocol=pickle.HIGHEST_PROTOCOL)
@@ -88,11 +121,30 @@ class Executor:
     def submit(self, key: Any, extra: Any, timeout: float | None) -> None:
         result_path = self.workdir / f"result-{key}.pkl"
         result_path.unlink(missing_ok=True)
+        if self.in_process:
+            self.running[key] = self._run_here(key, extra, timeout, result_path)
+            return
         process = self.ctx.Process(target=_child, args=(self.func, str(self.args_path), extra,
                                                         str(result_path)), daemon=True)
         with _main_not_reimported():
             process.start()
         self.running[key] = Job(key, process, result_path, time.monotonic(), timeout)
+
+    def _run_here(self, key: Any, extra: Any, timeout: float | None, result_path: Path) -> Job:
+        """Run the job now, in this process; poll() hands its outcome over like a worker's."""
+        started = time.monotonic()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                outcome = ("ok", _run_job(self.func, str(self.args_path), extra))
+        except Exception as exc:  # noqa: BLE001 - what a worker's crash would report
+            outcome = ("failed", f"{type(exc).__name__}: {exc}")
+        elapsed = time.monotonic() - started
+        if timeout is not None and elapsed > timeout:
+            outcome = ("timeout", f"stopped after {elapsed:.1f}s: its time limit (trial_timeout "
+                                  f"or the budget left) passed; run in-process, it could not be "
+                                  f"stopped sooner")
+        return Job(key, None, result_path, started, timeout, (*outcome, elapsed))
 
     def poll(self, deadline: float | None = None) -> list[tuple[Any, str, Any, float]]:
         """Finished jobs as (key, status, result or error text, seconds); kills jobs past their
@@ -101,7 +153,9 @@ class Executor:
         now = time.monotonic()
         for key, job in list(self.running.items()):
             elapsed = now - job.started
-            if not job.process.is_alive():
+            if job.outcome is not None:
+                done.append((key, *job.outcome))
+            elif not job.process.is_alive():
                 job.process.join()
                 if job.result_path.exists():
                     with open(job.result_path, "rb") as fh:
@@ -136,12 +190,14 @@ class Executor:
     def kill(self, key) -> float:
         """Stop one job now; returns how long it ran."""
         job = self.running.pop(key)
-        job.process.kill()
-        job.process.join()
+        if job.process is not None:
+            job.process.kill()
+            job.process.join()
         return time.monotonic() - job.started
 
     def shutdown(self) -> None:
         for job in self.running.values():
-            job.process.kill()
-            job.process.join()
+            if job.process is not None:
+                job.process.kill()
+                job.process.join()
         self.running.clear()
