@@ -74,3 +74,31 @@ def test_multiplicative_form_names_it(tmp_path):
     with pytest.raises(ExportError, match=r"series 's0' chose the form ETS\(M,N,M\)"):
         model.to_onnx(tmp_path / "m.onnx")
     assert not (tmp_path / "m.onnx").exists()
+
+
+@pytest.mark.parametrize("spec,damped", [("AAA", True), ("ANA", None), ("AAN", True)])
+def test_ets_seasonal_and_damped_forms(spec, damped, tmp_path):
+    """Each remaining additive form (its variance formula too), and a constant new history
+    (statsforecast refits a level model on it: its value, intervals within ~1e-6 of it)."""
+    ds = TimeSeriesDataset(panel(48).query("store != 's2'"), **ROLES)
+    model = fitted(ds, registry.create("auto_ets", quantiles=Q, model=spec, damped=damped))
+    want = spec[0] + "," + spec[1] + ("d" if damped else "") + "," + spec[2]
+    assert {f.model_["components"][:4] for f in model.learner.forms_} == {
+        spec + ("D" if damped else "N")}, want
+    outputs, _ = score(model, tmp_path, {"__dataset__": ds, "series_index": np.arange(2)})
+    assert_parity(model, outputs)
+    flat = panel(48).query("store != 's2'").assign(sales=lambda f: f.sales.where(
+        f.store == "s0", 42.0))
+    import onnxruntime as ort
+
+    from tests.export.test_onnx_statistical import history_matrix
+
+    session = ort.InferenceSession(str(tmp_path / "model.onnx"),
+                                   providers=["CPUExecutionProvider"])
+    point, quant = session.run(None, {"history": history_matrix(
+        TimeSeriesDataset(flat, **ROLES), 48), "series_index": np.arange(2)})
+    frame = model.forecast(data=flat)
+    np.testing.assert_allclose(point, frame["forecast"].to_numpy().reshape(2, H), rtol=1e-9)
+    cols = [f"q{q:g}" for q in Q]
+    np.testing.assert_allclose(quant, frame[cols].to_numpy().reshape(2, H, 3), rtol=1e-5)
+    assert (point[1] == 42.0).all()

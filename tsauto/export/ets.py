@@ -15,6 +15,9 @@ the form and parameters (statsforecast's class-1 formulas, evaluated at export).
 Because the recursion starts from the initial states at a series' first value, the history
 is each series' whole history (NaN-padded on the left; NaN steps leave the states unchanged),
 and its width is free: a history extended by new observations scores as ``forecast(data=...)``.
+A constant history is the one exception: statsforecast fits a fresh level model to it, whose
+forecast is that value and whose intervals lie within ~1e-6 relative of it; the graph gives
+the value, its quantiles collapsed onto it.
 Multiplicative error, trend or season forms raise ``ExportError`` naming the form and series.
 """
 
@@ -83,8 +86,7 @@ class ETSPart:
                 self.init[i, 2:] = state[1 + trend:1 + trend + m]
             self.n_params[i] = fit["n_params"]
             self.factor[i] = _variance_factor(fit, horizon)
-        # each step's damped trend multiplier: phi + phi^2 + ... + phi^h
-        self.phistar = np.cumsum(self.par[:, 3:4] ** np.arange(1, horizon + 1), axis=1)
+        self.phistar = np.stack([_trend_multipliers(phi, horizon) for phi in self.par[:, 3]])
         self.length = int(np.diff(learner.indptr_).max())
 
     def build(self, g: Graph, y: str, inputs) -> tuple[str, str | None]:
@@ -133,6 +135,14 @@ class ETSPart:
         point = g.op("Add", g.op("Add", lev, g.op("Mul", tr, g.rows(g.const(self.phistar),
                                                                    idx))),
                      g.cols(sea, [(m - 1 - h) % m for h in range(H)]))
+        # statsforecast fits a fresh level model to a constant history instead (is_constant):
+        # its forecast is that value, its intervals within ~1e-6 relative of it
+        high = g.op("ReduceMax", g.op("Where", g.op("IsNaN", y), g.const(-np.inf), y),
+                    g.ints([1]), keepdims=1)
+        low = g.op("ReduceMin", g.op("Where", g.op("IsNaN", y), g.const(np.inf), y),
+                   g.ints([1]), keepdims=1)
+        constant = g.op("Equal", high, low)
+        point = g.op("Where", constant, high, point)
         qs = list(self.learner.quantiles_)
         if not qs:
             return point, None
@@ -140,8 +150,19 @@ class ETSPart:
         dof = g.op("Sub", g.op("Sub", cnt, g.unsqueeze(g.rows(g.const(self.n_params), idx),
                                                        [1])), g.const(1.0))
         sigma2 = g.op("Div", sse, dof)
-        sigmah = g.op("Sqrt", g.op("Mul", sigma2, g.rows(g.const(self.factor), idx)))
+        sigmah = g.op("Where", constant, g.const(0.0),
+                      g.op("Sqrt", g.op("Mul", sigma2, g.rows(g.const(self.factor), idx))))
         return point, normal_quantiles(g, point, sigmah, qs)
+
+
+def _trend_multipliers(phi: float, horizon: int) -> np.ndarray:
+    """Each step's multiplier of the final trend in statsforecast's forecast (its own code run
+    on a unit trend: its damped sums are not quite phi + ... + phi^h)."""
+    from statsforecast.ets import etsforecast, switch
+
+    out = np.zeros(horizon)
+    etsforecast(np.array([0.0, 1.0]), 1, switch("A"), switch("N"), phi, horizon, out)
+    return out
 
 
 def _variance_factor(fit: dict, horizon: int) -> np.ndarray:
