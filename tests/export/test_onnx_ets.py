@@ -102,3 +102,20 @@ def test_ets_seasonal_and_damped_forms(spec, damped, tmp_path):
     cols = [f"q{q:g}" for q in Q]
     np.testing.assert_allclose(quant, frame[cols].to_numpy().reshape(2, H, 3), rtol=1e-5)
     assert (point[1] == 42.0).all()
+
+
+def test_ets_in_a_weighted_ensemble(model, tmp_path):
+    """Beside a fixed-width member the history has the fixed width L (the longest series)."""
+    from tsauto.ensemble.weighted import WeightedEnsemble
+    from tsauto.model import ForecastModel, history_of
+
+    ets, ds = model
+    naive = registry.create("seasonal_naive", quantiles=Q)
+    naive.fit(ds)
+    naive.prepare(H)
+    ensemble = WeightedEnsemble.of_fitted([ets.learner, naive], [0.6, 0.4])
+    both = ForecastModel(ensemble, ds.schema(), history_of(ds), H, Q)
+    outputs, sidecar = score(both, tmp_path, {"__dataset__": ds,
+                                              "series_index": np.arange(ds.n_series)})
+    assert_parity(both, outputs)
+    assert sidecar["inputs"][0]["shape"] == ["n_series", sidecar["history_length"]]
