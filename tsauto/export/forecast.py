@@ -4,6 +4,7 @@ Inputs (only those the model needs are in the graph; the sidecar lists them):
 
 - ``history`` float64 [n_series, L]: each series' last L raw target values, oldest first,
   right-aligned; a shorter series is padded on the left with NaN (where its learner allows);
+  exponential smoothing alone reads whole histories, of any width L (new observations);
 - ``series_index`` int64 [n_series]: each series' position among the training series (the
   sidecar's ``series_ids``), for learners that keep per-series state (target scaling...);
 - ``origin`` int64 [n_series]: the period of each series' last value, for calendar features:
@@ -90,8 +91,8 @@ def part_for(learner, horizon: int):
     if isinstance(learner, PivotedForecaster):
         return PivotedPart(learner, horizon)
     raise ExportError(f"learner '{learner.name}' ({type(learner).__name__}) cannot be exported "
-                      f"to ONNX; exportable: the naive, seasonal naive and window-average "
-                      f"statistical learners, the pivoted learners, the TCN and weighted "
+                      f"to ONNX; exportable: the naive, seasonal naive, window-average and "
+                      f"additive exponential smoothing statistical learners, the pivoted learners, the TCN and weighted "
                       f"ensembles of them (docs/onnx.md).")
 
 
