@@ -9,7 +9,9 @@ graph does the same for the additive-error forms (A,N,N), (A,A,N), (A,Ad,N), (A,
 (A,Ad,A), all written as one damped additive recursion over ``[level, trend, m seasons]``:
 phi = 1 undamped, beta = 0 and a zero trend without one, gamma = 0 and zero seasons without
 one, so that a panel whose series chose different forms is one graph (each series' parameters
-gathered by ``series_index``).  The variance of each step is ``sigma2`` times a factor fixed by
+gathered by ``series_index``).  Each step is one small matrix product per series (the
+innovations form: next state = F x + g e, e = y - w x), so that the Scan's body is six
+nodes: onnxruntime's cost per step is mostly per node.  The variance of each step is ``sigma2`` times a factor fixed by
 the form and parameters (statsforecast's class-1 formulas, evaluated at export).
 
 Because the recursion starts from the initial states at a series' first value, the history
@@ -24,11 +26,10 @@ Multiplicative error, trend or season forms raise ``ExportError`` naming the for
 from __future__ import annotations
 
 import numpy as np
-from onnx import helper
 from scipy.stats import norm
 
 from tsauto.errors import ExportError, preview
-from tsauto.export.graph import DOUBLE, Graph
+from tsauto.export.graph import DOUBLE, Graph, value_info
 from tsauto.export.statistical import normal_quantiles
 
 ADDITIVE = {("A", t, s, d) for t in "NA" for s in "NA" for d in "ND"} - {("A", "N", "N", "D"),
@@ -55,12 +56,22 @@ class ETSPart:
                               f"export a model whose series are all long enough for "
                               f"{self.name}.")
         m = max(int(learner.season_length_), 1)
-        n = len(forms)
+        n, S = len(forms), 2 + m
         self.m = m
-        self.init = np.zeros((n, 2 + m))        # level, trend, seasons (newest first)
-        self.par = np.zeros((n, 4))             # alpha, beta / alpha, gamma, phi
+        # Innovations form, one row vector per series: x = [level, trend, m seasons (newest
+        # first), -error]; a step is z = x @ step + y * gain, where the last column of z is
+        # the one-step forecast less the observation (-e) and the others the next state
+        # (x F' + e g'; F shifts the seasons and damps the trend, g = alpha, beta, gamma).
+        # The simpler forms are this one with phi = 1, beta = 0, gamma = 0 and zero states.
+        self.init = np.zeros((n, 1, S + 1))
+        self.step = np.zeros((n, S + 1, S + 1))
+        self.gain = np.zeros((n, 1, S + 1))
+        self.ahead = np.zeros((n, S + 1, horizon))  # final state -> the forecasts
         self.n_params = np.zeros(n)
-        self.factor = np.zeros((n, horizon))    # variance of step h / sigma2
+        self.factor = np.zeros((n, horizon))         # variance of step h / sigma2
+        shift = np.zeros((S, S))
+        shift[S - 1, 2] = 1.0                        # the oldest season comes round again
+        shift[np.arange(2, S - 1), np.arange(3, S)] = 1.0
         for i, form in enumerate(forms):
             fit = form.model_
             comp = tuple(fit["components"][:4])
@@ -72,83 +83,72 @@ class ETSPart:
                                   f"model='AZZ' to export it.")
             trend, season = comp[1] == "A", comp[2] == "A"
             alpha, beta, gamma, phi = fit["par"][:4]
-            # the recursion smooths the trend by beta / alpha (statsforecast's etscalc, as R's)
-            self.par[i] = (alpha, beta / alpha if trend else 0.0, gamma if season else 0.0,
-                           phi if comp[3] == "D" else 1.0)
+            beta, gamma = (beta if trend else 0.0), (gamma if season else 0.0)
+            phi = phi if comp[3] == "D" else 1.0
             state = np.asarray(fit["par"][4:], dtype=float)
-            self.init[i, 0] = state[0]
+            self.init[i, 0, 0] = state[0]
             if trend:
-                self.init[i, 1] = state[1]
+                self.init[i, 0, 1] = state[1]
             if season:
                 if int(fit["m"]) != m:
                     raise ExportError(f"{self.name}: series '{ids[i]}' has season {fit['m']}, "
                                       f"not the learner's {m}.")
-                self.init[i, 2:] = state[1 + trend:1 + trend + m]
+                self.init[i, 0, 2:S] = state[1 + trend:1 + trend + m]
+            w = np.zeros(S)
+            w[[0, 1, S - 1]] = 1.0, phi, 1.0          # the one-step forecast
+            F = shift.copy()
+            F[0, 0], F[1, 0], F[1, 1] = 1.0, phi, phi
+            g = np.zeros(S)
+            g[:3] = alpha, beta, gamma
+            self.step[i, :S, :S] = F - np.outer(w, g)
+            self.step[i, :S, S] = w
+            self.gain[i, 0, :S], self.gain[i, 0, S] = g, -1.0
+            self.ahead[i, 0, :] = 1.0
+            self.ahead[i, 1, :] = _trend_multipliers(phi, horizon)
+            self.ahead[i, 2 + (m - 1 - np.arange(horizon)) % m, np.arange(horizon)] = 1.0
             self.n_params[i] = fit["n_params"]
             self.factor[i] = _variance_factor(fit, horizon)
-        self.phistar = np.stack([_trend_multipliers(phi, horizon) for phi in self.par[:, 3]])
         self.length = int(np.diff(learner.indptr_).max())
 
     def build(self, g: Graph, y: str, inputs) -> tuple[str, str | None]:
         """Point [n, H] and quantiles [n, H, Q] from the history ``y`` [n, L] (any L)."""
         idx = inputs.series_index()
-        m, H = self.m, self.horizon
-        par = g.rows(g.const(self.par), idx)
-        alpha, beta, gamma, phi = (g.cols(par, [k]) for k in range(4))   # [n, 1] each
-        init = g.rows(g.const(self.init), idx)
-        level0, trend0, seasons0 = g.cols(init, [0]), g.cols(init, [1]), \
-            g.cols(init, list(range(2, 2 + m)))
-        zero = g.op("Mul", level0, g.const(0.0))
-        # the recursion, one history column per step (statsforecast etscalc, additive forms)
+        K = self.step.shape[1]
+        step, gain = g.rows(g.const(self.step), idx), g.rows(g.const(self.gain), idx)
+        # the recursion, one history column per step; a NaN (padding) leaves the state as is
         body = Graph(prefix="ets_")
-        names = ["l_in", "b_in", "s_in", "sse_in", "cnt_in", "y_t"]
-        b_l, b_b, b_s, b_sse, b_cnt, b_y = names
-        obs = body.op("Unsqueeze", b_y, body.ints([1]))                 # [n, 1]
-        last = body.cols(b_s, [m - 1])                                  # the season due now
-        q = body.op("Add", b_l, body.op("Mul", phi, b_b))
-        err = body.op("Sub", obs, body.op("Add", q, last))
-        p = body.op("Sub", obs, last)
-        level = body.op("Add", q, body.op("Mul", alpha, body.op("Sub", p, q)))
-        damped = body.op("Mul", phi, b_b)
-        trend = body.op("Add", damped, body.op("Mul", beta, body.op(
-            "Sub", body.op("Sub", level, b_l), damped)))
-        t = body.op("Sub", obs, q)
-        newest = body.op("Add", last, body.op("Mul", gamma, body.op("Sub", t, last)))
-        seasons = newest if m == 1 else body.concat(
-            [newest, body.cols(b_s, list(range(m - 1)))], axis=1)
-        seen = body.op("Not", body.op("IsNaN", obs))                     # padding: no step
-        outs = [body.op("Where", seen, level, b_l), body.op("Where", seen, trend, b_b),
-                body.op("Where", seen, seasons, b_s),
-                body.op("Add", b_sse, body.op("Where", seen, body.op("Mul", err, err),
-                                              body.const(0.0))),
-                body.op("Add", b_cnt, body.op("Cast", seen, to=DOUBLE))]
-        shapes = [["n", 1], ["n", 1], ["n", m], ["n", 1], ["n", 1], ["n"]]
+        obs = body.reshape("y_t", [-1, 1, 1])
+        z = body.op("Add", body.op("MatMul", "x_in", step), body.op("Mul", obs, gain))
+        x_out = body.op("Where", body.op("IsNaN", obs), "x_in", z)
         graph = body.subgraph(
-            "ets_step",
-            [helper.make_tensor_value_info(nm, DOUBLE, s) for nm, s in zip(names, shapes)],
-            [helper.make_tensor_value_info(o, DOUBLE, s) for o, s in zip(outs, shapes[:5])])
+            "ets_step", [value_info("x_in", DOUBLE, ["n", 1, K]),
+                         value_info("y_t", DOUBLE, ["n"])],
+            [value_info(x_out, DOUBLE, ["n", 1, K]), value_info(z, DOUBLE, ["n", 1, K])])
         g.adopt(body)
-        lev, tr, sea, sse, cnt = g.op("Scan", level0, trend0, seasons0, zero, zero, y,
-                                      outputs=5, body=graph, num_scan_inputs=1,
-                                      scan_input_axes=[1])
-        # forecasts from the final state: level + phistar_h * trend + the season due at h
-        point = g.op("Add", g.op("Add", lev, g.op("Mul", tr, g.rows(g.const(self.phistar),
-                                                                   idx))),
-                     g.cols(sea, [(m - 1 - h) % m for h in range(H)]))
+        final, steps = g.op("Scan", g.rows(g.const(self.init), idx), y, outputs=2, body=graph,
+                            num_scan_inputs=1, scan_input_axes=[1])
+        point = g.reshape(g.op("MatMul", final, g.rows(g.const(self.ahead), idx)),
+                          [0, self.horizon])
         # statsforecast fits a fresh level model to a constant history instead (is_constant):
         # its forecast is that value, its intervals within ~1e-6 relative of it
-        high = g.op("ReduceMax", g.op("Where", g.op("IsNaN", y), g.const(-np.inf), y),
-                    g.ints([1]), keepdims=1)
-        low = g.op("ReduceMin", g.op("Where", g.op("IsNaN", y), g.const(np.inf), y),
-                   g.ints([1]), keepdims=1)
+        missing = g.op("IsNaN", y)
+        high = g.op("ReduceMax", g.op("Where", missing, g.const(-np.inf), y), g.ints([1]),
+                    keepdims=1)
+        low = g.op("ReduceMin", g.op("Where", missing, g.const(np.inf), y), g.ints([1]),
+                   keepdims=1)
         constant = g.op("Equal", high, low)
         point = g.op("Where", constant, high, point)
         qs = list(self.learner.quantiles_)
         if not qs:
             return point, None
         # sigma2 = sum of squared one-step errors / (n - n_params - 1), as forward recomputes
-        dof = g.op("Sub", g.op("Sub", cnt, g.unsqueeze(g.rows(g.const(self.n_params), idx),
-                                                       [1])), g.const(1.0))
+        err = g.op("Gather", steps, g.ints([K - 1]), axis=3)              # [L, n, 1, 1]
+        sse = g.reshape(g.op("ReduceSum", g.nan_to(g.op("Mul", err, err)), g.ints([0]),
+                             keepdims=0), [-1, 1])
+        count = g.op("ReduceSum", g.op("Cast", g.op("Not", missing), to=DOUBLE), g.ints([1]),
+                     keepdims=1)
+        dof = g.op("Sub", g.op("Sub", count, g.unsqueeze(g.rows(g.const(self.n_params), idx),
+                                                         [1])), g.const(1.0))
         sigma2 = g.op("Div", sse, dof)
         sigmah = g.op("Where", constant, g.const(0.0),
                       g.op("Sqrt", g.op("Mul", sigma2, g.rows(g.const(self.factor), idx))))
