@@ -5,7 +5,8 @@
 
 ``history.csv`` is a long table with a ``series_id`` column, the time column and the target
 (names as in the sidecar): each series' recent values, at least ``history_length`` of them where
-the model's learners need a full history.  ``future.csv`` holds the known covariates of the
+the model's learners need a full history; for exponential smoothing (a history input of free
+width) each series' whole history, from its first value.  ``future.csv`` holds the known covariates of the
 forecast periods (``series_id``, time, one column per covariate) when the model uses them.
 Prints ``series_id,step,forecast,q...`` as CSV.  docs/onnx.md describes the inputs.
 """
@@ -48,6 +49,9 @@ def main(model_path: str, history_path: str, future_path: str | None = None) -> 
         value = float(row[target]) if row[target] != "" else np.nan
         by_series.setdefault(row["series_id"], []).append((parse_time(row[time_col]), value))
     ids = list(by_series)
+    # a history of free width (exponential smoothing): each series' whole history
+    if isinstance(sidecar["inputs"][0]["shape"][1], str):
+        length = max(length, *(len(v) for v in by_series.values()))
     history = np.full((len(ids), length), np.nan)  # right-aligned, NaN-padded on the left
     for i, sid in enumerate(ids):
         values = [v for _, v in sorted(by_series[sid])][-length:]

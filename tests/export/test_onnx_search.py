@@ -19,13 +19,16 @@ def test_onnx_only_search_exports_its_best_model(tmp_path):
     panel = make_panel(n_series=3, length=48)
     settings = ForecastSettings(**ROLES, horizon=4, max_trials=4, n_cross_validations=1,
                                 allowed_models=["naive", "auto_ets", "window_average",
-                                                "seasonal_naive"],
+                                                "seasonal_naive", "auto_theta"],
                                 enable_onnx_compatible_models=True, verbosity=0,
                                 time_budget=120, enable_stack_ensemble=False)
     run = AutoML(settings).fit(panel)
     board = run.leaderboard()
-    assert "auto_ets" not in set(board["learner"])
-    assert "does not export to ONNX" in skipped_learners(run.result)["auto_ets"]
+    assert "auto_theta" not in set(board["learner"])
+    assert "does not export to ONNX" in skipped_learners(run.result)["auto_theta"]
+    # auto_ets runs in its additive-error forms only (its baseline too)
+    ets = [t for t in run.result.trials if t.learner == "auto_ets"]
+    assert ets and all(t.params["model"] in ("AZZ", "AAZ") for t in ets)
     assert board["onnx"].all()
     model = run.best_model
     sidecar = model.to_onnx(tmp_path / "best.onnx")
@@ -49,6 +52,8 @@ def test_exportability_of_a_trial():
     Settings.country_or_region, Settings.past_covariates = None, ["visits"]
     assert not pivoted.exports_onnx({}, Settings())
     assert pivoted.exports_onnx({"feature_lags": None}, Settings())
-    assert not registry.get("auto_ets").exports_onnx({})
+    ets = registry.get("auto_ets")
+    assert not ets.exports_onnx({}) and not ets.exports_onnx({"model": "MNM"})
+    assert ets.exports_onnx({"model": "AZZ"}) and ets.exports_onnx({"model": "ANN"})
     assert not registry.get("knn").exports_onnx({})
     assert registry.get("lightgbm").onnx_search_space()["target_difference"].options == (None,)

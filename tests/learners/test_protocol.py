@@ -21,7 +21,7 @@ FAMILIES = {
 }
 ALL = [name for group in FAMILIES.values() for name in group]
 ONNX_EXPORTABLE = {"naive", "seasonal_naive", "window_average", "seasonal_window_average",
-                   "lightgbm", "elastic_net", "random_forest", "extra_trees", "tcn"}
+                   "lightgbm", "elastic_net", "random_forest", "extra_trees", "tcn", "auto_ets"}
 
 
 def test_every_learner_is_registered():

@@ -4,6 +4,7 @@ Inputs (only those the model needs are in the graph; the sidecar lists them):
 
 - ``history`` float64 [n_series, L]: each series' last L raw target values, oldest first,
   right-aligned; a shorter series is padded on the left with NaN (where its learner allows);
+  exponential smoothing alone reads whole histories, of any width L (new observations);
 - ``series_index`` int64 [n_series]: each series' position among the training series (the
   sidecar's ``series_ids``), for learners that keep per-series state (target scaling...);
 - ``origin`` int64 [n_series]: the period of each series' last value, for calendar features:
@@ -18,6 +19,7 @@ Outputs: ``forecast`` float64 [n_series, horizon] and, when the model has quanti
 
 from __future__ import annotations
 
+import numpy as np
 import onnx
 from onnx import helper
 
@@ -71,23 +73,26 @@ def member_parts(learner, horizon: int) -> list[tuple[object, float]]:
 
 
 def part_for(learner, horizon: int):
+    from tsauto.export.ets import ETSPart
     from tsauto.export.pivoted import PivotedPart
     from tsauto.export.statistical import StatisticalPart
     from tsauto.learners.pivoted import PivotedForecaster
-    from tsauto.learners.statistical import StatsForecaster
+    from tsauto.learners.statistical import AutoETS, StatsForecaster
     from tsauto.learners.tcn import ForecastTCN
 
     if isinstance(learner, ForecastTCN):
         from tsauto.export.tcn import TCNPart
 
         return TCNPart(learner, horizon)
+    if isinstance(learner, AutoETS):
+        return ETSPart(learner, horizon)
     if isinstance(learner, StatsForecaster):
         return StatisticalPart(learner, horizon)
     if isinstance(learner, PivotedForecaster):
         return PivotedPart(learner, horizon)
     raise ExportError(f"learner '{learner.name}' ({type(learner).__name__}) cannot be exported "
-                      f"to ONNX; exportable: the naive, seasonal naive and window-average "
-                      f"statistical learners, the pivoted learners, the TCN and weighted "
+                      f"to ONNX; exportable: the naive, seasonal naive, window-average and "
+                      f"additive exponential smoothing statistical learners, the pivoted learners, the TCN and weighted "
                       f"ensembles of them (docs/onnx.md).")
 
 
@@ -101,6 +106,9 @@ def forecast_graph(model) -> tuple[onnx.ModelProto, dict]:
     H = int(model.horizon)
     parts = member_parts(model.learner, H)
     L = max(p.length for p, _ in parts)
+    # a history of any width when every part reads any (exponential smoothing's recursion):
+    # series extended by new observations; else the fixed width L
+    free = all(getattr(p, "any_length", False) for p, _ in parts)
     old_trees = any(getattr(p, "writes_old_trees", False) for p, _ in parts)
     for part, _ in parts:
         part.old_trees = old_trees
@@ -109,7 +117,7 @@ def forecast_graph(model) -> tuple[onnx.ModelProto, dict]:
     g = Graph()
     points, quants = [], []
     for part, weight in parts:
-        y = "history" if part.length == L else g.cols("history", list(range(L - part.length, L)))
+        y = "history" if free or part.length == L else _last_columns(g, part.length)
         point, quant = part.build(g, y, inputs)
         w = g.const(weight)
         points.append(g.op("Mul", point, w))
@@ -126,7 +134,8 @@ def forecast_graph(model) -> tuple[onnx.ModelProto, dict]:
         g.op("Identity", quants[0] if len(quants) == 1 else g.op("Sum", *quants))
         g.nodes[-1].output[0] = "quantiles"
         outputs.append(value_info("quantiles", DOUBLE, ["n_series", H, len(quantiles)]))
-    graph_inputs = [value_info("history", DOUBLE, ["n_series", L]), *inputs.made.values()]
+    graph_inputs = [value_info("history", DOUBLE, ["n_series", "history_length" if free else L]),
+                    *inputs.made.values()]
     graph = helper.make_graph(g.nodes, "tsauto_forecast", graph_inputs, outputs, g.initializers)
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid(d, v)
                                                     for d, v in g.domains.items()],
@@ -156,6 +165,12 @@ def forecast_graph(model) -> tuple[onnx.ModelProto, dict]:
         "last_origin": _last_origin(model, inputs.origin_unit),
     }
     return proto, sidecar
+
+
+def _last_columns(g: Graph, length: int) -> str:
+    """The last ``length`` columns of the history."""
+    return g.op("Slice", "history", g.ints([-length]), g.ints([np.iinfo(np.int64).max]),
+                g.ints([1]))
 
 
 def _describe(values) -> list[dict]:

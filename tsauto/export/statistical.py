@@ -143,4 +143,5 @@ def normal_quantiles(g: Graph, point: str, sigmah: str, qs: list[float]) -> str:
     return g.op("Add", g.unsqueeze(point, [2]), spread)
 
 
-EXPORTABLE = ("naive", "seasonal_naive", "window_average", "seasonal_window_average")
+EXPORTABLE = ("naive", "seasonal_naive", "window_average", "seasonal_window_average",
+              "auto_ets (additive forms)")

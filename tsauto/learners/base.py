@@ -158,6 +158,12 @@ class Forecaster(Pickled):
         return cls.capabilities.onnx
 
     @classmethod
+    def onnx_defaults(cls) -> dict:
+        """Parameters over the defaults that make a trial export (its baseline trial and
+        every suggestion under ``enable_onnx_compatible_models``)."""
+        return {}
+
+    @classmethod
     def onnx_search_space(cls) -> dict[str, IntRange | FloatRange | Choice]:
         """The search space less the values whose models would not export to ONNX
         (``enable_onnx_compatible_models``)."""

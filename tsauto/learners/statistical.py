@@ -352,7 +352,9 @@ class AutoETS(StatsForecaster):
     name = "auto_ets"
     context_fields = SEASONAL_CONTEXT
     learns_form = True
-    capabilities = Capabilities(min_history=7, cost="medium")
+    # Only the additive-error forms export (tsauto.export.ets); error "A" rules out
+    # multiplicative trend and season too (statsforecast's restrict).
+    capabilities = Capabilities(min_history=7, cost="medium", onnx=True)
     seconds_per_series = 0.15
 
     def __init__(self, quantiles=(), season_length: int | None = None, model: str = "ZZZ",
@@ -370,6 +372,18 @@ class AutoETS(StatsForecaster):
     def search_space(cls):
         return {"model": Choice(("ZZZ", "ZZN", "AZZ", "AAZ")),
                 "damped": Choice((None, True, False))}
+
+    @classmethod
+    def exports_onnx(cls, params: dict, settings=None) -> bool:
+        return str(params.get("model", "ZZZ")).upper().startswith("A")
+
+    @classmethod
+    def onnx_search_space(cls):
+        return {**cls.search_space(), "model": Choice(("AZZ", "AAZ"))}
+
+    @classmethod
+    def onnx_defaults(cls) -> dict:
+        return {"model": "AZZ"}
 
 
 @register

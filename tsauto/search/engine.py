@@ -132,7 +132,7 @@ def candidate_learners(settings, task: SearchTask, n_folds: int, budget: float |
             skipped[name] = "needs a GPU"
             continue
         if getattr(settings, "enable_onnx_compatible_models", False) and not \
-                cls.exports_onnx({}, settings):
+                cls.exports_onnx(onnx_defaults(cls), settings):
             skipped[name] = "does not export to ONNX (enable_onnx_compatible_models)"
             continue
         if name in task.unsuited and settings.allowed_models is None:
@@ -155,10 +155,15 @@ def preloads(registry, learners: list[str]) -> tuple[str, ...]:
                          for m in getattr(registry.get(name), "preload", ())}))
 
 
+def onnx_defaults(cls) -> dict:
+    """The parameters that make a learner's trials export (tabular learners have none)."""
+    return getattr(cls, "onnx_defaults", dict)()
+
+
 def _suggest(trial: optuna.Trial, learners: list[str], registry,
              onnx_only: bool = False) -> tuple[str, dict]:
     name = trial.suggest_categorical("learner", learners)
-    params = {}
+    params = onnx_defaults(registry.get(name)) if onnx_only else {}
     spaces = (registry.onnx_search_space(name) if onnx_only
               else registry.search_space(name))
     for param, space in spaces.items():
@@ -257,7 +262,9 @@ def search(task: SearchTask, folds: list, settings, context,
         hooks.on_start(learners, skipped)
     optuna.logging.set_verbosity(logging.WARNING)
     study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=settings.seed))
-    queue = [(name, {}) for name in task.baselines if name in learners]
+    onnx_only = getattr(settings, "enable_onnx_compatible_models", False)
+    queue = [(name, onnx_defaults(task.registry.get(name)) if onnx_only else {})
+             for name in task.baselines if name in learners]
     executor = Executor(workdir, task.run_trial, (folds, context), settings.max_concurrent_trials,
                         preloads(task.registry, learners))
     trials: list[TrialResult] = []
