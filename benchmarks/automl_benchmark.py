@@ -19,12 +19,11 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 import tsauto
 from tsauto import AutoML, ForecastSettings, datasets
-from tsauto.evaluation.metrics import mase, naive_scale, smape
+from tsauto.evaluation.metrics import evaluate
 
 
 def _long(frame, roles):
@@ -71,8 +70,10 @@ def peers(train, h, season, freq):
 
 def score(pred, test, train, season):
     merged = test.merge(pred[["unique_id", "ds", "yhat"]], on=["unique_id", "ds"])
-    scale = naive_scale(train.rename(columns={"unique_id": "series_id"}), "y", season)
-    return mase(merged.y, merged.yhat, merged.unique_id, scale), smape(merged.y, merged.yhat)
+    scores = evaluate(merged.y.to_numpy(), merged[["yhat"]].rename(columns={"yhat": "forecast"}),
+                      merged.unique_id.to_numpy(), train.rename(columns={"unique_id": "series_id"}),
+                      "y", season)
+    return scores["mase"], scores["smape"]
 
 
 def bench(name, frame, h, season, freq, budget, origins=1):

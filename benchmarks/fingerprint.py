@@ -11,7 +11,6 @@ import json
 import sys
 
 import numpy as np
-import pandas as pd
 from sklearn.datasets import load_diabetes, load_iris
 
 from tsauto import AutoML, ClassificationSettings, ForecastSettings, RegressionSettings, datasets

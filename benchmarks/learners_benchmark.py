@@ -30,7 +30,7 @@ import pandas as pd
 
 import tsauto
 from tsauto import datasets
-from tsauto.evaluation.metrics import mase, mean_pinball, naive_scale, smape
+from tsauto.evaluation.metrics import evaluate
 from tsauto.learners import create, get
 
 QUANTILES = (0.1, 0.5, 0.9)
@@ -67,12 +67,10 @@ def accommodation() -> tuple[tsauto.TimeSeriesDataset, int, str]:
 # -- running -----------------------------------------------------------------------------------
 def score(train, test, frame, season) -> dict:
     target = train.target_column
-    scale = naive_scale(train.frame, target, season)
-    y = test.frame[target].reset_index(drop=True)
     frame = frame.reset_index(drop=True)
-    return {"mase": mase(y, frame["forecast"], frame["series_id"], scale),
-            "smape": smape(y, frame["forecast"]),
-            "pinball": mean_pinball(y, frame, QUANTILES)}
+    scores = evaluate(test.frame[target].to_numpy(), frame, frame["series_id"].to_numpy(),
+                      train.frame, target, season, QUANTILES)
+    return {name: scores[name] for name in ("mase", "smape", "pinball")}
 
 
 def timed(run):

@@ -34,7 +34,7 @@ import pandas as pd
 
 import tsauto
 from tsauto import TimeSeriesDataset
-from tsauto.evaluation.metrics import mase, naive_scale, smape
+from tsauto.evaluation.metrics import evaluate
 from tsauto.features import Featurizer
 from tsauto.learners import create
 
@@ -75,16 +75,19 @@ def load_pbs() -> TimeSeriesDataset:
     return ds._replace(frame[keep])
 
 
-def score(test: pd.DataFrame, target: str, forecast: np.ndarray, scale: pd.Series,
+def score(test: pd.DataFrame, target: str, forecast: np.ndarray, history: pd.DataFrame,
           ids: set | None = None) -> tuple[float, float]:
-    """(MASE, sMAPE) of forecasts aligned with ``test`` (series-major, step-minor)."""
+    """(MASE, sMAPE) of forecasts aligned with ``test`` (series-major, step-minor); ``history``:
+    the training frame, which gives each series' MASE scale."""
     series = test["series_id"].astype(str).reset_index(drop=True)
     y = test[target].reset_index(drop=True)
     yhat = pd.Series(forecast)
     if ids is not None:
         mask = series.isin(ids)
         series, y, yhat = series[mask], y[mask], yhat[mask]
-    return mase(y, yhat, series, scale), smape(y, yhat)
+    scores = evaluate(y.to_numpy(), pd.DataFrame({"forecast": yhat.to_numpy()}), series.to_numpy(),
+                      history, target, SEASON)
+    return scores["mase"], scores["smape"]
 
 
 def run_statsforecast(train: TimeSeriesDataset, models: list, n_jobs: int) -> tuple[dict, float]:
@@ -110,7 +113,7 @@ def benchmark_dataset(name: str, ds: TimeSeriesDataset, arima_series: int, n_job
 
     train, test = ds.split_last(H)
     target = ds.target_column
-    scale = naive_scale(train.frame, target, SEASON)
+    history = train.frame
     rng = np.random.default_rng(0)
     ids = [str(s) for s in train.series_ids]
     sample = set(rng.choice(ids, size=min(arima_series, len(ids)), replace=False).tolist())
@@ -118,10 +121,10 @@ def benchmark_dataset(name: str, ds: TimeSeriesDataset, arima_series: int, n_job
 
     def add(model, forecast, seconds, on_sample_only=False):
         m_all, s_all = (np.nan, np.nan) if on_sample_only else score(test.frame, target,
-                                                                     forecast, scale)
-        m_s, s_s = score(test.frame, target, forecast, scale, sample) if not on_sample_only \
+                                                                     forecast, history)
+        m_s, s_s = score(test.frame, target, forecast, history, sample) if not on_sample_only \
             else score(test.frame[test.frame["series_id"].astype(str).isin(sample)], target,
-                       forecast, scale)
+                       forecast, history)
         rows.append({"data": name, "model": model, "MASE": m_all, "sMAPE": s_all,
                      "MASE (ARIMA sample)": m_s, "sMAPE (ARIMA sample)": s_s,
                      "seconds": seconds})

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from tsauto import datasets
-from tsauto.evaluation.metrics import mase, naive_scale
+from tsauto.evaluation.metrics import evaluate
 from tsauto.learners import create
 
 
@@ -31,7 +31,6 @@ def main() -> None:
     args = parser.parse_args()
     ds = datasets.load("aus_retail")
     train, test = ds.split_last(12)
-    scale = naive_scale(train.frame, ds.target_column, ds.season_length)
     actual = test.frame[ds.target_column].to_numpy()
     print(f"torch {torch.__version__}, cuda available: {torch.cuda.is_available()}, "
           f"device: {torch.cuda.get_device_name(0) if torch.cuda.is_available() else '-'}")
@@ -45,7 +44,8 @@ def main() -> None:
         start = time.perf_counter()
         frame = learner.predict(12)
         predicted = time.perf_counter() - start
-        score = mase(actual, frame["forecast"], frame["series_id"], scale)
+        score = evaluate(actual, frame, frame["series_id"].to_numpy(), train.frame,
+                         ds.target_column, ds.season_length)["mase"]
         results[device] = (learner, frame)
         print(f"{device:>4}: fit {fitted:6.1f}s  predict {predicted:5.2f}s  MASE {score:.4f}")
     cpu, gpu = results["cpu"][1], results["cuda"][1]
