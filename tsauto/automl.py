@@ -21,7 +21,7 @@ import signal
 import tempfile
 import threading
 import time
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 
 import numpy as np
@@ -129,24 +129,24 @@ class Run:
         if is_ensemble(trial):
             return all(self._exports_onnx(by_id[i], by_id) for i in trial.params["members"]
                        if i in by_id)
-        if self.settings.task != "forecasting":
-            from tsauto.export.tabular import exports_columns
-            from tsauto.learners.tabular import registry as tabular
-
-            try:
-                learner = tabular.get(trial.learner)
-            except SettingsError:
-                return False
-            if not hasattr(self, "_onnx_columns"):  # the columns are the same for every trial
-                self._onnx_columns = exports_columns(self.dataset)
-            return learner.exports_onnx(trial.params, self.settings) and self._onnx_columns
-        from tsauto.learners import registry
-
+        tabular = self.settings.task != "forecasting"
+        if tabular:
+            from tsauto.learners.tabular import registry
+        else:
+            from tsauto.learners import registry
         try:
             learner = registry.get(trial.learner)
         except SettingsError:
             return False
-        return learner.exports_onnx(trial.params, self.settings)
+        return (learner.exports_onnx(trial.params, self.settings)
+                and (not tabular or self._onnx_columns))
+
+    @cached_property
+    def _onnx_columns(self) -> bool:
+        """Whether the tabular data's columns export (the same for every trial)."""
+        from tsauto.export.tabular import exports_columns
+
+        return exports_columns(self.dataset)
 
     def cross_validation(self) -> pd.DataFrame:
         """The stored out-of-fold predictions as one long frame, one column per trial (see
