@@ -14,6 +14,7 @@ from tests.export.test_onnx_statistical import history_matrix
 from tsauto.data.dataset import TimeSeriesDataset
 from tsauto.ensemble.weighted import WeightedEnsemble
 from tsauto.errors import ExportError
+from tsauto.evaluation.calibration import IntervalCalibration
 from tsauto.export.calendar import origin_values
 from tsauto.learners import registry
 from tsauto.model import ForecastModel, history_of
@@ -85,6 +86,22 @@ def test_pivoted_learners_match_forecast(monthly, tmp_path, name, params, rtol):
     # a recursive linear model is one dot product per step: no converter's graph is called
     folded = name == "elastic_net" and "strategy" not in params
     assert (not onnx.load(str(tmp_path / "model.onnx")).functions) == folded
+
+
+@pytest.mark.parametrize("normaliser", ["scale", "spread"])
+def test_calibrated_quantiles_match_forecast(monthly, tmp_path, normaliser):
+    """The model's conformal calibration inside the graph, for quantiles other than the
+    learner's own, past the calibrated steps (the last step's offsets) too."""
+    rng = np.random.default_rng(3)
+    cal = IntervalCalibration(normaliser, np.sort(rng.normal(size=(H - 2, 401)), axis=1),
+                              np.full(H - 2, 120), monthly.grid.season_length, "sales",
+                              spread_pair=(0.1, 0.9))
+    learner = fitted(monthly, "elastic_net").learner
+    model = ForecastModel(learner, monthly.schema(), history_of(monthly), H, (0.05, 0.5, 0.95),
+                          calibration=cal)
+    sidecar = check_parity(model, monthly, tmp_path, 1e-9)
+    # the learner gives 0.1/0.5/0.9 only: these quantiles exist through the calibration alone
+    assert sidecar["quantiles"] == [0.05, 0.5, 0.95] and sidecar["calibration"] == normaliser
 
 
 def test_daily_calendar_and_covariates(tmp_path):
