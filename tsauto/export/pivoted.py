@@ -420,6 +420,12 @@ class FeatureGraph:
         return g.op("Add", g.op("MatMul", out, g.const(coef[idx][:, None])), fixed)
 
 
+# scikit-learn regressors that predict X . coef_ + intercept_ (not the GLMs: they take a link)
+_LINEAR = ("ElasticNet", "Lasso", "Ridge", "LinearRegression", "HuberRegressor", "Lars",
+           "LassoLars", "BayesianRidge", "ARDRegression", "SGDRegressor", "QuantileRegressor",
+           "TheilSenRegressor", "ElasticNetCV", "LassoCV", "RidgeCV")
+
+
 def linear_coefficients(model) -> tuple[np.ndarray, float] | None:
     """(coefficients over the raw features, intercept) of a scikit-learn linear regressor,
     with the standard scalers before it folded in (one dot product per row instead of a scaler
@@ -431,8 +437,7 @@ def linear_coefficients(model) -> tuple[np.ndarray, float] | None:
         model = model.model
     steps = [s for _, s in model.steps] if hasattr(model, "steps") else [model]
     final = steps[-1]
-    if not (type(final).__module__.startswith("sklearn.linear_model")
-            and np.ndim(getattr(final, "coef_", None)) == 1
+    if not (type(final).__name__ in _LINEAR and np.ndim(getattr(final, "coef_", None)) == 1
             and all(type(s) is StandardScaler for s in steps[:-1])):
         return None
     coef = np.asarray(final.coef_, dtype=np.float64)
