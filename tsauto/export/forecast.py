@@ -30,7 +30,7 @@ from tsauto.errors import ExportError
 from tsauto.export.graph import DOUBLE, INT64, Graph, value_info
 
 FORMAT = "tsauto-onnx/1"
-SESSION_OPTIONS = {"intra_op_num_threads": 1, "inter_op_num_threads": 1}
+SESSION_OPTIONS = {"intra_op_num_threads": 1}
 
 
 class Inputs:
@@ -173,8 +173,8 @@ def forecast_graph(model) -> tuple[onnx.ModelProto, dict]:
         "learners": [{"name": p.name, "weight": w, "history_length": p.length,
                       "features": getattr(p, "feature_names", [])} for p, w in parts],
         "float32_parts": float32,
-        # what the scorer should set: one series per call runs a few hundred small kernels,
-        # which more threads only slow down (docs/onnx.md#speed)
+        # what the scorer should set: one thread per session (a call's kernels are small; a
+        # server runs a session per core instead of one pool over all cores), docs/onnx.md
         "session_options": SESSION_OPTIONS,
         "last_origin": _last_origin(model, inputs.origin_unit),
     }
