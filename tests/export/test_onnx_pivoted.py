@@ -126,6 +126,17 @@ def test_daily_calendar_and_covariates(tmp_path):
     assert sidecar["origin_unit"] == "seconds since 1970-01-01T00:00"
 
 
+def test_short_series_in_the_recursion(tmp_path):
+    """A series shorter than the history the features read (NaN-padded): its windows over the
+    padding take the regressor's fill value, in the folded linear loop as in forecast()."""
+    frame = make_panel(n_series=3, length=48)
+    frame = frame[(frame.store != "s1") | (frame.date >= frame.date.unique()[30])]
+    ds = TimeSeriesDataset(frame.reset_index(drop=True), **ROLES)
+    model = fitted(ds, "elastic_net", quantiles=())
+    assert ds.indptr[2] - ds.indptr[1] < model.learner.featurizer_.tail_len_
+    check_parity(model, ds, tmp_path, 1e-9)
+
+
 def test_ensemble_of_pivoted_and_statistical(monthly, tmp_path):
     members = [fitted(monthly, "elastic_net").learner,
                fitted(monthly, "lightgbm", n_estimators=20).learner,

@@ -136,9 +136,10 @@ def forecast_graph(model) -> tuple[onnx.ModelProto, dict]:
     quantiles = list(model.learner.quantiles_)
     own = None if not quants else quants[0] if len(quants) == 1 else g.op("Sum", *quants)
     calibration = getattr(model, "calibration", None)
-    if calibration is not None and calibration.replaces and model.quantiles:
-        own = calibrated(g, model, point, own, inputs, "history" if free else None)
-        quants, quantiles = [own], list(model.quantiles)
+    if calibration is not None and calibration.replaces:  # forecast() gives these instead
+        own = (calibrated(g, model, point, own, inputs, "history" if free else None)
+               if model.quantiles else None)
+        quants, quantiles = ([own] if own else []), list(model.quantiles)
     if quants:
         g.op("Identity", own)
         g.nodes[-1].output[0] = "quantiles"
