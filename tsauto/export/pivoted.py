@@ -10,7 +10,9 @@ read, as ``PivotedForecaster`` feeds its predictions back.  (Unrolled, the twelv
 row is a few matrix products, since onnxruntime spends microseconds per node.)  The direct
 strategies score all (series, step) rows at once.
 
-Regressors come from onnxmltools (LightGBM) and skl2onnx (scikit-learn).  LightGBM's converter
+Regressors come from tsauto's LightGBM converter and skl2onnx (scikit-learn); a recursive
+linear model is no converter's graph but one dot product per step (``linear_coefficients``:
+its scaler folded in), its non-target terms computed once before the Loop.  LightGBM's converter
 writes float32 trees: features are cast to float32 and the sum of leaves is float32, so those
 forecasts agree with ``forecast()`` to about 1e-6 of the series' scale (docs/onnx.md).
 """
