@@ -82,7 +82,10 @@ def main(model_path: str, history_path: str, future_path: str | None = None) -> 
         feeds["covariates"] = np.array([[v for _, v in sorted(future[sid])[:horizon]]
                                         for sid in ids], dtype=np.float64)
 
-    session = ort.InferenceSession(model_path, providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()
+    for name, value in sidecar.get("session_options", {}).items():  # the exporter's advice
+        setattr(options, name, value)
+    session = ort.InferenceSession(model_path, options, providers=["CPUExecutionProvider"])
     outputs = dict(zip([o.name for o in session.get_outputs()], session.run(None, feeds)))
     quantiles = sidecar["quantiles"] if "quantiles" in outputs else []
     out = csv.writer(sys.stdout)

@@ -68,6 +68,33 @@ def test_ets_scorer_reads_extended_history(model, tmp_path):
                                rtol=1e-9)
 
 
+def test_calibrated_scale_from_extended_history(model, tmp_path):
+    """A calibration normalised by the series' MASE scale: the graph computes the scale from
+    the whole history it is given (a series NaN-padded too), as forecast(data=) does."""
+    import onnxruntime as ort
+
+    from tests.export.test_onnx_statistical import history_matrix
+    from tsauto.evaluation.calibration import IntervalCalibration
+    from tsauto.model import ForecastModel
+
+    model, ds = model
+    rng = np.random.default_rng(5)
+    cal = IntervalCalibration("scale", np.sort(rng.normal(size=(H, 401)), axis=1),
+                              np.full(H, 80), 12, "sales")
+    model = ForecastModel(model.learner, ds.schema(), model.history, H, Q, calibration=cal)
+    newer = panel(60)
+    path = tmp_path / "m.onnx"
+    sidecar = model.to_onnx(path)
+    assert sidecar["calibration"] == "scale"
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    feeds = {"history": history_matrix(TimeSeriesDataset(newer, **ROLES), 60),
+             "series_index": np.arange(3)}
+    _, quant = session.run(None, feeds)
+    frame = model.forecast(data=newer)
+    cols = [f"q{q:g}" for q in Q]
+    np.testing.assert_allclose(quant, frame[cols].to_numpy().reshape(3, H, 3), rtol=1e-9)
+
+
 def test_multiplicative_form_names_it(tmp_path):
     ds = TimeSeriesDataset(panel(48), **ROLES)
     model = fitted(ds, registry.create("auto_ets", quantiles=Q, model="MNM"))

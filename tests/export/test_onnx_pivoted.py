@@ -14,6 +14,7 @@ from tests.export.test_onnx_statistical import history_matrix
 from tsauto.data.dataset import TimeSeriesDataset
 from tsauto.ensemble.weighted import WeightedEnsemble
 from tsauto.errors import ExportError
+from tsauto.evaluation.calibration import IntervalCalibration
 from tsauto.export.calendar import origin_values
 from tsauto.learners import registry
 from tsauto.model import ForecastModel, history_of
@@ -82,6 +83,25 @@ def test_pivoted_learners_match_forecast(monthly, tmp_path, name, params, rtol):
     assert sidecar["learners"][0]["features"] == model.learner.featurizer_.feature_names_
     assert (sidecar["float32_parts"] == [name]) == (rtol > 1e-9)
     assert sidecar["origin_unit"] == "months since 1970-01"
+    # a recursive linear model is one dot product per step: no converter's graph is called
+    folded = name == "elastic_net" and "strategy" not in params
+    assert (not onnx.load(str(tmp_path / "model.onnx")).functions) == folded
+
+
+@pytest.mark.parametrize("normaliser", ["scale", "spread"])
+def test_calibrated_quantiles_match_forecast(monthly, tmp_path, normaliser):
+    """The model's conformal calibration inside the graph, for quantiles other than the
+    learner's own, past the calibrated steps (the last step's offsets) too."""
+    rng = np.random.default_rng(3)
+    cal = IntervalCalibration(normaliser, np.sort(rng.normal(size=(H - 2, 401)), axis=1),
+                              np.full(H - 2, 120), monthly.grid.season_length, "sales",
+                              spread_pair=(0.1, 0.9))
+    learner = fitted(monthly, "elastic_net").learner
+    model = ForecastModel(learner, monthly.schema(), history_of(monthly), H, (0.05, 0.5, 0.95),
+                          calibration=cal)
+    sidecar = check_parity(model, monthly, tmp_path, 1e-9)
+    # the learner gives 0.1/0.5/0.9 only: these quantiles exist through the calibration alone
+    assert sidecar["quantiles"] == [0.05, 0.5, 0.95] and sidecar["calibration"] == normaliser
 
 
 def test_daily_calendar_and_covariates(tmp_path):
@@ -104,6 +124,17 @@ def test_daily_calendar_and_covariates(tmp_path):
     sidecar = check_parity(model, ds, tmp_path, 1e-9, future=future.reset_index(drop=True))
     assert sidecar["known_covariates"] == ["price"]
     assert sidecar["origin_unit"] == "seconds since 1970-01-01T00:00"
+
+
+def test_short_series_in_the_recursion(tmp_path):
+    """A series shorter than the history the features read (NaN-padded): its windows over the
+    padding take the regressor's fill value, in the folded linear loop as in forecast()."""
+    frame = make_panel(n_series=3, length=48)
+    frame = frame[(frame.store != "s1") | (frame.date >= frame.date.unique()[30])]
+    ds = TimeSeriesDataset(frame.reset_index(drop=True), **ROLES)
+    model = fitted(ds, "elastic_net", quantiles=())
+    assert ds.indptr[2] - ds.indptr[1] < model.learner.featurizer_.tail_len_
+    check_parity(model, ds, tmp_path, 1e-9)
 
 
 def test_ensemble_of_pivoted_and_statistical(monthly, tmp_path):

@@ -35,8 +35,13 @@ def test_onnx_only_search_exports_its_best_model(tmp_path):
     ds = TimeSeriesDataset(panel, **ROLES)
     session = ort.InferenceSession(str(tmp_path / "best.onnx"),
                                    providers=["CPUExecutionProvider"])
-    point = session.run(None, feeds_for(sidecar, ds))[0]
-    np.testing.assert_allclose(point.ravel(), model.forecast()["forecast"].to_numpy(), rtol=1e-5)
+    outputs = session.run(None, feeds_for(sidecar, ds))
+    frame = model.forecast()
+    np.testing.assert_allclose(outputs[0].ravel(), frame["forecast"].to_numpy(), rtol=1e-5)
+    # its quantiles as forecast() gives them (calibrated where the model's calibration replaces)
+    cols = [f"q{q:g}" for q in sidecar["quantiles"]]
+    np.testing.assert_allclose(outputs[1].reshape(-1, len(cols)), frame[cols].to_numpy(),
+                               rtol=1e-5)
 
 
 def test_exportability_of_a_trial():

@@ -14,7 +14,10 @@ Inputs (only those the model needs are in the graph; the sidecar lists them):
   periods, in the sidecar's ``known_covariates`` order (NaN where missing: imputed as fitted).
 
 Outputs: ``forecast`` float64 [n_series, horizon] and, when the model has quantiles,
-``quantiles`` float64 [n_series, horizon, q] in the sidecar's ``quantiles`` order.
+``quantiles`` float64 [n_series, horizon, q] in the sidecar's ``quantiles`` order: calibrated
+as ``forecast()`` calibrates them when the model has an interval calibration (the point plus
+per-step conformal offsets times each series' normaliser: its MASE scale, a table by
+``series_index``, or the spread of the learner's own quantiles, computed in the graph).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from tsauto.errors import ExportError
 from tsauto.export.graph import DOUBLE, INT64, Graph, value_info
 
 FORMAT = "tsauto-onnx/1"
+SESSION_OPTIONS = {"intra_op_num_threads": 1}
 
 
 class Inputs:
@@ -130,8 +134,14 @@ def forecast_graph(model) -> tuple[onnx.ModelProto, dict]:
     g.nodes[-1].output[0] = "forecast"
     outputs = [value_info("forecast", DOUBLE, ["n_series", H])]
     quantiles = list(model.learner.quantiles_)
+    own = None if not quants else quants[0] if len(quants) == 1 else g.op("Sum", *quants)
+    calibration = getattr(model, "calibration", None)
+    if calibration is not None and calibration.replaces:  # forecast() gives these instead
+        own = (calibrated(g, model, point, own, inputs, "history" if free else None)
+               if model.quantiles else None)
+        quants, quantiles = ([own] if own else []), list(model.quantiles)
     if quants:
-        g.op("Identity", quants[0] if len(quants) == 1 else g.op("Sum", *quants))
+        g.op("Identity", own)
         g.nodes[-1].output[0] = "quantiles"
         outputs.append(value_info("quantiles", DOUBLE, ["n_series", H, len(quantiles)]))
     graph_inputs = [value_info("history", DOUBLE, ["n_series", "history_length" if free else L]),
@@ -156,15 +166,81 @@ def forecast_graph(model) -> tuple[onnx.ModelProto, dict]:
         "target_column": model.schema.target_column,
         "season_length": int(model.schema.grid.season_length),
         "quantiles": quantiles,
+        "calibration": (None if calibration is None or not calibration.replaces
+                        else calibration.normaliser),
         "series_ids": [str(s) for s in model.schema.series_ids],
         "origin_unit": inputs.origin_unit,
         "known_covariates": inputs.known_covariates,
         "learners": [{"name": p.name, "weight": w, "history_length": p.length,
                       "features": getattr(p, "feature_names", [])} for p, w in parts],
         "float32_parts": float32,
+        # what the scorer should set: one thread per session (a call's kernels are small; a
+        # server runs a session per core instead of one pool over all cores), docs/onnx.md
+        "session_options": SESSION_OPTIONS,
         "last_origin": _last_origin(model, inputs.origin_unit),
     }
     return proto, sidecar
+
+
+def calibrated(g: Graph, model, point: str, own: str | None, inputs: Inputs,
+               whole: str | None = None) -> str:
+    """[n, H, q]: the model's quantiles as ``IntervalCalibration.apply`` makes them: the point
+    plus the per-step offsets (a constant [H, q]) times each series' normaliser.  ``whole``:
+    the input that holds each series' whole history, if one does: the scale is computed from
+    it, as ``forecast(data=...)`` computes it from new data; else it is the training series'."""
+    from tsauto.evaluation.metrics import naive_scale
+
+    cal, H = model.calibration, int(model.horizon)
+    offsets = cal.offsets(np.arange(1, H + 1), list(model.quantiles))  # [H, q]
+    if cal.normaliser == "spread":  # the gap of two of the learner's own quantiles
+        fitted = list(model.learner.quantiles_)
+        pick = [next((j for j, q in enumerate(fitted) if np.isclose(q, p)), None)
+                for p in cal.spread_pair]
+        if own is None or None in pick:
+            raise ExportError(f"the calibration reads the spread of the quantiles "
+                              f"{list(cal.spread_pair)}, which the learner does not give "
+                              f"(it gives {fitted}).")
+        gap = g.op("Sub", g.op("Gather", own, g.ints([pick[1]]), axis=2),
+                   g.op("Gather", own, g.ints([pick[0]]), axis=2))  # [n, H, 1]
+        # no positive gap: no normaliser, an interval of zero width (NaN compares False)
+        norm = g.op("Where", g.op("Greater", gap, g.const(0.0)), gap, g.const(0.0))
+    elif whole is not None:
+        norm = g.unsqueeze(naive_scale_graph(g, whole, cal.season_length), [1, 2])
+    else:  # the series' MASE scale of its training history, as forecast() reads it
+        scale = naive_scale(model.history, cal.target, cal.season_length)
+        table = np.nan_to_num(scale.reindex(model.schema.series_ids).to_numpy(dtype="float64"))
+        norm = g.unsqueeze(g.rows(g.const(table), inputs.series_index()), [1, 2])
+    return g.op("Add", g.unsqueeze(point, [2]), g.op("Mul", norm, g.const(offsets[None])))
+
+
+def naive_scale_graph(g: Graph, y: str, season_length: int) -> str:
+    """[n]: ``naive_scale`` of each row of ``y`` [n, W] (a series' whole history, NaN before
+    its first value), its fallbacks included; 0 where it has none (``apply``'s zero width)."""
+    valid = g.op("Not", g.op("IsNaN", y))
+    # the series' length: its columns from the first value on
+    first = g.op("ArgMax", g.op("Cast", valid, to=INT64), axis=1, keepdims=0)
+    width = g.op("Cast", g.op("Shape", y, start=1, end=2), to=INT64)
+    length = g.op("Sub", g.op("Squeeze", width, g.ints([0])), first)
+
+    def mean_abs(x: str) -> str:  # NaN-skipping mean of |x| per row (NaN where none)
+        ok = g.op("Not", g.op("IsNaN", x))
+        total = g.op("ReduceSum", g.op("Where", ok, g.op("Abs", x), g.const(0.0)),
+                     g.ints([1]), keepdims=0)
+        return g.op("Div", total, g.op("ReduceSum", g.op("Cast", ok, to=DOUBLE), g.ints([1]),
+                                       keepdims=0))
+
+    def diff(m: int) -> str:
+        end = g.ints([np.iinfo(np.int64).max])
+        later = g.op("Slice", y, g.ints([m]), end, g.ints([1]))
+        earlier = g.op("Slice", y, g.ints([0]), g.ints([-m]), g.ints([1]))
+        return mean_abs(g.op("Sub", later, earlier))
+
+    m = max(int(season_length), 1)
+    one = diff(1)
+    scale = one if m == 1 else g.op("Where", g.op("Greater", length, g.ints(m)), diff(m), one)
+    for fallback in (one, mean_abs(y)):  # NaN compares False: falls back too
+        scale = g.op("Where", g.op("Greater", scale, g.const(0.0)), scale, fallback)
+    return g.op("Where", g.op("Greater", scale, g.const(0.0)), scale, g.const(0.0))
 
 
 def _last_columns(g: Graph, length: int) -> str:

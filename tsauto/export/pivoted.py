@@ -10,7 +10,9 @@ read, as ``PivotedForecaster`` feeds its predictions back.  (Unrolled, the twelv
 row is a few matrix products, since onnxruntime spends microseconds per node.)  The direct
 strategies score all (series, step) rows at once.
 
-Regressors come from onnxmltools (LightGBM) and skl2onnx (scikit-learn).  LightGBM's converter
+Regressors come from tsauto's LightGBM converter and skl2onnx (scikit-learn); a recursive
+linear model is no converter's graph but one dot product per step (``linear_coefficients``:
+its scaler folded in), its non-target terms computed once before the Loop.  LightGBM's converter
 writes float32 trees: features are cast to float32 and the sum of leaves is float32, so those
 forecasts agree with ``forecast()`` to about 1e-6 of the series' scale (docs/onnx.md).
 """
@@ -67,7 +69,9 @@ class PivotedPart:
         if feat.featurizer.strategy_ == "direct":
             z = feat.direct(g, self._regressors(learner.models_, feat))
         else:
-            z = feat.recursive(g, self._regressors(learner.models_, feat))
+            linear = linear_coefficients(learner.models_[0]) if feat.linear_split() else None
+            z = feat.recursive(g, {} if linear else self._regressors(learner.models_, feat),
+                               linear)
         point = feat.inverse(g, z)
         qs = list(learner.quantiles_)
         if not qs:
@@ -203,12 +207,15 @@ class FeatureGraph:
         self.powered = g.unsqueeze(g.rows(g.const(target.powered_, np.bool_), s), [1])
         self.lam = g.unsqueeze(g.rows(g.const(target.lambdas_), s), [1])
         self.ztail = g.op("Div", g.op("Sub", self._power(tail), self.loc), self.scale)
-        self.blocks = {}
+        # the features that do not read the target: [n, H, k] per step or [n, k] per series,
+        # in the featurizer's order, and their names
+        self.blocks, self.block_names = {}, {}
         for part in feat.parts_:
             if isinstance(part, CalendarFeatures):
                 unit = origin_unit(feat.grid_)
                 self.blocks["calendar"] = calendar_block(g, inputs.origin(unit), feat.grid_,
                                                          part, horizon)
+                self.block_names["calendar"] = list(part.feature_names_out)
             elif isinstance(part, CovariateFeatures):
                 self._covariates(part, inputs)
 
@@ -227,6 +234,7 @@ class FeatureGraph:
                     cols.append(g.op("Cast", g.op("IsNaN", v), to=DOUBLE))
                     names.append(col + MISSING)
             self.blocks["known"] = g.op("Concat", *[g.unsqueeze(c, [2]) for c in cols], axis=2)
+            self.block_names["known"] = list(names)
         # static features and the series id: one row per training series, picked by index
         table, n_train = [], len(cov.series_levels_)
         for col in cov.static_columns:
@@ -240,6 +248,7 @@ class FeatureGraph:
             names += list(enc)
         if table:
             self.blocks["static"] = g.rows(g.const(np.stack(table, axis=1)), self.series)
+            self.block_names["static"] = names[len(self.block_names.get("known", [])):]
         if names != cov.feature_names_out:
             raise ExportError(f"{self.name}: covariate features {cov.feature_names_out} could "
                               f"not be laid out for export (got {names}).")
@@ -272,16 +281,10 @@ class FeatureGraph:
         inv = g.op("Where", zero, g.op("Exp", x), g.op("Pow", base, g.op("Reciprocal", safe)))
         return g.op("Where", self.powered, inv, x)
 
-    # -- one row per series --------------------------------------------------------------------
-    def row(self, g: Graph, buf: str, pos: int, t: int, step: int) -> str:
-        """Features [n, F] of the rows whose origin is column ``pos`` of ``buf``, whose target
-        is forecast step ``t`` (0-based) and whose row step is ``step`` (1 for the recursive
-        rows).  The target's lags and windows are a few matrix products over the window of
-        ``buf`` they read: onnxruntime spends microseconds per node, so fewer nodes are what
-        makes one series fast."""
-        feat = self.featurizer
+    def _windows(self, step: int) -> _Windows:
+        """The target's lags and windows of a row whose row step is ``step``."""
         windows = _Windows()
-        for part in feat.parts_:
+        for part in self.featurizer.parts_:
             if isinstance(part, Lags):
                 for k in part.lags_:
                     windows.add(f"{part.prefix_}{k}", "sum", [1 - k])
@@ -302,20 +305,30 @@ class FeatureGraph:
                     for s in part.stats_:
                         windows.add(f"seasonal{part.k_}_{s}", s,
                                     [anchor - j * m for j in range(part.k_)])
+        return windows
+
+    def _fill(self) -> np.ndarray:
+        """The value each feature's NaN becomes for a regressor that takes none (as
+        ``PivotedForecaster`` fills them), in ``feature_names_`` order."""
+        feat = self.featurizer
+        return np.asarray([-1.0 if n in feat.categorical_ else 0.0 for n in feat.feature_names_])
+
+    # -- one row per series --------------------------------------------------------------------
+    def row(self, g: Graph, buf: str, pos: int, t: int, step: int) -> str:
+        """Features [n, F] of the rows whose origin is column ``pos`` of ``buf``, whose target
+        is forecast step ``t`` (0-based) and whose row step is ``step`` (1 for the recursive
+        rows).  The target's lags and windows are a few matrix products over the window of
+        ``buf`` they read: onnxruntime spends microseconds per node, so fewer nodes are what
+        makes one series fast."""
+        feat = self.featurizer
+        windows = self._windows(step)
         blocks, names = [], []
         if windows.names:
             blocks.append(windows.build(g, buf, pos))
             names += windows.order
-        for part in feat.parts_:
-            if isinstance(part, CalendarFeatures):
-                blocks.append(g.op("Gather", self.blocks["calendar"], _int(g, t), axis=1))
-                names += part.feature_names_out
-            elif isinstance(part, CovariateFeatures):
-                if "known" in self.blocks:
-                    blocks.append(g.op("Gather", self.blocks["known"], _int(g, t), axis=1))
-                if "static" in self.blocks:
-                    blocks.append(self.blocks["static"])
-                names += part.feature_names_out
+        for key, block in self.blocks.items():
+            blocks.append(block if key == "static" else g.op("Gather", block, _int(g, t), axis=1))
+            names += self.block_names[key]
         if feat.strategy_ == "direct":
             blocks.append(g.op("Add", self.zero, g.const([[float(step)]])))
             names.append(STEP)
@@ -323,8 +336,7 @@ class FeatureGraph:
         if names != feat.feature_names_:
             X = g.cols(X, [names.index(n) for n in feat.feature_names_])
         if not self.handles_nan:
-            fill = [-1.0 if n in feat.categorical_ else 0.0 for n in feat.feature_names_]
-            X = g.op("Where", g.op("IsNaN", X), g.const(np.asarray(fill)[None]), X)
+            X = g.op("Where", g.op("IsNaN", X), g.const(self._fill()[None]), X)
         return X
 
     # -- strategies ----------------------------------------------------------------------------
@@ -339,19 +351,26 @@ class FeatureGraph:
         preds = [g.unsqueeze(score(g, regressors[h], rows[h - 1]), [1]) for h in range(1, H + 1)]
         return g.concat(preds, axis=1)
 
-    def recursive(self, g: Graph, regressors: dict) -> str:
+    def recursive(self, g: Graph, regressors: dict, linear=None) -> str:
         """Transformed forecasts [n, H], step by step as ``PivotedForecaster`` makes them: a
         Loop whose body scores one row per series and writes its prediction into the history
-        (NaN slots after the tail) that the next step's lags read."""
+        (NaN slots after the tail) that the next step's lags read.  ``linear``: (coefficients
+        over ``feature_names_``, intercept) of a linear regressor, scored as a dot product
+        instead of ``regressors``."""
         T, H = self.length, self.H
         nan_block = g.op("Add", g.op("Mul", self.zero, g.const(np.zeros((1, H)))),
                          g.const(np.nan))
         start = g.op("Concat", self.ztail, nan_block, axis=1)
+        if linear is not None:
+            base = self._fixed_terms(g, *linear)
         body = Graph(prefix="step/")
         i, cond, buf = body.name("i"), body.name("cond"), body.name("buf")
         pos = body.reshape(body.op("Add", i, body.ints(T - 1)), [1])
-        X = self.row(body, buf, pos, i, 1)
-        pred = body.unsqueeze(score(body, regressors[0], X), [1])
+        if linear is None:
+            X = self.row(body, buf, pos, i, 1)
+            pred = body.unsqueeze(score(body, regressors[0], X), [1])
+        else:
+            pred = self._linear_step(body, buf, pos, i, base, linear[0])
         column = body.op("Add", body.op("Cast", self.zero, to=INT64),
                          body.op("Add", i, body.ints(T)))
         new_buf = body.op("ScatterElements", buf, column, pred, axis=1)
@@ -364,6 +383,73 @@ class FeatureGraph:
         g.adopt(body)
         final = g.op("Loop", g.ints(H), g.const(True, np.bool_), start, body=graph)
         return g.op("Slice", final, g.ints([T]), g.ints([T + H]), g.ints([1]))
+
+    # -- a linear regressor, split into what the loop must compute and what it need not ------
+    def linear_split(self) -> bool:
+        """Whether a linear regressor's recursion can be split: the target's windows in the
+        loop, every other feature's term (calendar, covariates, static) once, outside it."""
+        names = list(self._windows(1).names)
+        for key in self.blocks:
+            names += self.block_names[key]
+        return (not self.handles_nan and self.featurizer.strategy_ == "recursive"
+                and bool(self._windows(1).names)
+                and sorted(names) == sorted(self.featurizer.feature_names_))
+
+    def _fixed_terms(self, g: Graph, coef: np.ndarray, intercept: float) -> str:
+        """[n, H]: the intercept plus the terms of the features that do not read the target,
+        for every step at once (a few nodes once, instead of a wide row in every step)."""
+        index = {n: j for j, n in enumerate(self.featurizer.feature_names_)}
+        fill = self._fill()
+        base = g.op("Add", g.op("Mul", self.zero, g.const(np.zeros((1, self.H)))),
+                    g.const(intercept))
+        for key, block in self.blocks.items():
+            idx = [index[n] for n in self.block_names[key]]
+            block = g.op("Where", g.op("IsNaN", block), g.const(fill[idx]), block)
+            term = g.op("MatMul", block, g.const(coef[idx][:, None]))  # [n, (H,) 1]
+            base = g.op("Add", base, term if key == "static"
+                        else g.op("Squeeze", term, g.ints([2])))
+        return base
+
+    def _linear_step(self, g: Graph, buf: str, pos: str, i: str, base: str,
+                     coef: np.ndarray) -> str:
+        """[n, 1]: step ``i``'s prediction, the target windows' terms plus ``base``'s column."""
+        index = {n: j for j, n in enumerate(self.featurizer.feature_names_)}
+        windows = self._windows(1)
+        fill = self._fill()[[index[n] for n in windows.names]]
+        out = windows.build(g, buf, pos, missing=fill)
+        idx = [index[n] for n in windows.order]
+        fixed = g.op("Gather", base, g.reshape(i, [1]), axis=1)
+        return g.op("Add", g.op("MatMul", out, g.const(coef[idx][:, None])), fixed)
+
+
+# scikit-learn regressors that predict X . coef_ + intercept_ (not the GLMs: they take a link)
+_LINEAR = ("ElasticNet", "Lasso", "Ridge", "LinearRegression", "HuberRegressor", "Lars",
+           "LassoLars", "BayesianRidge", "ARDRegression", "SGDRegressor", "QuantileRegressor",
+           "TheilSenRegressor", "ElasticNetCV", "LassoCV", "RidgeCV")
+
+
+def linear_coefficients(model) -> tuple[np.ndarray, float] | None:
+    """(coefficients over the raw features, intercept) of a scikit-learn linear regressor,
+    with the standard scalers before it folded in (one dot product per row instead of a scaler
+    and a model); None for any other regressor."""
+    from sklearn.preprocessing import StandardScaler
+    from tsauto.learners.pivoted import _OpenMPThreads
+
+    if isinstance(model, _OpenMPThreads):
+        model = model.model
+    steps = [s for _, s in model.steps] if hasattr(model, "steps") else [model]
+    final = steps[-1]
+    if not (type(final).__name__ in _LINEAR and np.ndim(getattr(final, "coef_", None)) == 1
+            and all(type(s) is StandardScaler for s in steps[:-1])):
+        return None
+    coef = np.asarray(final.coef_, dtype=np.float64)
+    intercept = float(np.asarray(final.intercept_, dtype=np.float64).reshape(()))
+    for scaler in reversed(steps[:-1]):  # w . (x - mean) / scale = (w / scale) . x - ...
+        if scaler.scale_ is not None:
+            coef = coef / scaler.scale_
+        if scaler.mean_ is not None:
+            intercept -= float(coef @ scaler.mean_)
+    return coef, intercept
 
 
 def _int(g: Graph, value) -> str:
@@ -386,9 +472,10 @@ class _Windows:
         self.stats.append(stat)
         self.offsets.append(offsets)
 
-    def build(self, g: Graph, buf: str, pos) -> str:
+    def build(self, g: Graph, buf: str, pos, missing=np.nan) -> str:
         """``pos``: the origin's column, an int or (in a loop) an int64 tensor [1] whose
-        window never reaches before the history."""
+        window never reaches before the history; ``missing``: what a feature whose window
+        holds a NaN becomes (a value per feature, in ``names`` order, or NaN)."""
         span = 1 - min(min(o) for o in self.offsets)
         if isinstance(pos, str):
             start = 0
@@ -450,6 +537,8 @@ class _Windows:
             for o in self.offsets[i]:
                 reads[col[o], j] = 1.0
         holes = g.op("MatMul", g.op("Cast", isnan, to=DOUBLE), g.const(reads))
-        out = g.op("Where", g.op("Greater", holes, g.const(0.0)), g.const(np.nan), out)
+        fill = np.broadcast_to(np.asarray(missing, dtype=np.float64), (len(self.names),))
+        out = g.op("Where", g.op("Greater", holes, g.const(0.0)), g.const(fill[order][None]),
+                   out)
         self.order = [self.names[i] for i in order]
         return out
