@@ -69,6 +69,12 @@ class IntervalCalibration:
     note: str = ""                                   # why the learner's own were kept
     validation: pd.DataFrame = field(default_factory=pd.DataFrame)
     scores: dict = field(default_factory=dict)       # wql/width: learner's own and calibrated
+    # What it was calibrated on: windows (of which ``added`` after the search, in ``seconds``)
+    # and forecast paths (series x windows).  Models saved before these existed show 0.
+    windows: int = 0
+    paths: int = 0
+    added: int = 0
+    seconds: float = 0.0
 
     def offsets(self, step: np.ndarray, quantiles) -> np.ndarray:
         """rows x quantiles: each row's normalised quantile offsets from its point forecast
@@ -117,7 +123,8 @@ class IntervalCalibration:
                   else f"conformal per horizon step, errors normalised by the "
                   f"{'series scale' if self.normaliser == 'scale' else 'learner interval'} "
                   f"({int(self.counts.min())}-{int(self.counts.max())} residuals per step)")
-        return {"method": method,
+        return {"method": method, "windows": self.windows, "added_windows": self.added,
+                "added_seconds": round(self.seconds, 3), "paths": self.paths,
                 "validation_coverage": self.validation.to_dict(orient="records"),
                 **self.scores}
 
@@ -204,12 +211,13 @@ def _groups(frame: pd.DataFrame, folds: list, seed: int) -> np.ndarray:
     return (np.random.default_rng(seed).permutation(codes.max() + 1) % 2)[codes]
 
 
-def fit_calibration(oof: pd.DataFrame | None, folds: list, context,
-                    dataset) -> IntervalCalibration | None:
+def fit_calibration(oof: pd.DataFrame | None, folds: list, context, dataset, added: int = 0,
+                    seconds: float = 0.0) -> IntervalCalibration | None:
     """The calibration of a trial's out-of-fold forecasts (``oof``: fold, series_id, time,
-    forecast, the quantile columns, actual) on the search's validation ``folds``, for the
-    quantiles, horizon and seed of the trials' ``context`` and the season of ``dataset``.
-    None when there is nothing to calibrate on (no out-of-fold row with a finite error)."""
+    forecast, the quantile columns, actual) on the search's validation ``folds`` (and the
+    ``added`` calibration windows among them, made in ``seconds``), for the quantiles, horizon
+    and seed of the trials' ``context`` and the season of ``dataset``.  None when there is
+    nothing to calibrate on (no out-of-fold row with a finite error)."""
     if oof is None or not len(oof) or not len(folds):
         return None
     quantiles, horizon, seed = context.quantiles, context.horizon, context.seed
@@ -276,7 +284,8 @@ def fit_calibration(oof: pd.DataFrame | None, folds: list, context,
                   (("learner", own), ("calibrated", calibrated)) for k in ("wql", "width")}
     return IntervalCalibration(name, grid, counts, season_length, target,
                                spread_pair if name == "spread" else None, note, validation,
-                               scores_out)
+                               scores_out, len(np.unique(frame["fold"])), paths, added,
+                               seconds)
 
 
 def _fold_metrics(frame: pd.DataFrame, folds: list, quantiles, target: str,
