@@ -135,8 +135,11 @@ def prepare(settings, dataset: TimeSeriesDataset, valid, reporter: Reporter,
     filled = windows_filled(dataset.lengths, s.horizon, n_cv, step)
     task = search_task(dataset, measured)
 
+    window_cost = [0.0]  # seconds one fold of the members being refitted took in the search
+
     def refit_args(members: list[TrialResult]):
         """The learner is refitted on the series it forecasts: not the fallback's."""
+        window_cost[0] = sum(t.duration for t in members) / max(n_cv, 1)
         need, name = _min_history([task.registry.get(t.learner) for t in members])
         away = _fallback_reasons(dataset, filled, s.horizon, need, name)
         keep = ~np.isin(dataset.series_ids, list(away))
@@ -163,7 +166,7 @@ def prepare(settings, dataset: TimeSeriesDataset, valid, reporter: Reporter,
             s.time_budget - (time.monotonic() - prepared_at), CALIBRATION_SHARE * s.time_budget)
         calibration = calibrate(trial, learner, dataset.only(~np.isin(dataset.series_ids,
                                                                       list(away))),
-                                folds, context, step, seconds)
+                                folds, context, step, seconds, window_cost[0])
         return ForecastModel(learner, dataset.schema(), history_of(dataset), s.horizon,
                              s.quantiles, checked, s.model_dump(), describe(trial, fitted),
                              fallback_learner, series, calibration)
@@ -231,10 +234,11 @@ def refit_learner(spec: TrialSpec, dataset: TimeSeriesDataset, context: Forecast
 # ``MAX_CALIBRATION_WINDOWS``); the conformal scores pool all of them.
 def calibrate(trial: TrialResult, learner: Forecaster, dataset: TimeSeriesDataset,
               folds: list[Fold], context: ForecastContext, step: int,
-              seconds: float | None):
+              seconds: float | None, first_cost: float = 0.0):
     """The model's ``IntervalCalibration`` from the trial's out-of-fold forecasts on the
     search's ``folds`` and from the fitted ``learner`` refitted on ``dataset`` (the series it
-    forecasts) at the extra windows the time affords."""
+    forecasts) at the extra windows the time affords: the first window's cost is guessed
+    (``first_cost``: one search fold of the learner or its members), the next ones' measured."""
     if trial.oof is None or not folds:
         return fit_calibration(trial.oof, folds, context, dataset)
     stride = max(1, min(step, context.season_length))
@@ -244,7 +248,7 @@ def calibrate(trial: TrialResult, learner: Forecaster, dataset: TimeSeriesDatase
     parts, used, start = [with_steps(trial.oof, dataset.time_column)], [], time.perf_counter()
     for fold in reversed(extra):  # nearest the search's windows first
         spent = time.perf_counter() - start
-        if seconds is not None and used and spent + spent / len(used) > seconds:
+        if seconds is not None and spent + (spent / len(used) if used else first_cost) > seconds:
             break
         try:
             _, oof = score_fold(copy.deepcopy(learner), fold, context.horizon,
