@@ -143,7 +143,8 @@ def test_backtest_quantiles_are_the_forecasts_calibration(fitted):
 
 def test_calibration_windows_calibrate_what_the_search_windows_cannot():
     """16 series and one validation window are 16 forecast paths, too few to calibrate on; the
-    winner refitted at more origins before that window gives enough, and its 80% interval
+    winner refitted at more origins before that window gives enough (the newest 7 windows are
+    read for the quantiles, all 13 judge them), and its 80% interval
     covers 80% of fresh data (many simulated futures of each series) within 3 points.  The
     noise is heavy-tailed (Student t, 3 degrees of freedom): the learner's normal intervals
     cover far more than 80%."""
@@ -164,6 +165,8 @@ def test_calibration_windows_calibrate_what_the_search_windows_cannot():
     intervals = model.explain()["intervals"]
     assert intervals["added_windows"] == 12 and intervals["windows"] == 13
     assert intervals["paths"] == 13 * n_series and model.calibration.replaces
+    # its quantiles are read from the newest windows that hold 100 paths: 7 of 16 series
+    assert intervals["quantile_windows"] == 7
     futures = level[:, None, :] + sigma[:, None, :] * rng.standard_t(3, (n_series, 500, h))
 
     def covered(frame):
