@@ -176,3 +176,26 @@ def test_calibration_windows_calibrate_what_the_search_windows_cannot():
 
     assert covered(model.forecast(calibrated=False)) > 0.85
     assert abs(covered(model.forecast()) - 0.8) <= 0.03
+
+
+def test_windows_before_lie_before_the_search_windows():
+    from tsauto.data.dataset import TimeSeriesDataset
+    from tsauto.evaluation.splits import windows_before
+
+    frame = noisy_panel(7).query("sid in ['s0', 's1']")
+    frame = frame[~((frame["sid"] == "s1") & (frame["date"] < "2017-01-01"))]  # s1: 16 periods
+    ds = TimeSeriesDataset(frame, time_column="date", target_column="y", grain_columns="sid")
+    # windows of 4 ending 6 periods before each end, 2 apart, at least 5 periods to train on
+    folds = windows_before(ds, 4, 6, 10, 2, min_train=5, first_index=3)
+    assert [f.index for f in folds] == list(range(3, 3 + len(folds)))
+    ends = ds.frame.groupby("series_id", observed=True)["date"].max()
+    last = folds[-1].valid.frame.groupby("series_id", observed=True)["date"].max()
+    assert (last == ends - pd.DateOffset(months=6)).all()  # the latest, 6 before each end
+    starts = [f.valid.frame["date"].min() for f in folds]
+    assert all((b - a).days in range(58, 63) for a, b in zip(starts, starts[1:]))  # 2 apart
+    for fold in folds:
+        assert fold.train.lengths.min() >= 5
+    # s0 (40 periods) fills (40 - 6 - 5 - 4) // 2 + 1 = 13 windows, capped at 10; s1 only 1
+    assert len(folds) == 10
+    assert sum("s1" in f.valid.series_ids for f in folds) == 1
+    assert windows_before(ds, 4, 40, 3, 2) == []  # nothing left before
