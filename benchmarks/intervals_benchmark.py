@@ -69,7 +69,8 @@ def interval_scores(pred: pd.DataFrame, test: pd.DataFrame) -> dict:
     return out
 
 
-def bench(collection: panel.Collection, budget: float) -> tuple[list[dict], dict]:
+def bench(collection: panel.Collection, budget: float, peer: bool = True
+          ) -> tuple[list[dict], dict]:
     c = collection
     train, test = panel.split(c.frame, c.h)
     rows = []
@@ -87,15 +88,19 @@ def bench(collection: panel.Collection, budget: float) -> tuple[list[dict], dict
         rows.append({"collection": c.name, "method": label,
                      **interval_scores(fc, test), **panel.score(fc, test, train, c.season),
                      "seconds": fit_seconds})
-    peers = panel.statistical_peers(train, c.h, c.season, c.freq, levels=LEVELS)
-    frame, secs = peers["StatEnsemble"]
-    rows.append({"collection": c.name, "method": "statistical ensemble",
-                 **interval_scores(quantile_frame_of_peer(frame), test),
-                 **panel.score(frame, test, train, c.season), "seconds": secs})
+    if peer:
+        peers = panel.statistical_peers(train, c.h, c.season, c.freq, levels=LEVELS)
+        frame, secs = peers["StatEnsemble"]
+        rows.append({"collection": c.name, "method": "statistical ensemble",
+                     **interval_scores(quantile_frame_of_peer(frame), test),
+                     **panel.score(frame, test, train, c.season), "seconds": secs})
     cal = model.calibration
     info = {"collection": c.description, "model": model.description[:80],
             "calibration": "none" if cal is None else cal.normaliser,
             "validation": run.validation}
+    if cal is not None and getattr(cal, "windows", 0):  # models of before calibration windows
+        info["validation"] += (f"; calibrated on {cal.windows} windows ({cal.added} added in "
+                               f"{cal.seconds:.1f} s), {cal.paths} paths")
     if cal is not None:
         info["validation coverage (learner / calibrated, cross-fitted)"] = ", ".join(
             f"{r['nominal']:.0%}: {r['learner']:.3f} / {r['calibrated']:.3f}"
@@ -117,12 +122,14 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", choices=list(panel.COLLECTIONS),
                         help="collections to run (default: all seven)")
     parser.add_argument("--budget", type=float, default=60, help="tsauto's time budget, s")
+    parser.add_argument("--no-peer", action="store_true",
+                        help="skip the statistical ensemble (slow on the large collections)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "intervals.md"))
     args = parser.parse_args()
     names = args.only or list(panel.COLLECTIONS)
     rows, infos = [], []
     for name in names:  # the file is rewritten after each collection: a cut run keeps its part
-        r, info = bench(panel.load(name), args.budget)
+        r, info = bench(panel.load(name), args.budget, not args.no_peer)
         rows += r
         infos.append(info)
         print(_table(r), info, flush=True)

@@ -10,6 +10,7 @@ A ``TabularModel`` wraps a refitted tabular pipeline (or ensemble of them) the s
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from types import MappingProxyType
 
@@ -110,8 +111,7 @@ class ForecastModel(_Artifact):
         if data is not None:  # the learner reads every series of the new history itself
             history = recent_history(self.schema, data)
             learner, schema, fallback = learner.with_history(history), history.schema(), None
-        calibration = self.calibration if calibrated and self.calibration is not None \
-            and self.calibration.replaces else None
+        calibration = self._calibration(calibrated)
         frame = learner.predict(horizon, future=future,
                                 quantiles=asked if calibration is None else None)
         if calibration is not None:  # its own quantiles replaced on the series it forecasts
@@ -132,6 +132,11 @@ class ForecastModel(_Artifact):
             for col in reversed(grains):
                 frame.insert(1, col, table[col].reindex(frame[SERIES_ID]).to_numpy())
         return frame
+
+    def _calibration(self, calibrated: bool) -> IntervalCalibration | None:
+        """The calibration that replaces the learner's quantiles, if asked and there is one."""
+        cal = self.calibration
+        return cal if calibrated and cal is not None and cal.replaces else None
 
     @property
     def any_quantiles(self) -> bool:
@@ -187,13 +192,17 @@ class ForecastModel(_Artifact):
                               self.quantiles)
 
     def backtest(self, data: pd.DataFrame | TimeSeriesDataset, n_windows: int = 3,
-                 step: int | None = None, horizon: int | None = None) -> Backtest:
+                 step: int | None = None, horizon: int | None = None,
+                 calibrated: bool = True) -> Backtest:
         """Refit this model's learner at ``n_windows`` cutoffs of ``data`` (``step`` periods
         apart) and score its forecasts: per cutoff, per horizon step, per series.  ``data`` may
-        be the path of a table file."""
+        be the path of a table file.  Its quantiles are those ``forecast`` gives: calibrated
+        (from each cutoff's history) unless ``calibrated=False``."""
         data = dataset_like(self.schema, data, "backtest data")
+        cal = self._calibration(calibrated)
         result = backtest(self.learner, data, self.horizon if horizon is None else horizon,
-                          n_windows, step)
+                          n_windows, step, None if cal is None else
+                          partial(_calibrated, cal, self.quantiles))
         result.model = self  # its report shows the model's guardrails, settings, explanation
         return result
 
@@ -323,6 +332,11 @@ def load_model(path: str | Path) -> ForecastModel | TabularModel:
     checked before anything is unpickled, and foreign, empty or damaged files are refused with a
     ``DataError``; a model file is code all the same: load only files from a trusted source."""
     return _Artifact.load(path)
+
+
+def _calibrated(calibration: IntervalCalibration, quantiles, forecast: pd.DataFrame,
+                history: pd.DataFrame) -> pd.DataFrame:
+    return calibration.apply(forecast, history, quantiles)
 
 
 def history_of(ds: TimeSeriesDataset) -> pd.DataFrame:

@@ -105,7 +105,10 @@ def test_one_series_keeps_its_learner_intervals():
         max_trials=1, enable_voting_ensemble=False, enable_stack_ensemble=False, verbosity=0,
         time_budget=120)).fit(one.drop(columns="sid")).best_model
     assert not model.calibration.replaces
-    assert "3 forecast path(s)" in model.explain()["intervals"]["method"]
+    intervals = model.explain()["intervals"]
+    # one series: every window, the added calibration windows too, is one more path
+    assert intervals["paths"] == intervals["windows"] < 20
+    assert f"{intervals['paths']} forecast path(s)" in intervals["method"]
     pd.testing.assert_frame_equal(model.forecast(), model.forecast(calibrated=False))
 
 
@@ -118,3 +121,81 @@ def test_primary_metric_wql_ranks_trials_and_builds_ensembles():
     board = run.leaderboard()
     assert list(board["status"]) == ["completed"] * 3  # the voting ensemble too
     assert board["wql"].is_monotonic_increasing
+
+
+def test_backtest_quantiles_are_the_forecasts_calibration(fitted):
+    """A backtest scores the intervals forecast() gives: the calibrated ones, read from each
+    cutoff's history, unless calibrated=False."""
+    run, _ = fitted
+    model, data = run.best_model, noisy_panel(3)
+    data = data[data.groupby("sid").cumcount(ascending=False) >= HORIZON]  # what it was fit on
+    bt = model.backtest(data, n_windows=1)
+    # the naive forecast from the cutoff's history is the refitted one's: so are the bands
+    expected = model.forecast(data=data[data.groupby("sid").cumcount(ascending=False)
+                                        >= HORIZON])
+    columns = ["forecast", "q0.1", "q0.9"]
+    np.testing.assert_allclose(bt.forecasts[columns].to_numpy(), expected[columns].to_numpy())
+    own = model.backtest(data, n_windows=1, calibrated=False).forecasts
+    np.testing.assert_array_equal(own["forecast"], bt.forecasts["forecast"])
+    assert (own["q0.9"] - own["q0.1"]).mean() > (bt.forecasts["q0.9"] - bt.forecasts["q0.1"]).mean()
+    assert bt.coverage["observed"].iloc[0] < own["actual"].between(own["q0.1"], own["q0.9"]).mean()
+
+
+def test_calibration_windows_calibrate_what_the_search_windows_cannot():
+    """16 series and one validation window are 16 forecast paths, too few to calibrate on; the
+    winner refitted at more origins before that window gives enough (the newest 7 windows are
+    read for the quantiles, all 13 judge them), and its 80% interval
+    covers 80% of fresh data (many simulated futures of each series) within 3 points.  The
+    noise is heavy-tailed (Student t, 3 degrees of freedom): the learner's normal intervals
+    cover far more than 80%."""
+    rng = np.random.default_rng(11)
+    n_series, n, h = 16, 100, HORIZON
+    level = rng.uniform(20, 500, n_series)[:, None]
+    sigma = level * rng.uniform(0.02, 0.1, n_series)[:, None]
+    y = level + sigma * rng.standard_t(3, (n_series, n))
+    frame = pd.DataFrame({"sid": np.repeat([f"s{i:02d}" for i in range(n_series)], n),
+                          "date": np.tile(pd.date_range("2010-01-01", periods=n, freq="MS"),
+                                          n_series),
+                          "y": y.ravel()})
+    model = AutoML(ForecastSettings(
+        time_column="date", target_column="y", grain_columns=["sid"], horizon=h,
+        allowed_models=["historic_average"], max_trials=1, n_cross_validations=1,
+        enable_voting_ensemble=False, enable_stack_ensemble=False, verbosity=0,
+        time_budget=None)).fit(frame).best_model
+    intervals = model.explain()["intervals"]
+    assert intervals["added_windows"] == 12 and intervals["windows"] == 13
+    assert intervals["paths"] == 13 * n_series and model.calibration.replaces
+    # its quantiles are read from the newest windows that hold 100 paths: 7 of 16 series
+    assert intervals["quantile_windows"] == 7
+    futures = level[:, None, :] + sigma[:, None, :] * rng.standard_t(3, (n_series, 500, h))
+
+    def covered(frame):
+        low = frame["q0.1"].to_numpy().reshape(n_series, 1, h)
+        high = frame["q0.9"].to_numpy().reshape(n_series, 1, h)
+        return ((futures >= low) & (futures <= high)).mean()
+
+    assert covered(model.forecast(calibrated=False)) > 0.85
+    assert abs(covered(model.forecast()) - 0.8) <= 0.03
+
+
+def test_windows_before_lie_before_the_search_windows():
+    from tsauto.data.dataset import TimeSeriesDataset
+    from tsauto.evaluation.splits import windows_before
+
+    frame = noisy_panel(7).query("sid in ['s0', 's1']")
+    frame = frame[~((frame["sid"] == "s1") & (frame["date"] < "2017-01-01"))]  # s1: 16 periods
+    ds = TimeSeriesDataset(frame, time_column="date", target_column="y", grain_columns="sid")
+    # windows of 4 ending 6 periods before each end, 2 apart, at least 5 periods to train on
+    folds = windows_before(ds, 4, 6, 10, 2, min_train=5, first_index=3)
+    assert [f.index for f in folds] == list(range(3, 3 + len(folds)))
+    ends = ds.frame.groupby("series_id", observed=True)["date"].max()
+    last = folds[-1].valid.frame.groupby("series_id", observed=True)["date"].max()
+    assert (last == ends - pd.DateOffset(months=6)).all()  # the latest, 6 before each end
+    starts = [f.valid.frame["date"].min() for f in folds]
+    assert all((b - a).days in range(58, 63) for a, b in zip(starts, starts[1:]))  # 2 apart
+    for fold in folds:
+        assert fold.train.lengths.min() >= 5
+    # s0 (40 periods) fills (40 - 6 - 5 - 4) // 2 + 1 = 13 windows, capped at 10; s1 only 1
+    assert len(folds) == 10
+    assert sum("s1" in f.valid.series_ids for f in folds) == 1
+    assert windows_before(ds, 4, 40, 3, 2) == []  # nothing left before

@@ -152,6 +152,20 @@ def test_prepared_learner_serves_without_searching_again(accommodation_plain, mo
                                first["forecast"])
 
 
+def test_a_prepared_learner_refitted_learns_again(accommodation_plain):
+    """A copy of the final model refitted on other data (a backtest's cutoff, a calibration
+    window) fits its own models: it neither reuses the kept ones nor fails on fewer series."""
+    import copy
+
+    train, _ = accommodation_plain
+    fitted = create("auto_theta", quantiles=(0.1, 0.9)).fit(train)
+    fitted.prepare(6)
+    part = train.only(np.arange(train.n_series) < train.n_series - 1)
+    part = part._replace(part.frame.groupby("series_id", observed=True).head(40))
+    fresh = create("auto_theta", quantiles=(0.1, 0.9)).fit(part).predict(6)
+    pd.testing.assert_frame_equal(copy.deepcopy(fitted).fit(part).predict(6), fresh)
+
+
 def test_process_pool_gives_the_serial_forecasts(accommodation_plain, monkeypatch):
     train, _ = accommodation_plain
     serial = create("auto_theta", quantiles=(0.1, 0.9), n_jobs=1).fit(train).predict(6)

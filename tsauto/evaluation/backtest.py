@@ -47,9 +47,11 @@ class Backtest:
 
 
 def backtest(learner: Forecaster, ds: TimeSeriesDataset, horizon: int, n_windows: int = 3,
-             step: int | None = None) -> Backtest:
+             step: int | None = None, adjust=None) -> Backtest:
     """Refit a copy of ``learner`` at each of ``n_windows`` rolling origins (``step`` periods
-    apart, default ``horizon``) and score its forecasts of the next ``horizon`` periods."""
+    apart, default ``horizon``) and score its forecasts of the next ``horizon`` periods.
+    ``adjust(forecast, train_frame)``, if given, replaces each cutoff's forecast before it is
+    scored (a model's calibrated quantiles, from that cutoff's history)."""
     horizon, n_windows = check_int(horizon, "horizon"), check_int(n_windows, "n_windows")
     step = None if step is None else check_int(step, "step")
     most = max_windows(ds, horizon, step)
@@ -67,6 +69,8 @@ def backtest(learner: Forecaster, ds: TimeSeriesDataset, horizon: int, n_windows
     for fold in rolling_origin(ds, horizon, n_windows, step):
         model = copy.deepcopy(learner).fit(fold.train)
         forecast = model.predict(horizon, future=fold.valid.frame)
+        if adjust is not None:
+            forecast = adjust(forecast, fold.train.frame)
         cutoff = fold.train.frame[ds.time_column].max()
         parts.append(join_actuals(forecast, fold.valid.frame, ds.time_column, ds.target_column)
                      .assign(cutoff=cutoff))

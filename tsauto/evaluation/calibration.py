@@ -50,6 +50,9 @@ MIN_POOL = 50       # fewest residuals one step's quantiles are read from
 # Fewest forecast paths (series x validation windows) to calibrate on: the errors of one path
 # move together across its steps, so a few long paths are a few draws, not many.
 MIN_PATHS = 20
+# Fewest paths the shipped quantiles are read from (the newest windows that hold them, see
+# ``_recent_rows``): with fewer, a 2.5% tail rests on two or three paths' errors.
+MIN_QUANTILE_PATHS = 100
 _GRID = np.linspace(0.0, 1.0, 401)  # the stored quantiles of each step's scores
 NORMALISERS = ("scale", "spread")
 
@@ -69,6 +72,14 @@ class IntervalCalibration:
     note: str = ""                                   # why the learner's own were kept
     validation: pd.DataFrame = field(default_factory=pd.DataFrame)
     scores: dict = field(default_factory=dict)       # wql/width: learner's own and calibrated
+    # What it was calibrated on: windows (of which ``added`` after the search, in ``seconds``)
+    # and forecast paths (series x windows), and the newest windows its quantiles are read
+    # from (``quantile_windows``).  Models saved before these existed show 0.
+    quantile_windows: int = 0
+    windows: int = 0
+    paths: int = 0
+    added: int = 0
+    seconds: float = 0.0
 
     def offsets(self, step: np.ndarray, quantiles) -> np.ndarray:
         """rows x quantiles: each row's normalised quantile offsets from its point forecast
@@ -117,7 +128,9 @@ class IntervalCalibration:
                   else f"conformal per horizon step, errors normalised by the "
                   f"{'series scale' if self.normaliser == 'scale' else 'learner interval'} "
                   f"({int(self.counts.min())}-{int(self.counts.max())} residuals per step)")
-        return {"method": method,
+        return {"method": method, "windows": self.windows, "added_windows": self.added,
+                "quantile_windows": self.quantile_windows,
+                "added_seconds": round(self.seconds, 3), "paths": self.paths,
                 "validation_coverage": self.validation.to_dict(orient="records"),
                 **self.scores}
 
@@ -204,12 +217,13 @@ def _groups(frame: pd.DataFrame, folds: list, seed: int) -> np.ndarray:
     return (np.random.default_rng(seed).permutation(codes.max() + 1) % 2)[codes]
 
 
-def fit_calibration(oof: pd.DataFrame | None, folds: list, context,
-                    dataset) -> IntervalCalibration | None:
+def fit_calibration(oof: pd.DataFrame | None, folds: list, context, dataset, added: int = 0,
+                    seconds: float = 0.0) -> IntervalCalibration | None:
     """The calibration of a trial's out-of-fold forecasts (``oof``: fold, series_id, time,
-    forecast, the quantile columns, actual) on the search's validation ``folds``, for the
-    quantiles, horizon and seed of the trials' ``context`` and the season of ``dataset``.
-    None when there is nothing to calibrate on (no out-of-fold row with a finite error)."""
+    forecast, the quantile columns, actual) on the search's validation ``folds`` (and the
+    ``added`` calibration windows among them, made in ``seconds``), for the quantiles, horizon
+    and seed of the trials' ``context`` and the season of ``dataset``.  None when there is
+    nothing to calibrate on (no out-of-fold row with a finite error)."""
     if oof is None or not len(oof) or not len(folds):
         return None
     quantiles, horizon, seed = context.quantiles, context.horizon, context.seed
@@ -253,7 +267,8 @@ def fit_calibration(oof: pd.DataFrame | None, folds: list, context,
     if best is None:
         return None
     name, scores, calibrated = best
-    grid, counts = _pools(step, scores, horizon)
+    recent = _recent_rows(frame, folds, added)
+    grid, counts = _pools(step[recent], scores[recent], horizon)
     own = _fold_metrics(frame, folds, quantiles, target, season_length) if all(
         quantile_column(q) in frame for q in quantiles) else {}
     paths = len(frame[["fold", SERIES_ID]].drop_duplicates())
@@ -276,7 +291,24 @@ def fit_calibration(oof: pd.DataFrame | None, folds: list, context,
                   (("learner", own), ("calibrated", calibrated)) for k in ("wql", "width")}
     return IntervalCalibration(name, grid, counts, season_length, target,
                                spread_pair if name == "spread" else None, note, validation,
-                               scores_out)
+                               scores_out, len(np.unique(frame["fold"][recent])),
+                               len(np.unique(frame["fold"])), paths, added, seconds)
+
+
+def _recent_rows(frame: pd.DataFrame, folds: list, added: int) -> np.ndarray:
+    """The rows the shipped quantiles are read from: the search's windows (``folds`` after
+    the ``added`` calibration windows, which come first), and added windows nearest first
+    while they hold fewer than ``MIN_QUANTILE_PATHS`` forecast paths.  All windows judge the intervals
+    (normaliser, own or calibrated); the newest errors, nearest the forecast origin, are the
+    most like the next ones under drift (benchmarks/results/intervals.md: quantiles read from
+    older windows too moved the holdout's coverage and WQL away on three collections of five,
+    while judging on them kept global_economy's far better own intervals)."""
+    paths = frame.groupby("fold")[SERIES_ID].nunique()  # series per window
+    start = added
+    while start > 0 and paths.reindex([f.index for f in folds[start:]]).sum() < \
+            MIN_QUANTILE_PATHS:
+        start -= 1
+    return np.isin(frame["fold"].to_numpy(), [f.index for f in folds[start:]])
 
 
 def _fold_metrics(frame: pd.DataFrame, folds: list, quantiles, target: str,

@@ -59,3 +59,22 @@ def max_windows(ds: TimeSeriesDataset, horizon: int, step: int | None = None,
     step = horizon if step is None else step
     room = int(ds.lengths.max()) - min_train - horizon
     return 0 if room < 0 else room // step + 1
+
+
+def windows_before(ds: TimeSeriesDataset, horizon: int, before: int, n_windows: int,
+                   step: int, min_train: int = MIN_TRAIN, first_index: int = 0) -> list[Fold]:
+    """Up to ``n_windows`` more rolling-origin folds (``step`` apart, latest first is the one
+    ending ``before`` periods before each series' end), as many as the series hold with
+    ``min_train`` periods to train on; indices from ``first_index``, earliest first.  The
+    calibration adds these in front of the search's windows (``before``: the periods those
+    cover past the latest of these)."""
+    lengths = ds.lengths
+    kept = position_in_series(offsets(lengths)) < np.repeat(lengths - before, lengths)
+    if not kept.any():
+        return []
+    cut = ds._replace(ds.frame[kept])
+    n = min(n_windows, max_windows(cut, horizon, step, min_train))
+    if n < 1:
+        return []
+    return [Fold(first_index + f.index, f.train, f.valid, f.skipped_series)
+            for f in rolling_origin(cut, horizon, n, step, min_train)]

@@ -134,6 +134,10 @@ class StatsForecaster(Forecaster):
             self.x_ = covariate_matrix(train.frame, train.known_covariates, self.name)
         self.fallbacks_: dict[str, str] = {}
         self._cache = None
+        # A refit (a backtest's or the calibration's copy of a prepared model) learns its
+        # forms again: the kept ones belong to the series and data of the previous fit.
+        for kept in ("forms_", "notes_", "unseen_"):
+            self.__dict__.pop(kept, None)
 
     def prepare(self, horizon: int) -> None:
         """After the final fit: keep each series' fitted model (``learns_form`` models: the

@@ -8,6 +8,7 @@ out-of-fold forecasts, the refit on the series the winner can fit, and the ``For
 
 from __future__ import annotations
 
+import copy
 import time
 import traceback
 from dataclasses import dataclass
@@ -32,8 +33,8 @@ from tsauto.ensemble.oof import aligned, forecast_fold_scorer, stacked_forecast,
 from tsauto.ensemble.weighted import WeightedEnsemble
 from tsauto.evaluation.calibration import fit_calibration
 from tsauto.evaluation.metrics import METRICS, evaluate, point_metric
-from tsauto.evaluation.scoring import join_actuals, mean_metrics, score_forecast
-from tsauto.evaluation.splits import Fold, rolling_origin
+from tsauto.evaluation.scoring import join_actuals, mean_metrics, score_forecast, with_steps
+from tsauto.evaluation.splits import Fold, rolling_origin, windows_before
 from tsauto.features.spec import FeaturizationSpec
 from tsauto.learners import registry
 from tsauto.learners._stat_common import seasonal_naive_fits
@@ -63,6 +64,12 @@ BASELINES = ("seasonal_naive", "auto_theta", "auto_ets", "auto_ces", "lightgbm",
 # points: AutoTheta 0.025, AutoETS 0.15, AutoARIMA 1.6), to keep costly learners out of short
 # budgets.
 COST_SECONDS = {"low": 0.02, "medium": 0.15, "high": 1.5}
+# The calibration windows (``calibrate``): the winner is refitted at origins before the
+# search's windows in what is left of the time budget after the refit, but at least this share
+# of it (a search that used its whole budget still calibrates on a few more periods), and at
+# most this many windows.
+CALIBRATION_SHARE = 0.05
+MAX_CALIBRATION_WINDOWS = 12
 
 
 @dataclass(frozen=True)
@@ -108,6 +115,7 @@ def prepare(settings, dataset: TimeSeriesDataset, valid, reporter: Reporter,
     ``windows``: the validation windows a stored experiment's trials were scored on (resume,
     load), kept rather than planned again from a new measurement of the learners' cost."""
     s = settings
+    prepared_at = time.monotonic()  # the budget's clock, near enough, for the calibration
     n_cv, step = validation_windows(dataset, s.horizon, s.n_cross_validations, s.cv_step_size)
     dataset, report = run_guardrails(dataset, horizon=s.horizon, n_cross_validations=n_cv,
                                      cv_step_size=step,
@@ -127,8 +135,11 @@ def prepare(settings, dataset: TimeSeriesDataset, valid, reporter: Reporter,
     filled = windows_filled(dataset.lengths, s.horizon, n_cv, step)
     task = search_task(dataset, measured)
 
+    window_cost = [0.0]  # seconds one fold of the members being refitted took in the search
+
     def refit_args(members: list[TrialResult]):
         """The learner is refitted on the series it forecasts: not the fallback's."""
+        window_cost[0] = sum(t.duration for t in members) / max(n_cv, 1)
         need, name = _min_history([task.registry.get(t.learner) for t in members])
         away = _fallback_reasons(dataset, filled, s.horizon, need, name)
         keep = ~np.isin(dataset.series_ids, list(away))
@@ -151,10 +162,14 @@ def prepare(settings, dataset: TimeSeriesDataset, valid, reporter: Reporter,
                                  *_min_history([type(m) for m in fitted]))
         fallback_learner, series = (fallback(dataset, away, context) if away else (None, {}))
         checked = _with_fallback_check(report, dataset, series, trial.learner)
+        seconds = None if s.time_budget is None else max(
+            s.time_budget - (time.monotonic() - prepared_at), CALIBRATION_SHARE * s.time_budget)
+        calibration = calibrate(trial, learner, dataset.only(~np.isin(dataset.series_ids,
+                                                                      list(away))),
+                                folds, context, step, seconds, window_cost[0])
         return ForecastModel(learner, dataset.schema(), history_of(dataset), s.horizon,
                              s.quantiles, checked, s.model_dump(), describe(trial, fitted),
-                             fallback_learner, series,
-                             fit_calibration(trial.oof, folds, context, dataset))
+                             fallback_learner, series, calibration)
 
     folds = (rolling_origin(dataset, s.horizon, n_cv, step) if filled.any() else [])
     validation = f"{n_cv} rolling-origin window(s) of {s.horizon} periods, {step} apart"
@@ -207,6 +222,44 @@ def refit_learner(spec: TrialSpec, dataset: TimeSeriesDataset, context: Forecast
     # data never searches.
     learner.prepare(context.horizon)
     return learner
+
+
+# -- the calibration windows ------------------------------------------------------------------
+# The search's few validation windows share their periods' shocks across all series: three
+# windows are three draws of "how hard was this period" (benchmarks/results/intervals.md), and
+# conformal scores drawn from them under-cover a fourth period.  So the winner (an ensemble as
+# one learner, as it is shipped) is refitted at more origins before the search's windows, a
+# season apart (or the search's step, if shorter), latest first, while the measured cost of
+# the windows so far leaves room for one more within ``seconds`` (None: no limit but
+# ``MAX_CALIBRATION_WINDOWS``); the conformal scores pool all of them.
+def calibrate(trial: TrialResult, learner: Forecaster, dataset: TimeSeriesDataset,
+              folds: list[Fold], context: ForecastContext, step: int,
+              seconds: float | None, first_cost: float = 0.0):
+    """The model's ``IntervalCalibration`` from the trial's out-of-fold forecasts on the
+    search's ``folds`` and from the fitted ``learner`` refitted on ``dataset`` (the series it
+    forecasts) at the extra windows the time affords: the first window's cost is guessed
+    (``first_cost``: one search fold of the learner or its members), the next ones' measured."""
+    if trial.oof is None or not folds:
+        return fit_calibration(trial.oof, folds, context, dataset)
+    stride = max(1, min(step, context.season_length))
+    extra = windows_before(dataset, context.horizon, (len(folds) - 1) * step + stride,
+                           MAX_CALIBRATION_WINDOWS, stride,
+                           max(MIN_TRAIN, 2 * context.season_length), len(folds))
+    parts, used, start = [with_steps(trial.oof, dataset.time_column)], [], time.perf_counter()
+    for fold in reversed(extra):  # nearest the search's windows first
+        spent = time.perf_counter() - start
+        if seconds is not None and spent + (spent / len(used) if used else first_cost) > seconds:
+            break
+        try:
+            _, oof = score_fold(copy.deepcopy(learner), fold, context.horizon,
+                                context.season_length, context.quantiles)
+        except Exception:  # noqa: BLE001 - an origin the learner cannot fit adds no window
+            break
+        parts.append(with_steps(oof, dataset.time_column))
+        used.append(fold)
+    oof = pd.concat(parts, ignore_index=True) if used else trial.oof
+    return fit_calibration(oof, [*reversed(used), *folds], context, dataset, len(used),
+                           time.perf_counter() - start)
 
 
 # -- the ensembles ----------------------------------------------------------------------------
