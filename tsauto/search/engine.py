@@ -50,6 +50,9 @@ class SearchTask:
     # learner name -> measured seconds per unit per fold (tsauto.tasks.forecasting_plan), over the
     # declared cost
     measured: dict[str, float] = field(default_factory=dict)
+    # share of the time budget the task spends making the model after the refit (forecasting's
+    # calibration windows): kept back from the search like the refit itself
+    after_refit_share: float = 0.0
 
 
 @dataclass
@@ -179,14 +182,16 @@ def _suggest(trial: optuna.Trial, learners: list[str], registry,
     return name, params
 
 
-def _refit_reserve(trials, metric, sign, n_folds, settings) -> float:
+def _refit_reserve(trials, metric, sign, n_folds, settings, after_share: float = 0.0) -> float:
     """Seconds kept back for the final refit: one fold's fit of the best trial, or of every
-    likely ensemble member when ensembles are on, plus a worker's start for each."""
+    likely ensemble member when ensembles are on, plus a worker's start for each, and the
+    ``after_share`` of the budget the task spends on the model after it."""
     done = sorted([t for t in trials if t.status == "completed"],
                   key=lambda t: sign * t.metrics.get(metric, np.inf))
     members = 5 if (settings.enable_voting_ensemble or settings.enable_stack_ensemble) else 1
     per_fold = sum(t.duration for t in done[:members]) / max(n_folds, 1)
-    return _REFIT_MARGIN * per_fold + _WORKER_START * min(members, len(done)) + 1.0
+    return (_REFIT_MARGIN * per_fold + _WORKER_START * min(members, len(done)) + 1.0
+            + after_share * (settings.time_budget or 0.0))
 
 
 # Once a model exists, one proposed trial may take at most this share of the budget left: a
@@ -304,7 +309,8 @@ def search(task: SearchTask, folds: list, settings, context,
             state["best"], state["since_best"] = value, 0
         elif result.status != "canceled":
             state["since_best"] += 1
-        state["reserve"] = _refit_reserve(trials, metric, sign, len(folds), settings)
+        state["reserve"] = _refit_reserve(trials, metric, sign, len(folds), settings,
+                                          task.after_refit_share)
         if fresh and hooks.on_trial is not None:
             hooks.on_trial(result)
 
@@ -370,7 +376,8 @@ def search(task: SearchTask, folds: list, settings, context,
     # order, so the replay can diverge) are results all the same.
     trials += replaying.values()
     trials.sort(key=lambda t: t.trial_id)
-    reserve = _refit_reserve(trials, metric, sign, len(folds), settings)
+    reserve = _refit_reserve(trials, metric, sign, len(folds), settings,
+                             task.after_refit_share)
     if stopped != "canceled":
         trials += task.ensembles(trials, folds, context, metric, next_id,
                                  settings.enable_voting_ensemble, settings.enable_stack_ensemble)

@@ -66,8 +66,8 @@ BASELINES = ("seasonal_naive", "auto_theta", "auto_ets", "auto_ces", "lightgbm",
 COST_SECONDS = {"low": 0.02, "medium": 0.15, "high": 1.5}
 # The calibration windows (``calibrate``): the winner is refitted at origins before the
 # search's windows in what is left of the time budget after the refit, but at least this share
-# of it (a search that used its whole budget still calibrates on a few more periods), and at
-# most this many windows.
+# of it, which the search keeps back for them (so that a search that used its whole budget
+# still calibrates on a few more periods), and at most this many windows.
 CALIBRATION_SHARE = 0.05
 MAX_CALIBRATION_WINDOWS = 12
 
@@ -104,7 +104,7 @@ def search_task(dataset: TimeSeriesDataset, measured: dict | None = None) -> Sea
                       partial(ensembles, target=dataset.target_column,
                               time_column=dataset.time_column),
                       dataset.n_series, COST_SECONDS, unsuited_learners(dataset, registry),
-                      dict(measured or {}))
+                      dict(measured or {}), CALIBRATION_SHARE)
 
 
 # -- the preparation --------------------------------------------------------------------------
