@@ -201,8 +201,8 @@ class ForecastModel(_Artifact):
         data = dataset_like(self.schema, data, "backtest data")
         cal = self._calibration(calibrated)
         result = backtest(self.learner, data, self.horizon if horizon is None else horizon,
-                          n_windows, step, None if cal is None else
-                          partial(_calibrated, cal, self.quantiles))
+                          n_windows, step,
+                          None if cal is None else partial(cal.apply, quantiles=self.quantiles))
         result.model = self  # its report shows the model's guardrails, settings, explanation
         return result
 
@@ -332,11 +332,6 @@ def load_model(path: str | Path) -> ForecastModel | TabularModel:
     checked before anything is unpickled, and foreign, empty or damaged files are refused with a
     ``DataError``; a model file is code all the same: load only files from a trusted source."""
     return _Artifact.load(path)
-
-
-def _calibrated(calibration: IntervalCalibration, quantiles, forecast: pd.DataFrame,
-                history: pd.DataFrame) -> pd.DataFrame:
-    return calibration.apply(forecast, history, quantiles)
 
 
 def history_of(ds: TimeSeriesDataset) -> pd.DataFrame:
