@@ -165,7 +165,9 @@ class _SearchSettings(_Settings):
                                                        "this.")
     early_stopping_trials: Int | None = Field(
         20, gt=0, description="Stop after this many trials without improvement (None: never).")
-    max_concurrent_trials: Int = Field(1, gt=0, description="Trials run at once in workers.")
+    max_concurrent_trials: Int | Literal["auto"] = Field(
+        1, description="Trials run at once in workers; 'auto': one per core, each trial's "
+                       "learner limited to its share of the cores.")
     enable_voting_ensemble: bool = Field(True, description="Add a greedy-selection ensemble.")
     enable_stack_ensemble: bool = Field(True, description="Add a stacked (ElasticNet) ensemble.")
     seed: Int = Field(0, ge=0, lt=2**32, description="Seed of every random choice.")
@@ -317,6 +319,13 @@ class ForecastSettings(_SearchSettings):
     def _lags(cls, value):
         if isinstance(value, list) and any(lag < 1 for lag in value):
             raise ValueError("lags must be 1 or more")
+        return value
+
+    @field_validator("max_concurrent_trials")
+    @classmethod
+    def _concurrent(cls, value):
+        if isinstance(value, int) and value < 1:
+            raise ValueError("use 1 or more trials at once, or 'auto' (one per core)")
         return value
 
     @field_validator("n_cross_validations")

@@ -221,13 +221,16 @@ def test_a_stack_that_keeps_one_member_is_not_built():
 def test_a_costly_learner_is_spent_once_only_when_its_normal_validation_is_not_affordable():
     from tsauto.tasks.forecasting_plan import REUSABLE, reused_forms
 
-    core = {"auto_theta": 0.01, "auto_ets": 0.05, "auto_ces": 0.04}  # 100 series: 5 s, 2 cores
-    # ARIMA 1 s per series: 100 s a window, one process; approximate on 2 cores: 20 s
+    core = {"auto_theta": 0.01, "auto_ets": 0.05, "auto_ces": 0.04}  # 100 series: 10 s
+    # ARIMA 1 s per series: 100 s a window in one process; its approximate search: 40 s
     probed = {**core, "auto_arima": 1.0}
     assert reused_forms(1, probed, 100, 300, 2) == {}   # affordable as it is: validated normally
-    assert reused_forms(2, probed, 100, 100, 2) == {"auto_arima": REUSABLE["auto_arima"]}
-    assert reused_forms(2, probed, 100, 40, 2) == {}    # 20 s + 10 s is over 60% of 40 s
-    assert reused_forms(2, core, 100, 40, 2) == {}      # not measured: nothing to plan
+    assert reused_forms(2, probed, 100, 60, 2) == {"auto_arima": REUSABLE["auto_arima"]}
+    assert reused_forms(2, probed, 100, 50, 2) == {}    # 40 s is over 75% of 50 s
+    # one worker: the core's window and refit (20 s) come first
+    assert reused_forms(2, probed, 100, 60, 1) == {}
+    assert reused_forms(2, probed, 100, 80, 1) == {"auto_arima": REUSABLE["auto_arima"]}
+    assert reused_forms(2, core, 100, 60, 2) == {}      # not measured: nothing to plan
 
 
 def test_a_planned_learner_is_not_priced_out_again():
@@ -262,6 +265,17 @@ def test_the_refit_reuses_the_forms_the_single_window_trial_chose():
                            trial.fitted.predict(6)["forecast"].to_numpy())
     # on several windows nothing is kept: one window's forms would not stand for the others
     assert run_trial(spec, rolling_origin(ds, 6, 2), context).fitted is None
+
+
+def test_the_costly_learner_starts_at_once_beside_the_core_with_several_workers():
+    from tsauto.tasks.forecasting import BASELINES, search_task
+
+    ds = dataset(make_panel(n_series=2, length=48))
+    planned = {"auto_arima": {"approximation": True}}
+    assert search_task(ds).baselines == BASELINES
+    assert search_task(ds, {}, planned, 2).baselines[:2] == ("seasonal_naive", "auto_arima")
+    one = search_task(ds, {}, planned, 1).baselines
+    assert one.index("auto_arima") == 4 and one.index("lightgbm") == 5  # after the core
 
 
 def test_a_search_spends_a_costly_learner_once_and_refits_it_from_its_trial(monkeypatch):

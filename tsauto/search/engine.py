@@ -21,7 +21,7 @@ import optuna
 
 from tsauto.evaluation.metrics import METRICS, fallback_metric
 from tsauto.learners.space import Choice, FloatRange, IntRange
-from tsauto.search.executor import Executor
+from tsauto.search.executor import Executor, concurrent_jobs
 from tsauto.search.trial import TrialResult, TrialSpec
 
 # Refit takes about one fold's fit; keep a margin for start-up and pickling.
@@ -195,9 +195,12 @@ def _refit_reserve(trials, metric, sign, n_folds, settings) -> float:
     done = sorted([t for t in trials if t.status == "completed"],
                   key=lambda t: sign * t.metrics.get(metric, np.inf))
     members = 5 if (settings.enable_voting_ensemble or settings.enable_stack_ensemble) else 1
-    # a trial that kept its fitted forms is refitted by re-filtering them, not by a new search
-    per_fold = sum(t.duration * (_REUSED_REFIT if t.fitted is not None else 1.0)
-                   for t in done[:members]) / max(n_folds, 1)
+    # a trial that kept its fitted forms is refitted by re-filtering them, not by a new search;
+    # several workers refit the members side by side
+    fits = [t.duration * (_REUSED_REFIT if t.fitted is not None else 1.0) / max(n_folds, 1)
+            for t in done[:members]]
+    per_fold = max(sum(fits) / concurrent_jobs(settings.max_concurrent_trials),
+                   max(fits, default=0.0))
     return _REFIT_MARGIN * per_fold + _WORKER_START * min(members, len(done)) + 1.0
 
 

@@ -47,6 +47,7 @@ from tsauto.search.ensembles import (
     ensemble_params,
     is_ensemble,
 )
+from tsauto.search.executor import concurrent_jobs
 from tsauto.search.trial import (
     TrialResult,
     TrialSpec,
@@ -95,13 +96,16 @@ def make_dataset(settings, frame: pd.DataFrame) -> TimeSeriesDataset:
 
 
 def search_task(dataset: TimeSeriesDataset, measured: dict | None = None,
-                planned: dict | None = None) -> SearchTask:
+                planned: dict | None = None, workers: int = 1) -> SearchTask:
     """``measured``: seconds per series per fold by learner, ``planned``: the costly learners
-    spent once, with their trial's parameters (``forecasting_plan.plan_search``)."""
+    spent once, with their trial's parameters (``forecasting_plan.plan_search``), ``workers``:
+    trials at once."""
     planned = dict(planned or {})
-    # a planned learner runs right after the statistical core, before the learners it would
-    # otherwise wait behind: the plan counted on its time
-    baselines = tuple(sorted(BASELINES, key=lambda n: (n not in (*BASELINES[:4], *planned),)))
+    # The plan counted on a planned learner's time: with several workers it starts at once
+    # (after seasonal naive, instant) and the core runs beside it; with one, right after the
+    # core, before the learners it would otherwise wait behind.
+    first = BASELINES[:1] if workers > 1 else BASELINES[:4]
+    baselines = tuple(sorted(BASELINES, key=lambda n: (n not in first, n not in planned)))
     return SearchTask(registry, baselines, run_trial,
                       partial(ensembles, target=dataset.target_column,
                               time_column=dataset.time_column),
@@ -135,7 +139,7 @@ def prepare(settings, dataset: TimeSeriesDataset, valid, reporter: Reporter,
                                else (windows, {}, {}))
     context = replace(context, reuse_forms=tuple(planned))
     filled = windows_filled(dataset.lengths, s.horizon, n_cv, step)
-    task = search_task(dataset, measured, planned)
+    task = search_task(dataset, measured, planned, concurrent_jobs(s.max_concurrent_trials))
 
     def refit_args(members: list[TrialResult]):
         """The learner is refitted on the series it forecasts: not the fallback's."""

@@ -174,9 +174,12 @@ def planned_windows(windows: int, probed: dict[str, float], n_series: int, budge
 # Reusing forms is chosen over admitting ARIMA unvalidated at refit (same cost, one search, but
 # no score: an unscored member cannot be weighed) and over validating ARIMA on fewer windows
 # than the rest (scores on different rows are not comparable).
+# A trial runs in one process (its worker starts no pool): on 2 cores ARIMA's one fit takes
+# ~70% of the budget in one worker while the core is validated and the rest searched in the
+# other (max_concurrent_trials="auto"); with one worker the core runs before it.
 REUSABLE = {"auto_arima": {"approximation": True}}  # learner -> parameters of its one trial
 APPROXIMATE = 0.4   # the approximate search's cost against the exact one's (measured above)
-REUSE_SHARE = 0.6   # of the budget its one fit and the core's fit and refit may take
+REUSE_SHARE = 0.75  # of the budget its one fit (and, with one worker, the core's) may take
 
 
 class SearchPlan(NamedTuple):
@@ -186,11 +189,12 @@ class SearchPlan(NamedTuple):
 
 
 def reused_forms(windows: int, probed: dict[str, float], n_series: int, budget: float,
-                 cores: int) -> dict[str, dict]:
+                 workers: int) -> dict[str, dict]:
     """The costly learners (``REUSABLE``) that ``candidate_learners`` would skip on
-    ``windows`` windows and whose one approximate fit, with the core's fit on one window and
-    its refit, takes at most ``REUSE_SHARE`` of the budget, with their trial's parameters."""
-    core = sum(probed.get(name, 0.0) for name in CORE) * n_series / max(cores, 1)
+    ``windows`` windows and whose one approximate fit takes at most ``REUSE_SHARE`` of the
+    budget in one of ``workers`` trial workers (with one worker, after the core's fit on one
+    window and its refit), with their trial's parameters."""
+    core = sum(probed.get(name, 0.0) for name in CORE) * n_series  # one process, one window
     out = {}
     for name, params in REUSABLE.items():
         if name not in probed:
@@ -198,7 +202,7 @@ def reused_forms(windows: int, probed: dict[str, float], n_series: int, budget: 
         one = probed[name] * n_series  # one window, one process: candidate_learners' units
         if one * windows <= budget / 2:
             continue  # validated like every learner
-        if APPROXIMATE * one / max(cores, 1) + 2 * core <= REUSE_SHARE * budget:
+        if APPROXIMATE * one + (2 * core if workers < 2 else 0.0) <= REUSE_SHARE * budget:
             out[name] = dict(params)
     return out
 
@@ -209,10 +213,12 @@ def plan_search(dataset: TimeSeriesDataset, context: ForecastContext, settings, 
     learners spent once, for a search of ``dataset`` under ``settings``; nothing is probed
     without a time budget."""
     from tsauto.learners._stat_common import cpu_count
+    from tsauto.search.executor import concurrent_jobs
 
     budget = settings.time_budget
     if budget is None:
         return SearchPlan(windows, {}, {})
+    workers = concurrent_jobs(settings.max_concurrent_trials)
     from tsauto.learners import registry
     from tsauto.search.engine import preloads
 
@@ -222,9 +228,9 @@ def plan_search(dataset: TimeSeriesDataset, context: ForecastContext, settings, 
     planned = {}
     if settings.n_cross_validations == "auto":
         windows = planned_windows(windows, probed, dataset.n_series, budget, cpu_count())
-        planned = reused_forms(windows, probed, dataset.n_series, budget, cpu_count())
+        planned = reused_forms(windows, probed, dataset.n_series, budget, workers)
     elif windows == 1:  # one window given: its forms can stand for the refit's as well
-        planned = reused_forms(1, probed, dataset.n_series, budget, cpu_count())
+        planned = reused_forms(1, probed, dataset.n_series, budget, workers)
     return SearchPlan(1 if planned else windows, probed, planned)
 
 
