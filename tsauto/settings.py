@@ -81,6 +81,13 @@ Int = Annotated[int, BeforeValidator(_not_bool)]
 Float = Annotated[float, BeforeValidator(_not_bool)]
 
 
+def _count_or_auto(value, what: str, auto: str = ""):
+    """A count setting that may also be 'auto': 1 or more."""
+    if isinstance(value, int) and value < 1:
+        raise ValueError(f"use 1 or more {what}, or 'auto'{auto}")
+    return value
+
+
 class _Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False,
                               allow_inf_nan=False)
@@ -188,6 +195,11 @@ class _SearchSettings(_Settings):
         if chosen.get("blocked_models") == "costly":
             chosen["blocked_models"] = cls.costly_learners()
         return {**{k: v for k, v in chosen.items() if k not in data}, **data}
+
+    @field_validator("max_concurrent_trials")
+    @classmethod
+    def _concurrent(cls, value):
+        return _count_or_auto(value, "trials at once", " (one per core)")
 
     @field_validator("time_budget", "trial_timeout", mode="before")
     @classmethod
@@ -321,19 +333,10 @@ class ForecastSettings(_SearchSettings):
             raise ValueError("lags must be 1 or more")
         return value
 
-    @field_validator("max_concurrent_trials")
-    @classmethod
-    def _concurrent(cls, value):
-        if isinstance(value, int) and value < 1:
-            raise ValueError("use 1 or more trials at once, or 'auto' (one per core)")
-        return value
-
     @field_validator("n_cross_validations")
     @classmethod
     def _n_cv(cls, value):
-        if isinstance(value, int) and value < 1:
-            raise ValueError("use 1 or more windows, or 'auto'")
-        return value
+        return _count_or_auto(value, "windows")
 
     @model_validator(mode="after")
     def _holidays(self):

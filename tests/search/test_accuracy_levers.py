@@ -284,12 +284,13 @@ def test_a_search_spends_a_costly_learner_once_and_refits_it_from_its_trial(monk
     # measured: ARIMA far over half the budget on every window, the core cheap
     monkeypatch.setattr(forecasting_plan, "probe_costs", lambda *a, **k: {
         "auto_theta": 0.01, "auto_ets": 0.01, "auto_ces": 0.01, "auto_arima": 200.0})
-    s = ForecastSettings(**ROLES, horizon=6, time_budget=600, max_trials=3, verbosity=0, seed=0,
-                         allowed_models=["seasonal_naive", "auto_theta", "auto_arima"])
+    s = ForecastSettings(**ROLES, horizon=6, time_budget=600, max_trials=2, verbosity=0, seed=0,
+                         allowed_models=["seasonal_naive", "auto_arima"])
     run = AutoML(s).fit(make_panel(n_series=2, length=48))
     board = run.leaderboard()
     arima = run.result.trials[[t.learner for t in run.result.trials].index("auto_arima")]
     assert arima.params == {"approximation": True} and arima.fitted is not None
     assert len(arima.fold_metrics) == 1 and "auto_arima" not in run.result.skipped_learners
+    assert "auto_arima spent once" in run.validation  # said where the validation is described
     assert (board.learner == "auto_arima").sum() == 1
     assert run.best_model.forecast().notna().all().all()

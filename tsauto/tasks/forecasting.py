@@ -172,6 +172,11 @@ def prepare(settings, dataset: TimeSeriesDataset, valid, reporter: Reporter,
 
     folds = (rolling_origin(dataset, s.horizon, n_cv, step) if filled.any() else [])
     validation = f"{n_cv} rolling-origin window(s) of {s.horizon} periods, {step} apart"
+    if planned:  # why one window, and why that learner's row is unlike the others'
+        validation += (f"; {', '.join(planned)} spent once (its validation on every window did "
+                       f"not fit the time budget): every learner is validated on the last "
+                       f"window, it runs with {planned}, and its refit reuses the forms it "
+                       f"fitted there")
     if not folds:
         validation = f"none: no series can fill one window of {s.horizon} periods"
     return Prepared(dataset, report, folds, context, task, validation, refit_learner,
