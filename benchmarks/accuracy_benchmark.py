@@ -43,11 +43,15 @@ def _load() -> str:
     return f"{one:.1f} (5 min: {five:.1f}) on {os.cpu_count()} cores"
 
 
-def fit_tsauto(c: panel.Collection, train: pd.DataFrame, test: pd.DataFrame, budget: float):
-    """(forecast frame with 'yhat', seconds, what was chosen, skipped learners, trials)."""
+def fit_tsauto(c: panel.Collection, train: pd.DataFrame, test: pd.DataFrame, budget: float,
+               trials: str = "default"):
+    """(forecast frame with 'yhat', seconds, what was chosen, skipped learners, trials);
+    ``trials``: max_concurrent_trials ('default': tsauto's own)."""
+    extra = {} if trials == "default" else {
+        "max_concurrent_trials": trials if trials == "auto" else int(trials)}
     settings = ForecastSettings(time_column="ds", target_column="y", grain_columns=["unique_id"],
                                 horizon=c.h, time_budget=budget, seed=0, verbosity=0,
-                                known_covariates=list(c.covariates))
+                                known_covariates=list(c.covariates), **extra)
     start = time.perf_counter()
     run = AutoML(settings).fit(train)
     future = test[["unique_id", "ds", *c.covariates]] if c.covariates else None
@@ -60,7 +64,7 @@ def fit_tsauto(c: panel.Collection, train: pd.DataFrame, test: pd.DataFrame, bud
         len(done), tried
 
 
-def bench(name: str, runs: int) -> list[dict]:
+def bench(name: str, runs: int, trials: tuple[str, ...] = ("default",)) -> list[dict]:
     c = panel.load(name)
     train, test = panel.split(c.frame, c.h)
     print(f"-- {c.description}; load {_load()}", flush=True)
@@ -72,9 +76,12 @@ def bench(name: str, runs: int) -> list[dict]:
         print(rows[-1], flush=True)
     budget = peers["StatEnsemble"][1]
     ens = rows[-1]["mase"]
-    for r in range(runs):
-        fc, secs, chose, skipped, n_trials, n_done, tried = fit_tsauto(c, train, test, budget)
-        row = {"collection": c.description, "method": f"tsauto (run {r + 1}, {budget:.0f}s budget)",
+    for r, at_once in ((r, t) for t in trials for r in range(runs)):
+        fc, secs, chose, skipped, n_trials, n_done, tried = fit_tsauto(c, train, test, budget,
+                                                                       at_once)
+        label = "" if at_once == "default" else f", max_concurrent_trials={at_once}"
+        row = {"collection": c.description,
+               "method": f"tsauto (run {r + 1}, {budget:.0f}s budget{label})",
                "secs": secs, **panel.score(fc, test, train, c.season), "chose": chose,
                "skipped": "; ".join(f"{k}: {v}" for k, v in skipped.items()),
                "trials": f"{n_done}/{n_trials} completed; learners tried: {', '.join(tried)}",
@@ -108,7 +115,8 @@ def render(rows: list[dict], command: str, started: str, loads: list[str]) -> st
                      f"{row['smape']:.3f} | {row['secs']:.1f} | {ratio} | {row.get('chose', '')} |")
     ratios = pd.DataFrame([r for r in rows if "ratio" in r])
     if not ratios.empty:
-        ratios["run"] = ratios["method"].str.extract(r"run (\d+)")[0]
+        ratios["run"] = ratios["method"].str.extract(r"(run \d+).*?(, max_concurrent_trials=\w+)?\)"
+                                                     ).fillna("").sum(axis=1).str[4:]
         lines += ["", "Geometric mean of tsauto's MASE ratio to the statistical ensemble:", ""]
         for run, part in ratios.groupby("run"):
             gm = float(np.exp(np.log(part["ratio"]).mean()))
@@ -143,6 +151,9 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", choices=list(panel.COLLECTIONS),
                         help="collections to run (default: all)")
     parser.add_argument("--runs", type=int, default=1, help="tsauto fits per collection")
+    parser.add_argument("--trials", nargs="+", default=["default"],
+                        help="tsauto's max_concurrent_trials, each run after the same peers "
+                             "(e.g. 1 auto; default: tsauto's default)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "accuracy.md"))
     args = parser.parse_args()
     os.environ.setdefault("MPLCONFIGDIR", tempfile.mkdtemp())
@@ -151,7 +162,7 @@ def main() -> None:
     rows, loads = [], []
     for name in args.only or list(panel.COLLECTIONS):
         loads.append(f"{name} {_load()}")
-        rows += bench(name, args.runs)
+        rows += bench(name, args.runs, tuple(args.trials))
         # written after each collection, so that an interrupted pass keeps what it measured
         Path(args.out).write_text(render(rows, command, started, loads))
     print(render(rows, command, started, loads))

@@ -24,6 +24,9 @@ def forecast_settings(**kw):
     (dict(max_trials=False), "max_trials=False is not valid: a bool"),
     (dict(early_stopping_trials=True), "early_stopping_trials=True"),
     (dict(max_concurrent_trials=True), "max_concurrent_trials=True"),
+    (dict(max_concurrent_trials=0), "max_concurrent_trials=0 is not valid: use 1 or more trials "
+                                    "at once, or 'auto'"),
+    (dict(max_concurrent_trials="all"), "max_concurrent_trials='all' is not valid"),
     (dict(seed=True), "seed=True"),
     (dict(seed=-1), "seed=-1 is not valid"),
     (dict(verbosity=True), "verbosity=True"),

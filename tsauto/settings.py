@@ -81,6 +81,13 @@ Int = Annotated[int, BeforeValidator(_not_bool)]
 Float = Annotated[float, BeforeValidator(_not_bool)]
 
 
+def _count_or_auto(value, what: str, auto: str = ""):
+    """A count setting that may also be 'auto': 1 or more."""
+    if isinstance(value, int) and value < 1:
+        raise ValueError(f"use 1 or more {what}, or 'auto'{auto}")
+    return value
+
+
 class _Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False,
                               allow_inf_nan=False)
@@ -165,7 +172,9 @@ class _SearchSettings(_Settings):
                                                        "this.")
     early_stopping_trials: Int | None = Field(
         20, gt=0, description="Stop after this many trials without improvement (None: never).")
-    max_concurrent_trials: Int = Field(1, gt=0, description="Trials run at once in workers.")
+    max_concurrent_trials: Int | Literal["auto"] = Field(
+        1, description="Trials run at once in workers; 'auto': one per core, each trial's "
+                       "learner limited to its share of the cores.")
     enable_voting_ensemble: bool = Field(True, description="Add a greedy-selection ensemble.")
     enable_stack_ensemble: bool = Field(True, description="Add a stacked (ElasticNet) ensemble.")
     seed: Int = Field(0, ge=0, lt=2**32, description="Seed of every random choice.")
@@ -186,6 +195,11 @@ class _SearchSettings(_Settings):
         if chosen.get("blocked_models") == "costly":
             chosen["blocked_models"] = cls.costly_learners()
         return {**{k: v for k, v in chosen.items() if k not in data}, **data}
+
+    @field_validator("max_concurrent_trials")
+    @classmethod
+    def _concurrent(cls, value):
+        return _count_or_auto(value, "trials at once", " (one per core)")
 
     @field_validator("time_budget", "trial_timeout", mode="before")
     @classmethod
@@ -322,9 +336,7 @@ class ForecastSettings(_SearchSettings):
     @field_validator("n_cross_validations")
     @classmethod
     def _n_cv(cls, value):
-        if isinstance(value, int) and value < 1:
-            raise ValueError("use 1 or more windows, or 'auto'")
-        return value
+        return _count_or_auto(value, "windows")
 
     @model_validator(mode="after")
     def _holidays(self):

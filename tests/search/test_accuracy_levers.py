@@ -99,11 +99,11 @@ def test_the_probe_times_the_family_on_series_spread_over_the_lengths():
     probed = probe_costs(ds, context, 600, ["auto_theta", "auto_ets"])
     assert set(probed) == {"auto_theta", "auto_ets"} and all(v > 0 for v in probed.values())
     s = ForecastSettings(**ROLES, horizon=6, time_budget=None)
-    assert plan_search(ds, context, s, 3) == (3, {})  # no budget: nothing probed or cut
+    assert plan_search(ds, context, s, 3) == (3, {}, {})  # no budget: nothing probed or cut
     s = ForecastSettings(**ROLES, horizon=6, time_budget=600, n_cross_validations=2,
                          allowed_models=["auto_theta", "naive"])
-    windows, probed = plan_search(ds, context, s, 2)
-    assert windows == 2 and set(probed) == {"auto_theta"}  # given windows are kept
+    windows, probed, planned = plan_search(ds, context, s, 2)
+    assert windows == 2 and set(probed) == {"auto_theta"} and not planned  # windows kept
 
 
 def _trial(i, learner, oof, mase):
@@ -215,3 +215,82 @@ def test_a_stack_that_keeps_one_member_is_not_built():
     made = ensemble_trials(trials, folds, context, "mae", 3, voting=False, target="sales",
                            time_column="date")
     assert made == []
+
+
+# -- a costly learner spent once (AutoARIMA on long panels) --------------------------------
+def test_a_costly_learner_is_spent_once_only_when_its_normal_validation_is_not_affordable():
+    from tsauto.tasks.forecasting_plan import REUSABLE, reused_forms
+
+    core = {"auto_theta": 0.01, "auto_ets": 0.05, "auto_ces": 0.04}  # 100 series: 10 s
+    # ARIMA 1 s per series: 100 s a window in one process; its approximate search: 40 s
+    probed = {**core, "auto_arima": 1.0}
+    assert reused_forms(1, probed, 100, 300, 2) == {}   # affordable as it is: validated normally
+    assert reused_forms(2, probed, 100, 60, 2) == {"auto_arima": REUSABLE["auto_arima"]}
+    assert reused_forms(2, probed, 100, 50, 2) == {}    # 40 s is over 75% of 50 s
+    # one worker: the core's window and refit (20 s) come first
+    assert reused_forms(2, probed, 100, 60, 1) == {}
+    assert reused_forms(2, probed, 100, 80, 1) == {"auto_arima": REUSABLE["auto_arima"]}
+    assert reused_forms(2, core, 100, 60, 2) == {}      # not measured: nothing to plan
+
+
+def test_a_planned_learner_is_not_priced_out_again():
+    declared = {"low": 0.0, "medium": 0.0, "high": 0.0}
+    task = SearchTask(registry, (), None, None, 100, declared, {}, {"auto_arima": 5.0},
+                      {"auto_arima": {"approximation": True}})
+    s = ForecastSettings(**ROLES, horizon=6, allowed_models=None)
+    chosen, skipped = candidate_learners(s, task, 1, 100)
+    assert "auto_arima" in chosen and "auto_arima" not in skipped
+
+
+def test_the_refit_reuses_the_forms_the_single_window_trial_chose():
+    from tsauto.evaluation.splits import rolling_origin
+    from tsauto.search.trial import TrialSpec
+    from tsauto.tasks.forecasting import refit_learner, run_trial
+
+    ds = dataset(make_panel(n_series=2, length=48))
+    context = ForecastContext(6, (0.1, 0.9), ds.season_length, FeaturizationSpec(), 0,
+                              reuse_forms=("auto_arima",))
+    spec = TrialSpec(0, "auto_arima", {"approximation": True}, registry.get("auto_arima"))
+    trial = run_trial(spec, rolling_origin(ds, 6, 1), context)
+    assert trial.status == "completed" and trial.fitted is not None
+    chosen = trial.fitted.forms_
+    assert all(f is not None for f in chosen)
+    spec.fitted = trial.fitted
+    refit = refit_learner(spec, ds, context)
+    # the same fitted models (no new order search), their state run through all the data
+    assert all(a is b for a, b in zip(refit.forms_, chosen))
+    forecast = refit.predict(6)
+    assert np.isfinite(forecast["forecast"]).all()
+    assert not np.allclose(forecast["forecast"].to_numpy(),
+                           trial.fitted.predict(6)["forecast"].to_numpy())
+    # on several windows nothing is kept: one window's forms would not stand for the others
+    assert run_trial(spec, rolling_origin(ds, 6, 2), context).fitted is None
+
+
+def test_the_costly_learner_starts_at_once_beside_the_core_with_several_workers():
+    from tsauto.tasks.forecasting import BASELINES, search_task
+
+    ds = dataset(make_panel(n_series=2, length=48))
+    planned = {"auto_arima": {"approximation": True}}
+    assert search_task(ds).baselines == BASELINES
+    assert search_task(ds, {}, planned, 2).baselines[:2] == ("seasonal_naive", "auto_arima")
+    one = search_task(ds, {}, planned, 1).baselines
+    assert one.index("auto_arima") == 4 and one.index("lightgbm") == 5  # after the core
+
+
+def test_a_search_spends_a_costly_learner_once_and_refits_it_from_its_trial(monkeypatch):
+    from tsauto.tasks import forecasting_plan
+
+    # measured: ARIMA far over half the budget on every window, the core cheap
+    monkeypatch.setattr(forecasting_plan, "probe_costs", lambda *a, **k: {
+        "auto_theta": 0.01, "auto_ets": 0.01, "auto_ces": 0.01, "auto_arima": 200.0})
+    s = ForecastSettings(**ROLES, horizon=6, time_budget=600, max_trials=2, verbosity=0, seed=0,
+                         allowed_models=["seasonal_naive", "auto_arima"])
+    run = AutoML(s).fit(make_panel(n_series=2, length=48))
+    board = run.leaderboard()
+    arima = run.result.trials[[t.learner for t in run.result.trials].index("auto_arima")]
+    assert arima.params == {"approximation": True} and arima.fitted is not None
+    assert len(arima.fold_metrics) == 1 and "auto_arima" not in run.result.skipped_learners
+    assert "auto_arima spent once" in run.validation  # said where the validation is described
+    assert (board.learner == "auto_arima").sum() == 1
+    assert run.best_model.forecast().notna().all().all()

@@ -32,7 +32,11 @@ PARALLEL_MIN_SECONDS = 2.0
 
 
 def cpu_count() -> int:
-    """Cores this process may run on (the affinity mask, not the host's core count)."""
+    """Cores this process may run on (the affinity mask, not the host's core count), or its
+    share of them in a search worker beside others (``TSAUTO_CORES``, search/executor.py)."""
+    share = os.environ.get("TSAUTO_CORES", "")
+    if share.isdigit() and int(share) > 0:
+        return int(share)
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux

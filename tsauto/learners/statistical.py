@@ -142,8 +142,10 @@ class StatsForecaster(Forecaster):
     def prepare(self, horizon: int) -> None:
         """After the final fit: keep each series' fitted model (``learns_form`` models: the
         form and parameters their search chose, reused by ``with_history``) and the forecast
-        of ``horizon`` (without known covariates), so that serving never searches again."""
-        if self.learns_form:
+        of ``horizon`` (without known covariates), so that serving never searches again.
+        Forms already kept (a learner from ``with_history``) are reused, not searched again:
+        the refit of a costly learner re-filters the forms its validation chose."""
+        if self.learns_form and getattr(self, "forms_", None) is None:
             lengths = np.diff(self.indptr_)
             self.forms_: list = [None] * len(lengths)
             self.notes_: dict[int, str] = {}
@@ -331,17 +333,22 @@ class AutoARIMA(StatsForecaster):
     capabilities = Capabilities(known_covariates=True, min_history=2, cost="high")
     seconds_per_series = 1.6
 
+    # approximation: conditional sums of squares while searching the orders, maximum
+    # likelihood for the chosen one (R's auto.arima on long series); ~2.5x cheaper
     def __init__(self, quantiles=(), season_length: int | None = None, seasonal: bool = True,
-                 max_p: int = 5, max_q: int = 5, stepwise: bool = True, n_jobs: int = -1) -> None:
+                 max_p: int = 5, max_q: int = 5, stepwise: bool = True,
+                 approximation: bool = False, n_jobs: int = -1) -> None:
         super().__init__(quantiles, season_length=season_length, seasonal=seasonal, max_p=max_p,
-                         max_q=max_q, stepwise=stepwise, n_jobs=n_jobs)
+                         max_q=max_q, stepwise=stepwise, approximation=approximation,
+                         n_jobs=n_jobs)
 
     def _model(self, season_length, horizon, levels, windows):
         from statsforecast.models import AutoARIMA as Model
 
         p = self.params
         return Model(season_length=season_length, seasonal=p["seasonal"], max_p=p["max_p"],
-                     max_q=p["max_q"], stepwise=p["stepwise"])
+                     max_q=p["max_q"], stepwise=p["stepwise"],
+                     approximation=p.get("approximation", False))
 
     @classmethod
     def search_space(cls):

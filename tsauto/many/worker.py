@@ -56,14 +56,14 @@ def as_schema(frame: pd.DataFrame) -> pd.DataFrame:
 def fit_partition(data: pd.DataFrame, name: str, spec: dict) -> dict:
     """One partition's AutoML in ``output_dir/partitions/<name>/``; returns its result row."""
     from tsauto.automl import AutoML, _crash_point, fingerprint
-    from tsauto.search.executor import jobs_in_process
+    from tsauto.search.executor import concurrent_jobs, jobs_in_process
     from tsauto.settings import settings_from_json
 
     settings = settings_from_json(spec["settings"])
     settings.verbosity = 0  # a thousand partitions' progress lines would drown the driver's
     if spec.get("cores"):  # trials never use more processes than the worker has cores
-        settings.max_concurrent_trials = max(1, min(settings.max_concurrent_trials,
-                                                    int(spec["cores"])))
+        wanted = concurrent_jobs(settings.max_concurrent_trials)
+        settings.max_concurrent_trials = max(1, min(wanted, int(spec["cores"])))
     folder = Path(spec["output_dir"]) / PARTITIONS / name
     data = plain_types(data)
     # Engines deliver a partition's rows in any order: sorted, the fit and its fingerprint are

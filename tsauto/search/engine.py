@@ -21,12 +21,15 @@ import optuna
 
 from tsauto.evaluation.metrics import METRICS, fallback_metric
 from tsauto.learners.space import Choice, FloatRange, IntRange
-from tsauto.search.executor import Executor
+from tsauto.search.executor import Executor, concurrent_jobs
 from tsauto.search.trial import TrialResult, TrialSpec
 
 # Refit takes about one fold's fit; keep a margin for start-up and pickling.
 _REFIT_MARGIN = 1.5
 _WORKER_START = 1.0  # seconds to start a worker, import its learner and load its inputs
+# A refit that re-filters the fitted forms of a trial (TrialResult.fitted) costs about this
+# share of the trial (us_employment, AutoARIMA: the state filter against the order search)
+_REUSED_REFIT = 0.1
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,10 @@ class SearchTask:
     # learner name -> measured seconds per unit per fold (tsauto.tasks.forecasting_plan), over the
     # declared cost
     measured: dict[str, float] = field(default_factory=dict)
+    # learner name -> parameters of the one trial the task's plan affords it (e.g. AutoARIMA's
+    # approximate order search): not priced out again by candidate_learners, run with these
+    # parameters among the baselines, and never proposed (another trial would not fit)
+    planned: dict[str, dict] = field(default_factory=dict)
     # share of the time budget the task spends making the model after the refit (forecasting's
     # calibration windows): kept back from the search like the refit itself
     after_refit_share: float = 0.0
@@ -141,6 +148,9 @@ def candidate_learners(settings, task: SearchTask, n_folds: int, budget: float |
         if name in task.unsuited and settings.allowed_models is None:
             skipped[name] = task.unsuited[name]
             continue
+        if name in task.planned:
+            chosen.append(name)
+            continue
         measured = name in task.measured
         expected = task.measured.get(name, task.cost_seconds[caps.cost]) * task.size * n_folds
         if budget is not None and expected > budget / 2 and settings.allowed_models is None:
@@ -189,7 +199,12 @@ def _refit_reserve(trials, metric, sign, n_folds, settings, after_share: float =
     done = sorted([t for t in trials if t.status == "completed"],
                   key=lambda t: sign * t.metrics.get(metric, np.inf))
     members = 5 if (settings.enable_voting_ensemble or settings.enable_stack_ensemble) else 1
-    per_fold = sum(t.duration for t in done[:members]) / max(n_folds, 1)
+    # a trial that kept its fitted forms is refitted by re-filtering them, not by a new search;
+    # several workers refit the members side by side
+    fits = [t.duration * (_REUSED_REFIT if t.fitted is not None else 1.0) / max(n_folds, 1)
+            for t in done[:members]]
+    per_fold = max(sum(fits) / concurrent_jobs(settings.max_concurrent_trials),
+                   max(fits, default=0.0))
     return (_REFIT_MARGIN * per_fold + _WORKER_START * min(members, len(done)) + 1.0
             + after_share * (settings.time_budget or 0.0))
 
@@ -268,8 +283,10 @@ def search(task: SearchTask, folds: list, settings, context,
     optuna.logging.set_verbosity(logging.WARNING)
     study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=settings.seed))
     onnx_only = getattr(settings, "enable_onnx_compatible_models", False)
-    queue = [(name, onnx_defaults(task.registry.get(name)) if onnx_only else {})
+    queue = [(name, task.planned.get(name) or
+              (onnx_defaults(task.registry.get(name)) if onnx_only else {}))
              for name in task.baselines if name in learners]
+    proposable = [name for name in learners if name not in task.planned]
     executor = Executor(workdir, task.run_trial, (folds, context), settings.max_concurrent_trials,
                         preloads(task.registry, learners))
     trials: list[TrialResult] = []
@@ -322,9 +339,12 @@ def search(task: SearchTask, folds: list, settings, context,
                                              stop_reason(clock=not replaying)):
                 if queue:
                     (name, params), otrial = queue.pop(0), None
+                elif not proposable:
+                    stopped = "all trials done"
+                    break
                 else:
                     otrial = study.ask()
-                    name, params = _suggest(otrial, learners, task.registry, getattr(
+                    name, params = _suggest(otrial, proposable, task.registry, getattr(
                         settings, "enable_onnx_compatible_models", False))
                 key = config_key(name, params)
                 if key in seen:  # same configuration again: answer from memory

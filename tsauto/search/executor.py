@@ -26,13 +26,37 @@ from pathlib import Path
 from typing import Any
 
 _PRELOAD = ["numpy", "pandas", "tsauto.search.trial"]
+# The cores one worker's learner may use when several workers share the machine (tsauto's own
+# cpu_count and joblib's read it): trials x threads stay within the cores.
+CORES_ENV = "TSAUTO_CORES"
 
 
-def _child(func: Callable, args_path: str, extra: Any, result_path: str) -> None:
+def concurrent_jobs(setting: int | str) -> int:
+    """Jobs at once for a ``max_concurrent_trials`` setting: 'auto' is one per core.  A trial's
+    statistical learner runs in one process (a daemonic worker starts no pool), so on 2 cores one
+    trial at a time leaves a core idle."""
+    if setting == "auto":
+        from tsauto.learners._stat_common import cpu_count
+
+        return cpu_count()
+    return int(setting)
+
+
+def _child(func: Callable, args_path: str, extra: Any, result_path: str,
+           cores: int | None = None) -> None:
     # Library warnings from inside a trial (convergence, fallbacks to one thread) would flood
     # the user's console once per trial; what matters is recorded in the trial's result.
     warnings.simplefilter("ignore")
-    result = _run_job(func, args_path, extra)
+    if cores is None:
+        result = _run_job(func, args_path, extra)
+    else:
+        # several workers at once: each learner's threads (OpenMP, BLAS, joblib) get this
+        # worker's share of the cores, not all of them each
+        from threadpoolctl import threadpool_limits
+
+        os.environ[CORES_ENV] = os.environ["LOKY_MAX_CPU_COUNT"] = str(cores)
+        with threadpool_limits(limits=cores):
+            result = _run_job(func, args_path, extra)
     tmp = result_path + ".tmp"
     with open(tmp, "wb") as fh:
         pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
@@ -102,7 +126,7 @@ class Executor:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.func = func
         self.in_process = in_process()
-        self.max_workers = 1 if self.in_process else max_workers
+        self.max_workers = 1 if self.in_process else concurrent_jobs(max_workers)
         self.args_path = self.workdir / "shared.pkl"
         with open(self.args_path, "wb") as fh:
             pickle.dump(shared, fh, protocol=pickle.HIGHEST_PROTOCOL)
@@ -124,8 +148,13 @@ class Executor:
         if self.in_process:
             self.running[key] = self._run_here(key, extra, timeout, result_path)
             return
+        cores = None
+        if self.max_workers > 1:
+            from tsauto.learners._stat_common import cpu_count
+
+            cores = max(1, cpu_count() // self.max_workers)
         process = self.ctx.Process(target=_child, args=(self.func, str(self.args_path), extra,
-                                                        str(result_path)), daemon=True)
+                                                        str(result_path), cores), daemon=True)
         with _main_not_reimported():
             process.start()
         self.running[key] = Job(key, process, result_path, time.monotonic(), timeout)

@@ -108,7 +108,8 @@ def fit_members(prepared: Refittable, settings, workdir, members, started, error
             while queue and executor.free:
                 t = queue.pop(0)
                 executor.submit(t.trial_id, TrialSpec(t.trial_id, t.learner, t.params,
-                                                      registry.get(t.learner)), remaining)
+                                                      registry.get(t.learner), t.fitted),
+                                remaining)
             for key, status, payload, _ in executor.wait_any():
                 if status != "ok":
                     errors.append(f"refit of trial {key}: {str(payload).splitlines()[0]}")

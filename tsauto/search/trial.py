@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -26,6 +27,9 @@ class TrialSpec:
     # registered outside tsauto's families, e.g. a user's own or a test's; the task's registry
     # names it, the search does not know any registry.
     cls: type
+    # At refit only: the learner its validation fitted, whose learned forms (a costly learner's
+    # per-series orders, see TrialResult.fitted) are reused instead of searched again.
+    fitted: Any = None
 
 
 @dataclass
@@ -39,6 +43,9 @@ class TrialResult:
     duration: float = 0.0
     error: str | None = None
     oof: pd.DataFrame | None = None  # out-of-fold forecasts with actuals, for ensembles
+    # The learner fitted on the (single) validation window's training part, kept only when the
+    # task asks its refit to reuse what that fit learned (in memory: not stored with the run)
+    fitted: Any = None
 
 
 def build_learner(spec: TrialSpec, context):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import numpy as np
@@ -48,6 +48,7 @@ from tsauto.search.ensembles import (
     ensemble_params,
     is_ensemble,
 )
+from tsauto.search.executor import concurrent_jobs
 from tsauto.search.trial import (
     TrialResult,
     TrialSpec,
@@ -83,6 +84,9 @@ class ForecastContext:
     season_length: int
     featurization: FeaturizationSpec     # the pivoted learners' design, from the settings
     seed: int
+    # Learners whose single-window trial keeps its fitted forms for the refit to reuse
+    # (forecasting_plan.reused_forms: a costly order search runs once, not twice)
+    reuse_forms: tuple[str, ...] = ()
 
     # Holidays are the featurization's; Prophet takes them too.
     @property
@@ -98,13 +102,22 @@ def make_dataset(settings, frame: pd.DataFrame) -> TimeSeriesDataset:
     return TimeSeriesDataset(frame, **settings.dataset_roles())
 
 
-def search_task(dataset: TimeSeriesDataset, measured: dict | None = None) -> SearchTask:
-    """``measured``: seconds per series per fold by learner (``forecasting_plan.plan_search``)."""
-    return SearchTask(registry, BASELINES, run_trial,
+def search_task(dataset: TimeSeriesDataset, measured: dict | None = None,
+                planned: dict | None = None, workers: int = 1) -> SearchTask:
+    """``measured``: seconds per series per fold by learner, ``planned``: the costly learners
+    spent once, with their trial's parameters (``forecasting_plan.plan_search``), ``workers``:
+    trials at once."""
+    planned = dict(planned or {})
+    # The plan counted on a planned learner's time: with several workers it starts at once
+    # (after seasonal naive, instant) and the core runs beside it; with one, right after the
+    # core, before the learners it would otherwise wait behind.
+    first = BASELINES[:1] if workers > 1 else BASELINES[:4]
+    baselines = tuple(sorted(BASELINES, key=lambda n: (n not in first, n not in planned)))
+    return SearchTask(registry, baselines, run_trial,
                       partial(ensembles, target=dataset.target_column,
                               time_column=dataset.time_column),
                       dataset.n_series, COST_SECONDS, unsuited_learners(dataset, registry),
-                      dict(measured or {}), CALIBRATION_SHARE)
+                      dict(measured or {}), planned, after_refit_share=CALIBRATION_SHARE)
 
 
 # -- the preparation --------------------------------------------------------------------------
@@ -130,10 +143,11 @@ def prepare(settings, dataset: TimeSeriesDataset, valid, reporter: Reporter,
     context = ForecastContext(s.horizon, tuple(s.quantiles), dataset.season_length,
                               featurization, s.seed)
     # the validation depth the budget affords, from the family's measured cost
-    n_cv, measured = (plan_search(dataset, context, s, n_cv) if windows is None
-                      else (windows, {}))
+    n_cv, measured, planned = (plan_search(dataset, context, s, n_cv) if windows is None
+                               else (windows, {}, {}))
+    context = replace(context, reuse_forms=tuple(planned))
     filled = windows_filled(dataset.lengths, s.horizon, n_cv, step)
-    task = search_task(dataset, measured)
+    task = search_task(dataset, measured, planned, concurrent_jobs(s.max_concurrent_trials))
 
     window_cost = [0.0]  # seconds one fold of the members being refitted took in the search
 
@@ -173,6 +187,11 @@ def prepare(settings, dataset: TimeSeriesDataset, valid, reporter: Reporter,
 
     folds = (rolling_origin(dataset, s.horizon, n_cv, step) if filled.any() else [])
     validation = f"{n_cv} rolling-origin window(s) of {s.horizon} periods, {step} apart"
+    if planned:  # why one window, and why that learner's row is unlike the others'
+        validation += (f"; {', '.join(planned)} spent once (its validation on every window did "
+                       f"not fit the time budget): every learner is validated on the last "
+                       f"window, it runs with {planned}, and its refit reuses the forms it "
+                       f"fitted there")
     if not folds:
         validation = f"none: no series can fill one window of {s.horizon} periods"
     return Prepared(dataset, report, folds, context, task, validation, refit_learner,
@@ -181,9 +200,12 @@ def prepare(settings, dataset: TimeSeriesDataset, valid, reporter: Reporter,
 
 # -- the trial and the refit (run in workers) -------------------------------------------------
 def score_fold(learner: Forecaster, fold: Fold, horizon: int, season_length: int,
-               quantiles) -> tuple[dict, pd.DataFrame]:
-    """Fit on the fold's train part, forecast its validation part, compute every metric."""
+               quantiles, keep: bool = False) -> tuple[dict, pd.DataFrame]:
+    """Fit on the fold's train part, forecast its validation part, compute every metric;
+    ``keep``: the learner keeps its per-series fitted forms (``prepare``), for the refit."""
     learner.fit(fold.train)
+    if keep:
+        learner.prepare(horizon)
     valid = fold.valid
     joined = join_actuals(learner.predict(horizon, future=valid.frame), valid.frame,
                           valid.time_column, valid.target_column)
@@ -196,18 +218,22 @@ def run_trial(spec: TrialSpec, folds: list[Fold], context: ForecastContext) -> T
     """Fit and score on every fold; never raises: an error becomes a failed ``TrialResult``
     carrying the error text, so one bad trial cannot stop an experiment."""
     start = time.perf_counter()
+    # One window: its training part is all the data but the horizon, and the forms fitted there
+    # can stand for a refit's (see forecasting_plan.reused_forms)
+    keep = spec.learner in context.reuse_forms and len(folds) == 1
     try:
         fold_metrics, oof = [], []
         for fold in folds:
             learner = build_learner(spec, context)
             metrics, predictions = score_fold(learner, fold, context.horizon,
-                                              context.season_length, context.quantiles)
+                                              context.season_length, context.quantiles, keep)
             fold_metrics.append(metrics)
             oof.append(predictions)
         mean = mean_metrics(fold_metrics)
         return TrialResult(spec.trial_id, spec.learner, spec.params, "completed", mean,
                            fold_metrics, time.perf_counter() - start,
-                           oof=pd.concat(oof, ignore_index=True))
+                           oof=pd.concat(oof, ignore_index=True),
+                           fitted=learner if keep else None)
     except Exception as exc:  # noqa: BLE001 - a trial's failure is data, not a crash
         text = f"{type(exc).__name__}: {exc}"
         tb = traceback.format_exc(limit=-3)
@@ -216,7 +242,12 @@ def run_trial(spec: TrialSpec, folds: list[Fold], context: ForecastContext) -> T
 
 
 def refit_learner(spec: TrialSpec, dataset: TimeSeriesDataset, context: ForecastContext):
-    learner = build_learner(spec, context).fit(dataset)
+    if spec.fitted is not None:
+        # The forms (orders, coefficients) its validation chose, their state filtered through
+        # all the data: the costly search is not run a second time (forecasting_plan)
+        learner = spec.fitted.with_history(dataset)
+    else:
+        learner = build_learner(spec, context).fit(dataset)
     # Local statistical models fit their per-series models here, and keep them and the
     # forecast, inside the budget: the user's first forecast is immediate and serving from new
     # data never searches.
