@@ -37,7 +37,7 @@ import panel  # noqa: E402
 
 import tsauto.evaluation.calibration as calibration  # noqa: E402
 import tsauto.tasks.forecasting as forecasting  # noqa: E402
-from tsauto import AutoML, ForecastSettings  # noqa: E402
+from calibration_windows_benchmark import fit_fixed  # noqa: E402
 
 NEWEST = 8
 RULES = ("cross-mean", "cross-majority", "sequential-mean", "sequential-majority",
@@ -61,12 +61,7 @@ def main() -> None:
         c = panel.load(name)
         train, test = panel.split(c.frame, c.h)
         calibration.JUDGE = "cross-mean"
-        model = AutoML(ForecastSettings(
-            time_column="ds", target_column="y", grain_columns=["unique_id"], horizon=c.h,
-            known_covariates=list(c.covariates), quantiles=ib.QUANTILES,
-            allowed_models=[learner], max_trials=1, n_cross_validations=1,
-            enable_voting_ensemble=False, enable_stack_ensemble=False, verbosity=0,
-            time_budget=None)).fit(train).best_model
+        model = fit_fixed(c, train, learner)
         future = test[["unique_id", "ds", *c.covariates]] if c.covariates else None
         own_forecast = model.forecast(future=future, calibrated=False)
         own = ib.interval_scores(own_forecast.rename(columns={"forecast": "yhat"}), test)
