@@ -24,6 +24,16 @@ import tsauto.tasks.forecasting as forecasting  # noqa: E402
 from tsauto import AutoML, ForecastSettings  # noqa: E402
 
 
+def fit_fixed(c: panel.Collection, train, learner: str):
+    """The model of ``learner`` alone on ``train``: one search window, no time budget."""
+    return AutoML(ForecastSettings(
+        time_column="ds", target_column="y", grain_columns=["unique_id"], horizon=c.h,
+        known_covariates=list(c.covariates), quantiles=ib.QUANTILES,
+        allowed_models=[learner], max_trials=1, n_cross_validations=1,
+        enable_voting_ensemble=False, enable_stack_ensemble=False, verbosity=0,
+        time_budget=None)).fit(train).best_model
+
+
 def main() -> None:
     print("| collection | learner | calibrated on | kept | 50% | 80% | 95% | WQL | own 80% | "
           "own WQL | seconds |\n|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
@@ -34,12 +44,7 @@ def main() -> None:
         for most in (0, 12):
             forecasting.MAX_CALIBRATION_WINDOWS = most
             start = time.perf_counter()
-            model = AutoML(ForecastSettings(
-                time_column="ds", target_column="y", grain_columns=["unique_id"], horizon=c.h,
-                known_covariates=list(c.covariates), quantiles=ib.QUANTILES,
-                allowed_models=[learner], max_trials=1, n_cross_validations=1,
-                enable_voting_ensemble=False, enable_stack_ensemble=False, verbosity=0,
-                time_budget=None)).fit(train).best_model
+            model = fit_fixed(c, train, learner)
             seconds = time.perf_counter() - start
             future = test[["unique_id", "ds", *c.covariates]] if c.covariates else None
             cal, own = (ib.interval_scores(model.forecast(future=future, calibrated=flag)
