@@ -57,3 +57,32 @@ def saved_models(tmp_path_factory):
     regression.save(folder / "regression.pkl")
     return {"forecast": folder / "forecast.pkl", "regression": folder / "regression.pkl",
             "panel": panel, "rows": rows}
+
+
+ACCOMMODATION_CUT = "2015-07-01"
+
+
+def accommodation_settings(**kw):
+    """The forecasting experiment on bundled aus_accommodation that several test files read:
+    three learners (statistical, naive, LightGBM with the CPI covariate), budgeted, seeded."""
+    from tsauto import ForecastSettings, datasets
+
+    roles = datasets.roles("aus_accommodation")
+    roles.pop("freq", None)
+    base = dict(**roles, horizon=4, max_trials=3, time_budget=120, verbosity=0, seed=7,
+                allowed_models=["seasonal_naive", "auto_ets", "lightgbm"])
+    return ForecastSettings(**{**base, **kw})
+
+
+@pytest.fixture(scope="session")
+def accommodation_run(tmp_path_factory):
+    """(run, folder): that experiment fitted once on the data before ACCOMMODATION_CUT and
+    stored as `tsauto fit --out` leaves it.  Tests only read it (the end-to-end flow, the
+    same-seed rerun, the reports of a stored run), so one budgeted fit serves them all."""
+    from tsauto import AutoML, datasets
+
+    frame = datasets.load_frame("aus_accommodation")
+    folder = tmp_path_factory.mktemp("accommodation-run")
+    run = AutoML(accommodation_settings()).fit(frame[frame["Date"] < ACCOMMODATION_CUT],
+                                               output_dir=folder)
+    return run, folder

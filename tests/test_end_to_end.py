@@ -3,7 +3,8 @@
 import pandas as pd
 import pytest
 
-from tsauto import AutoML, ForecastSettings, datasets, load_model
+from tests.conftest import ACCOMMODATION_CUT, accommodation_settings
+from tsauto import AutoML, datasets, load_model
 
 
 @pytest.fixture(scope="module")
@@ -11,18 +12,10 @@ def accommodation():
     return datasets.load_frame("aus_accommodation")
 
 
-def settings(**kw):
-    roles = datasets.roles("aus_accommodation")
-    roles.pop("freq", None)
-    base = dict(**roles, horizon=4, allowed_models=["seasonal_naive", "auto_ets", "lightgbm"],
-                max_trials=4, time_budget=180, verbosity=0, seed=7)
-    return ForecastSettings(**{**base, **kw})
-
-
-def test_fit_leaderboard_forecast_save_load(accommodation, tmp_path):
-    train = accommodation[accommodation["Date"] < "2015-07-01"]
-    future = accommodation[accommodation["Date"] >= "2015-07-01"]
-    run = AutoML(settings()).fit(train, output_dir=tmp_path)
+def test_fit_leaderboard_forecast_save_load(accommodation, accommodation_run, tmp_path):
+    # the shared budgeted fit of accommodation_settings() on the data before the cut
+    run = accommodation_run[0]
+    future = accommodation[accommodation["Date"] >= ACCOMMODATION_CUT]
     board = run.leaderboard()
     assert {"seasonal_naive", "auto_ets", "lightgbm"} <= set(board.learner)
     assert (board[board.learner != "stack_ensemble"].status == "completed").all()
@@ -38,8 +31,9 @@ def test_fit_leaderboard_forecast_save_load(accommodation, tmp_path):
     assert scores["mase"] > 0 and 0 <= scores["coverage"] <= 1
 
 
-def test_same_seed_same_leaderboard(accommodation):
+def test_same_seed_same_leaderboard(accommodation, accommodation_run):
+    # a second budgeted fit of the same settings on the same data, in this process
     cols = ["trial", "learner", "params", "status", "mase", "smape", "pinball"]
-    first = AutoML(settings(max_trials=3)).fit(accommodation).leaderboard()[cols]
-    second = AutoML(settings(max_trials=3)).fit(accommodation).leaderboard()[cols]
-    pd.testing.assert_frame_equal(first, second)
+    train = accommodation[accommodation["Date"] < ACCOMMODATION_CUT]
+    again = AutoML(accommodation_settings()).fit(train).leaderboard()[cols]
+    pd.testing.assert_frame_equal(accommodation_run[0].leaderboard()[cols], again)

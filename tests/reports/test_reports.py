@@ -10,17 +10,17 @@ import pytest
 from matplotlib.figure import Figure
 from sklearn import datasets as sk
 
-from tests.conftest import make_panel
+from tests.conftest import ACCOMMODATION_CUT, make_panel
 from tests.reports.checks import (BACKTEST_SECTIONS, FORECAST_SECTIONS, TABULAR_SECTIONS,
                                   check_report)
-from tsauto import AutoML, ForecastSettings, TimeSeriesDataset, datasets
+from tsauto import AutoML, TimeSeriesDataset, datasets
 from tsauto.data.dataset import SERIES_ID
 from tsauto.errors import DataError, SettingsError
 from tsauto.evaluation.backtest import backtest
 from tsauto.learners import registry
 from tsauto.settings import ClassificationSettings, RegressionSettings
 
-CUT = "2015-07-01"
+CUT = ACCOMMODATION_CUT
 
 
 @pytest.fixture(scope="module")
@@ -29,15 +29,9 @@ def accommodation():
 
 
 @pytest.fixture(scope="module")
-def stored(accommodation, tmp_path_factory):
-    """A forecasting run stored on disk, as `tsauto fit --out` leaves it."""
-    folder = tmp_path_factory.mktemp("run")
-    roles = datasets.roles("aus_accommodation")
-    roles.pop("freq", None)
-    settings = ForecastSettings(**roles, horizon=4, max_trials=3, time_budget=120, verbosity=0,
-                                seed=7, allowed_models=["seasonal_naive", "auto_ets", "lightgbm"])
-    AutoML(settings).fit(accommodation[accommodation["Date"] < CUT], output_dir=folder)
-    return folder
+def stored(accommodation_run):
+    """A forecasting run stored on disk, as `tsauto fit --out` leaves it (shared, read only)."""
+    return accommodation_run[1]
 
 
 def test_cli_report_of_a_stored_forecasting_run(stored, tmp_path, accommodation):

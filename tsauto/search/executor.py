@@ -107,6 +107,31 @@ def _main_not_reimported():
             main.__file__ = path
 
 
+# The modules the fork server was last told to preload, in order.
+_SERVED: list[str] = []
+
+
+def _serve(ctx, modules: list[str]) -> None:
+    """Have the fork server preload ``modules`` as well as what it served before.  A fork server
+    starts once per process and only preloads the list it was started with: a later fit of
+    another family (statistical after tabular, say) would import its libraries in every worker,
+    5-30 s a trial.  One already running without some of ``modules`` is stopped (restarted on
+    the next job with the union) when none of this process's children is alive: a running
+    worker's exit status comes back through the server."""
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver
+    wanted = [m for m in modules if m not in _SERVED]
+    if not wanted:
+        return
+    if getattr(server, "_forkserver_pid", None) is not None:
+        if mp.active_children() or not hasattr(server, "_stop"):
+            return  # keep the running server; the workers import what it lacks
+        server._stop()
+    _SERVED.extend(wanted)
+    ctx.set_forkserver_preload(list(_SERVED))
+
+
 @dataclass
 class Job:
     key: Any
@@ -133,9 +158,9 @@ class Executor:
         self.ctx = mp.get_context("forkserver")
         # The job's own module (and what it imports: scikit-learn, LightGBM...) and the learners'
         # heavy libraries (``preload``: statsforecast takes 5-30 s to import) are imported once
-        # in the fork server rather than in every worker.  The fork server is started once per
-        # process: the first executor's list is the one that counts.
-        self.ctx.set_forkserver_preload([*_PRELOAD, *preload, func.__module__])
+        # in the fork server rather than in every worker.
+        if not self.in_process:
+            _serve(self.ctx, [*_PRELOAD, *preload, func.__module__])
         self.running: dict[Any, Job] = {}
 
     @property

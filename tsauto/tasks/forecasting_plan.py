@@ -135,7 +135,9 @@ def probe_costs(dataset: TimeSeriesDataset, context: ForecastContext, budget: fl
     if not names:
         return {}
     with tempfile.TemporaryDirectory(prefix="tsauto-probe-") as work:
-        executor = Executor(Path(work), _probe_job, (probe_sample(dataset), context), 1, preload)
+        # The trials' module too: the search that follows then finds its fork server ready.
+        executor = Executor(Path(work), _probe_job, (probe_sample(dataset), context), 1,
+                            (*preload, "tsauto.tasks.forecasting"))
         try:
             executor.submit(0, (tuple(names), PROBE_SHARE * budget), budget / 4)
             done = executor.wait_any()
