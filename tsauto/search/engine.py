@@ -344,8 +344,7 @@ def search(task: SearchTask, folds: list, settings, context,
                     break
                 else:
                     otrial = study.ask()
-                    name, params = _suggest(otrial, proposable, task.registry, getattr(
-                        settings, "enable_onnx_compatible_models", False))
+                    name, params = _suggest(otrial, proposable, task.registry, onnx_only)
                 key = config_key(name, params)
                 if key in seen:  # same configuration again: answer from memory
                     duplicates += 1
