@@ -35,11 +35,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import intervals_benchmark as ib  # noqa: E402
-import panel  # noqa: E402
+from calibration_windows_benchmark import cells, holdout_scores, replay_fixed  # noqa: E402
 
 import tsauto.evaluation.calibration as calibration  # noqa: E402
-import tsauto.tasks.forecasting as forecasting  # noqa: E402
-from calibration_windows_benchmark import fit_fixed  # noqa: E402
 
 NEWEST = 8
 SHIPPED = dict(WEIGHT="rows", BIAS="window", BIAS_FROM="all", BLEND="none",
@@ -58,47 +56,36 @@ VARIANTS = {
 def main() -> None:
     if not hasattr(calibration, "BLEND"):
         sys.exit("apply benchmarks/patches/calibration_variants.diff first")
-    captured = []
-
-    def capture(*args):
-        captured.append(args)
-        return calibration.fit_calibration(*args)
-
-    forecasting.fit_calibration = capture
     print("| collection | learner | windows (paths) | variant | kept | 50% | 80% | 95% | WQL | "
           "validation WQL own / calibrated |\n|---|---|---|---|---|---|---|---|---|---|",
           flush=True)
-    for arg in sys.argv[1:]:
-        name, learner = arg.split(":")
-        c = panel.load(name)
-        train, test = panel.split(c.frame, c.h)
-        for key, value in SHIPPED.items():
+
+    def switch(switches: dict) -> None:
+        for key, value in switches.items():
             setattr(calibration, key, value)
-        model = fit_fixed(c, train, learner)
-        future = test[["unique_id", "ds", *c.covariates]] if c.covariates else None
-        own_forecast = model.forecast(future=future, calibrated=False)
-        own = ib.interval_scores(own_forecast.rename(columns={"forecast": "yhat"}), test)
-        print(f"| {c.name} | {learner} | | learner's own | | {own['cov50']:.1%} | "
-              f"{own['cov80']:.1%} | {own['cov95']:.1%} | {own['wql']:.4f} | |", flush=True)
-        oof, folds, context, dataset, added, _ = captured[-1]
+
+    def replay(c, learner, inputs, own_forecast, model, test):
+        oof, folds, context, dataset, added, _ = inputs
         for keep in sorted({len(folds), min(len(folds), NEWEST)}, reverse=True):
             dropped = len(folds) - keep  # the oldest windows left out: a shorter budget's run
             for variant, switches in VARIANTS.items():
-                for key, value in switches.items():
-                    setattr(calibration, key, value)
+                switch(switches)
                 cal = calibration.fit_calibration(
                     oof[oof["fold"].isin([f.index for f in folds[dropped:]])], folds[dropped:],
                     context, dataset, added - dropped)
                 pred = cal.apply(own_forecast, model.history, ib.QUANTILES) \
                     if cal.replaces else own_forecast
-                s = ib.interval_scores(pred.rename(columns={"forecast": "yhat"}), test)
                 kept = "own" if not cal.replaces else cal.normaliser + (
                     "" if cal.blend is None else
                     f", weights {cal.blend.mean(axis=0).round(1).tolist()}")
                 print(f"| {c.name} | {learner} | {cal.windows} ({cal.paths}) | {variant} | "
-                      f"{kept} | {s['cov50']:.1%} | {s['cov80']:.1%} | {s['cov95']:.1%} | "
-                      f"{s['wql']:.4f} | {cal.scores['wql_learner']:.4f} / "
-                      f"{cal.scores['wql_calibrated']:.4f} |", flush=True)
+                      f"{kept} | {cells(holdout_scores(pred, test))} | "
+                      f"{cal.scores['wql_learner']:.4f} / {cal.scores['wql_calibrated']:.4f} |",
+                      flush=True)
+        switch(SHIPPED)
+
+    switch(SHIPPED)  # the model is fitted as shipped
+    replay_fixed(sys.argv[1:], replay)
 
 
 if __name__ == "__main__":

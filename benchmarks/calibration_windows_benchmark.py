@@ -34,6 +34,41 @@ def fit_fixed(c: panel.Collection, train, learner: str):
         time_budget=None)).fit(train).best_model
 
 
+def holdout_scores(forecast, test) -> dict:
+    """Coverage of the 50/80/95% intervals and WQL of ``forecast`` on the held-out ``test``."""
+    return ib.interval_scores(forecast.rename(columns={"forecast": "yhat"}), test)
+
+
+def cells(s: dict) -> str:
+    return f"{s['cov50']:.1%} | {s['cov80']:.1%} | {s['cov95']:.1%} | {s['wql']:.4f}"
+
+
+def replay_fixed(args: list[str], replay) -> None:
+    """For each ``collection:learner`` of ``args``: the model of that learner alone, its own
+    intervals' row, then ``replay(c, learner, calibration inputs, own forecast, model, test)``
+    (the inputs its calibration was fitted from: out-of-fold forecasts, windows, context,
+    dataset, added windows, seconds) to calibrate them again."""
+    import tsauto.evaluation.calibration as calibration
+
+    captured = []
+
+    def capture(*inputs):
+        captured.append(inputs)
+        return calibration.fit_calibration(*inputs)
+
+    forecasting.fit_calibration = capture
+    for arg in args:
+        name, learner = arg.split(":")
+        c = panel.load(name)
+        train, test = panel.split(c.frame, c.h)
+        model = fit_fixed(c, train, learner)
+        future = test[["unique_id", "ds", *c.covariates]] if c.covariates else None
+        own_forecast = model.forecast(future=future, calibrated=False)
+        print(f"| {c.name} | {learner} | | learner's own | | "
+              f"{cells(holdout_scores(own_forecast, test))} |", flush=True)
+        replay(c, learner, captured[-1], own_forecast, model, test)
+
+
 def main() -> None:
     print("| collection | learner | calibrated on | kept | 50% | 80% | 95% | WQL | own 80% | "
           "own WQL | seconds |\n|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
@@ -47,13 +82,11 @@ def main() -> None:
             model = fit_fixed(c, train, learner)
             seconds = time.perf_counter() - start
             future = test[["unique_id", "ds", *c.covariates]] if c.covariates else None
-            cal, own = (ib.interval_scores(model.forecast(future=future, calibrated=flag)
-                                           .rename(columns={"forecast": "yhat"}), test)
+            cal, own = (holdout_scores(model.forecast(future=future, calibrated=flag), test)
                         for flag in (True, False))
             info = model.calibration
             print(f"| {c.name} | {learner} | {info.windows} windows, {info.paths} paths | "
-                  f"{'own' if not info.replaces else info.normaliser} | {cal['cov50']:.1%} | "
-                  f"{cal['cov80']:.1%} | {cal['cov95']:.1%} | {cal['wql']:.4f} | "
+                  f"{'own' if not info.replaces else info.normaliser} | {cells(cal)} | "
                   f"{own['cov80']:.1%} | {own['wql']:.4f} | {seconds:.0f} |", flush=True)
 
 
