@@ -1,7 +1,8 @@
 """Calibration windows, with the model held fixed: one learner per collection of the public
 panel (benchmarks/panel.py), fitted by ``AutoML`` with that learner only, one search window
 and no time budget, calibrated on the search's window alone (``MAX_CALIBRATION_WINDOWS = 0``,
-as before the calibration windows) and on up to 12 more origins (the default); coverage of
+as before the calibration windows) and on up to 12 more origins (the default; for one or two
+series also with the more windows they take now, ``MAX_FEW_SERIES_WINDOWS``); coverage of
 the 50/80/95% intervals and WQL on the held-out last horizon (as in intervals_benchmark.py).
 
     .venv/bin/python benchmarks/calibration_windows_benchmark.py prison:auto_theta ...
@@ -72,21 +73,29 @@ def replay_fixed(args: list[str], replay) -> None:
 def main() -> None:
     print("| collection | learner | calibrated on | kept | 50% | 80% | 95% | WQL | own 80% | "
           "own WQL | seconds |\n|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
+    most, few = forecasting.MAX_CALIBRATION_WINDOWS, forecasting.MAX_FEW_SERIES_WINDOWS
     for arg in sys.argv[1:]:
         name, learner = arg.split(":")
         c = panel.load(name)
         train, test = panel.split(c.frame, c.h)
-        for most in (0, 12):
-            forecasting.MAX_CALIBRATION_WINDOWS = most
+        # none; 12 (what one or two series got before MAX_FEW_SERIES_WINDOWS); as shipped
+        settings = [(0, 0), (most, 0), (most, few)] if c.frame["unique_id"].nunique() <= 2 \
+            else [(0, 0), (most, few)]
+        for windows, few_series in settings:
+            forecasting.MAX_CALIBRATION_WINDOWS = windows
+            forecasting.MAX_FEW_SERIES_WINDOWS = few_series
             start = time.perf_counter()
             model = fit_fixed(c, train, learner)
             seconds = time.perf_counter() - start
             future = test[["unique_id", "ds", *c.covariates]] if c.covariates else None
             cal, own = (holdout_scores(model.forecast(future=future, calibrated=flag), test)
                         for flag in (True, False))
-            info = model.calibration
-            print(f"| {c.name} | {learner} | {info.windows} windows, {info.paths} paths | "
-                  f"{'own' if not info.replaces else info.normaliser} | {cells(cal)} | "
+            info = model.calibration  # None: nothing to calibrate on (1 series, 1 window)
+            print(f"| {c.name} | {learner} | "
+                  + ("none | own" if info is None else
+                     f"{info.windows} windows, {info.paths} paths | "
+                     f"{'own' if not info.replaces else info.normaliser}")
+                  + f" | {cells(cal)} | "
                   f"{own['cov80']:.1%} | {own['wql']:.4f} | {seconds:.0f} |", flush=True)
 
 
