@@ -71,9 +71,10 @@ COST_SECONDS = {"low": 0.02, "medium": 0.15, "high": 1.5}
 # still calibrates on a few more periods), and at most this many windows.
 CALIBRATION_SHARE = 0.05
 MAX_CALIBRATION_WINDOWS = 12
-# With one or two series a window adds one or two forecast paths, and a calibration needs
-# ``MIN_PATHS`` of them: such data takes windows up to twice that many paths, at most this many
-# (vic_elec's one daily series: 13 windows cannot calibrate, 20-41 do, with a lower WQL).
+# With few series a window adds few forecast paths, and a calibration needs ``MIN_PATHS`` of
+# them: such data takes windows up to twice that many paths in all (one series: 40 windows, two:
+# 20, three: 14), at most this many (vic_elec's one daily series: 13 windows cannot calibrate,
+# 20-41 do, with a lower WQL).
 MAX_FEW_SERIES_WINDOWS = 40
 
 
