@@ -33,11 +33,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import intervals_benchmark as ib  # noqa: E402
-import panel  # noqa: E402
+from calibration_windows_benchmark import cells, holdout_scores, replay_fixed  # noqa: E402
 
 import tsauto.evaluation.calibration as calibration  # noqa: E402
-import tsauto.tasks.forecasting as forecasting  # noqa: E402
-from calibration_windows_benchmark import fit_fixed  # noqa: E402
 
 NEWEST = 8
 RULES = ("cross-mean", "cross-majority", "sequential-mean", "sequential-majority",
@@ -47,27 +45,12 @@ RULES = ("cross-mean", "cross-majority", "sequential-mean", "sequential-majority
 def main() -> None:
     if not hasattr(calibration, "JUDGE"):
         sys.exit("apply benchmarks/patches/calibration_choice_rules.diff first")
-    captured = []
-
-    def capture(*args):
-        captured.append(args)
-        return calibration.fit_calibration(*args)
-
-    forecasting.fit_calibration = capture
+    calibration.JUDGE = "cross-mean"
     print("| collection | learner | windows (paths) | rule | kept | 50% | 80% | 95% | WQL |\n"
           "|---|---|---|---|---|---|---|---|---|", flush=True)
-    for arg in sys.argv[1:]:
-        name, learner = arg.split(":")
-        c = panel.load(name)
-        train, test = panel.split(c.frame, c.h)
-        calibration.JUDGE = "cross-mean"
-        model = fit_fixed(c, train, learner)
-        future = test[["unique_id", "ds", *c.covariates]] if c.covariates else None
-        own_forecast = model.forecast(future=future, calibrated=False)
-        own = ib.interval_scores(own_forecast.rename(columns={"forecast": "yhat"}), test)
-        print(f"| {c.name} | {learner} | | learner's own | | {own['cov50']:.1%} | "
-              f"{own['cov80']:.1%} | {own['cov95']:.1%} | {own['wql']:.4f} |", flush=True)
-        oof, folds, context, dataset, added, _ = captured[-1]
+
+    def replay(c, learner, inputs, own_forecast, model, test):
+        oof, folds, context, dataset, added, _ = inputs
         for keep in sorted({len(folds), min(len(folds), NEWEST)}, reverse=True):
             dropped = len(folds) - keep  # the oldest windows left out: a shorter budget's run
             for rule in RULES:
@@ -81,10 +64,12 @@ def main() -> None:
                     continue
                 pred = cal.apply(own_forecast, model.history, ib.QUANTILES) \
                     if cal.replaces else own_forecast
-                s = ib.interval_scores(pred.rename(columns={"forecast": "yhat"}), test)
                 print(f"| {c.name} | {learner} | {cal.windows} ({cal.paths}) | {rule} | "
-                      f"{'own' if not cal.replaces else cal.normaliser} | {s['cov50']:.1%} | "
-                      f"{s['cov80']:.1%} | {s['cov95']:.1%} | {s['wql']:.4f} |", flush=True)
+                      f"{'own' if not cal.replaces else cal.normaliser} | "
+                      f"{cells(holdout_scores(pred, test))} |", flush=True)
+            calibration.JUDGE = "cross-mean"
+
+    replay_fixed(sys.argv[1:], replay)
 
 
 if __name__ == "__main__":

@@ -199,3 +199,28 @@ def test_windows_before_lie_before_the_search_windows():
     assert len(folds) == 10
     assert sum("s1" in f.valid.series_ids for f in folds) == 1
     assert windows_before(ds, 4, 40, 3, 2) == []  # nothing left before
+
+
+def test_one_long_series_takes_enough_windows_to_calibrate():
+    """One series: each window is one forecast path, and 13 windows (what many series get) are
+    too few to calibrate on; a long one takes windows up to 40 paths, and its calibrated 80%
+    interval covers fresh futures closer to 80% than the learner's normal one (Student t
+    noise, 3 degrees of freedom: the normal interval is too wide)."""
+    rng = np.random.default_rng(12)
+    n, h, level, sigma = 400, HORIZON, 100.0, 5.0
+    frame = pd.DataFrame({"date": pd.date_range("2020-01-01", periods=n, freq="D"),
+                          "y": level + sigma * rng.standard_t(3, n)})
+    model = AutoML(ForecastSettings(
+        time_column="date", target_column="y", horizon=h, allowed_models=["historic_average"],
+        max_trials=1, n_cross_validations=1, enable_voting_ensemble=False,
+        enable_stack_ensemble=False, verbosity=0, time_budget=None)).fit(frame).best_model
+    intervals = model.explain()["intervals"]
+    assert intervals["windows"] == intervals["paths"] == 40 and model.calibration.replaces
+    futures = level + sigma * rng.standard_t(3, (4000, h))
+
+    def covered(forecast):
+        return ((futures >= forecast["q0.1"].to_numpy()) &
+                (futures <= forecast["q0.9"].to_numpy())).mean()
+
+    own, calibrated = covered(model.forecast(calibrated=False)), covered(model.forecast())
+    assert abs(calibrated - 0.8) < abs(own - 0.8) and abs(calibrated - 0.8) <= 0.05

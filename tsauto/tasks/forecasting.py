@@ -31,7 +31,7 @@ from tsauto.data.guardrails import (
 from tsauto.ensemble import cross_fitted, cross_fitted_voting, fit_stacker, shrunk_to_equal
 from tsauto.ensemble.oof import aligned, forecast_fold_scorer, stacked_forecast, weight_groups
 from tsauto.ensemble.weighted import WeightedEnsemble
-from tsauto.evaluation.calibration import fit_calibration
+from tsauto.evaluation.calibration import MIN_PATHS, fit_calibration
 from tsauto.evaluation.metrics import METRICS, evaluate, point_metric
 from tsauto.evaluation.scoring import join_actuals, mean_metrics, score_forecast, with_steps
 from tsauto.evaluation.splits import Fold, rolling_origin, windows_before
@@ -71,6 +71,11 @@ COST_SECONDS = {"low": 0.02, "medium": 0.15, "high": 1.5}
 # still calibrates on a few more periods), and at most this many windows.
 CALIBRATION_SHARE = 0.05
 MAX_CALIBRATION_WINDOWS = 12
+# With few series a window adds few forecast paths, and a calibration needs ``MIN_PATHS`` of
+# them: such data takes windows up to twice that many paths in all (one series: 40 windows, two:
+# 20, three: 14), at most this many (vic_elec's one daily series: 13 windows cannot calibrate,
+# 20-41 do, with a lower WQL).
+MAX_FEW_SERIES_WINDOWS = 40
 
 
 @dataclass(frozen=True)
@@ -273,8 +278,11 @@ def calibrate(trial: TrialResult, learner: Forecaster, dataset: TimeSeriesDatase
     if trial.oof is None or not folds:
         return fit_calibration(trial.oof, folds, context, dataset)
     stride = max(1, min(step, context.season_length))
+    most = MAX_CALIBRATION_WINDOWS and max(  # 0 turns the windows off (a benchmark's baseline)
+        MAX_CALIBRATION_WINDOWS,
+        min(MAX_FEW_SERIES_WINDOWS, -(-2 * MIN_PATHS // max(dataset.n_series, 1)) - len(folds)))
     extra = windows_before(dataset, context.horizon, (len(folds) - 1) * step + stride,
-                           MAX_CALIBRATION_WINDOWS, stride,
+                           most, stride,
                            max(MIN_TRAIN, 2 * context.season_length), len(folds))
     parts, used, start = [with_steps(trial.oof, dataset.time_column)], [], time.perf_counter()
     for fold in reversed(extra):  # nearest the search's windows first
