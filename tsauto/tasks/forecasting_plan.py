@@ -150,10 +150,12 @@ def probe_costs(dataset: TimeSeriesDataset, context: ForecastContext, budget: fl
     return done[0][2] if done and done[0][1] == "ok" else {}
 
 
-# A per-series learner's pool turns this share of each extra core into speed: AutoARIMA on
-# us_employment in one trial worker, one process against a pool of 2, same run: see
-# benchmarks/results/accuracy.md (branch i13c).  Below 1: the pool's start, shipping the series,
-# and the slowest chunk finishing last.
+# A per-series learner's pool turns this share of each extra core into speed.  Measured in a
+# trial worker on 60 us_employment series, AutoARIMA (approximate): statsforecast's two chunks
+# took 28.8 and 23.3 CPU-s, so a pool of 2 on idle cores ends after the larger, 1.81x sooner
+# than one process (benchmarks/results/accuracy.md, branch i13c); AutoTheta 1.72x and AutoETS
+# 1.68x wall-clock on a quiet machine (docs/learners.md).  Below 1: uneven chunks, the pool's
+# start.  On a loaded machine a pool gains less (other work takes the second core).
 POOL_EFFICIENCY = 0.8
 
 
