@@ -37,7 +37,7 @@ def may_start_pool(extra):
 
     from tsauto.learners._stat_common import resolve_jobs
 
-    return mp.current_process().daemon, resolve_jobs(-1, 100, 60.0)
+    return mp.current_process().daemon, resolve_jobs(-1, 100, 60.0), mp.get_start_method()
 
 
 def test_a_lone_trial_worker_lets_its_learner_use_every_core(tmp_path):
@@ -48,7 +48,11 @@ def test_a_lone_trial_worker_lets_its_learner_use_every_core(tmp_path):
     finally:
         executor.shutdown()
     assert status == "ok"
-    assert payload == (False, cpu_count())  # not daemonic: a pool of all the cores is allowed
+    # not daemonic: a pool of all the cores is allowed; it starts the platform's way (on Linux
+    # fork, sharing the worker's imports), not through a fork server of its own
+    import multiprocessing as mp
+
+    assert payload == (False, cpu_count(), mp.get_all_start_methods()[0])
 
 
 def pool_that_hangs(pid_file):

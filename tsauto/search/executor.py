@@ -62,6 +62,11 @@ def _child(func: Callable, args_path: str, extra: Any, result_path: str,
         os.setsid()
     except OSError:  # already a group leader: nothing to detach from
         pass
+    # A fork server's child inherits "forkserver" as its default start method: a learner's pool
+    # would start a fork server of its own, and each pool process would import statsforecast
+    # again (5-30 s each, every trial).  The platform's default (fork on Linux) shares what this
+    # worker already imported, as in the user's own script.
+    mp.set_start_method(None, force=True)
     # Library warnings from inside a trial (convergence, fallbacks to one thread) would flood
     # the user's console once per trial; what matters is recorded in the trial's result.
     warnings.simplefilter("ignore")
