@@ -20,15 +20,20 @@ def test_auto_runs_one_trial_per_core_and_shares_the_cores_among_them(tmp_path, 
     monkeypatch.setenv(CORES_ENV, "4")  # as a worker's process sees it
     assert cpu_count() == 4 and concurrent_jobs("auto") == 4
     monkeypatch.delenv(CORES_ENV)
-    executor = Executor(tmp_path, cores_seen, (), 2)
+    share = max(1, cpu_count() // 2)  # two workers: each learner gets half the cores
+    assert one_job(tmp_path, cores_seen, 2) == (share, str(share))
+
+
+def one_job(folder, func, workers):
+    """What ``func`` returns in a worker of an executor of ``workers`` workers."""
+    executor = Executor(folder, func, (), workers)
     try:
         executor.submit(0, None, 60)
         (_, status, payload, _), = executor.wait_any()
     finally:
         executor.shutdown()
-    assert status == "ok"
-    share = max(1, cpu_count() // 2)  # two workers: each learner gets half the cores
-    assert payload == (share, str(share))
+    assert status == "ok", payload
+    return payload
 
 
 def may_start_pool(extra):
@@ -41,18 +46,12 @@ def may_start_pool(extra):
 
 
 def test_a_lone_trial_worker_lets_its_learner_use_every_core(tmp_path):
-    executor = Executor(tmp_path, may_start_pool, (), 1)
-    try:
-        executor.submit(0, None, 60)
-        (_, status, payload, _), = executor.wait_any()
-    finally:
-        executor.shutdown()
-    assert status == "ok"
-    # not daemonic: a pool of all the cores is allowed; it starts the platform's way (on Linux
-    # fork, sharing the worker's imports), not through a fork server of its own
     import multiprocessing as mp
 
-    assert payload == (False, cpu_count(), mp.get_all_start_methods()[0])
+    # not daemonic: a pool of all the cores is allowed; it starts the platform's way (on Linux
+    # fork, sharing the worker's imports), not through a fork server of its own
+    assert one_job(tmp_path, may_start_pool, 1) == (False, cpu_count(),
+                                                    mp.get_all_start_methods()[0])
 
 
 def pool_that_hangs(pid_file):
