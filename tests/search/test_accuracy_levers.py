@@ -83,11 +83,30 @@ def test_measured_cost_replaces_the_declared_one_in_the_skipped_reason():
 
 def test_planned_windows_cut_validation_to_what_the_budget_affords():
     probed = {"auto_theta": 0.01, "auto_ets": 0.05, "auto_ces": 0.04}  # 0.1 s per series
-    # 100 series on 2 cores: 5 s per window; half of 60 s affords 6 fits -> 3 windows + refit
+    # 100 series in 2 workers: 5 s per window; half of 60 s affords 6 fits -> 3 windows + refit
     assert planned_windows(3, probed, 100, 60, 2) == 3
     assert planned_windows(3, probed, 100, 30, 2) == 2
     assert planned_windows(3, probed, 100, 5, 2) == 1    # never fewer than one
     assert planned_windows(3, {}, 100, 5, 2) == 3        # nothing measured: unchanged
+
+
+def test_the_plan_counts_a_trial_at_its_pool_speed(monkeypatch):
+    from tsauto.search.executor import CORES_ENV
+    from tsauto.tasks import forecasting_plan
+    from tsauto.tasks.forecasting_plan import POOL_EFFICIENCY, trial_speedup
+
+    monkeypatch.setenv(CORES_ENV, "2")  # a 2-core machine, as cpu_count sees it
+    assert trial_speedup(1, 100) == 1 + POOL_EFFICIENCY  # one worker: a pool of both cores
+    assert trial_speedup(2, 100) == 1.0                 # two workers: one core each
+    assert trial_speedup(1, 1) == 1.0                   # one series: no pool
+    one_process = {"auto_theta": 0.01, "auto_ets": 0.05, "auto_ces": 0.04, "auto_arima": 1.0}
+    monkeypatch.setattr(forecasting_plan, "probe_costs", lambda *a, **k: dict(one_process))
+    ds = dataset(make_panel(n_series=4, length=60))
+    context = ForecastContext(6, (), ds.season_length, FeaturizationSpec(), 0)
+    for workers, speedup in ((1, 1 + POOL_EFFICIENCY), ("auto", 1.0)):
+        s = ForecastSettings(**ROLES, horizon=6, time_budget=600, max_concurrent_trials=workers)
+        _, measured, _ = plan_search(ds, context, s, 2)
+        assert measured == pytest.approx({k: v / speedup for k, v in one_process.items()})
 
 
 def test_the_probe_times_the_family_on_series_spread_over_the_lengths():

@@ -50,7 +50,8 @@ def resolve_jobs(n_jobs: int | None, n_tasks: int, estimated_seconds: float) -> 
     if n_jobs is not None and not (is_int(n_jobs, minimum=-1) and n_jobs != 0):
         raise SettingsError(f"n_jobs must be -1 (all cores) or a positive integer, got {n_jobs!r}.")
     cores = cpu_count() if n_jobs in (None, -1) else n_jobs
-    # A daemonic process (e.g. a search trial's worker) may not start processes of its own.
+    # A daemonic process (e.g. a Dask worker) may not start processes of its own; a search
+    # trial's worker may (search/executor.py).
     if estimated_seconds < PARALLEL_MIN_SECONDS or multiprocessing.current_process().daemon:
         return 1
     return max(1, min(cores, n_tasks))

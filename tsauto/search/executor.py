@@ -5,6 +5,15 @@ killed without harming the others, and no OpenMP state of the parent (LightGBM, 
 into a child.  Inputs are written once to the work folder; each job writes its result file
 atomically and the parent polls.
 
+A worker is not daemonic: its learner may start a process pool of its own (statsforecast's
+``n_jobs``), so that one trial alone uses every core where the user's own script would (a
+daemonic worker may not have children: AutoARIMA on 2 cores ran ~2x slower in a trial than in
+the statistical ensemble it is measured against).  Each worker leads its own process group, and
+a timeout, a budget or ``shutdown`` kills the group: the pool's children die with it.  Several
+workers at once (``max_concurrent_trials`` > 1) each get their share of the cores
+(``TSAUTO_CORES``).  Every executor still running at interpreter exit is shut down first:
+multiprocessing's exit handler joins non-daemonic children, and would wait for a hung trial.
+
 A daemonic process (a Dask worker) may not start processes, and a many-models worker that runs
 one trial at a time gains nothing from them: there (``in_process()``) jobs run one at a time in
 the calling process instead, and a job past its timeout is recorded as timed out when it ends
@@ -13,9 +22,12 @@ the calling process instead, and a job past its timeout is recorded as timed out
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing as mp
+import multiprocessing.util  # noqa: F401 - registers its exit handler now, before ours (below)
 import os
 import pickle
+import signal
 import sys
 import time
 import warnings
@@ -24,6 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from weakref import WeakSet
 
 _PRELOAD = ["numpy", "pandas", "tsauto.search.trial"]
 # The cores one worker's learner may use when several workers share the machine (tsauto's own
@@ -32,9 +45,8 @@ CORES_ENV = "TSAUTO_CORES"
 
 
 def concurrent_jobs(setting: int | str) -> int:
-    """Jobs at once for a ``max_concurrent_trials`` setting: 'auto' is one per core.  A trial's
-    statistical learner runs in one process (a daemonic worker starts no pool), so on 2 cores one
-    trial at a time leaves a core idle."""
+    """Jobs at once for a ``max_concurrent_trials`` setting: 'auto' is one per core (each
+    worker's learner then gets one core; one worker alone gets them all)."""
     if setting == "auto":
         from tsauto.learners._stat_common import cpu_count
 
@@ -44,6 +56,17 @@ def concurrent_jobs(setting: int | str) -> int:
 
 def _child(func: Callable, args_path: str, extra: Any, result_path: str,
            cores: int | None = None) -> None:
+    # Its own process group first, before any child: killing the group (``_kill``) then stops
+    # the pool a learner starts as well.
+    try:
+        os.setsid()
+    except OSError:  # already a group leader: nothing to detach from
+        pass
+    # A fork server's child inherits "forkserver" as its default start method: a learner's pool
+    # would start a fork server of its own, and each pool process would import statsforecast
+    # again (5-30 s each, every trial).  The platform's default (fork on Linux) shares what this
+    # worker already imported, as in the user's own script.
+    mp.set_start_method(None, force=True)
     # Library warnings from inside a trial (convergence, fallbacks to one thread) would flood
     # the user's console once per trial; what matters is recorded in the trial's result.
     warnings.simplefilter("ignore")
@@ -132,6 +155,37 @@ def _serve(ctx, modules: list[str]) -> None:
     ctx.set_forkserver_preload(list(_SERVED))
 
 
+def _kill(process) -> None:
+    """Stop a worker and every process in its group (a learner's pool), and reap it."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass  # no group (yet, or any more): the worker alone
+    if process.exitcode is None:
+        process.kill()
+    process.join()
+
+
+def _reap_group(pid: int) -> None:
+    """Kill what a finished worker left of its group (a pool's children, if it crashed)."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+# Executors with workers that may be running, shut down at exit before multiprocessing's own
+# handler joins (and would wait for) their non-daemonic workers: atexit runs the handlers
+# registered last first, and multiprocessing.util registered its own on import, above.
+_LIVE: WeakSet = WeakSet()
+
+
+@atexit.register
+def _shutdown_all() -> None:
+    for executor in list(_LIVE):
+        executor.shutdown()
+
+
 @dataclass
 class Job:
     key: Any
@@ -146,7 +200,9 @@ class Executor:
     """Up to ``max_workers`` jobs at once; ``shared`` arguments are pickled once for all jobs."""
 
     def __init__(self, workdir: Path, func: Callable, shared: tuple, max_workers: int = 1,
-                 preload: tuple[str, ...] = ()):
+                 preload: tuple[str, ...] = (), cores: int | None = None):
+        """``cores``: the cores each job's learner may use (default: all of them for one worker,
+        an equal share for several)."""
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.func = func
@@ -162,6 +218,12 @@ class Executor:
         if not self.in_process:
             _serve(self.ctx, [*_PRELOAD, *preload, func.__module__])
         self.running: dict[Any, Job] = {}
+        if cores is None and self.max_workers > 1:
+            from tsauto.learners._stat_common import cpu_count
+
+            cores = max(1, cpu_count() // self.max_workers)
+        self.cores = cores
+        _LIVE.add(self)
 
     @property
     def free(self) -> int:
@@ -173,13 +235,9 @@ class Executor:
         if self.in_process:
             self.running[key] = self._run_here(key, extra, timeout, result_path)
             return
-        cores = None
-        if self.max_workers > 1:
-            from tsauto.learners._stat_common import cpu_count
-
-            cores = max(1, cpu_count() // self.max_workers)
         process = self.ctx.Process(target=_child, args=(self.func, str(self.args_path), extra,
-                                                        str(result_path), cores), daemon=True)
+                                                        str(result_path), self.cores),
+                                   daemon=False)
         with _main_not_reimported():
             process.start()
         self.running[key] = Job(key, process, result_path, time.monotonic(), timeout)
@@ -211,6 +269,7 @@ class Executor:
                 done.append((key, *job.outcome))
             elif not job.process.is_alive():
                 job.process.join()
+                _reap_group(job.process.pid)
                 if job.result_path.exists():
                     with open(job.result_path, "rb") as fh:
                         done.append((key, "ok", pickle.load(fh), elapsed))
@@ -220,8 +279,7 @@ class Executor:
                                  f"(killed or out of memory?)", elapsed))
             elif (job.timeout is not None and elapsed > job.timeout) or (
                     deadline is not None and now > deadline):
-                job.process.kill()
-                job.process.join()
+                _kill(job.process)
                 reason = (f"stopped after {elapsed:.1f}s: " + ("trial_timeout" if job.timeout
                           is not None and elapsed > job.timeout else "time budget") + " reached")
                 done.append((key, "timeout", reason, elapsed))
@@ -245,13 +303,12 @@ class Executor:
         """Stop one job now; returns how long it ran."""
         job = self.running.pop(key)
         if job.process is not None:
-            job.process.kill()
-            job.process.join()
+            _kill(job.process)
         return time.monotonic() - job.started
 
     def shutdown(self) -> None:
         for job in self.running.values():
             if job.process is not None:
-                job.process.kill()
-                job.process.join()
+                _kill(job.process)
         self.running.clear()
+        _LIVE.discard(self)

@@ -23,7 +23,10 @@ planned from what it measured:
 
 The probe spends at most ``PROBE_SHARE`` of the budget (besides the import of statsforecast,
 which the trials' fork server does once for all); it runs in a worker, one process, on series
-spread over the range of lengths (chosen by rank, not by chance).
+spread over the range of lengths (chosen by rank, not by chance).  A trial's learner runs its
+series in a pool of its worker's cores (all of them for one worker alone, see
+search/executor.py): the plan counts the probe's one-process seconds in a trial's, divided by
+the pool's measured speed-up (``trial_speedup``).
 """
 
 from __future__ import annotations
@@ -136,8 +139,9 @@ def probe_costs(dataset: TimeSeriesDataset, context: ForecastContext, budget: fl
         return {}
     with tempfile.TemporaryDirectory(prefix="tsauto-probe-") as work:
         # The trials' module too: the search that follows then finds its fork server ready.
+        # One core: the probe measures one process, whatever the trials' pools will do.
         executor = Executor(Path(work), _probe_job, (probe_sample(dataset), context), 1,
-                            (*preload, "tsauto.tasks.forecasting"))
+                            (*preload, "tsauto.tasks.forecasting"), cores=1)
         try:
             executor.submit(0, (tuple(names), PROBE_SHARE * budget), budget / 4)
             done = executor.wait_any()
@@ -146,11 +150,31 @@ def probe_costs(dataset: TimeSeriesDataset, context: ForecastContext, budget: fl
     return done[0][2] if done and done[0][1] == "ok" else {}
 
 
+# A per-series learner's pool turns this share of each extra core into speed.  Measured in a
+# trial worker on 60 us_employment series, AutoARIMA (approximate): statsforecast's two chunks
+# took 28.8 and 23.3 CPU-s, so a pool of 2 on idle cores ends after the larger, 1.81x sooner
+# than one process (benchmarks/results/accuracy.md, branch i13c); AutoTheta 1.72x and AutoETS
+# 1.68x wall-clock on a quiet machine (docs/learners.md).  Below 1: uneven chunks, the pool's
+# start.  On a loaded machine a pool gains less (other work takes the second core).
+POOL_EFFICIENCY = 0.8
+
+
+def trial_speedup(workers: int, n_series: int) -> float:
+    """How much faster a trial's per-series learner runs than the probe's one process: a pool
+    of its worker's cores (all of them for one worker, its share beside others; never more
+    processes than series)."""
+    from tsauto.learners._stat_common import cpu_count
+
+    cores = min(max(1, cpu_count() // max(workers, 1)), max(n_series, 1))
+    return 1.0 + POOL_EFFICIENCY * (cores - 1)
+
+
 def planned_windows(windows: int, probed: dict[str, float], n_series: int, budget: float,
-                    cores: int) -> int:
-    """Validation windows that let the probed core family run on each and be refitted within
-    ``CORE_SHARE`` of the budget (one at least, ``windows`` at most)."""
-    core = sum(probed.get(name, 0.0) for name in CORE) * n_series / max(cores, 1)
+                    workers: int) -> int:
+    """Validation windows that let the probed core family (seconds per series per fold of a
+    trial) run on each and be refitted within ``CORE_SHARE`` of the budget, ``workers`` trials
+    side by side (one at least, ``windows`` at most)."""
+    core = sum(probed.get(name, 0.0) for name in CORE) * n_series / max(workers, 1)
     if core <= 0:
         return windows
     affordable = int(CORE_SHARE * budget / core) - 1  # one window's fits each, then the refit
@@ -176,9 +200,9 @@ def planned_windows(windows: int, probed: dict[str, float], n_series: int, budge
 # Reusing forms is chosen over admitting ARIMA unvalidated at refit (same cost, one search, but
 # no score: an unscored member cannot be weighed) and over validating ARIMA on fewer windows
 # than the rest (scores on different rows are not comparable).
-# A trial runs in one process (its worker starts no pool): on 2 cores ARIMA's one fit takes
-# ~70% of the budget in one worker while the core is validated and the rest searched in the
-# other (max_concurrent_trials="auto"); with one worker the core runs before it.
+# With several workers ARIMA's one fit runs in one while the core is validated and the rest
+# searched in the others (max_concurrent_trials="auto"); with one worker (its pool on every
+# core) the core runs before it.
 REUSABLE = {"auto_arima": {"approximation": True}}  # learner -> parameters of its one trial
 APPROXIMATE = 0.4   # the approximate search's cost against the exact one's (measured above)
 REUSE_SHARE = 0.75  # of the budget its one fit (and, with one worker, the core's) may take
@@ -186,7 +210,7 @@ REUSE_SHARE = 0.75  # of the budget its one fit (and, with one worker, the core'
 
 class SearchPlan(NamedTuple):
     windows: int                    # validation windows
-    measured: dict[str, float]      # seconds per series per fold, one process, by learner
+    measured: dict[str, float]      # seconds per series per fold of a trial, by learner
     planned: dict[str, dict]        # learner -> parameters of the one trial it is afforded
 
 
@@ -195,13 +219,14 @@ def reused_forms(windows: int, probed: dict[str, float], n_series: int, budget: 
     """The costly learners (``REUSABLE``) that ``candidate_learners`` would skip on
     ``windows`` windows and whose one approximate fit takes at most ``REUSE_SHARE`` of the
     budget in one of ``workers`` trial workers (with one worker, after the core's fit on one
-    window and its refit), with their trial's parameters."""
-    core = sum(probed.get(name, 0.0) for name in CORE) * n_series  # one process, one window
+    window and its refit), with their trial's parameters.  ``probed``: seconds per series per
+    fold of a trial."""
+    core = sum(probed.get(name, 0.0) for name in CORE) * n_series  # one trial, one window
     out = {}
     for name, params in REUSABLE.items():
         if name not in probed:
             continue
-        one = probed[name] * n_series  # one window, one process: candidate_learners' units
+        one = probed[name] * n_series  # one window, one trial: candidate_learners' units
         if one * windows <= budget / 2:
             continue  # validated like every learner
         if APPROXIMATE * one + (2 * core if workers < 2 else 0.0) <= REUSE_SHARE * budget:
@@ -211,10 +236,9 @@ def reused_forms(windows: int, probed: dict[str, float], n_series: int, budget: 
 
 def plan_search(dataset: TimeSeriesDataset, context: ForecastContext, settings, windows: int
                 ) -> SearchPlan:
-    """Validation windows, measured seconds per series per fold by learner, and the costly
-    learners spent once, for a search of ``dataset`` under ``settings``; nothing is probed
-    without a time budget."""
-    from tsauto.learners._stat_common import cpu_count
+    """Validation windows, measured seconds per series per fold of a trial by learner, and
+    the costly learners spent once, for a search of ``dataset`` under ``settings``; nothing is
+    probed without a time budget."""
     from tsauto.search.executor import concurrent_jobs
 
     budget = settings.time_budget
@@ -226,10 +250,12 @@ def plan_search(dataset: TimeSeriesDataset, context: ForecastContext, settings, 
 
     allowed = set(settings.allowed_models or PROBED) - set(settings.blocked_models)
     names = [n for n in PROBED if n in allowed]
-    probed = probe_costs(dataset, context, budget, names, preloads(registry, names))
+    speedup = trial_speedup(workers, dataset.n_series)
+    probed = {name: seconds / speedup for name, seconds in
+              probe_costs(dataset, context, budget, names, preloads(registry, names)).items()}
     planned = {}
     if settings.n_cross_validations == "auto":
-        windows = planned_windows(windows, probed, dataset.n_series, budget, cpu_count())
+        windows = planned_windows(windows, probed, dataset.n_series, budget, workers)
         planned = reused_forms(windows, probed, dataset.n_series, budget, workers)
     elif windows == 1:  # one window given: its forms can stand for the refit's as well
         planned = reused_forms(1, probed, dataset.n_series, budget, workers)
