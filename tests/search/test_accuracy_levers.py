@@ -20,6 +20,7 @@ from tsauto.search.trial import TrialResult
 from tsauto.settings import ForecastSettings
 from tsauto.tasks.forecasting import ForecastContext, family_members
 from tsauto.tasks.forecasting_plan import (
+    SearchPlan,
     plan_search,
     planned_windows,
     probe_costs,
@@ -118,11 +119,11 @@ def test_the_probe_times_the_family_on_series_spread_over_the_lengths():
     probed = probe_costs(ds, context, 600, ["auto_theta", "auto_ets"])
     assert set(probed) == {"auto_theta", "auto_ets"} and all(v > 0 for v in probed.values())
     s = ForecastSettings(**ROLES, horizon=6, time_budget=None)
-    assert plan_search(ds, context, s, 3) == (3, {}, {})  # no budget: nothing probed or cut
+    assert plan_search(ds, context, s, 3) == SearchPlan(3, {}, {})  # no budget: nothing probed
     s = ForecastSettings(**ROLES, horizon=6, time_budget=600, n_cross_validations=2,
                          allowed_models=["auto_theta", "naive"])
-    windows, probed, planned = plan_search(ds, context, s, 2)
-    assert windows == 2 and set(probed) == {"auto_theta"} and not planned  # windows kept
+    plan = plan_search(ds, context, s, 2)
+    assert plan.windows == 2 and set(plan.measured) == {"auto_theta"} and not plan.planned
 
 
 def _trial(i, learner, oof, mase):
@@ -313,3 +314,80 @@ def test_a_search_spends_a_costly_learner_once_and_refits_it_from_its_trial(monk
     assert "auto_arima spent once" in run.validation  # said where the validation is described
     assert (board.learner == "auto_arima").sum() == 1
     assert run.best_model.forecast().notna().all().all()
+
+
+# -- the global learners against the family (forecasting_plan.global_plan) -------------------
+# aus_retail-like costs at the demo's 120 s: 152 series, seconds per series per fold
+DEMO_COSTS = {"auto_theta": 0.03, "auto_ets": 0.13, "auto_ces": 0.2}
+
+
+def test_the_global_plan_keeps_the_family_members_its_share_affords_then_lightgbm():
+    from tsauto.tasks.forecasting_plan import global_plan
+
+    # LightGBM gained 5% beside AutoTheta and costs 0.02 s per series per fold (12 s for its
+    # 3 windows and refit): AutoTheta (9 s on 2 cores) fits a quarter of 120 s, AutoETS does not
+    first, skipped = global_plan(3, DEMO_COSTS, 0.05, 0.02, 152, 120, 2)
+    assert first == ("auto_theta", "lightgbm")
+    assert set(skipped) == {"auto_ets", "auto_ces"}
+    assert skipped["auto_ets"].startswith("the budget goes to LightGBM on 3 windows: beside "
+                                          "AutoTheta it gained 5% on the last window")
+    # a larger budget affords AutoETS too, cheapest first
+    assert global_plan(3, DEMO_COSTS, 0.05, 0.02, 152, 240, 2)[0] == (
+        "auto_theta", "auto_ets", "lightgbm")
+    # too little gain (prison, global_economy: LightGBM made AutoTheta worse): no global plan
+    assert global_plan(3, DEMO_COSTS, 0.02, 0.02, 152, 120, 2) is None
+    assert global_plan(3, DEMO_COSTS, -0.1, 0.02, 152, 120, 2) is None
+    # LightGBM itself over half the budget on every window: no global plan either
+    assert global_plan(3, DEMO_COSTS, 0.05, 0.1, 152, 120, 2) is None
+
+
+def _plan(monkeypatch, gain, budget=120, **settings):
+    from tsauto.tasks import forecasting_plan
+
+    # 8 series standing for the demo's 152: each costs 19 times as much
+    monkeypatch.setattr(forecasting_plan, "probe_costs",
+                        lambda *a, **k: {k: 19 * v for k, v in DEMO_COSTS.items()})
+    dueled = []
+    monkeypatch.setattr(forecasting_plan, "duel",
+                        lambda *a, **k: dueled.append(1) or (gain, 19 * 0.02))
+    ds = dataset(make_panel(n_series=8, length=48))
+    context = ForecastContext(6, (), ds.season_length, FeaturizationSpec(), 0)
+    s = ForecastSettings(**ROLES, horizon=6, time_budget=budget, **settings)
+    return plan_search(ds, context, s, 3), dueled
+
+
+def test_the_plan_chooses_lightgbm_on_every_window_or_the_family_on_fewer(monkeypatch):
+    # the family costs ~27 s a window on 2 cores: half of 120 s affords one window and its refit
+    plan, dueled = _plan(monkeypatch, gain=0.05)
+    assert dueled and plan.windows == 3 and plan.first == ("auto_theta", "lightgbm")
+    assert set(plan.skipped) == {"auto_ets", "auto_ces"}
+    assert plan.measured["lightgbm"] == pytest.approx(19 * 0.02)
+    assert "the global plan" in plan.note
+    plan, _ = _plan(monkeypatch, gain=0.0)   # LightGBM adds nothing: the family on one window
+    assert (plan.windows, plan.first, plan.skipped) == (1, (), {})
+    # the family affordable on every window: no duel, the family first as before
+    plan, dueled = _plan(monkeypatch, gain=0.05, budget=1000)
+    assert not dueled and plan.windows == 3 and not plan.first
+    # LightGBM not a candidate, or the windows fixed by the user: no duel
+    for settings in ({"blocked_models": ["lightgbm"]}, {"n_cross_validations": 3}):
+        plan, dueled = _plan(monkeypatch, gain=0.05, **settings)
+        assert not dueled and not plan.first
+
+
+def test_the_global_plan_orders_the_baselines_and_skips_with_the_reason():
+    from tsauto.tasks.forecasting import search_task
+
+    ds = dataset(make_panel(n_series=2, length=48))
+    task = search_task(ds, {}, {}, 1, ("auto_theta", "lightgbm"), {"auto_ets": "the plan"})
+    assert task.baselines[:3] == ("seasonal_naive", "auto_theta", "lightgbm")
+    chosen, skipped = candidate_learners(ForecastSettings(**ROLES, horizon=6), task, 3, None)
+    assert skipped["auto_ets"] == "the plan" and "lightgbm" in chosen
+
+
+def test_the_duel_measures_lightgbm_beside_autotheta_on_the_last_window():
+    from tsauto.tasks.forecasting_plan import duel
+
+    ds = dataset(make_panel(n_series=3, length=48))
+    context = ForecastContext(6, (), ds.season_length, FeaturizationSpec(), 0)
+    gain, cost = duel(ds, context, 600)
+    assert np.isfinite(gain) and -1 < gain < 1 and cost > 0

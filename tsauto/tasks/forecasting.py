@@ -56,7 +56,7 @@ from tsauto.search.trial import (
     build_learner,
 )
 from tsauto.tasks.base import Prepared, describe
-from tsauto.tasks.forecasting_plan import plan_search, unsuited_learners
+from tsauto.tasks.forecasting_plan import SearchPlan, plan_search, unsuited_learners
 
 # Cheap, strong first trials, in this order, when allowed (and affordable on this data): the
 # statistical four also give the ensembles the classic combination to start from.
@@ -108,20 +108,26 @@ def make_dataset(settings, frame: pd.DataFrame) -> TimeSeriesDataset:
 
 
 def search_task(dataset: TimeSeriesDataset, measured: dict | None = None,
-                planned: dict | None = None, workers: int = 1) -> SearchTask:
+                planned: dict | None = None, workers: int = 1, first: tuple[str, ...] = (),
+                left_out: dict[str, str] | None = None) -> SearchTask:
     """``measured``: seconds per series per fold by learner, ``planned``: the costly learners
-    spent once, with their trial's parameters (``forecasting_plan.plan_search``), ``workers``:
-    trials at once."""
+    spent once, with their trial's parameters, ``first``: the baselines the plan runs right
+    after seasonal naive, ``left_out``: learners the plan skips, with why
+    (``forecasting_plan.plan_search``); ``workers``: trials at once."""
     planned = dict(planned or {})
     # The plan counted on a planned learner's time: with several workers it starts at once
     # (after seasonal naive, instant) and the core runs beside it; with one, right after the
     # core, before the learners it would otherwise wait behind.
-    first = BASELINES[:1] if workers > 1 else BASELINES[:4]
-    baselines = tuple(sorted(BASELINES, key=lambda n: (n not in first, n not in planned)))
+    ahead = BASELINES[:1] if workers > 1 else BASELINES[:4]
+    baselines = tuple(sorted(BASELINES, key=lambda n: (n not in ahead, n not in planned)))
+    if first:  # the global plan: its learners before the rest, in its order
+        baselines = tuple(sorted(baselines, key=lambda n: (
+            n != BASELINES[0], first.index(n) if n in first else len(first))))
     return SearchTask(registry, baselines, run_trial,
                       partial(ensembles, target=dataset.target_column,
                               time_column=dataset.time_column),
-                      dataset.n_series, COST_SECONDS, unsuited_learners(dataset, registry),
+                      dataset.n_series, COST_SECONDS,
+                      {**unsuited_learners(dataset, registry), **(left_out or {})},
                       dict(measured or {}), planned, after_refit_share=CALIBRATION_SHARE)
 
 
@@ -148,11 +154,13 @@ def prepare(settings, dataset: TimeSeriesDataset, valid, reporter: Reporter,
     context = ForecastContext(s.horizon, tuple(s.quantiles), dataset.season_length,
                               featurization, s.seed)
     # the validation depth the budget affords, from the family's measured cost
-    n_cv, measured, planned = (plan_search(dataset, context, s, n_cv) if windows is None
-                               else (windows, {}, {}))
+    plan = (plan_search(dataset, context, s, n_cv) if windows is None
+            else SearchPlan(windows, {}, {}))
+    n_cv, planned = plan.windows, plan.planned
     context = replace(context, reuse_forms=tuple(planned))
     filled = windows_filled(dataset.lengths, s.horizon, n_cv, step)
-    task = search_task(dataset, measured, planned, concurrent_jobs(s.max_concurrent_trials))
+    task = search_task(dataset, plan.measured, planned, concurrent_jobs(s.max_concurrent_trials),
+                       plan.first, plan.skipped)
 
     window_cost = [0.0]  # seconds one fold of the members being refitted took in the search
 
@@ -197,6 +205,8 @@ def prepare(settings, dataset: TimeSeriesDataset, valid, reporter: Reporter,
                        f"not fit the time budget): every learner is validated on the last "
                        f"window, it runs with {planned}, and its refit reuses the forms it "
                        f"fitted there")
+    if plan.note:
+        validation += f"; {plan.note}"
     if not folds:
         validation = f"none: no series can fill one window of {s.horizon} periods"
     return Prepared(dataset, report, folds, context, task, validation, refit_learner,

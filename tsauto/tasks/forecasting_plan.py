@@ -32,6 +32,7 @@ the pool's measured speed-up (``trial_speedup``).
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -130,24 +131,31 @@ def probe_costs(dataset: TimeSeriesDataset, context: ForecastContext, budget: fl
     as the trials (which imports ``preload`` once, for both), so that it times the learners and
     not the import of their libraries; a probe that does not end in a quarter of the budget
     measures nothing."""
+    if not names:
+        return {}
+    return _in_worker(_probe_job, (probe_sample(dataset), context), (tuple(names),
+                      PROBE_SHARE * budget), budget / 4, preload, cores=1) or {}
+
+
+def _in_worker(job, shared: tuple, extra, timeout: float, preload: tuple[str, ...],
+               cores: int | None = None):
+    """``job(extra, *shared)`` in a worker of the trials' fork server (its learners held to
+    ``cores``, or given a trial's), or None when it fails or passes ``timeout`` seconds."""
     import tempfile
     from pathlib import Path
 
     from tsauto.search.executor import Executor
 
-    if not names:
-        return {}
     with tempfile.TemporaryDirectory(prefix="tsauto-probe-") as work:
         # The trials' module too: the search that follows then finds its fork server ready.
-        # One core: the probe measures one process, whatever the trials' pools will do.
-        executor = Executor(Path(work), _probe_job, (probe_sample(dataset), context), 1,
-                            (*preload, "tsauto.tasks.forecasting"), cores=1)
+        executor = Executor(Path(work), job, shared, 1, (*preload, "tsauto.tasks.forecasting"),
+                            cores=cores)
         try:
-            executor.submit(0, (tuple(names), PROBE_SHARE * budget), budget / 4)
+            executor.submit(0, extra, timeout)
             done = executor.wait_any()
         finally:
             executor.shutdown()
-    return done[0][2] if done and done[0][1] == "ok" else {}
+    return done[0][2] if done and done[0][1] == "ok" else None
 
 
 # A per-series learner's pool turns this share of each extra core into speed.  Measured in a
@@ -212,6 +220,9 @@ class SearchPlan(NamedTuple):
     windows: int                    # validation windows
     measured: dict[str, float]      # seconds per series per fold of a trial, by learner
     planned: dict[str, dict]        # learner -> parameters of the one trial it is afforded
+    first: tuple[str, ...] = ()     # baselines run right after seasonal naive, in this order
+    skipped: dict[str, str] = {}    # learner -> why the plan leaves it out (global_plan)
+    note: str = ""                  # the plan's choice, for the validation's description
 
 
 def reused_forms(windows: int, probed: dict[str, float], n_series: int, budget: float,
@@ -232,6 +243,104 @@ def reused_forms(windows: int, probed: dict[str, float], n_series: int, budget: 
         if APPROXIMATE * one + (2 * core if workers < 2 else 0.0) <= REUSE_SHARE * budget:
             out[name] = dict(params)
     return out
+
+
+# -- the global learners against the family -------------------------------------------------
+# Cutting the windows so that the family runs can cost more than it buys: on aus_retail at the
+# demo's 120 s (152 monthly series of ~120 points) AutoETS and AutoCES take ~20 s a window each
+# in one process, the plan cut validation to one window, the family then used the whole budget
+# and no LightGBM trial ran (holdout MASE 0.641); with AutoETS/AutoCES left out, LightGBM tuned
+# with AutoTheta on three windows gave 0.605.  What LightGBM is worth is the data's: as a member
+# beside AutoTheta it gains 5.6% on that window, but loses 11% on prison and 10% on
+# global_economy's yearly GDP, where the family wins (and gains 1.7% on tourism).  So when the family cannot be validated on
+# the windows asked, the plan measures that worth (a "duel" on the last window, the one every
+# plan validates on): AutoTheta (the family's cheapest member) and LightGBM, each fitted on up to
+# ``DUEL_SERIES`` series, and the MASE of their equal-weight mean against AutoTheta's alone.  An
+# expected gain of ``GLOBAL_GAIN`` or more buys the global plan (``global_plan``): every window,
+# the family members those afford (cheapest first) and LightGBM right after them, and the
+# costly members left out with the reason; less keeps the family first on fewer windows.
+GLOBAL = "lightgbm"      # the global learner the plan weighs against the family
+# The duel's series: its verdict moves with the sample (aus_retail: 5.6% on all 152 series,
+# 3.5% on 100 of them; tourism 1.7% on all 304, 2.8% on 100), so all of them up to this many
+DUEL_SERIES = 200
+# Share of AutoTheta's MASE the mean with LightGBM must gain: between what tourism (the family
+# wins there) and aus_retail (LightGBM carries it) measured; a threshold read off those two
+GLOBAL_GAIN = 0.03
+DUEL_SHARE = 0.15        # of the budget the duel may take (stopped past it: no global plan)
+# The family members' share of the budget in the global plan (validation and refit): the rest
+# goes to LightGBM and its tuned trials
+GLOBAL_FAMILY_SHARE = 0.25
+
+
+def _duel_job(_: tuple, sample: TimeSeriesDataset, context: ForecastContext) -> dict:
+    """In a worker: AutoTheta's and LightGBM's MASE on ``sample``'s last window, their
+    equal-weight mean's, and their seconds per series for that fold (fit and forecast; with
+    the context's quantiles, LightGBM's conformal fits counted as one fit each)."""
+    from tsauto.evaluation.scoring import score_forecast
+    from tsauto.evaluation.splits import rolling_origin
+    from tsauto.learners import registry
+    from tsauto.search.trial import TrialSpec, build_learner
+    from tsauto.tasks.forecasting import score_fold
+
+    fold = rolling_origin(sample, context.horizon, 1, context.horizon)[0]
+    # Point forecasts only: LightGBM's quantiles cost a fit per conformal window besides its
+    # own (PivotedForecaster._calibrate), counted in its cost rather than run here
+    point = replace(context, quantiles=())
+    out, forecasts = {}, {}
+    for name in ("auto_theta", GLOBAL):
+        start = time.perf_counter()
+        learner = build_learner(TrialSpec(-1, name, {}, registry.get(name)), point)
+        metrics, forecasts[name] = score_fold(learner, fold, context.horizon,
+                                              context.season_length, ())
+        fits = 1 + (getattr(learner, "conformal_windows", 0) if context.quantiles else 0)
+        out[name] = (metrics["mase"], fits * (time.perf_counter() - start) / sample.n_series)
+    mean = forecasts["auto_theta"].assign(
+        forecast=(forecasts["auto_theta"]["forecast"].to_numpy()
+                  + forecasts[GLOBAL]["forecast"].to_numpy()) / 2)
+    out["mean"] = score_forecast(mean, fold.train.frame, sample.target_column,
+                                 context.season_length, ())["mase"]
+    return out
+
+
+def duel(dataset: TimeSeriesDataset, context: ForecastContext, budget: float,
+         preload: tuple[str, ...] = ()) -> tuple[float, float] | None:
+    """(the gain of AutoTheta and LightGBM's mean over AutoTheta alone, as a share of its MASE
+    on the last window; LightGBM's seconds per series per fold) on up to ``DUEL_SERIES`` series
+    spread over the lengths; None when the duel fails or passes ``DUEL_SHARE`` of the budget."""
+    sample = probe_sample(dataset, DUEL_SERIES)
+    # (LightGBM is not preloaded: a new preload would restart the fork server the probe and
+    # the trials share, and import statsforecast again)
+    # (in a trial's conditions, every core: LightGBM's cost is then a trial's)
+    done = _in_worker(_duel_job, (sample, context), (), DUEL_SHARE * budget, preload)
+    if not done or not np.isfinite(done["auto_theta"][0]) or done["auto_theta"][0] <= 0:
+        return None
+    return 1.0 - done["mean"] / done["auto_theta"][0], done[GLOBAL][1]
+
+
+def global_plan(windows: int, probed: dict[str, float], gain: float, global_cost: float,
+                n_series: int, budget: float, workers: int) -> tuple[tuple[str, ...],
+                                                                   dict[str, str]] | None:
+    """The baselines of the global plan, the family members validated on all ``windows``
+    (cheapest first, within ``GLOBAL_FAMILY_SHARE`` of the budget with their refits, counted as
+    ``planned_windows`` does) then ``GLOBAL``, and the costly members left out with why; None
+    when LightGBM's measured ``gain`` beside AutoTheta is under ``GLOBAL_GAIN`` or its own
+    validation and refit would take over half the budget (``global_cost``: its seconds per
+    series per fold in a trial, as the duel measured it)."""
+    if gain < GLOBAL_GAIN or global_cost * n_series * (windows + 1) > budget / 2:
+        return None
+    kept, skipped, spent = [], {}, 0.0
+    for name in sorted((n for n in CORE if n in probed), key=probed.get):
+        seconds = probed[name] * n_series / max(workers, 1) * (windows + 1)
+        if spent + seconds <= GLOBAL_FAMILY_SHARE * budget:
+            kept.append(name)
+            spent += seconds
+        else:
+            skipped[name] = (f"the budget goes to LightGBM on {windows} windows: beside "
+                             f"AutoTheta it gained {gain:.0%} on the last window, and {name} "
+                             f"validated on {windows} windows and refitted would take "
+                             f"~{seconds:.0f}s, more than the family's share of the budget "
+                             f"({GLOBAL_FAMILY_SHARE * budget:.0f}s) leaves")
+    return (*kept, GLOBAL), skipped
 
 
 def plan_search(dataset: TimeSeriesDataset, context: ForecastContext, settings, windows: int
@@ -255,8 +364,24 @@ def plan_search(dataset: TimeSeriesDataset, context: ForecastContext, settings, 
               probe_costs(dataset, context, budget, names, preloads(registry, names)).items()}
     planned = {}
     if settings.n_cross_validations == "auto":
-        windows = planned_windows(windows, probed, dataset.n_series, budget, workers)
-        planned = reused_forms(windows, probed, dataset.n_series, budget, workers)
+        cut = planned_windows(windows, probed, dataset.n_series, budget, workers)
+        planned = reused_forms(cut, probed, dataset.n_series, budget, workers)
+        # the family cannot run on every window: is the budget worth more to LightGBM?
+        usable = set(settings.allowed_models or registry.names()) - set(settings.blocked_models)
+        if cut < windows and not planned and {"auto_theta", GLOBAL} <= usable:
+            measured = duel(dataset, context, budget, preloads(registry, ["auto_theta", GLOBAL]))
+            plan = measured and global_plan(windows, probed, *measured, dataset.n_series,
+                                             budget, workers)
+            if plan:
+                first, skipped = plan
+                return SearchPlan(windows, {**probed, GLOBAL: measured[1]}, {}, first, skipped,
+                                  f"the global plan: AutoTheta's mean with LightGBM gained "
+                                  f"{measured[0]:.0%} over AutoTheta alone on the last window, "
+                                  f"so LightGBM is validated on every window rather than the "
+                                  f"family on fewer" + (f" ({', '.join(skipped)} left out: see "
+                                                        f"the skipped learners)" if skipped
+                                                        else ""))
+        windows = cut
     elif windows == 1:  # one window given: its forms can stand for the refit's as well
         planned = reused_forms(1, probed, dataset.n_series, budget, workers)
     return SearchPlan(1 if planned else windows, probed, planned)
