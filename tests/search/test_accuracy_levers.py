@@ -106,7 +106,7 @@ def test_the_plan_counts_a_trial_at_its_pool_speed(monkeypatch):
     context = ForecastContext(6, (), ds.season_length, FeaturizationSpec(), 0)
     for workers, speedup in ((1, 1 + POOL_EFFICIENCY), ("auto", 1.0)):
         s = ForecastSettings(**ROLES, horizon=6, time_budget=600, max_concurrent_trials=workers)
-        _, measured, _ = plan_search(ds, context, s, 2)
+        measured = plan_search(ds, context, s, 2).measured
         assert measured == pytest.approx({k: v / speedup for k, v in one_process.items()})
 
 
