@@ -14,7 +14,7 @@ collection with the same seed (the spread says how much timing decided).  Result
 benchmarks/results/accuracy.md (or ``--out``).
 
 ``--autogluon-python`` adds AutoGluon-TimeSeries as a peer (``peers/autogluon_peer.py``): each
-preset (``fast_training`` and ``medium_quality`` by default) fits in that interpreter, as a
+preset (``--autogluon-presets``, ``medium_quality`` by default) fits in that interpreter, as a
 subprocess, on the same training frame with ``time_limit`` equal to the statistical ensemble's
 wall time, after tsauto, and the referee scores its mean forecast.  Without the flag nothing of
 AutoGluon is imported or run.
@@ -83,7 +83,7 @@ def fit_autogluon(c: panel.Collection, train: pd.DataFrame, test: pd.DataFrame, 
            "fit_secs": ag.fit_seconds, "versions": ag.versions, "load": _load()}
     if ag.forecast is None:
         return {**row, "mase": float("nan"), "smape": float("nan"), "ratio": float("nan"),
-                "chose": f"failed: {ag.error}", "trials": "", "skipped": ""}
+                "chose": f"failed: {ag.error}", "trials": "", "skipped": "; ".join(ag.failed)}
     row.update(panel.score(ag.forecast, test, train, c.season), chose=ag.best,
                trials=f"{len(ag.models)} models trained: {', '.join(ag.models)}",
                skipped="; ".join(ag.failed))
@@ -218,8 +218,10 @@ def main() -> None:
     parser.add_argument("--autogluon-python",
                         help="an interpreter with autogluon.timeseries installed (never the "
                              "project's venv; see benchmarks/README.md): adds it as a peer")
-    parser.add_argument("--autogluon-presets", nargs="+", default=list(autogluon_peer.PRESETS),
-                        choices=list(autogluon_peer.PRESETS))
+    parser.add_argument("--autogluon-presets", nargs="+", default=["medium_quality"],
+                        choices=list(autogluon_peer.PRESETS),
+                        help="default medium_quality: in AutoGluon 1.6.3, fast_training is a "
+                             "deprecated alias of it (AutoGluon logs so and fits medium_quality)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "accuracy.md"))
     args = parser.parse_args()
     os.environ.setdefault("MPLCONFIGDIR", tempfile.mkdtemp())

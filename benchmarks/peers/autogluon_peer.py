@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -72,13 +73,16 @@ def forecast(python: str, train: pd.DataFrame, h: int, freq: str, preset: str,
         except OSError as err:  # the interpreter is missing or not executable
             return _failed(start, f"cannot run {python!r}: {err}")
         seconds = time.perf_counter() - start
-        if done.returncode != 0 or not (folder / "forecast.csv").exists():
+        if done.returncode != 0 or not (folder / "info.json").exists():
             return _failed(start, f"exit {done.returncode}: {done.stderr.strip()[-800:]}")
         info = json.loads((folder / "info.json").read_text())
-        fc = pd.read_csv(folder / "forecast.csv", parse_dates=["ds"],
-                         dtype={"unique_id": str})
+        fc = None
+        if (folder / "forecast.csv").exists():
+            fc = pd.read_csv(folder / "forecast.csv", parse_dates=["ds"],
+                             dtype={"unique_id": str})
     return AutoGluonRun(fc, seconds, info["fit_seconds"], info["best"], info["models"],
-                        info["failed"], info["versions"])
+                        info["failed"], info["versions"],
+                        "" if fc is not None else "no model finished within the time limit")
 
 
 def _failed(start: float, why: str) -> AutoGluonRun:
@@ -113,28 +117,46 @@ def _run(args: argparse.Namespace) -> None:
                                                     timestamp_column="ds")
     predictor = TimeSeriesPredictor(prediction_length=args.h, freq=args.freq, target="target",
                                     eval_metric="MASE", known_covariates_names=covariates or None,
-                                    path=str(folder / "model"), verbosity=1)
+                                    path=str(folder / "model"), verbosity=2)
+    failures = _Failures()
+    logging.getLogger("autogluon").addHandler(failures)
     start = time.perf_counter()
     predictor.fit(data, presets=args.preset, time_limit=args.time_limit,
                   random_seed=args.seed)
     fit_seconds = time.perf_counter() - start
-    pred = predictor.predict(data, known_covariates=known)
-    to_forecast_frame(pred).to_csv(folder / "forecast.csv", index=False)
-    board = predictor.leaderboard(silent=True)
-    trained = set(board["model"])
-    info = predictor.fit_summary(verbosity=0) if hasattr(predictor, "fit_summary") else {}
-    best = predictor.model_best
-    weights = _ensemble_weights(predictor, best)
-    planned = info.get("model_types", {}) if isinstance(info, dict) else {}
-    failed = [f"{name}: did not train" for name in planned if name not in trained]
-    (folder / "info.json").write_text(json.dumps({
-        "fit_seconds": fit_seconds,
-        "best": best + (f" ({weights})" if weights else ""),
-        "models": [f"{m} {s:.4f}" for m, s in zip(board["model"], board["score_val"])],
-        "failed": failed,
-        "versions": {"autogluon": agts.__version__, "torch": torch.__version__,
-                     "pandas": pd.__version__, "numpy": np.__version__,
-                     "python": sys.version.split()[0]}}))
+    info = {"fit_seconds": fit_seconds, "failed": failures.failed, "best": "", "models": [],
+            "versions": {"autogluon": agts.__version__, "torch": torch.__version__,
+                         "pandas": pd.__version__, "numpy": np.__version__,
+                         "python": sys.version.split()[0]}}
+    if predictor.model_names():  # none when no model finished within the time limit
+        pred = predictor.predict(data, known_covariates=known)
+        to_forecast_frame(pred).to_csv(folder / "forecast.csv", index=False)
+        board = predictor.leaderboard(silent=True)
+        weights = _ensemble_weights(predictor, predictor.model_best)
+        # score_val is AutoGluon's validation MASE with its sign flipped (higher is better)
+        info.update(best=predictor.model_best + (f" ({weights})" if weights else ""),
+                    models=[f"{m} {-v:.4f}" for m, v in zip(board["model"], board["score_val"])])
+    (folder / "info.json").write_text(json.dumps(info))
+
+
+class _Failures(logging.Handler):
+    """The models AutoGluon's trainer skipped or failed, with the reason it logged (its
+    trainer logs them and goes on; the leaderboard lists only what trained)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.failed: list[str] = []
+        self._pending = ""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage().strip()
+        if "to fail during training" in msg:
+            self._pending = msg.split("Exception caused ")[-1].split(" to fail")[0]
+        elif self._pending and msg.startswith("Traceback"):
+            self.failed.append(f"{self._pending}: {msg.splitlines()[-1][:200]}")
+            self._pending = ""
+        elif "Skipping" in msg and ("lack of time" in msg or "Time limit exceeded" in msg):
+            self.failed.append(msg)
 
 
 def _ensemble_weights(predictor, name: str) -> str:
