@@ -22,6 +22,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -153,7 +154,9 @@ class _Failures(logging.Handler):
         if "to fail during training" in msg:
             self._pending = msg.split("Exception caused ")[-1].split(" to fail")[0]
         elif self._pending and msg.startswith("Traceback"):
-            self.failed.append(f"{self._pending}: {msg.splitlines()[-1][:200]}")
+            # the reason without its links (a hub's help pages say nothing the reason doesn't)
+            reason = re.sub(r"\s*(at\s+)?\S*https?://\S+", "", msg.splitlines()[-1])[:200]
+            self.failed.append(f"{self._pending}: {reason}")
             self._pending = ""
         elif "Skipping" in msg and ("lack of time" in msg or "Time limit exceeded" in msg):
             self.failed.append(msg)
