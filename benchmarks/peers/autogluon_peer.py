@@ -125,7 +125,8 @@ def _run(args: argparse.Namespace) -> None:
     predictor.fit(data, presets=args.preset, time_limit=args.time_limit,
                   random_seed=args.seed)
     fit_seconds = time.perf_counter() - start
-    info = {"fit_seconds": fit_seconds, "failed": failures.failed, "best": "", "models": [],
+    failed = failures.failed + failures.unreached(predictor.model_names())
+    info = {"fit_seconds": fit_seconds, "failed": failed, "best": "", "models": [],
             "versions": {"autogluon": agts.__version__, "torch": torch.__version__,
                          "pandas": pd.__version__, "numpy": np.__version__,
                          "python": sys.version.split()[0]}}
@@ -147,11 +148,14 @@ class _Failures(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.INFO)
         self.failed: list[str] = []
+        self.planned: list[str] = []
         self._pending = ""
 
     def emit(self, record: logging.LogRecord) -> None:
         msg = record.getMessage().strip()
-        if "to fail during training" in msg:
+        if msg.startswith("Models that will be trained:"):
+            self.planned = re.findall(r"'([^']+)'", msg)
+        elif "to fail during training" in msg:
             self._pending = msg.split("Exception caused ")[-1].split(" to fail")[0]
         elif self._pending and msg.startswith("Traceback"):
             # the reason without its links (a hub's help pages say nothing the reason doesn't)
@@ -160,6 +164,13 @@ class _Failures(logging.Handler):
             self._pending = ""
         elif "Skipping" in msg and ("lack of time" in msg or "Time limit exceeded" in msg):
             self.failed.append(msg)
+
+    def unreached(self, trained: list[str]) -> list[str]:
+        """The planned models that neither trained nor failed: the time ran out first (its
+        trainer stops without saying so)."""
+        named = " ".join(self.failed)
+        return [f"{m}: not reached within the time limit" for m in self.planned
+                if m not in trained and m not in named]
 
 
 def _ensemble_weights(predictor, name: str) -> str:
