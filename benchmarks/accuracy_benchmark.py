@@ -1,6 +1,7 @@
 """tsauto against the statistical ensemble on the public panel, at equal time (issue 13).
 
     .venv/bin/python benchmarks/accuracy_benchmark.py [--only NAME ...] [--runs 1] [--out FILE]
+        [--autogluon-python /work/agvenv/bin/python [--autogluon-presets fast_training ...]]
 
 Per collection of ``benchmarks/panel.py``, in one process: seasonal naive, AutoETS alone and the
 statistical ensemble (equal-weight mean of AutoETS, AutoARIMA, AutoTheta and AutoCES, called
@@ -11,11 +12,18 @@ tsauto chose and the learners it skipped, the ratio of tsauto's MASE to the stat
 ensemble's, and the geometric mean of the ratios.  ``--runs 2`` fits tsauto twice per
 collection with the same seed (the spread says how much timing decided).  Results go to
 benchmarks/results/accuracy.md (or ``--out``).
+
+``--autogluon-python`` adds AutoGluon-TimeSeries as a peer (``peers/autogluon_peer.py``): each
+preset (``--autogluon-presets``, ``medium_quality`` by default) fits in that interpreter, as a
+subprocess, on the same training frame with ``time_limit`` equal to the statistical ensemble's
+wall time, after tsauto, and the referee scores its mean forecast.  Without the flag nothing of
+AutoGluon is imported or run.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import os
 import platform
@@ -29,6 +37,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
 import panel  # noqa: E402
+from peers import autogluon_peer  # noqa: E402
 
 import tsauto  # noqa: E402
 from tsauto import AutoML, ForecastSettings  # noqa: E402
@@ -64,8 +73,39 @@ def fit_tsauto(c: panel.Collection, train: pd.DataFrame, test: pd.DataFrame, bud
         len(done), tried
 
 
-def bench(name: str, runs: int, trials: tuple[str, ...] = ("default",)) -> list[dict]:
-    c = panel.load(name)
+def fit_autogluon(c: panel.Collection, train: pd.DataFrame, test: pd.DataFrame, budget: float,
+                  python: str, preset: str, ens: float) -> dict:
+    """A row for AutoGluon-TimeSeries with ``preset`` at ``budget`` seconds of fitting."""
+    future = test[["unique_id", "ds", *c.covariates]] if c.covariates else None
+    ag = autogluon_peer.forecast(python, train, c.h, c.freq, preset, budget, future,
+                                 covariates=c.covariates)
+    row = {"collection": c.description, "peer": "autogluon",
+           "method": f"AutoGluon {preset} ({budget:.0f}s limit)", "secs": ag.seconds,
+           "fit_secs": ag.fit_seconds, "versions": ag.versions, "load": _load()}
+    if ag.forecast is None:
+        return {**row, "mase": float("nan"), "smape": float("nan"), "ratio": float("nan"),
+                "chose": f"failed: {ag.error}", "trials": "", "skipped": "; ".join(ag.failed)}
+    row.update(panel.score(ag.forecast, test, train, c.season), chose=ag.best,
+               trials=f"{len(ag.models)} models trained: {', '.join(ag.models)}",
+               skipped="; ".join(ag.failed))
+    row["ratio"] = row["mase"] / ens
+    return row
+
+
+def every_kth(c: panel.Collection, k: int) -> panel.Collection:
+    """Every ``k``-th series of ``c`` in the order of their ids: a deterministic subset with
+    the collection's lengths and character, for a collection too costly to run whole."""
+    if k <= 1:
+        return c
+    ids = np.sort(c.frame["unique_id"].unique())[::k]
+    frame = c.frame[c.frame["unique_id"].isin(ids)].reset_index(drop=True)
+    return dataclasses.replace(c, name=f"{c.name} (every {k}th series)", frame=frame)
+
+
+def bench(name: str, runs: int, trials: tuple[str, ...] = ("default",),
+          autogluon: str | None = None, presets: tuple[str, ...] = (),
+          every: int = 1) -> list[dict]:
+    c = every_kth(panel.load(name), every)
     train, test = panel.split(c.frame, c.h)
     print(f"-- {c.description}; load {_load()}", flush=True)
     rows = []
@@ -89,6 +129,9 @@ def bench(name: str, runs: int, trials: tuple[str, ...] = ("default",)) -> list[
         row["ratio"] = row["mase"] / ens
         rows.append(row)
         print(row, flush=True)
+    for preset in presets if autogluon else ():
+        rows.append(fit_autogluon(c, train, test, budget, autogluon, preset, ens))
+        print(rows[-1], flush=True)
     return rows
 
 
@@ -113,7 +156,8 @@ def render(rows: list[dict], command: str, started: str, loads: list[str]) -> st
         ratio = f"{row['ratio']:.3f}" if "ratio" in row else ""
         lines.append(f"| {row['collection']} | {row['method']} | {row['mase']:.4f} | "
                      f"{row['smape']:.3f} | {row['secs']:.1f} | {ratio} | {row.get('chose', '')} |")
-    ratios = pd.DataFrame([r for r in rows if "ratio" in r])
+    ratios = pd.DataFrame([r for r in rows if "ratio" in r and "peer" not in r])
+    peers = [r for r in rows if "peer" in r]
     if not ratios.empty:
         ratios["run"] = ratios["method"].str.extract(r"(run \d+).*?(, max_concurrent_trials=\w+)?\)"
                                                      ).fillna("").sum(axis=1).str[4:]
@@ -125,10 +169,39 @@ def render(rows: list[dict], command: str, started: str, loads: list[str]) -> st
                          f"{part.loc[part['ratio'].idxmax(), 'collection']})")
         lines += ["", "What tsauto tried and skipped:", ""]
         for row in rows:
-            if "ratio" in row:
+            if "ratio" in row and "peer" not in row:
                 lines.append(f"- {row['collection']}, {row['method']}: {row['trials']}; "
                              f"skipped: {row['skipped'] or 'none'}")
+    if peers:
+        lines += _render_autogluon(rows, peers)
     return "\n".join(lines) + "\n"
+
+
+def _render_autogluon(rows: list[dict], peers: list[dict]) -> list[str]:
+    """AutoGluon's versions, its geometric-mean ratio per preset, tsauto against it on each
+    collection (tsauto's first run), and what it trained."""
+    versions = next((r["versions"] for r in peers if r["versions"]), {})
+    lines = ["", "AutoGluon-TimeSeries (peer, in its own interpreter: "
+             + (", ".join(f"{k} {v}" for k, v in versions.items()) or "versions unknown")
+             + "); its time limit covers fitting only, its seconds above include the "
+             "subprocess's start-up, fitting and prediction:", ""]
+    first = {r["collection"]: r for r in reversed(rows)
+             if "ratio" in r and "peer" not in r}  # reversed: the first run wins
+    for method in dict.fromkeys(r["method"].split(" (")[0] for r in peers):
+        part = [r for r in peers if r["method"].startswith(method + " (")]
+        ok = [r for r in part if np.isfinite(r["mase"])]
+        ahead = [r for r in ok if r["collection"] in first
+                 and first[r["collection"]]["mase"] < r["mase"]]
+        gm = float(np.exp(np.mean(np.log([r["ratio"] for r in ok])))) if ok else float("nan")
+        lines.append(f"- {method}: ratio to the statistical ensemble {gm:.3f} (geometric mean "
+                     f"over {len(ok)} collections, {len(part) - len(ok)} failed); tsauto's "
+                     f"MASE lower on {len(ahead)} of {len(ok)}")
+    lines += [""]
+    for row in peers:
+        lines.append(f"- {row['collection']}, {row['method']}: fit {row['fit_secs']:.1f}s of "
+                     f"{row['secs']:.1f}s; {row['chose']}; {row['trials'] or 'nothing trained'}"
+                     f"; failed: {row['skipped'] or 'none'}")
+    return lines
 
 
 def _git() -> str:
@@ -154,6 +227,17 @@ def main() -> None:
     parser.add_argument("--trials", nargs="+", default=["default"],
                         help="tsauto's max_concurrent_trials, each run after the same peers "
                              "(e.g. 1 auto; default: tsauto's default)")
+    parser.add_argument("--autogluon-python",
+                        help="an interpreter with autogluon.timeseries installed (never the "
+                             "project's venv; see benchmarks/README.md): adds it as a peer")
+    parser.add_argument("--autogluon-presets", nargs="+", default=["medium_quality"],
+                        choices=list(autogluon_peer.PRESETS),
+                        help="default medium_quality: in AutoGluon 1.6.3, fast_training is a "
+                             "deprecated alias of it (AutoGluon logs so and fits medium_quality)")
+    parser.add_argument("--every", type=int, default=1,
+                        help="keep every k-th series of each collection, in the order of their "
+                             "ids (a deterministic subset for a collection too costly to run "
+                             "whole; default 1: all)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "accuracy.md"))
     args = parser.parse_args()
     os.environ.setdefault("MPLCONFIGDIR", tempfile.mkdtemp())
@@ -162,7 +246,8 @@ def main() -> None:
     rows, loads = [], []
     for name in args.only or list(panel.COLLECTIONS):
         loads.append(f"{name} {_load()}")
-        rows += bench(name, args.runs, tuple(args.trials))
+        rows += bench(name, args.runs, tuple(args.trials), args.autogluon_python,
+                      tuple(args.autogluon_presets), args.every)
         # written after each collection, so that an interrupted pass keeps what it measured
         Path(args.out).write_text(render(rows, command, started, loads))
     print(render(rows, command, started, loads))

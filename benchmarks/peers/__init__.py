@@ -1,0 +1,1 @@
+"""Benchmark peers that run outside tsauto's interpreter (benchmark extras, never dependencies)."""
