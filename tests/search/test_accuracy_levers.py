@@ -334,6 +334,9 @@ def test_the_global_plan_keeps_the_family_members_its_share_affords_then_lightgb
     # a larger budget affords AutoETS too, cheapest first
     assert global_plan(3, DEMO_COSTS, 0.05, 0.02, 152, 240, 2)[0] == (
         "auto_theta", "auto_ets", "lightgbm")
+    # AutoTheta, the duel's partner, stays even where its probe prices it out of the share
+    assert global_plan(3, {**DEMO_COSTS, "auto_theta": 0.2}, 0.05, 0.02, 152, 120, 2)[0] == (
+        "auto_theta", "lightgbm")
     # too little gain (prison, global_economy: LightGBM made AutoTheta worse): no global plan
     assert global_plan(3, DEMO_COSTS, 0.02, 0.02, 152, 120, 2) is None
     assert global_plan(3, DEMO_COSTS, -0.1, 0.02, 152, 120, 2) is None

@@ -260,6 +260,7 @@ def reused_forms(windows: int, probed: dict[str, float], n_series: int, budget: 
 # the family members those afford (cheapest first) and LightGBM right after them, and the
 # costly members left out with the reason; less keeps the family first on fewer windows.
 GLOBAL = "lightgbm"      # the global learner the plan weighs against the family
+DUEL_PARTNER = "auto_theta"  # the family member it is weighed beside
 # The duel's series: its verdict moves with the sample (aus_retail: 5.6% on all 152 series,
 # 3.5% on 100 of them; tourism 1.7% on all 304, 2.8% on 100), so all of them up to this many
 DUEL_SERIES = 200
@@ -287,15 +288,15 @@ def _duel_job(_: tuple, sample: TimeSeriesDataset, context: ForecastContext) -> 
     # own (PivotedForecaster._calibrate), counted in its cost rather than run here
     point = replace(context, quantiles=())
     out, forecasts = {}, {}
-    for name in ("auto_theta", GLOBAL):
+    for name in (DUEL_PARTNER, GLOBAL):
         start = time.perf_counter()
         learner = build_learner(TrialSpec(-1, name, {}, registry.get(name)), point)
         metrics, forecasts[name] = score_fold(learner, fold, context.horizon,
                                               context.season_length, ())
         fits = 1 + (getattr(learner, "conformal_windows", 0) if context.quantiles else 0)
         out[name] = (metrics["mase"], fits * (time.perf_counter() - start) / sample.n_series)
-    mean = forecasts["auto_theta"].assign(
-        forecast=(forecasts["auto_theta"]["forecast"].to_numpy()
+    mean = forecasts[DUEL_PARTNER].assign(
+        forecast=(forecasts[DUEL_PARTNER]["forecast"].to_numpy()
                   + forecasts[GLOBAL]["forecast"].to_numpy()) / 2)
     out["mean"] = score_forecast(mean, fold.train.frame, sample.target_column,
                                  context.season_length, ())["mase"]
@@ -312,9 +313,9 @@ def duel(dataset: TimeSeriesDataset, context: ForecastContext, budget: float,
     # the trials share, and import statsforecast again)
     # (in a trial's conditions, every core: LightGBM's cost is then a trial's)
     done = _in_worker(_duel_job, (sample, context), (), DUEL_SHARE * budget, preload)
-    if not done or not np.isfinite(done["auto_theta"][0]) or done["auto_theta"][0] <= 0:
+    if not done or not np.isfinite(done[DUEL_PARTNER][0]) or done[DUEL_PARTNER][0] <= 0:
         return None
-    return 1.0 - done["mean"] / done["auto_theta"][0], done[GLOBAL][1]
+    return 1.0 - done["mean"] / done[DUEL_PARTNER][0], done[GLOBAL][1]
 
 
 def global_plan(windows: int, probed: dict[str, float], gain: float, global_cost: float,
@@ -322,7 +323,8 @@ def global_plan(windows: int, probed: dict[str, float], gain: float, global_cost
                                                                    dict[str, str]] | None:
     """The baselines of the global plan, the family members validated on all ``windows``
     (cheapest first, within ``GLOBAL_FAMILY_SHARE`` of the budget with their refits, counted as
-    ``planned_windows`` does) then ``GLOBAL``, and the costly members left out with why; None
+    ``planned_windows`` does; AutoTheta always, since the gain was measured beside it) then
+    ``GLOBAL``, and the costly members left out with why; None
     when LightGBM's measured ``gain`` beside AutoTheta is under ``GLOBAL_GAIN`` or its own
     validation and refit would take over half the budget (``global_cost``: its seconds per
     series per fold in a trial, as the duel measured it)."""
@@ -331,7 +333,9 @@ def global_plan(windows: int, probed: dict[str, float], gain: float, global_cost
     kept, skipped, spent = [], {}, 0.0
     for name in sorted((n for n in CORE if n in probed), key=probed.get):
         seconds = probed[name] * n_series / max(workers, 1) * (windows + 1)
-        if spent + seconds <= GLOBAL_FAMILY_SHARE * budget:
+        # (AutoTheta is kept whatever it costs: what LightGBM gained was its mean with AutoTheta;
+        # under load its probe could price it out of the share, and LightGBM then ran alone)
+        if name == DUEL_PARTNER or spent + seconds <= GLOBAL_FAMILY_SHARE * budget:
             kept.append(name)
             spent += seconds
         else:
@@ -368,8 +372,8 @@ def plan_search(dataset: TimeSeriesDataset, context: ForecastContext, settings, 
         planned = reused_forms(cut, probed, dataset.n_series, budget, workers)
         # the family cannot run on every window: is the budget worth more to LightGBM?
         usable = set(settings.allowed_models or registry.names()) - set(settings.blocked_models)
-        if cut < windows and not planned and {"auto_theta", GLOBAL} <= usable:
-            measured = duel(dataset, context, budget, preloads(registry, ["auto_theta", GLOBAL]))
+        if cut < windows and not planned and {DUEL_PARTNER, GLOBAL} <= usable:
+            measured = duel(dataset, context, budget, preloads(registry, [DUEL_PARTNER, GLOBAL]))
             plan = measured and global_plan(windows, probed, *measured, dataset.n_series,
                                              budget, workers)
             if plan:
