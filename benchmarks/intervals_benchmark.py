@@ -2,6 +2,7 @@
 weighted quantile loss on the public panel (benchmarks/panel.py), last horizon held out.
 
     .venv/bin/python benchmarks/intervals_benchmark.py [--only tourism prison ...] [--budget 60]
+        [--origins K]
 
 Per collection, in one process and on the same series: tsauto (``AutoML.fit`` with default
 settings but the quantiles of the three intervals and a fixed ``--budget``), whose one fitted
@@ -12,6 +13,16 @@ members' bounds).  The weighted quantile loss is computed here, independently of
 metric code: 2 * sum of pinball losses / sum |y|, averaged over the seven quantiles (the
 ensemble's median is its point forecast).  MASE is the panel's referee.  Results go to
 benchmarks/results/intervals.md.
+
+``--origins K`` repeats the holdout at K forecast origins, as the conformal literature judges
+coverage: the last horizon, then the origin moved back by one horizon each time, so that the K
+held-out periods are disjoint (a step of one season would overlap them whenever h > season,
+and overlapping periods share their shocks: the same draw counted twice).  At each origin
+tsauto (and the peer) is fitted afresh, same budget and settings, on the data before it;
+series whose training part would be shorter than three horizons (or than the newest
+origin's shortest, where that is less) are left out.
+The pooled table scores the forecast rows of all origins together (coverage, WQL) and shows
+the spread of the 80% coverage across origins; MASE is the mean of the origins'.
 """
 
 from __future__ import annotations
@@ -20,6 +31,7 @@ import argparse
 import datetime as dt
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -70,10 +82,12 @@ def interval_scores(pred: pd.DataFrame, test: pd.DataFrame) -> dict:
 
 
 def bench(collection: panel.Collection, budget: float, peer: bool = True
-          ) -> tuple[list[dict], dict]:
+          ) -> tuple[list[dict], dict, dict[str, pd.DataFrame], pd.DataFrame]:
+    """Rows of scores, the model's description, each method's quantile frame and the
+    held-out part (the last horizon of ``collection``)."""
     c = collection
     train, test = panel.split(c.frame, c.h)
-    rows = []
+    rows, preds = [], {}
     start = time.perf_counter()
     settings = ForecastSettings(time_column="ds", target_column="y", grain_columns=["unique_id"],
                                 known_covariates=list(c.covariates), horizon=c.h,
@@ -85,14 +99,16 @@ def bench(collection: panel.Collection, budget: float, peer: bool = True
     for label, calibrated in (("tsauto calibrated", True), ("tsauto own intervals", False)):
         fc = model.forecast(future=future, calibrated=calibrated).rename(
             columns={"forecast": "yhat"})
+        preds[label] = fc
         rows.append({"collection": c.name, "method": label,
                      **interval_scores(fc, test), **panel.score(fc, test, train, c.season),
                      "seconds": fit_seconds})
     if peer:
         peers = panel.statistical_peers(train, c.h, c.season, c.freq, levels=LEVELS)
         frame, secs = peers["StatEnsemble"]
+        preds["statistical ensemble"] = quantile_frame_of_peer(frame)
         rows.append({"collection": c.name, "method": "statistical ensemble",
-                     **interval_scores(quantile_frame_of_peer(frame), test),
+                     **interval_scores(preds["statistical ensemble"], test),
                      **panel.score(frame, test, train, c.season), "seconds": secs})
     cal = model.calibration
     info = {"collection": c.description, "model": model.description[:80],
@@ -105,15 +121,62 @@ def bench(collection: panel.Collection, budget: float, peer: bool = True
         info["validation coverage (learner / calibrated, cross-fitted)"] = ", ".join(
             f"{r['nominal']:.0%}: {r['learner']:.3f} / {r['calibrated']:.3f}"
             for r in cal.validation.to_dict(orient="records"))
-    return rows, info
+    return rows, info, preds, test
+
+
+def origins(collection: panel.Collection, k: int) -> list[panel.Collection]:
+    """The collection cut at ``k`` forecast origins, the newest first: origin i ends i
+    horizons before the data's end (disjoint held-out periods).  Each origin keeps the series
+    whose training part is at least three horizons long, or as long as the newest origin's
+    shortest where that is less (the panel's own floor: global_economy keeps 10 years)."""
+    c = collection
+    lengths = c.frame.groupby("unique_id")["y"].transform("size")
+    shortest = min(int(lengths.min()) - c.h, 3 * c.h)
+    out = []
+    for i in range(k):
+        frame = panel.split(c.frame, i * c.h)[0] if i else c.frame
+        size = frame.groupby("unique_id")["y"].transform("size")
+        out.append(replace(c, frame=frame[size >= shortest + c.h].reset_index(drop=True)))
+    return out
+
+
+def pooled(name: str, per_origin: list[tuple[dict[str, pd.DataFrame], pd.DataFrame]],
+           rows: list[dict]) -> list[dict]:
+    """One row per method: coverage and WQL over the forecast rows of every origin together,
+    the min and max of the origins' 80% coverage, their mean MASE and total seconds."""
+    test = pd.concat([t for _, t in per_origin], ignore_index=True)
+    out = []
+    for method in per_origin[0][0]:
+        pred = pd.concat([p[method] for p, _ in per_origin], ignore_index=True)
+        mine = [r for r in rows if r["method"] == method]
+        cov80 = [r["cov80"] for r in mine]
+        out.append({"collection": name, "method": method, "origins": len(mine),
+                    **interval_scores(pred, test), "cov80_min": min(cov80),
+                    "cov80_max": max(cov80), "mase": float(np.mean([r["mase"] for r in mine])),
+                    "seconds": sum(r["seconds"] for r in mine)})
+    return out
 
 
 def _table(rows: list[dict]) -> str:
-    head = ("| collection | method | 50% | 80% | 95% | WQL | MASE | seconds |\n"
-            "|---|---|---|---|---|---|---|---|\n")
+    by_origin = any("holdout" in r for r in rows)
+    head = ("| collection | " + ("origin | held out | " if by_origin else "")
+            + "method | 50% | 80% | 95% | WQL | MASE | seconds |\n"
+            + "|---" * (8 + 2 * by_origin) + "|\n")
     return head + "".join(
-        f"| {r['collection']} | {r['method']} | {r['cov50']:.1%} | {r['cov80']:.1%} | "
+        f"| {r['collection']} | "
+        + (f"{r['origin']} | {r['holdout']} | " if by_origin else "")
+        + f"{r['method']} | {r['cov50']:.1%} | {r['cov80']:.1%} | "
         f"{r['cov95']:.1%} | {r['wql']:.4f} | {r['mase']:.3f} | {r['seconds']:.0f} |\n"
+        for r in rows)
+
+
+def _pooled_table(rows: list[dict]) -> str:
+    head = ("| collection | method | origins | 50% | 80% | 95% | WQL | 80% min-max over origins "
+            "| MASE (mean) | seconds (all origins) |\n" + "|---" * 10 + "|\n")
+    return head + "".join(
+        f"| {r['collection']} | {r['method']} | {r['origins']} | {r['cov50']:.1%} | "
+        f"{r['cov80']:.1%} | {r['cov95']:.1%} | {r['wql']:.4f} | "
+        f"{r['cov80_min']:.1%}-{r['cov80_max']:.1%} | {r['mase']:.3f} | {r['seconds']:.0f} |\n"
         for r in rows)
 
 
@@ -124,20 +187,38 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=60, help="tsauto's time budget, s")
     parser.add_argument("--no-peer", action="store_true",
                         help="skip the statistical ensemble (slow on the large collections)")
+    parser.add_argument("--origins", type=int, default=1,
+                        help="forecast origins, one horizon apart, the newest first (default 1:"
+                             " the last horizon only); tsauto is fitted afresh at each")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "intervals.md"))
     args = parser.parse_args()
+    if args.origins < 1:
+        parser.error(f"--origins must be 1 or more, not {args.origins}")
     names = args.only or list(panel.COLLECTIONS)
-    rows, infos = [], []
-    for name in names:  # the file is rewritten after each collection: a cut run keeps its part
-        r, info = bench(panel.load(name), args.budget, not args.no_peer)
-        rows += r
-        infos.append(info)
-        print(_table(r), info, flush=True)
-        _write(args, rows, infos)
+    rows, infos, pools = [], [], []
+    # the file is rewritten after each origin: a cut run keeps its part
+    for name in names:
+        per_origin, mine = [], []
+        for i, c in enumerate(origins(panel.load(name), args.origins)):
+            r, info, preds, test = bench(c, args.budget, not args.no_peer)
+            if args.origins > 1:
+                held = f"{test['ds'].min():%Y-%m-%d}..{test['ds'].max():%Y-%m-%d}"
+                r = [{**x, "origin": i, "holdout": held} for x in r]
+                info["collection"] += f", origin {i} ({held})"
+            per_origin.append((preds, test))
+            mine += r
+            rows += r
+            infos.append(info)
+            print(_table(r), info, flush=True)
+            _write(args, rows, infos, pools)
+        if args.origins > 1:
+            pools += pooled(c.name, per_origin, mine)
+            print(_pooled_table(pools[-len(per_origin[0][0]):]), flush=True)
+            _write(args, rows, infos, pools)
     print(f"written {args.out}")
 
 
-def _write(args, rows: list[dict], infos: list[dict]) -> None:
+def _write(args, rows: list[dict], infos: list[dict], pools: list[dict] = ()) -> None:
     v = versions(("statsforecast", "pandas", "numpy", "lightgbm", "torch"))
     text = [
         "# Interval calibration on the public panel", "",
@@ -149,7 +230,11 @@ def _write(args, rows: list[dict], infos: list[dict]) -> None:
         "- statistical ensemble: mean of AutoETS, AutoARIMA, AutoTheta, AutoCES and of their "
         "interval bounds (statsforecast, in the same process)",
         "- coverage: share of held-out values inside the central interval; WQL: 2 * sum pinball "
-        "/ sum |y|, mean over the 7 quantiles; last horizon of every series held out", "",
+        "/ sum |y|, mean over the 7 quantiles; last horizon of every series held out"
+        + (f", then the origin moved back one horizon at a time ({args.origins} origins, "
+           "fitted afresh at each)" if args.origins > 1 else ""), "",
+        *(["## Pooled over the origins", "", _pooled_table(pools), "", "## Each origin", ""]
+          if pools else []),
         _table(rows), "", "## The models", "",
         *[f"- {i['collection']}: {i['model']}; calibration: {i['calibration']}; "
           f"validation: {i['validation']}"
