@@ -253,6 +253,22 @@ def test_a_costly_learner_is_spent_once_only_when_its_normal_validation_is_not_a
     assert reused_forms(2, core, 100, 60, 2) == {}      # not measured: nothing to plan
 
 
+def test_the_costliest_family_members_make_room_for_a_learner_spent_once():
+    from tsauto.tasks.forecasting_plan import REUSABLE, lean_core
+
+    probed = {"auto_theta": 0.01, "auto_ets": 0.05, "auto_ces": 0.04, "auto_arima": 1.0}
+    # one worker, 60 s: ARIMA's 40 s and the whole core's window and refit (20 s) are over 45 s;
+    # without AutoETS (10 s) 50 s still are; AutoTheta's 2 s leave room: the other two go
+    planned, skipped = lean_core(2, probed, 100, 60, 1)
+    assert planned == {"auto_arima": REUSABLE["auto_arima"]}
+    assert set(skipped) == {"auto_ets", "auto_ces"}
+    assert skipped["auto_ets"].startswith("the budget goes to auto_arima spent once")
+    # dropping AutoCES alone is enough at 70 s (50 s <= 52.5 s): AutoETS, the costliest, goes
+    assert set(lean_core(2, probed, 100, 70, 1)[1]) == {"auto_ets"}
+    # not even AutoTheta's fit leaves room at 50 s (42 s > 37.5 s): nothing planned or left out
+    assert lean_core(2, probed, 100, 50, 1) == ({}, {})
+
+
 def test_a_planned_learner_is_not_priced_out_again():
     declared = {"low": 0.0, "medium": 0.0, "high": 0.0}
     task = SearchTask(registry, (), None, None, 100, declared, {}, {"auto_arima": 5.0},
@@ -295,7 +311,8 @@ def test_the_costly_learner_starts_at_once_beside_the_core_with_several_workers(
     assert search_task(ds).baselines == BASELINES
     assert search_task(ds, {}, planned, 2).baselines[:2] == ("seasonal_naive", "auto_arima")
     one = search_task(ds, {}, planned, 1).baselines
-    assert one.index("auto_arima") == 4 and one.index("lightgbm") == 5  # after the core
+    # one worker: right after AutoTheta, before the costlier members the time left may cut
+    assert one[:3] == ("seasonal_naive", "auto_theta", "auto_arima")
 
 
 def test_a_search_spends_a_costly_learner_once_and_refits_it_from_its_trial(monkeypatch):
