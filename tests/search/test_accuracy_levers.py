@@ -267,6 +267,9 @@ def test_the_costliest_family_members_make_room_for_a_learner_spent_once():
     assert set(lean_core(2, probed, 100, 70, 1)[1]) == {"auto_ets"}
     # not even AutoTheta's fit leaves room at 50 s (42 s > 37.5 s): nothing planned or left out
     assert lean_core(2, probed, 100, 50, 1) == ({}, {})
+    # AutoTheta is never the one left out, even where it is the costliest member
+    costly_theta = {**probed, "auto_theta": 0.05, "auto_ets": 0.01, "auto_ces": 0.01}
+    assert lean_core(2, costly_theta, 100, 60, 1) == ({}, {})
 
 
 def test_a_planned_learner_is_not_priced_out_again():

@@ -86,6 +86,9 @@ def unsuited_learners(dataset: TimeSeriesDataset, registry) -> dict[str, str]:
 # -- measured cost and the validation depth it affords --------------------------------------
 PROBED = ("auto_theta", "auto_ets", "auto_ces", "auto_arima")  # in this order: cheap first
 CORE = ("auto_theta", "auto_ets", "auto_ces")
+# The family member every plan keeps: cheap at every frequency, and what the duel weighs
+# LightGBM beside.
+ANCHOR = "auto_theta"
 PROBE_SERIES = 4
 PROBE_SHARE = 0.05   # of the time budget the probes may spend
 CORE_SHARE = 0.5     # of the time budget the core's validation and refit may take
@@ -248,21 +251,24 @@ def reused_forms(windows: int, probed: dict[str, float], n_series: int, budget: 
 def lean_core(windows: int, probed: dict[str, float], n_series: int, budget: float,
               workers: int) -> tuple[dict[str, dict], dict[str, str]]:
     """The costly learners ``reused_forms`` affords once the costliest core members are left
-    out (cheapest kept first, AutoTheta at least), and those members with why; ({}, {}) when
-    leaving them out does not make room either.  On us_employment at equal time on a quiet
+    out (never ``ANCHOR``), and those members with why; ({}, {}) when leaving them out does
+    not make room either.  On us_employment at equal time on a quiet
     machine (108 s) AutoARIMA's one approximate fit (46 s) and the whole core's fit and refit
     (63 s) did not fit 75% of the budget, so ARIMA, which carries that collection (alone 0.472
     holdout MASE, the family without it 0.614), was skipped; AutoTheta's fit and refit (8 s) left
     room for it."""
-    members = sorted((n for n in CORE if n in probed), key=probed.get)
-    for keep in range(len(members) - 1, 0, -1):
-        kept = {n: v for n, v in probed.items() if n not in members[keep:]}
+    # (global_economy at 27 s: AutoETS was the cheapest there, AutoTheta was left out with
+    # AutoCES, AutoARIMA did not finish and seasonal naive shipped)
+    costliest = sorted((n for n in CORE if n in probed and n != ANCHOR), key=probed.get,
+                       reverse=True)
+    for k in range(1, len(costliest) + 1):
+        kept = {n: v for n, v in probed.items() if n not in costliest[:k]}
         planned = reused_forms(windows, kept, n_series, budget, workers)
         if planned:
             why = (f"the budget goes to {', '.join(planned)} spent once: its one approximate fit "
                    f"and this member's validation and refit do not fit "
                    f"{REUSE_SHARE:.0%} of the time budget together")
-            return planned, {n: why for n in members[keep:]}
+            return planned, {n: why for n in costliest[:k]}
     return {}, {}
 
 
@@ -281,7 +287,6 @@ def lean_core(windows: int, probed: dict[str, float], n_series: int, budget: flo
 # the family members those afford (cheapest first) and LightGBM right after them, and the
 # costly members left out with the reason; less keeps the family first on fewer windows.
 GLOBAL = "lightgbm"      # the global learner the plan weighs against the family
-DUEL_PARTNER = "auto_theta"  # the family member it is weighed beside
 # The duel's series: its verdict moves with the sample (aus_retail: 5.6% on all 152 series,
 # 3.5% on 100 of them; tourism 1.7% on all 304, 2.8% on 100), so all of them up to this many
 DUEL_SERIES = 200
@@ -309,15 +314,15 @@ def _duel_job(_: tuple, sample: TimeSeriesDataset, context: ForecastContext) -> 
     # own (PivotedForecaster._calibrate), counted in its cost rather than run here
     point = replace(context, quantiles=())
     out, forecasts = {}, {}
-    for name in (DUEL_PARTNER, GLOBAL):
+    for name in (ANCHOR, GLOBAL):
         start = time.perf_counter()
         learner = build_learner(TrialSpec(-1, name, {}, registry.get(name)), point)
         metrics, forecasts[name] = score_fold(learner, fold, context.horizon,
                                               context.season_length, ())
         fits = 1 + (getattr(learner, "conformal_windows", 0) if context.quantiles else 0)
         out[name] = (metrics["mase"], fits * (time.perf_counter() - start) / sample.n_series)
-    mean = forecasts[DUEL_PARTNER].assign(
-        forecast=(forecasts[DUEL_PARTNER]["forecast"].to_numpy()
+    mean = forecasts[ANCHOR].assign(
+        forecast=(forecasts[ANCHOR]["forecast"].to_numpy()
                   + forecasts[GLOBAL]["forecast"].to_numpy()) / 2)
     out["mean"] = score_forecast(mean, fold.train.frame, sample.target_column,
                                  context.season_length, ())["mase"]
@@ -334,9 +339,9 @@ def duel(dataset: TimeSeriesDataset, context: ForecastContext, budget: float,
     # the trials share, and import statsforecast again)
     # (in a trial's conditions, every core: LightGBM's cost is then a trial's)
     done = _in_worker(_duel_job, (sample, context), (), DUEL_SHARE * budget, preload)
-    if not done or not np.isfinite(done[DUEL_PARTNER][0]) or done[DUEL_PARTNER][0] <= 0:
+    if not done or not np.isfinite(done[ANCHOR][0]) or done[ANCHOR][0] <= 0:
         return None
-    return 1.0 - done["mean"] / done[DUEL_PARTNER][0], done[GLOBAL][1]
+    return 1.0 - done["mean"] / done[ANCHOR][0], done[GLOBAL][1]
 
 
 def global_plan(windows: int, probed: dict[str, float], gain: float, global_cost: float,
@@ -356,7 +361,7 @@ def global_plan(windows: int, probed: dict[str, float], gain: float, global_cost
         seconds = probed[name] * n_series / max(workers, 1) * (windows + 1)
         # (AutoTheta is kept whatever it costs: what LightGBM gained was its mean with AutoTheta;
         # under load its probe could price it out of the share, and LightGBM then ran alone)
-        if name == DUEL_PARTNER or spent + seconds <= GLOBAL_FAMILY_SHARE * budget:
+        if name == ANCHOR or spent + seconds <= GLOBAL_FAMILY_SHARE * budget:
             kept.append(name)
             spent += seconds
         else:
@@ -399,8 +404,8 @@ def plan_search(dataset: TimeSeriesDataset, context: ForecastContext, settings, 
                                   f"{', '.join(planned)} (see the skipped learners)")
         # the family cannot run on every window: is the budget worth more to LightGBM?
         usable = set(settings.allowed_models or registry.names()) - set(settings.blocked_models)
-        if cut < windows and not planned and {DUEL_PARTNER, GLOBAL} <= usable:
-            measured = duel(dataset, context, budget, preloads(registry, [DUEL_PARTNER, GLOBAL]))
+        if cut < windows and not planned and {ANCHOR, GLOBAL} <= usable:
+            measured = duel(dataset, context, budget, preloads(registry, [ANCHOR, GLOBAL]))
             plan = measured and global_plan(windows, probed, *measured, dataset.n_series,
                                              budget, workers)
             if plan:
