@@ -15,11 +15,13 @@ planned from what it measured:
 - with ``n_cross_validations='auto'``, the validation windows are cut (down to one) until the
   core of the family (AutoTheta, AutoETS, AutoCES) can be validated on every window and refitted
   in half the budget: at a budget close to what the family costs once, three windows leave no
-  time to run it at all, and one window that runs it beats three that never do.
-
+  time to run it at all, and one window that runs it beats three that never do;
 - a costly learner that would be skipped so (AutoARIMA on long monthly panels) is spent once
   instead, when that fits (``reused_forms``): every learner is validated on the last window,
-  AutoARIMA with its approximate order search, and its refit reuses the orders it chose.
+  AutoARIMA with its approximate order search, and its refit reuses the orders it chose; the
+  costliest core members make room for it when that is what it takes (``lean_core``);
+- otherwise, where the family cannot run on every window, a duel on the last window weighs
+  LightGBM beside AutoTheta, and a clear gain gives LightGBM every window (``global_plan``).
 
 The probe spends at most ``PROBE_SHARE`` of the budget (besides the import of statsforecast,
 which the trials' fork server does once for all); it runs in a worker, one process, on series
