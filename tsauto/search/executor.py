@@ -155,23 +155,21 @@ def _serve(ctx, modules: list[str]) -> None:
     ctx.set_forkserver_preload(list(_SERVED))
 
 
-def _kill(process) -> None:
-    """Stop a worker and every process in its group (a learner's pool), and reap it."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass  # no group (yet, or any more): the worker alone
-    if process.exitcode is None:
-        process.kill()
-    process.join()
-
-
 def _reap_group(pid: int) -> None:
-    """Kill what a finished worker left of its group (a pool's children, if it crashed)."""
+    """Kill every process in a worker's group: what a finished worker left of it (a pool's
+    children, if it crashed), or the pool of one being stopped."""
     try:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
-        pass
+        pass  # no group (yet, or any more): the worker alone
+
+
+def _kill(process) -> None:
+    """Stop a worker and every process in its group (a learner's pool), and reap it."""
+    _reap_group(process.pid)
+    if process.exitcode is None:
+        process.kill()
+    process.join()
 
 
 # Executors with workers that may be running, shut down at exit before multiprocessing's own
