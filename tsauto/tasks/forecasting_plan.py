@@ -254,11 +254,10 @@ def lean_core(windows: int, probed: dict[str, float], n_series: int, budget: flo
               workers: int) -> tuple[dict[str, dict], dict[str, str]]:
     """The costly learners ``reused_forms`` affords once the costliest core members are left
     out (never ``ANCHOR``), and those members with why; ({}, {}) when leaving them out does
-    not make room either.  On us_employment at equal time on a quiet
-    machine (108 s) AutoARIMA's one approximate fit (46 s) and the whole core's fit and refit
-    (63 s) did not fit 75% of the budget, so ARIMA, which carries that collection (alone 0.472
-    holdout MASE, the family without it 0.614), was skipped; AutoTheta's fit and refit (8 s) left
-    room for it."""
+    not make room either.  On us_employment at equal time on a quiet machine (108 s) AutoARIMA's
+    one approximate fit (46 s) and the whole core's fit and refit (63 s) did not fit 75% of the
+    budget, so ARIMA, which carries that collection (alone 0.472 holdout MASE, the family
+    without it 0.614), was skipped; AutoTheta's fit and refit (8 s) left room for it."""
     # (global_economy at 27 s: AutoETS was the cheapest there, AutoTheta was left out with
     # AutoCES, AutoARIMA did not finish and seasonal naive shipped)
     costliest = sorted((n for n in CORE if n in probed and n != ANCHOR), key=probed.get,
@@ -276,18 +275,18 @@ def lean_core(windows: int, probed: dict[str, float], n_series: int, budget: flo
 
 # -- the global learners against the family -------------------------------------------------
 # Cutting the windows so that the family runs can cost more than it buys: on aus_retail at the
-# demo's 120 s (152 monthly series of ~120 points) AutoETS and AutoCES take ~20 s a window each
-# in one process, the plan cut validation to one window, the family then used the whole budget
-# and no LightGBM trial ran (holdout MASE 0.641); with AutoETS/AutoCES left out, LightGBM tuned
-# with AutoTheta on three windows gave 0.605.  What LightGBM is worth is the data's: as a member
-# beside AutoTheta it gains 5.6% on that window, but loses 11% on prison and 10% on
-# global_economy's yearly GDP, where the family wins (and gains 1.7% on tourism).  So when the family cannot be validated on
-# the windows asked, the plan measures that worth (a "duel" on the last window, the one every
-# plan validates on): AutoTheta (the family's cheapest member) and LightGBM, each fitted on up to
+# demo's 120 s (152 monthly series of ~120 points) AutoETS and AutoCES take ~20 s a window each in
+# one process, the plan cut validation to one window, the family then used the whole budget and no
+# LightGBM trial ran (holdout MASE 0.641); with AutoETS/AutoCES left out, LightGBM tuned with
+# AutoTheta on three windows gave 0.605.  What LightGBM is worth is the data's: as a member beside
+# AutoTheta it gains 5.6% on that window, but loses 11% on prison and 10% on global_economy's yearly
+# GDP, where the family wins (and gains 1.7% on tourism).  So when the family cannot be validated on
+# the windows asked, the plan measures that worth (a "duel" on the last window, the one every plan
+# validates on): AutoTheta (the family's cheapest member) and LightGBM, each fitted on up to
 # ``DUEL_SERIES`` series, and the MASE of their equal-weight mean against AutoTheta's alone.  An
-# expected gain of ``GLOBAL_GAIN`` or more buys the global plan (``global_plan``): every window,
-# the family members those afford (cheapest first) and LightGBM right after them, and the
-# costly members left out with the reason; less keeps the family first on fewer windows.
+# expected gain of ``GLOBAL_GAIN`` or more buys the global plan (``global_plan``): every window, the
+# family members those afford (cheapest first) and LightGBM right after them, and the costly members
+# left out with the reason; less keeps the family first on fewer windows.
 GLOBAL = "lightgbm"      # the global learner the plan weighs against the family
 # The duel's series: its verdict moves with the sample (aus_retail: 5.6% on all 152 series,
 # 3.5% on 100 of them; tourism 1.7% on all 304, 2.8% on 100), so all of them up to this many
@@ -337,9 +336,9 @@ def duel(dataset: TimeSeriesDataset, context: ForecastContext, budget: float,
     on the last window; LightGBM's seconds per series per fold) on up to ``DUEL_SERIES`` series
     spread over the lengths; None when the duel fails or passes ``DUEL_SHARE`` of the budget."""
     sample = probe_sample(dataset, DUEL_SERIES)
-    # (LightGBM is not preloaded: a new preload would restart the fork server the probe and
-    # the trials share, and import statsforecast again)
-    # (in a trial's conditions, every core: LightGBM's cost is then a trial's)
+    # In a trial's conditions (every core), so that LightGBM's cost is a trial's.  LightGBM is
+    # not preloaded: a new preload would restart the fork server the probe and the trials
+    # share, and import statsforecast again.
     done = _in_worker(_duel_job, (sample, context), (), DUEL_SHARE * budget, preload)
     if not done or not np.isfinite(done[ANCHOR][0]) or done[ANCHOR][0] <= 0:
         return None
@@ -352,10 +351,10 @@ def global_plan(windows: int, probed: dict[str, float], gain: float, global_cost
     """The baselines of the global plan, the family members validated on all ``windows``
     (cheapest first, within ``GLOBAL_FAMILY_SHARE`` of the budget with their refits, counted as
     ``planned_windows`` does; AutoTheta always, since the gain was measured beside it) then
-    ``GLOBAL``, and the costly members left out with why; None
-    when LightGBM's measured ``gain`` beside AutoTheta is under ``GLOBAL_GAIN`` or its own
-    validation and refit would take over half the budget (``global_cost``: its seconds per
-    series per fold in a trial, as the duel measured it)."""
+    ``GLOBAL``, and the costly members left out with why; None when LightGBM's measured
+    ``gain`` beside AutoTheta is under ``GLOBAL_GAIN`` or its own validation and refit would
+    take over half the budget (``global_cost``: its seconds per series per fold in a trial, as
+    the duel measured it)."""
     if gain < GLOBAL_GAIN or global_cost * n_series * (windows + 1) > budget / 2:
         return None
     kept, skipped, spent = [], {}, 0.0
