@@ -414,3 +414,23 @@ def test_the_duel_measures_lightgbm_beside_autotheta_on_the_last_window():
     context = ForecastContext(6, (), ds.season_length, FeaturizationSpec(), 0)
     gain, cost = duel(ds, context, 600)
     assert np.isfinite(gain) and -1 < gain < 1 and cost > 0
+
+
+# -- a learner's portfolio: configurations tried right after its baseline ------------------------
+def test_lightgbm_is_tried_with_differenced_targets_right_after_its_defaults():
+    s = ForecastSettings(**ROLES, horizon=6, max_trials=3, verbosity=0, seed=0,
+                         allowed_models=["seasonal_naive", "lightgbm"])
+    run = AutoML(s).fit(make_panel(n_series=3, length=60))
+    first = [(t.learner, t.params, t.status) for t in run.result.trials[:3]]
+    assert first == [("seasonal_naive", {}, "completed"), ("lightgbm", {}, "completed"),
+                     ("lightgbm", {"target_difference": "first"}, "completed")]
+
+
+def test_a_portfolio_trial_that_would_not_export_is_left_out_for_onnx():
+    from tsauto.search.engine import _portfolio
+
+    cls = registry.get("lightgbm")
+    assert _portfolio(cls, False, None) == [("lightgbm", {"target_difference": "first"})]
+    onnx = ForecastSettings(**ROLES, horizon=6, enable_onnx_compatible_models=True)
+    assert _portfolio(cls, False, onnx) == []  # differencing does not export
+    assert _portfolio(cls, True, None) == []   # a learner the plan affords one trial

@@ -158,6 +158,13 @@ class Forecaster(Pickled):
         return cls.capabilities.onnx
 
     @classmethod
+    def portfolio(cls) -> tuple[dict, ...]:
+        """Parameters of the trials the search runs right after this learner's baseline trial
+        (defaults), when it is a baseline: configurations that won where the defaults did not,
+        so that validation picks between them before any tuning is afforded."""
+        return ()
+
+    @classmethod
     def onnx_defaults(cls) -> dict:
         """Parameters over the defaults that make a trial export (its baseline trial and
         every suggestion under ``enable_onnx_compatible_models``)."""

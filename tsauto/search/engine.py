@@ -173,6 +173,18 @@ def onnx_defaults(cls) -> dict:
     return getattr(cls, "onnx_defaults", dict)()
 
 
+def _portfolio(cls, planned: bool, onnx_settings) -> list[tuple[str, dict]]:
+    """The baseline trials a learner's ``portfolio`` adds after its defaults: none for a learner
+    the plan affords one trial; under ``enable_onnx_compatible_models`` (``onnx_settings``
+    given) only those that export."""
+    if planned:
+        return []
+    out = [(cls.name, {**(onnx_defaults(cls) if onnx_settings else {}), **params})
+           for params in getattr(cls, "portfolio", tuple)()]
+    return [(name, params) for name, params in out
+            if onnx_settings is None or cls.exports_onnx(params, onnx_settings)]
+
+
 def _suggest(trial: optuna.Trial, learners: list[str], registry,
              onnx_only: bool = False) -> tuple[str, dict]:
     name = trial.suggest_categorical("learner", learners)
@@ -286,6 +298,9 @@ def search(task: SearchTask, folds: list, settings, context,
     queue = [(name, task.planned.get(name) or
               (onnx_defaults(task.registry.get(name)) if onnx_only else {}))
              for name in task.baselines if name in learners]
+    queue = [entry for name, params in queue for entry in
+             [(name, params), *_portfolio(task.registry.get(name), name in task.planned,
+                                          settings if onnx_only else None)]]
     proposable = [name for name in learners if name not in task.planned]
     executor = Executor(workdir, task.run_trial, (folds, context), settings.max_concurrent_trials,
                         preloads(task.registry, learners))
