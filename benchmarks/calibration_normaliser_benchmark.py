@@ -23,6 +23,8 @@ scratch copy with the patch applied:
   the more the longer the history;
 - level: each row's normaliser the mean absolute level of its series' last season (errors
   relative to the current level; defined here);
+- larger: the larger of the whole-history and the recent scale (defined here), alone or as a
+  third candidate;
 - mirrored: the scores mirrored around 0 (symmetric intervals: the validation period's bias
   not carried over), where there is one window (with several, signed and mirrored are both
   judged cross-fitted), or always.
@@ -56,6 +58,14 @@ def level_scale(train: pd.DataFrame, target: str, season_length: int) -> pd.Seri
     return level.where(level > 0)
 
 
+def larger_scale(train: pd.DataFrame, target: str, season_length: int) -> pd.Series:
+    """The larger of the whole-history and the recent series scale: widens where the recent
+    volatility is higher, never narrows where it is lower."""
+    whole = calibration.naive_scale(train, target, season_length)
+    return pd.concat([whole, calibration.recent_scale(train, target, season_length)
+                      .reindex(whole.index)], axis=1).max(axis=1)
+
+
 PATCHED = ("NORMALISERS", "RECENT_SEASONS", "RECENT_MIN", "BIAS")  # the patch's switches
 DEFAULTS: dict = {}  # their values as the patch sets them (read in main)
 VARIANTS = {
@@ -66,12 +76,36 @@ VARIANTS = {
     "recent only (4 seasons, >= 16); signed": {"NORMALISERS": ("recent",), "BIAS": "signed",
                                                "RECENT_SEASONS": 4, "RECENT_MIN": 16},
     "level only; signed": {"NORMALISERS": ("level",), "BIAS": "signed"},
+    "larger of scale and recent only; signed": {"NORMALISERS": ("larger",), "BIAS": "signed"},
+    "scale, spread, larger; signed": {"NORMALISERS": ("scale", "spread", "larger"),
+                                      "BIAS": "signed"},
     "scale, spread; mirrored at 1 window": {"NORMALISERS": ("scale", "spread"), "BIAS": "auto"},
     "scale, spread; mirrored always": {"NORMALISERS": ("scale", "spread"),
                                        "BIAS": "symmetric"},
     "scale, spread, recent; mirrored at 1 window": {
         "NORMALISERS": ("scale", "spread", "recent"), "BIAS": "auto"},
 }
+
+
+def median_scores(oof, folds, dataset, model, own, test) -> str:
+    """Per normaliser (scale, recent): the median absolute score (error / normaliser) of each
+    window, oldest first (``folds`` are in time order: the added windows, then the search's),
+    and of the held-out horizon (the model's forecast, normalised from its whole history)."""
+    frame = oof.reset_index(drop=True)
+    error = (frame["actual"] - frame["forecast"]).to_numpy(dtype="float64")
+    held = own.merge(test, on=["unique_id", "ds"])
+    out = []
+    for name in ("scale", "recent"):
+        scale_of = calibration.SCALES[name]
+        norm = calibration._row_scales(frame, folds, dataset.target_column,
+                                       dataset.season_length, scale_of)
+        per = pd.Series(abs(error / norm)).groupby(frame["fold"].to_numpy()).median()
+        scale = scale_of(model.history, dataset.target_column, dataset.season_length)
+        holdout = (held["y"] - held["forecast"]).abs() / scale.reindex(
+            held[SERIES_ID]).to_numpy()
+        out.append(f"{name}: windows " + " ".join(f"{per[f.index]:.2f}" for f in folds)
+                   + f", holdout {holdout.median():.2f}")
+    return "; ".join(out)
 
 
 def switch(changes: dict) -> None:
@@ -83,11 +117,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("pairs", nargs="+", help="collection:learner")
     parser.add_argument("--origins", type=int, default=3)
+    parser.add_argument("--scores", action="store_true",
+                        help="also print each window's and the holdout's median |score|")
     args = parser.parse_args()
     if not hasattr(calibration, "BIAS"):
         sys.exit("apply benchmarks/patches/calibration_normalisers.diff first")
     DEFAULTS.update({key: getattr(calibration, key) for key in PATCHED})
-    calibration.SCALES["level"] = level_scale
+    calibration.SCALES.update(level=level_scale, larger=larger_scale)
     captured = []
 
     def capture(*inputs):
@@ -113,6 +149,9 @@ def main() -> None:
             print(f"| {c.name} | {learner} | {i} | | learner's own | | "
                   f"{cells(holdout_scores(own, test))} | |", flush=True)
             oof, folds, context, dataset, added, _ = captured[-1]
+            if args.scores:
+                print(f"median |score| at origin {i}: "
+                      f"{median_scores(oof, folds, dataset, model, own, test)}", flush=True)
             for label, keep in (("all", folds), ("search", folds[added:])):
                 # "search": the search's window(s) alone, what a short budget affords
                 part = oof[oof["fold"].isin([f.index for f in keep])]
