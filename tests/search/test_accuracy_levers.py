@@ -314,8 +314,9 @@ def test_the_costly_learner_starts_at_once_beside_the_core_with_several_workers(
     assert search_task(ds).baselines == BASELINES
     assert search_task(ds, {}, planned, 2).baselines[:2] == ("seasonal_naive", "auto_arima")
     one = search_task(ds, {}, planned, 1).baselines
-    # one worker: right after AutoTheta, before the costlier members the time left may cut
-    assert one[:3] == ("seasonal_naive", "auto_theta", "auto_arima")
+    # one worker: right after AutoTheta and LightGBM, before the costlier members the time
+    # left may cut
+    assert one[:4] == ("seasonal_naive", "auto_theta", "lightgbm", "auto_arima")
 
 
 def test_a_search_spends_a_costly_learner_once_and_refits_it_from_its_trial(monkeypatch):
