@@ -56,7 +56,7 @@ from tsauto.search.trial import (
     build_learner,
 )
 from tsauto.tasks.base import Prepared, describe
-from tsauto.tasks.forecasting_plan import SearchPlan, plan_search, unsuited_learners
+from tsauto.tasks.forecasting_plan import GLOBAL, SearchPlan, plan_search, unsuited_learners
 
 # Cheap, strong first trials, in this order, when allowed (and affordable on this data): the
 # statistical four also give the ensembles the classic combination to start from.
@@ -122,9 +122,9 @@ def search_task(dataset: TimeSeriesDataset, measured: dict | None = None,
     # run after AutoCES, was stopped by the budget after 39 s.  LightGBM goes before it because
     # a planned fit can still overrun its estimate (the demo at load 4: AutoARIMA ran the 88 s
     # left after AutoTheta and was stopped, and AutoTheta with seasonal naive shipped, 0.672).
-    ahead = () if not planned else BASELINES[:1] if workers > 1 else (
-        "seasonal_naive", "auto_theta", "lightgbm")
-    baselines = tuple(sorted(BASELINES, key=lambda n: (n not in ahead, n not in planned)))
+    ahead = BASELINES[:1] if workers > 1 else (*BASELINES[:2], GLOBAL)
+    baselines = (tuple(sorted(BASELINES, key=lambda n: (n not in ahead, n not in planned)))
+                 if planned else BASELINES)
     if first:  # the global plan: its learners before the rest, in its order
         baselines = tuple(sorted(baselines, key=lambda n: (
             n != BASELINES[0], first.index(n) if n in first else len(first))))
