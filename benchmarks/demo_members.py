@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from automl_benchmark import _long, score  # noqa: E402
+import panel  # noqa: E402
+from automl_benchmark import demo_frame, score  # noqa: E402
 
-from tsauto import TimeSeriesDataset, datasets  # noqa: E402
+from tsauto import TimeSeriesDataset  # noqa: E402
 from tsauto.features.spec import FeaturizationSpec  # noqa: E402
 from tsauto.learners import registry  # noqa: E402
 from tsauto.search.trial import TrialSpec, build_learner  # noqa: E402
@@ -35,10 +36,7 @@ MEMBERS = {"AutoTheta": ("auto_theta", {}), "SeasonalNaive": ("seasonal_naive", 
 
 
 def main() -> None:
-    frame = _long(datasets.load_frame("aus_retail"), datasets.roles("aus_retail"))
-    frame = frame.sort_values(["unique_id", "ds"]).groupby("unique_id").tail(132)
-    rank = frame.groupby("unique_id").cumcount(ascending=False)
-    train, test = frame[rank >= 12], frame[rank < 12]
+    train, test = panel.split(demo_frame(), 12)
     dataset = TimeSeriesDataset(train, time_column="ds", target_column="y",
                                 grain_columns=["unique_id"])
     context = ForecastContext(12, (), dataset.season_length, FeaturizationSpec(), 0)

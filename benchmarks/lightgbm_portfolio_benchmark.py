@@ -22,9 +22,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
 import panel  # noqa: E402
-from automl_benchmark import _long  # noqa: E402
+from automl_benchmark import demo_frame  # noqa: E402
 
-from tsauto import TimeSeriesDataset, datasets  # noqa: E402
+from tsauto import TimeSeriesDataset  # noqa: E402
 from tsauto.evaluation.scoring import score_forecast  # noqa: E402
 from tsauto.evaluation.splits import rolling_origin  # noqa: E402
 from tsauto.features.spec import FeaturizationSpec  # noqa: E402
@@ -45,9 +45,7 @@ COLLECTIONS = ("demo", "prison", "global_economy", "tourism", "us_employment", "
 def training_part(name: str) -> tuple[pd.DataFrame, int]:
     """A collection without its held-out last horizon, and the horizon."""
     if name == "demo":
-        frame = _long(datasets.load_frame("aus_retail"), datasets.roles("aus_retail"))
-        frame = frame.sort_values(["unique_id", "ds"]).groupby("unique_id").tail(132)
-        return panel.split(frame, 12)[0], 12
+        return panel.split(demo_frame(), 12)[0], 12
     c = panel.load(name)
     train = panel.split(c.frame, c.h)[0]
     if name == "PBS":  # every 2nd series: the whole collection's LightGBM fits take minutes
