@@ -69,6 +69,22 @@ def test_fit_forecast_quantiles_and_pickle(name, panel, tmp_path):
     pd.testing.assert_frame_equal(fc, again)
 
 
+@pytest.mark.parametrize("name", PIVOTED)
+def test_short_panel_fits_with_conformal_quantiles(name):
+    """Three monthly series of five years: the conformal windows' training parts are too short
+    for the seasonal windows, whose features then hold no value at all (scikit-learn 1.9's
+    histogram binning failed on such a feature)."""
+    rng = np.random.default_rng(0)
+    frame = pd.concat(pd.DataFrame({"id": f"s{i}", "date": pd.date_range("2020-01-01",
+                                                                         periods=60, freq="MS"),
+                                    "y": 10 + np.sin(np.arange(60)) + rng.normal(size=60)})
+                      for i in range(3))
+    train = tsauto.TimeSeriesDataset(frame, time_column="date", target_column="y",
+                                     grain_columns="id")
+    model = create(name, quantiles=QS, horizon=6, **SMALL[name]).fit(train)
+    check_forecast(model.predict(6), train, 6, QS)
+
+
 @pytest.mark.parametrize("strategy", ["recursive", "direct", "direct_per_step"])
 def test_lightgbm_strategies_and_determinism(strategy, panel):
     train, test = panel

@@ -609,9 +609,15 @@ class HistGradientBoostingForecaster(PivotedForecaster):
     handles_nan = True
     categorical_encoding = "ordinal"
     defaults: ClassVar[dict[str, Any]] = {"max_iter": 300, "learning_rate": 0.05, "max_leaf_nodes": 31,
-                "min_samples_leaf": 20}
+                "min_samples_leaf": 20, "n_jobs": 1}
 
-    defaults: ClassVar[dict[str, Any]] = {**defaults, "n_jobs": 1}
+    def _fit_regressor(self, model, X, y, categorical):
+        # scikit-learn 1.9's binning fails on a feature without a single value (a window longer
+        # than the history of a short calibration part); such a feature has nothing to learn
+        # from, and a constant in its place is never split on.
+        empty = X.columns[X.isna().all().to_numpy()]
+        model.fit(X.fillna({c: 0.0 for c in empty}) if len(empty) else X, y)
+        return model
 
     def _regressor(self, quantile=None):
         from sklearn.ensemble import HistGradientBoostingRegressor
