@@ -189,9 +189,9 @@ class AutoML:
                                 f"RegressionSettings, got {type(settings).__name__}.")
         self.settings = settings
         self._cancel = threading.Event()
-        # the validation windows of a stored experiment's trials (resume, load): kept, not
-        # planned again from a new measurement of the learners' cost
-        self._windows: int | None = None
+        # the plan a stored experiment was searched by (resume, load): kept, not planned
+        # again from a new measurement of the learners' cost
+        self._plan: dict | None = None
 
     def fit(self, data: pd.DataFrame | str | Path | TimeSeriesDataset | TabularDataset,
             output_dir: str | Path | None = None, name: str = "experiment",
@@ -264,7 +264,7 @@ class AutoML:
         store.forget_unfinished(exp)
         store.clear_cancel(exp)
         finished = {config_key(t.learner, t.params): t for t in store.finished_trials(exp)}
-        automl._windows = recorded_windows(finished.values())
+        automl._plan = _stored_plan(store.artifacts(exp), finished.values())
         started = time.monotonic() - float(row["elapsed"] or 0.0)
         return automl._execute(automl._dataset(raw), valid, store, exp, store.artifacts(exp),
                                started, finished, reporter)
@@ -290,7 +290,7 @@ class AutoML:
 
     def _prepare(self, dataset, valid, reporter: Reporter) -> Prepared:
         return task_module(self.settings.task).prepare(self.settings, dataset, valid, reporter,
-                                                       self._windows)
+                                                       self._plan)
 
     def _stored_run(self, store: RunStore, row, reporter: Reporter | None = None) -> Run:
         """An experiment as it was stored: its trials and its model (None if it has none), no
@@ -301,7 +301,7 @@ class AutoML:
         exp = int(row["id"])
         raw, valid = _load_data(store.artifacts(exp), exp)
         trials = store.stored_trials(exp)
-        self._windows = recorded_windows(trials)
+        self._plan = _stored_plan(store.artifacts(exp), trials)
         prepared = self._prepare(self._dataset(raw), valid, reporter or Reporter())
         result = SearchResult(trials, s.primary_metric,
                               row["stopped_because"] or "", float(row["elapsed"] or 0.0),
@@ -329,6 +329,8 @@ class AutoML:
                           finished: dict, reporter: Reporter) -> Run:
         s = self.settings
         prepared = self._prepare(dataset, valid, reporter)
+        if store is not None:  # before any trial, so that a resume searches as planned now
+            _atomic_text(store.artifacts(exp) / _PLAN, json.dumps(prepared.plan))
         reporter.validation(prepared.validation)
 
         def on_trial(trial: TrialResult) -> None:
@@ -461,6 +463,17 @@ def _atomic_text(path: Path, text: str) -> None:
 
 # The resume copy of the data: Parquet (never a pickle), and a JSON note of what it was.
 _DATA, _VALID, _DATA_NOTE = "data.parquet", "validation_data.parquet", "data.json"
+_PLAN = "plan.json"  # how the search was planned (``Prepared.plan``)
+
+
+def _stored_plan(folder: Path, trials) -> dict | None:
+    """The plan a stored experiment was searched by; for one stored before plans were kept,
+    the validation windows its completed trials were scored on; None when neither is known
+    (nothing recorded: the resume plans afresh)."""
+    if (folder / _PLAN).is_file():
+        return json.loads((folder / _PLAN).read_text())
+    windows = recorded_windows(trials)
+    return None if windows is None else {"windows": windows}
 
 
 def _store_data(folder: Path, raw, valid) -> str:

@@ -183,6 +183,29 @@ def test_resume_replays_every_recorded_trial_when_the_budget_is_spent(tmp_path):
     assert run.result.stopped_because == first.result.stopped_because == "max_trials reached"
 
 
+def test_resume_and_load_search_as_the_experiment_was_planned(tmp_path, monkeypatch):
+    from tsauto.tasks.forecasting_plan import SearchPlan
+
+    # A plan that planning afresh would not make: one window of the two asked, and a note.
+    plan = SearchPlan(1, {"test_window_mean": 0.001}, {}, ("auto_theta", "lightgbm"),
+                      {"auto_ces": "left out by the plan"}, "the plan's note")
+    assert SearchPlan.restored(json.loads(json.dumps(plan._asdict()))) == plan
+    monkeypatch.setattr("tsauto.tasks.forecasting.plan_search", lambda *args: plan)
+    first = AutoML(settings_for_resume(time_budget=120)).fit(make_panel(n_series=3, length=50),
+                                                            output_dir=tmp_path)
+    assert first.validation.startswith("1 rolling-origin") and "the plan's note" in first.validation
+
+    def measured_again(*args):
+        raise AssertionError("a stored experiment is searched by its own plan")
+
+    monkeypatch.setattr("tsauto.tasks.forecasting.plan_search", measured_again)
+    with sqlite3.connect(tmp_path / "experiments.sqlite") as db:
+        db.execute("UPDATE experiments SET status = 'running'")
+    for run in (AutoML.resume(tmp_path), AutoML.load(tmp_path)):
+        assert run.validation == first.validation
+        pd.testing.assert_frame_equal(run.leaderboard()[COMPARED], first.leaderboard()[COMPARED])
+
+
 def test_resuming_a_completed_experiment_returns_its_stored_model_without_work(tmp_path,
                                                                               monkeypatch):
     first = AutoML(settings_for_resume()).fit(make_panel(n_series=3, length=50),

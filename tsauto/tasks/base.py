@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tsauto.data.guardrails import GuardrailReport
 from tsauto.progress import members_summary
@@ -33,6 +33,9 @@ class Prepared:
     refit_job: Callable                              # (spec, *refit_args) -> fitted learner
     refit_args: Callable                             # (member trials) -> args, None: no data
     make_model: Callable                             # (trial, fitted members) -> artifact
+    # How the search was planned, as stored with the experiment, so that a resume or a load
+    # searches as planned then (forecasting: forecasting_plan.SearchPlan; tabular: nothing)
+    plan: dict = field(default_factory=dict)
 
 
 def describe(trial: TrialResult, fitted: list) -> str:

@@ -138,11 +138,12 @@ def search_task(dataset: TimeSeriesDataset, measured: dict | None = None,
 
 # -- the preparation --------------------------------------------------------------------------
 def prepare(settings, dataset: TimeSeriesDataset, valid, reporter: Reporter,
-            windows: int | None = None) -> Prepared:
+            stored_plan: dict | None = None) -> Prepared:
     """Guardrails, rolling-origin folds, the trial context, and how the winner is refitted
     and becomes a ``ForecastModel`` (``valid`` is for the tabular tasks: always None here).
-    ``windows``: the validation windows a stored experiment's trials were scored on (resume,
-    load), kept rather than planned again from a new measurement of the learners' cost."""
+    ``stored_plan``: the plan a stored experiment was searched by (resume, load), kept rather
+    than planned again from a new measurement of the learners' cost, which could choose
+    other windows, learners and order than its trials had."""
     s = settings
     prepared_at = time.monotonic()  # the budget's clock, near enough, for the calibration
     n_cv, step = validation_windows(dataset, s.horizon, s.n_cross_validations, s.cv_step_size)
@@ -159,8 +160,8 @@ def prepare(settings, dataset: TimeSeriesDataset, valid, reporter: Reporter,
     context = ForecastContext(s.horizon, tuple(s.quantiles), dataset.season_length,
                               featurization, s.seed)
     # the validation depth the budget affords, from the family's measured cost
-    plan = (plan_search(dataset, context, s, n_cv) if windows is None
-            else SearchPlan(windows, {}, {}))
+    plan = (plan_search(dataset, context, s, n_cv) if stored_plan is None
+            else SearchPlan.restored(stored_plan))
     n_cv, planned = plan.windows, plan.planned
     context = replace(context, reuse_forms=tuple(planned))
     filled = windows_filled(dataset.lengths, s.horizon, n_cv, step)
@@ -215,7 +216,7 @@ def prepare(settings, dataset: TimeSeriesDataset, valid, reporter: Reporter,
     if not folds:
         validation = f"none: no series can fill one window of {s.horizon} periods"
     return Prepared(dataset, report, folds, context, task, validation, refit_learner,
-                    refit_args, make_model)
+                    refit_args, make_model, plan._asdict())
 
 
 # -- the trial and the refit (run in workers) -------------------------------------------------

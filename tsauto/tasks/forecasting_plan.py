@@ -229,6 +229,13 @@ class SearchPlan(NamedTuple):
     skipped: dict[str, str] = {}    # learner -> why the plan leaves it out (global_plan)
     note: str = ""                  # the plan's choice, for the validation's description
 
+    @classmethod
+    def restored(cls, stored: dict) -> SearchPlan:
+        """The plan as ``_asdict()`` stored it with an experiment (JSON: ``first`` a list);
+        an experiment stored before plans were kept gives its trials' windows alone."""
+        return cls(**{"measured": {}, "planned": {}, **stored,
+                      "first": tuple(stored.get("first", ()))})
+
 
 def reused_forms(windows: int, probed: dict[str, float], n_series: int, budget: float,
                  workers: int) -> dict[str, dict]:

@@ -63,10 +63,10 @@ def search_task(task: str, n_rows: int) -> SearchTask:
 
 # -- the preparation --------------------------------------------------------------------------
 def prepare(settings, dataset: TabularDataset, valid: pd.DataFrame | None,
-            reporter: Reporter, windows: int | None = None) -> Prepared:
+            reporter: Reporter, stored_plan: dict | None = None) -> Prepared:
     """Guardrails and their fixes, the folds (k-fold, holdout or the user's validation rows),
     the trial context, and how the winner is refitted (on every row) and becomes a
-    ``TabularModel`` (``windows`` is forecasting's: the folds here follow the settings)."""
+    ``TabularModel`` (``stored_plan`` is forecasting's: the folds here follow the settings)."""
     s = settings
     report = run_tabular_guardrails(dataset, s.n_folds, s.seed)
     reporter.guardrails(report)
