@@ -433,7 +433,8 @@ def plan_search(dataset: TimeSeriesDataset, context: ForecastContext, settings, 
 
 def recorded_windows(trials) -> int | None:
     """The validation windows a stored experiment's completed trials were scored on (None when
-    none is recorded): a resumed or reloaded experiment keeps them, since planning again would
-    measure the learners again and could choose other windows than its trials had."""
+    none is recorded): what a resume or a load keeps of an experiment stored before its plan
+    was (``SearchPlan.restored``), since planning again would measure the learners again and
+    could choose other windows than its trials had."""
     counts = {len(t.fold_metrics) for t in trials if t.status == "completed" and t.fold_metrics}
     return max(counts) if counts else None
