@@ -395,8 +395,8 @@ def plan_search(dataset: TimeSeriesDataset, context: ForecastContext, settings, 
     from tsauto.learners import registry
     from tsauto.search.engine import preloads
 
-    allowed = set(settings.allowed_models or PROBED) - set(settings.blocked_models)
-    names = [n for n in PROBED if n in allowed]
+    usable = set(settings.allowed_models or registry.names()) - set(settings.blocked_models)
+    names = [n for n in PROBED if n in usable]
     speedup = trial_speedup(workers, dataset.n_series)
     probed = {name: seconds / speedup for name, seconds in
               probe_costs(dataset, context, budget, names, preloads(registry, names)).items()}
@@ -411,7 +411,6 @@ def plan_search(dataset: TimeSeriesDataset, context: ForecastContext, settings, 
                                   f"{', '.join(skipped)} left out to make room for "
                                   f"{', '.join(planned)} (see the skipped learners)")
         # the family cannot run on every window: is the budget worth more to LightGBM?
-        usable = set(settings.allowed_models or registry.names()) - set(settings.blocked_models)
         if cut < windows and not planned and {ANCHOR, GLOBAL} <= usable:
             measured = duel(dataset, context, budget, preloads(registry, [ANCHOR, GLOBAL]))
             plan = measured and global_plan(windows, probed, *measured, dataset.n_series,
