@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import platform
 import sys
 import time
@@ -83,10 +84,11 @@ def score(pred, test, train, season):
     return scores["mase"], scores["smape"]
 
 
-def bench(name, frame, h, season, freq, budget, origins=1, with_peers=True):
+def bench(name, frame, h, season, freq, budget, origins=1, with_peers=True, settings=None):
     """Rows (data, method, MASE, sMAPE, seconds) for the holdout of the last ``h`` points and,
     with ``origins`` > 1, for holdouts ending ``h``, ``2h``... points earlier too, plus the mean
-    over origins (one holdout of a few short series is a noisy judge)."""
+    over origins (one holdout of a few short series is a noisy judge); ``settings``: more
+    ForecastSettings for tsauto."""
     frame = frame.sort_values(["unique_id", "ds"])
     rows = []
     for origin in range(origins):
@@ -98,7 +100,7 @@ def bench(name, frame, h, season, freq, budget, origins=1, with_peers=True):
             rows.append((label, method, *score(pred, test, train, season), secs))
         settings = ForecastSettings(time_column="ds", target_column="y",
                                     grain_columns=["unique_id"], horizon=h, time_budget=budget,
-                                    seed=0, verbosity=0)
+                                    seed=0, verbosity=0, **(settings or {}))
         start = time.perf_counter()
         run = AutoML(settings).fit(train)
         fc = run.best_model.forecast().rename(columns={"forecast": "yhat"})
@@ -123,13 +125,17 @@ def main() -> None:
     parser.add_argument("--scale", action="store_true")
     parser.add_argument("--demo", action="store_true",
                         help="just tsauto on aus_retail (the demo figure), no peers, nothing written")
+    parser.add_argument("--settings", type=json.loads, default={},
+                        help='with --demo: more ForecastSettings as JSON, e.g. '
+                             '\'{"blocked_models": ["auto_arima"]}\'')
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "automl.md"))
     args = parser.parse_args()
     from statsforecast import __version__ as sf_version
 
     rows = []
     if args.demo:  # e.g. to compare commits checked out side by side, at the same load
-        print(bench("aus_retail", demo_frame(), 12, 12, "MS", args.budget, with_peers=False))
+        print(bench("aus_retail", demo_frame(), 12, 12, "MS", args.budget, with_peers=False,
+                    settings=args.settings))
         return
     if not args.only_scale:
         rows += bench("aus_retail (152 monthly series, last 132 months, h=12)", demo_frame(), 12,
