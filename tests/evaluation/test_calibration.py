@@ -201,6 +201,22 @@ def test_windows_before_lie_before_the_search_windows():
     assert windows_before(ds, 4, 40, 3, 2) == []  # nothing left before
 
 
+def test_calibration_windows_stop_when_the_time_is_up():
+    """The winner refitted at the windows before the search's takes a minute there: the
+    calibration is stopped when the budget's time is up (a few seconds), and the model
+    calibrates on the search's window alone."""
+    import tests.search.learners_for_tests  # noqa: F401 - registers the test learners
+
+    frame = noisy_panel(9).query("sid in ['s0', 's1', 's2']")
+    run = AutoML(ForecastSettings(
+        time_column="date", target_column="y", grain_columns=["sid"], horizon=HORIZON,
+        allowed_models=["test_slow_before_the_search_windows"], max_trials=1,
+        n_cross_validations=1, enable_voting_ensemble=False, enable_stack_ensemble=False,
+        verbosity=0, time_budget=10)).fit(frame)
+    intervals = run.best_model.explain()["intervals"]
+    assert intervals["added_windows"] == 0 and intervals["windows"] == 1
+
+
 def test_one_long_series_takes_enough_windows_to_calibrate():
     """One series: each window is one forecast path, and 13 windows (what many series get) are
     too few to calibrate on; a long one takes windows up to 40 paths, and its calibrated 80%

@@ -69,6 +69,20 @@ class SlowMean(WindowMean):
 
 
 @register
+class SlowBeforeTheSearchWindows(WindowMean):
+    """Fits a history of 36 periods or more per series at once (the search's window and the
+    refit, on 40-period series with horizon 4) and takes a minute on anything shorter: the
+    calibration windows before the search's."""
+
+    name = "test_slow_before_the_search_windows"
+
+    def _fit(self, train):
+        if train.frame.groupby("series_id", observed=True).size().max() < 36:
+            time.sleep(60)
+        super()._fit(train)
+
+
+@register
 class SlowRefit(WindowMean):
     """Fast on validation folds, 6 s on a full history of 40+ points per series: its final
     refit runs out of a short budget."""

@@ -9,10 +9,13 @@ out-of-fold forecasts, the refit on the series the winner can fit, and the ``For
 from __future__ import annotations
 
 import copy
+import os
+import tempfile
 import time
 import traceback
 from dataclasses import dataclass, replace
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -48,7 +51,7 @@ from tsauto.search.ensembles import (
     ensemble_params,
     is_ensemble,
 )
-from tsauto.search.executor import concurrent_jobs
+from tsauto.search.executor import Executor, concurrent_jobs
 from tsauto.search.trial import (
     TrialResult,
     TrialSpec,
@@ -168,11 +171,8 @@ def prepare(settings, dataset: TimeSeriesDataset, valid, reporter: Reporter,
     task = search_task(dataset, plan.measured, planned, concurrent_jobs(s.max_concurrent_trials),
                        plan.first, plan.skipped)
 
-    window_cost = [0.0]  # seconds one fold of the members being refitted took in the search
-
     def refit_args(members: list[TrialResult]):
         """The learner is refitted on the series it forecasts: not the fallback's."""
-        window_cost[0] = sum(t.duration for t in members) / max(n_cv, 1)
         need, name = _min_history([task.registry.get(t.learner) for t in members])
         away = _fallback_reasons(dataset, filled, s.horizon, need, name)
         keep = ~np.isin(dataset.series_ids, list(away))
@@ -199,7 +199,7 @@ def prepare(settings, dataset: TimeSeriesDataset, valid, reporter: Reporter,
             s.time_budget - (time.monotonic() - prepared_at), CALIBRATION_SHARE * s.time_budget)
         calibration = calibrate(trial, learner, dataset.only(~np.isin(dataset.series_ids,
                                                                       list(away))),
-                                folds, context, step, seconds, window_cost[0])
+                                folds, context, step, seconds)
         return ForecastModel(learner, dataset.schema(), history_of(dataset), s.horizon,
                              s.quantiles, checked, s.model_dump(), describe(trial, fitted),
                              fallback_learner, series, calibration)
@@ -285,36 +285,68 @@ def refit_learner(spec: TrialSpec, dataset: TimeSeriesDataset, context: Forecast
 # the windows so far leaves room for one more within ``seconds`` (None: no limit but
 # ``MAX_CALIBRATION_WINDOWS``); the conformal scores pool all of them.
 def calibrate(trial: TrialResult, learner: Forecaster, dataset: TimeSeriesDataset,
-              folds: list[Fold], context: ForecastContext, step: int,
-              seconds: float | None, first_cost: float = 0.0):
+              folds: list[Fold], context: ForecastContext, step: int, seconds: float | None):
     """The model's ``IntervalCalibration`` from the trial's out-of-fold forecasts on the
     search's ``folds`` and from the fitted ``learner`` refitted on ``dataset`` (the series it
-    forecasts) at the extra windows the time affords: the first window's cost is guessed
-    (``first_cost``: one search fold of the learner or its members), the next ones' measured."""
+    forecasts) at the extra windows that end within ``seconds``.  The windows run in one
+    worker, which is stopped when the time is up: a window's cost is known only once it has
+    run (prison at 600 s: two windows of a combination holding AutoARIMA, guessed from the
+    search's folds at ~30 s each, took 296 s, and the fit ended 130 s past its budget)."""
     if trial.oof is None or not folds:
         return fit_calibration(trial.oof, folds, context, dataset)
+    extra = calibration_folds(dataset, len(folds), step, context)
+    start, parts = time.perf_counter(), []
+    with tempfile.TemporaryDirectory(prefix="tsauto-calibration-") as work:
+        if extra:
+            executor = Executor(Path(work) / "job", calibration_windows,
+                                (learner, dataset, context))
+            try:
+                executor.submit(0, (len(folds), step, work, seconds), seconds)
+                executor.wait_any()
+            finally:
+                executor.shutdown()
+        while len(parts) < len(extra) and (Path(work) / f"window-{len(parts)}.pkl").is_file():
+            parts.append(pd.read_pickle(Path(work) / f"window-{len(parts)}.pkl"))
+    used = extra[:len(parts)]
+    oof = pd.concat([with_steps(trial.oof, dataset.time_column), *parts], ignore_index=True)
+    return fit_calibration(oof, [*reversed(used), *folds], context, dataset, len(used),
+                           time.perf_counter() - start)
+
+
+def calibration_folds(dataset: TimeSeriesDataset, n_folds: int, step: int,
+                      context: ForecastContext) -> list[Fold]:
+    """The calibration windows before the search's ``n_folds``, nearest to them first."""
     stride = max(1, min(step, context.season_length))
     most = MAX_CALIBRATION_WINDOWS and max(  # 0 turns the windows off (a benchmark's baseline)
         MAX_CALIBRATION_WINDOWS,
-        min(MAX_FEW_SERIES_WINDOWS, -(-2 * MIN_PATHS // max(dataset.n_series, 1)) - len(folds)))
-    extra = windows_before(dataset, context.horizon, (len(folds) - 1) * step + stride,
-                           most, stride,
-                           max(MIN_TRAIN, 2 * context.season_length), len(folds))
-    parts, used, start = [with_steps(trial.oof, dataset.time_column)], [], time.perf_counter()
-    for fold in reversed(extra):  # nearest the search's windows first
+        min(MAX_FEW_SERIES_WINDOWS, -(-2 * MIN_PATHS // max(dataset.n_series, 1)) - n_folds))
+    return windows_before(dataset, context.horizon, (n_folds - 1) * step + stride, most, stride,
+                          max(MIN_TRAIN, 2 * context.season_length), n_folds)[::-1]
+
+
+def calibration_windows(job: tuple, learner: Forecaster, dataset: TimeSeriesDataset,
+                        context: ForecastContext) -> int:
+    """In a worker: ``learner`` refitted at each calibration window in turn, each window's
+    out-of-fold forecast written to ``folder`` (``window-<k>.pkl``) as soon as it is made, so
+    that the windows done before a stop are kept.  It starts no window that the ones before
+    say would end past ``seconds`` (where jobs run in the calling process, nothing else stops
+    it), and stops at the first the learner cannot fit (that origin adds no window)."""
+    n_folds, step, folder, seconds = job
+    windows = calibration_folds(dataset, n_folds, step, context)
+    start = time.perf_counter()
+    for k, fold in enumerate(windows):
         spent = time.perf_counter() - start
-        if seconds is not None and spent + (spent / len(used) if used else first_cost) > seconds:
-            break
+        if seconds is not None and k and spent + spent / k > seconds:
+            return k
         try:
             _, oof = score_fold(copy.deepcopy(learner), fold, context.horizon,
                                 context.season_length, context.quantiles)
         except Exception:  # noqa: BLE001 - an origin the learner cannot fit adds no window
-            break
-        parts.append(with_steps(oof, dataset.time_column))
-        used.append(fold)
-    oof = pd.concat(parts, ignore_index=True) if used else trial.oof
-    return fit_calibration(oof, [*reversed(used), *folds], context, dataset, len(used),
-                           time.perf_counter() - start)
+            return k
+        tmp = Path(folder) / f".window-{k}.tmp"
+        with_steps(oof, dataset.time_column).to_pickle(tmp)
+        os.replace(tmp, Path(folder) / f"window-{k}.pkl")
+    return len(windows)
 
 
 # -- the ensembles ----------------------------------------------------------------------------
