@@ -281,9 +281,8 @@ def refit_learner(spec: TrialSpec, dataset: TimeSeriesDataset, context: Forecast
 # windows are three draws of "how hard was this period" (benchmarks/results/intervals.md), and
 # conformal scores drawn from them under-cover a fourth period.  So the winner (an ensemble as
 # one learner, as it is shipped) is refitted at more origins before the search's windows, a
-# season apart (or the search's step, if shorter), latest first, while the measured cost of
-# the windows so far leaves room for one more within ``seconds`` (None: no limit but
-# ``MAX_CALIBRATION_WINDOWS``); the conformal scores pool all of them.
+# season apart (or the search's step, if shorter), latest first, until ``seconds`` are up
+# (None: no limit but ``MAX_CALIBRATION_WINDOWS``); the conformal scores pool all of them.
 def calibrate(trial: TrialResult, learner: Forecaster, dataset: TimeSeriesDataset,
               folds: list[Fold], context: ForecastContext, step: int, seconds: float | None):
     """The model's ``IntervalCalibration`` from the trial's out-of-fold forecasts on the
@@ -308,7 +307,8 @@ def calibrate(trial: TrialResult, learner: Forecaster, dataset: TimeSeriesDatase
         while len(parts) < len(extra) and (Path(work) / f"window-{len(parts)}.pkl").is_file():
             parts.append(pd.read_pickle(Path(work) / f"window-{len(parts)}.pkl"))
     used = extra[:len(parts)]
-    oof = pd.concat([with_steps(trial.oof, dataset.time_column), *parts], ignore_index=True)
+    oof = (pd.concat([with_steps(trial.oof, dataset.time_column), *parts], ignore_index=True)
+           if used else trial.oof)
     return fit_calibration(oof, [*reversed(used), *folds], context, dataset, len(used),
                            time.perf_counter() - start)
 
