@@ -299,7 +299,7 @@ def calibrate(trial: TrialResult, learner: Forecaster, dataset: TimeSeriesDatase
         if extra:
             executor = Executor(Path(work) / "job", calibration_windows,
                                 (learner, dataset, context))
-            try:
+            try:  # the worker cuts the same windows from the dataset, pickled once
                 executor.submit(0, (len(folds), step, work, seconds), seconds)
                 executor.wait_any()
             finally:
