@@ -51,7 +51,7 @@ from tsauto.search.ensembles import (
     ensemble_params,
     is_ensemble,
 )
-from tsauto.search.executor import Executor, concurrent_jobs
+from tsauto.search.executor import concurrent_jobs
 from tsauto.search.trial import (
     TrialResult,
     TrialSpec,
@@ -59,7 +59,8 @@ from tsauto.search.trial import (
     build_learner,
 )
 from tsauto.tasks.base import Prepared, describe
-from tsauto.tasks.forecasting_plan import GLOBAL, SearchPlan, plan_search, unsuited_learners
+from tsauto.tasks.forecasting_plan import (GLOBAL, SearchPlan, in_worker, plan_search,
+                                           unsuited_learners)
 
 # Cheap, strong first trials, in this order, when allowed (and affordable on this data): the
 # statistical four also give the ensembles the classic combination to start from.
@@ -296,14 +297,9 @@ def calibrate(trial: TrialResult, learner: Forecaster, dataset: TimeSeriesDatase
     extra = calibration_folds(dataset, len(folds), step, context)
     start, parts = time.perf_counter(), []
     with tempfile.TemporaryDirectory(prefix="tsauto-calibration-") as work:
-        if extra:
-            executor = Executor(Path(work) / "job", calibration_windows,
-                                (learner, dataset, context))
-            try:  # the worker cuts the same windows from the dataset, pickled once
-                executor.submit(0, (len(folds), step, work, seconds), seconds)
-                executor.wait_any()
-            finally:
-                executor.shutdown()
+        if extra:  # the worker cuts the same windows from the dataset, pickled once
+            in_worker(calibration_windows, (learner, dataset, context),
+                      (len(folds), step, work, seconds), seconds)
         while len(parts) < len(extra) and (Path(work) / f"window-{len(parts)}.pkl").is_file():
             parts.append(pd.read_pickle(Path(work) / f"window-{len(parts)}.pkl"))
     used = extra[:len(parts)]

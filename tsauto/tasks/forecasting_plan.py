@@ -138,12 +138,12 @@ def probe_costs(dataset: TimeSeriesDataset, context: ForecastContext, budget: fl
     measures nothing."""
     if not names:
         return {}
-    return _in_worker(_probe_job, (probe_sample(dataset), context), (tuple(names),
+    return in_worker(_probe_job, (probe_sample(dataset), context), (tuple(names),
                       PROBE_SHARE * budget), budget / 4, preload, cores=1) or {}
 
 
-def _in_worker(job, shared: tuple, extra, timeout: float, preload: tuple[str, ...],
-               cores: int | None = None):
+def in_worker(job, shared: tuple, extra, timeout: float | None, preload: tuple[str, ...] = (),
+              cores: int | None = None):
     """``job(extra, *shared)`` in a worker of the trials' fork server (its learners held to
     ``cores``, or given a trial's), or None when it fails or passes ``timeout`` seconds."""
     import tempfile
@@ -151,7 +151,7 @@ def _in_worker(job, shared: tuple, extra, timeout: float, preload: tuple[str, ..
 
     from tsauto.search.executor import Executor
 
-    with tempfile.TemporaryDirectory(prefix="tsauto-probe-") as work:
+    with tempfile.TemporaryDirectory(prefix="tsauto-job-") as work:
         # The trials' module too: the search that follows then finds its fork server ready.
         executor = Executor(Path(work), job, shared, 1, (*preload, "tsauto.tasks.forecasting"),
                             cores=cores)
@@ -346,7 +346,7 @@ def duel(dataset: TimeSeriesDataset, context: ForecastContext, budget: float,
     # In a trial's conditions (every core), so that LightGBM's cost is a trial's.  LightGBM is
     # not preloaded: a new preload would restart the fork server the probe and the trials
     # share, and import statsforecast again.
-    done = _in_worker(_duel_job, (sample, context), (), DUEL_SHARE * budget, preload)
+    done = in_worker(_duel_job, (sample, context), (), DUEL_SHARE * budget, preload)
     if not done or not np.isfinite(done[ANCHOR][0]) or done[ANCHOR][0] <= 0:
         return None
     return 1.0 - done["mean"] / done[ANCHOR][0], done[GLOBAL][1]
