@@ -1,8 +1,5 @@
-"""Stacking: a meta-model over the base models' out-of-fold predictions.
-
-Forecasts are stacked by a convex combination (``convex_weights``): non-negative weights that
-sum to one, fitted by least squares.  Tabular predictions are stacked by a non-negative
-ElasticNet (``fit_stacker``), whose coefficients need not sum to one.
+"""Stacking: a meta-model (a non-negative ElasticNet without intercept, a weighted sum) over
+the base models' out-of-fold predictions; for forecasts its weights are scaled to sum to one.
 
 The meta-model is validated across folds: for each fold it is fitted on the other folds'
 out-of-fold predictions and scored on this fold, so it is never fitted on predictions it is
@@ -38,37 +35,32 @@ def fit_stacker(predictions: np.ndarray, actual: np.ndarray, seed: int = 0):
         return _meta(seed).fit(predictions.T, actual)
 
 
-def convex_weights(predictions: np.ndarray, actual: np.ndarray) -> np.ndarray:
-    """The least-squares weights of models x rows predictions, non-negative and summing to one.
+def stack_weights(predictions: np.ndarray, actual: np.ndarray, seed: int = 0,
+                  sum_to_one: bool = False) -> np.ndarray:
+    """The meta-model's weights of models x rows predictions; with ``sum_to_one`` scaled to sum
+    to one (all zero when the meta-model keeps no member).
 
-    Why not a free weighted sum for forecasts: on a few validation windows of trending series
-    (yearly GDP) the members under-forecast the growth, and free weights learn to inflate
-    every forecast (they summed to 1.05-1.08), a level bias that then costs on every series.
-    """
-    from scipy.optimize import nnls
-
-    # Scaled to unit size (the solution is unchanged) so that the sum-to-one constraint, one
-    # heavily weighted extra row, holds to ~1e-6 at any level of the data.
-    size = float(np.sqrt(np.mean(actual ** 2))) or 1.0
-    n_models, n_rows = predictions.shape
-    penalty = 1e3 * np.sqrt(n_rows)
-    design = np.vstack([predictions.T / size, np.full(n_models, penalty)])
-    weights, _ = nnls(design, np.append(actual / size, penalty), maxiter=50 * n_models)
-    weights[weights < 1e-6] = 0.0  # the constraint's slack, not a member's share
-    return weights / weights.sum()
+    Why forecasts are stacked with ``sum_to_one``: the meta-model then says which members to
+    trust and how much relative to each other, and learns no level.  Free weights do: on the
+    validation windows of trending yearly GDP they summed to 1.05, inflating every forecast
+    (global_economy's holdout MASE 7.49 against 6.08 scaled), and on tourism to 1.07 (0.922
+    against 0.929).  Scaling keeps the ElasticNet's shrinkage: weights fitted by least squares
+    on the simplex went to a few members and lost on tourism (0.951)."""
+    coef = fit_stacker(predictions, actual, seed).coef_
+    total = coef.sum()
+    return coef / total if sum_to_one and total > 0 else coef
 
 
 def cross_fitted(predictions: np.ndarray, actual: np.ndarray, folds: np.ndarray, seed: int = 0,
-                 convex: bool = False) -> np.ndarray:
-    """Out-of-fold meta predictions: each fold's rows predicted by a meta-model (``convex``:
-    ``convex_weights``, else ``fit_stacker``) fitted on the other folds.  With a single fold
-    there is nothing to hold out, so NaN is returned."""
+                 sum_to_one: bool = False) -> np.ndarray:
+    """Out-of-fold meta predictions: each fold's rows blended with the ``stack_weights``
+    fitted on the other folds.  With a single fold there is nothing to hold out, so NaN is
+    returned."""
     out = np.full(actual.shape, np.nan)
     for fold in np.unique(folds):
         test = folds == fold
         if test.all():
             return out
-        weights = (convex_weights(predictions[:, ~test], actual[~test]) if convex
-                   else fit_stacker(predictions[:, ~test], actual[~test], seed).coef_)
-        out[test] = weights @ predictions[:, test]
+        out[test] = stack_weights(predictions[:, ~test], actual[~test], seed,
+                                  sum_to_one) @ predictions[:, test]
     return out
