@@ -1,4 +1,6 @@
+import atexit
 import os
+import shutil
 import tempfile
 
 import numpy as np
@@ -9,6 +11,9 @@ import pytest
 _home = tempfile.mkdtemp(prefix="tsauto-home-")
 for var in ("HOME", "XDG_CACHE_HOME", "MPLCONFIGDIR"):
     os.environ[var] = _home
+# Removed when the session that made it ends (not by a worker process forked from it).
+_owner = os.getpid()
+atexit.register(lambda: os.getpid() == _owner and shutil.rmtree(_home, ignore_errors=True))
 
 
 @pytest.fixture

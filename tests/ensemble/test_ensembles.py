@@ -5,7 +5,7 @@ import pytest
 import tests.search.learners_for_tests  # noqa: F401
 from tests.conftest import make_panel
 from tsauto.automl import AutoML
-from tsauto.ensemble import cross_fitted, fit_stacker, greedy_selection
+from tsauto.ensemble import cross_fitted, fit_stacker, greedy_selection, stack_weights
 from tsauto.ensemble.weighted import WeightedEnsemble
 from tsauto.features.spec import FeaturizationSpec
 from tsauto.tasks.forecasting import ForecastContext
@@ -51,6 +51,23 @@ def test_stacking_is_cross_fitted():
     coef = fit_stacker(preds, y).coef_
     assert coef[0] > coef[1] >= 0
     assert np.isnan(cross_fitted(preds, y, np.zeros(300))).all()
+    scaled = cross_fitted(preds, y, folds, sum_to_one=True)
+    rows = folds == 0
+    np.testing.assert_allclose(scaled[rows], stack_weights(preds[:, ~rows], y[~rows],
+                                                           sum_to_one=True) @ preds[:, rows])
+
+
+def test_forecast_stack_weights_sum_to_one_and_learn_no_level():
+    rng = np.random.default_rng(3)
+    y = 1e12 * (1 + rng.random(400))  # GDP-sized levels
+    noise = 1e10 * rng.normal(size=400)
+    # members that all under-forecast by 5%: free weights scale them up to the level
+    low = np.stack([0.95 * y + noise, 0.95 * y - noise])
+    free = stack_weights(low, y)
+    assert free.sum() > 1.04
+    weights = stack_weights(low, y, sum_to_one=True)
+    assert (weights >= 0).all() and weights.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(weights, free / free.sum())  # the same members, relatively
 
 
 def test_ensembles_join_the_leaderboard_and_refit():

@@ -228,7 +228,7 @@ def test_a_stack_that_keeps_one_member_is_not_built():
                            time_column="date")
     assert [t.learner for t in made] == ["stack_ensemble"]  # members that differ: built
     # one member forecasts the actuals, the others their opposite: the non-negative stacker
-    # keeps the first alone, a rescaling of it
+    # keeps the first alone
     trials[0].oof["forecast"] = trials[0].oof["actual"]
     for t in trials[1:]:
         t.oof["forecast"] = -t.oof["actual"]

@@ -1,7 +1,8 @@
-"""Stacking: a meta-model (ElasticNet for forecasts) over the base models' out-of-fold forecasts.
+"""Stacking: a meta-model (a non-negative ElasticNet without intercept, a weighted sum) over
+the base models' out-of-fold predictions; for forecasts its weights are scaled to sum to one.
 
 The meta-model is validated across folds: for each fold it is fitted on the other folds'
-out-of-fold forecasts and scored on this fold, so it is never fitted on predictions it is
+out-of-fold predictions and scored on this fold, so it is never fitted on predictions it is
 scored on.  The final meta-model is fitted on all folds.
 """
 
@@ -26,7 +27,7 @@ def _meta(seed: int):
 
 def fit_stacker(predictions: np.ndarray, actual: np.ndarray, seed: int = 0):
     """Meta-model over models x rows predictions; without an intercept and with non-negative
-    coefficients it is a weighted sum, so series of any scale share it."""
+    coefficients it is a weighted sum, so rows of any scale share it."""
     from sklearn.exceptions import ConvergenceWarning
 
     with warnings.catch_warnings():  # near-collinear members: a converged-enough fit is fine
@@ -34,15 +35,32 @@ def fit_stacker(predictions: np.ndarray, actual: np.ndarray, seed: int = 0):
         return _meta(seed).fit(predictions.T, actual)
 
 
-def cross_fitted(predictions: np.ndarray, actual: np.ndarray, folds: np.ndarray, seed: int = 0
-                 ) -> np.ndarray:
-    """Out-of-fold meta predictions: each fold's rows predicted by a meta-model fitted on the
-    other folds.  With a single fold there is nothing to hold out, so NaN is returned."""
+def stack_weights(predictions: np.ndarray, actual: np.ndarray, seed: int = 0,
+                  sum_to_one: bool = False) -> np.ndarray:
+    """The meta-model's weights of models x rows predictions; with ``sum_to_one`` scaled to sum
+    to one (all zero when the meta-model keeps no member).
+
+    Why forecasts are stacked with ``sum_to_one``: the meta-model then says which members to
+    trust and how much relative to each other, and learns no level.  Free weights do: on the
+    validation windows of trending yearly GDP they summed to 1.05, inflating every forecast
+    (global_economy's holdout MASE 7.49 against 6.08 scaled), and on tourism to 1.07 (0.922
+    against 0.929).  Scaling keeps the ElasticNet's shrinkage: weights fitted by least squares
+    on the simplex went to a few members and lost on tourism (0.951)."""
+    coef = fit_stacker(predictions, actual, seed).coef_
+    total = coef.sum()
+    return coef / total if sum_to_one and total > 0 else coef
+
+
+def cross_fitted(predictions: np.ndarray, actual: np.ndarray, folds: np.ndarray, seed: int = 0,
+                 sum_to_one: bool = False) -> np.ndarray:
+    """Out-of-fold meta predictions: each fold's rows blended with the ``stack_weights``
+    fitted on the other folds.  With a single fold there is nothing to hold out, so NaN is
+    returned."""
     out = np.full(actual.shape, np.nan)
     for fold in np.unique(folds):
         test = folds == fold
         if test.all():
             return out
-        model = fit_stacker(predictions[:, ~test], actual[~test], seed)
-        out[test] = model.predict(predictions[:, test].T)
+        out[test] = stack_weights(predictions[:, ~test], actual[~test], seed,
+                                  sum_to_one) @ predictions[:, test]
     return out

@@ -31,7 +31,7 @@ from tsauto.data.guardrails import (
     validation_windows,
     windows_filled,
 )
-from tsauto.ensemble import cross_fitted, cross_fitted_voting, fit_stacker, shrunk_to_equal
+from tsauto.ensemble import cross_fitted, cross_fitted_voting, shrunk_to_equal, stack_weights
 from tsauto.ensemble.oof import aligned, forecast_fold_scorer, stacked_forecast, weight_groups
 from tsauto.ensemble.weighted import WeightedEnsemble
 from tsauto.evaluation.calibration import MIN_PATHS, fit_calibration
@@ -385,13 +385,12 @@ def ensembles(trials: list[TrialResult], folds: list[Fold], context: ForecastCon
                       context, target, columns)
 
     def stack_(trial_id: int) -> TrialResult | None:
-        meta = cross_fitted(stack[:, :, 0], actual, groups, context.seed)
+        meta = cross_fitted(stack[:, :, 0], actual, groups, context.seed, sum_to_one=True)
         if not np.isfinite(meta).all():
             return None
-        coef = fit_stacker(stack[:, :, 0], actual, context.seed).coef_
-        # One member left is not an ensemble but that member rescaled: a learned bias that a
-        # trend (yearly GDP) turns into extrapolation; the member itself is on the board.
-        if coef.sum() <= 0 or (coef > 0).sum() < 2:
+        coef = stack_weights(stack[:, :, 0], actual, context.seed, sum_to_one=True)
+        # One member left is not an ensemble but that member, already on the board.
+        if (coef > 0).sum() < 2:
             return None
         # Scored on the cross-fitted meta predictions; quantiles move with the point.
         return _trial(trial_id, "stack_ensemble", ranked, coef,
