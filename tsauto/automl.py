@@ -117,10 +117,12 @@ class Run:
         board = pd.DataFrame(rows)
         if board.empty:
             return board
-        # Ranked like the search: by the fallback metric when the primary is undefined
+        # Ranked like the search (SearchResult.ranked), then the trials without a score
         ranking = self.result.ranking_metric or metric
-        order = sorted(range(len(board)), key=lambda i: ranking_key(
-            self.result.trials[i].metrics, ranking, self.result.trials[i].trial_id))
+        place = {t.trial_id: k for k, t in enumerate(self.result.ranked())}
+        order = sorted(range(len(board)), key=lambda i: (
+            place.get(self.result.trials[i].trial_id, len(place)),
+            ranking_key(self.result.trials[i].metrics, ranking, self.result.trials[i].trial_id)))
         return board.iloc[order].reset_index(drop=True)
 
     def _exports_onnx(self, trial, by_id: dict) -> bool:
@@ -306,7 +308,8 @@ class AutoML:
         result = SearchResult(trials, s.primary_metric,
                               row["stopped_because"] or "", float(row["elapsed"] or 0.0),
                               candidate_learners(s, prepared.task, len(prepared.folds),
-                                                 s.time_budget)[1])
+                                                 s.time_budget)[1],
+                              reference=prepared.task.reference)
         path = store.artifacts(exp) / "model.pkl"
         model = load_model(path) if path.is_file() else None
         run = Run(s, prepared.dataset, model.guardrails if model else prepared.report, result,

@@ -435,3 +435,52 @@ def test_a_portfolio_trial_that_would_not_export_is_left_out_for_onnx():
     onnx = ForecastSettings(**ROLES, horizon=6, enable_onnx_compatible_models=True)
     assert _portfolio(cls, False, onnx) == []  # differencing does not export
     assert _portfolio(cls, True, None) == []   # a learner the plan affords one trial
+
+
+# -- what beats the combination must beat it on most windows ---------------------------------
+def _scored(trial_id, learner, folds):
+    return TrialResult(trial_id, learner, {}, "completed", {"mase": float(np.mean(folds))},
+                       [{"mase": f} for f in folds])
+
+
+def test_a_trial_that_beats_the_combination_on_one_window_of_three_does_not_outrank_it():
+    from tsauto.search.engine import SearchResult
+
+    # global_economy at 600 s: LightGBM wins the crisis window alone, the combination both calm
+    lucky = _scored(5, "lightgbm", [4.20, 5.28, 6.67])
+    steady = _scored(9, "elastic_net", [3.70, 5.00, 9.60])  # wins two of three: keeps its place
+    combination = _scored(27, COMBINATION, [3.84, 5.15, 9.44])
+    theta = _scored(1, "auto_theta", [4.05, 5.39, 11.32])
+    result = SearchResult([theta, lucky, combination, steady], "mase", "", 0.0,
+                          reference=COMBINATION)
+    assert lucky.metrics["mase"] < combination.metrics["mase"]  # the better mean
+    assert [t.trial_id for t in result.ranked()] == [9, 27, 5, 1]
+    assert result.best() is steady
+    assert result.ranking_note == ("lightgbm (trial 5) has the best mean mase but beats "
+                                   "statistical_combination on 1 of 3 validation windows only, "
+                                   "so it ranks below it")
+    # without the consistent trial the combination is the best
+    result = SearchResult([theta, lucky, combination], "mase", "", 0.0, reference=COMBINATION)
+    assert result.best() is combination
+    # one window: the mean decides; no reference named: the mean decides
+    one = [_scored(5, "lightgbm", [4.2]), _scored(27, COMBINATION, [4.5])]
+    assert SearchResult(one, "mase", "", 0.0, reference=COMBINATION).best().trial_id == 5
+    assert SearchResult([theta, lucky, combination], "mase", "", 0.0).best() is lucky
+
+
+def test_the_leaderboard_and_the_model_follow_the_consistent_ranking(monkeypatch):
+    from tsauto.search import engine
+
+    # every trial is "beaten" by the combination on most windows: the combination is chosen
+    # whenever it is on the board, and the board lists it first
+    real = engine.windows_won
+    monkeypatch.setattr(engine, "windows_won", lambda t, ref, metric: 0 if ref is not t
+                        else real(t, ref, metric))
+    s = ForecastSettings(**ROLES, horizon=6, n_cross_validations=2, time_budget=None,
+                         allowed_models=["auto_theta", "auto_ets", "seasonal_naive"],
+                         enable_stack_ensemble=False, verbosity=0, seed=0)
+    run = AutoML(s).fit(make_panel(n_series=3, length=60))
+    board = run.leaderboard()
+    assert board.learner.iloc[0] == COMBINATION
+    assert board.mase.iloc[0] > board.mase.min()  # not the best mean: the rule placed it
+    assert run.best_model.description.startswith(COMBINATION)

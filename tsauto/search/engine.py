@@ -60,6 +60,9 @@ class SearchTask:
     # share of the time budget the task spends making the model after the refit (forecasting's
     # calibration windows): kept back from the search like the refit itself
     after_refit_share: float = 0.0
+    # a learner whose trial stands unless beaten on most validation windows (``consistent``):
+    # forecasting's statistical combination
+    reference: str | None = None
 
 
 @dataclass
@@ -70,6 +73,7 @@ class SearchResult:
     elapsed: float
     skipped_learners: dict = field(default_factory=dict)
     refit_reserve: float = 0.0  # seconds the search kept back for the final refit
+    reference: str | None = None  # SearchTask.reference
 
     @property
     def ranking_metric(self) -> str | None:
@@ -84,12 +88,21 @@ class SearchResult:
 
     @property
     def ranking_note(self) -> str:
-        """Why trials are ranked by another metric than the primary one ('' when they are not)."""
+        """Why trials are not ranked by their mean primary metric alone ('' when they are)."""
         metric = self.ranking_metric
-        if metric is None or metric == self.primary_metric:
-            return ""
-        return (f"ranked by {metric}: {self.primary_metric} is undefined for every completed "
-                f"trial (e.g. MASE on series whose training part is all zeros)")
+        notes = [] if metric is None or metric == self.primary_metric else [
+            f"ranked by {metric}: {self.primary_metric} is undefined for every completed trial "
+            f"(e.g. MASE on series whose training part is all zeros)"]
+        ranked = self.ranked()
+        by_mean = sorted(ranked, key=lambda t: ranking_key(t.metrics, metric, t.trial_id))
+        if ranked and by_mean[0] is not ranked[0]:
+            t = by_mean[0]
+            ref = next(r for r in ranked if r.learner == self.reference)
+            notes.append(f"{t.learner} (trial {t.trial_id}) has the best mean {metric} but "
+                         f"beats {ref.learner} on {windows_won(t, ref, metric)} of "
+                         f"{len(ref.fold_metrics)} validation windows only, so it ranks "
+                         f"below it")
+        return "; ".join(notes)
 
     @property
     def completed(self) -> list[TrialResult]:
@@ -106,11 +119,41 @@ class SearchResult:
             return []
         scored = [t for t in self.trials if t.status == "completed"
                   and np.isfinite(t.metrics.get(metric, np.nan))]
-        return sorted(scored, key=lambda t: ranking_key(t.metrics, metric, t.trial_id))
+        return consistent(sorted(scored, key=lambda t: ranking_key(t.metrics, metric,
+                                                                    t.trial_id)),
+                          self.reference, metric)
 
     def best(self, metric: str | None = None) -> TrialResult | None:
         ranked = self.ranked(metric)
         return ranked[0] if ranked else None
+
+
+def windows_won(trial: TrialResult, reference: TrialResult, metric: str) -> int:
+    """On how many validation windows ``trial`` scores better than ``reference``."""
+    sign = -1.0 if METRICS[metric].greater_is_better else 1.0
+    return sum(bool(sign * a.get(metric, np.nan) < sign * b.get(metric, np.nan))
+               for a, b in zip(trial.fold_metrics, reference.fold_metrics))
+
+
+def consistent(ranked: list[TrialResult], reference: str | None, metric: str
+               ) -> list[TrialResult]:
+    """``ranked`` (best first on the mean over the validation windows), with the trials ranked
+    above the ``reference`` learner's best trial that beat it on half of the windows or fewer
+    moved to just below it.
+
+    Why: a mean over a few windows is carried by the hardest of them.  At tsauto fit's default
+    budget on global_economy's yearly GDP, LightGBM (differenced) beat the statistical
+    combination on the mean of three windows by winning the 2006-11 crisis alone (6.67 against
+    9.44) and losing both calm ones; it shipped, and scored 7.17 on the calm 2012-17 holdout
+    against the combination's 4.87.  The forecasting competitions' lesson is the same: what
+    beats a combination must do so consistently.  With one window the rule is the mean's."""
+    ref = next((t for t in ranked if t.learner == reference), None)
+    if ref is None or len(ref.fold_metrics) < 2:
+        return ranked
+    above = ranked[:ranked.index(ref)]
+    half = len(ref.fold_metrics) / 2
+    kept = [t for t in above if windows_won(t, ref, metric) > half]
+    return [*kept, ref, *[t for t in above if t not in kept], *ranked[len(above) + 1:]]
 
 
 # The second metric that orders trials tied on the first one.
@@ -416,4 +459,4 @@ def search(task: SearchTask, folds: list, settings, context,
         trials += task.ensembles(trials, folds, context, metric, next_id,
                                  settings.enable_voting_ensemble, settings.enable_stack_ensemble)
     return SearchResult(trials, metric, stopped or "all trials done",
-                        time.monotonic() - started, skipped, reserve)
+                        time.monotonic() - started, skipped, reserve, task.reference)

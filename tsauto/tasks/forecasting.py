@@ -137,7 +137,8 @@ def search_task(dataset: TimeSeriesDataset, measured: dict | None = None,
                               time_column=dataset.time_column),
                       dataset.n_series, COST_SECONDS,
                       {**unsuited_learners(dataset, registry), **(left_out or {})},
-                      dict(measured or {}), planned, after_refit_share=CALIBRATION_SHARE)
+                      dict(measured or {}), planned, after_refit_share=CALIBRATION_SHARE,
+                      reference=COMBINATION)
 
 
 # -- the preparation --------------------------------------------------------------------------
