@@ -93,8 +93,8 @@ class SearchResult:
         notes = [] if metric is None or metric == self.primary_metric else [
             f"ranked by {metric}: {self.primary_metric} is undefined for every completed trial "
             f"(e.g. MASE on series whose training part is all zeros)"]
-        ranked = self.ranked()
-        by_mean = sorted(ranked, key=lambda t: ranking_key(t.metrics, metric, t.trial_id))
+        by_mean = self.by_mean(metric)
+        ranked = consistent(by_mean, self.reference, metric)
         if ranked and by_mean[0] is not ranked[0]:
             t = by_mean[0]
             ref = next(r for r in ranked if r.learner == self.reference)
@@ -115,13 +115,16 @@ class SearchResult:
         (accuracy on small data ties often) go to the better ``TIE_BREAKER`` score, then to the
         earlier trial."""
         metric = metric or self.ranking_metric
+        return consistent(self.by_mean(metric), self.reference, metric)
+
+    def by_mean(self, metric: str | None) -> list[TrialResult]:
+        """Completed trials scored on ``metric``, best first on their mean over the windows
+        alone (``ranked`` before ``consistent``)."""
         if metric is None:
             return []
         scored = [t for t in self.trials if t.status == "completed"
                   and np.isfinite(t.metrics.get(metric, np.nan))]
-        return consistent(sorted(scored, key=lambda t: ranking_key(t.metrics, metric,
-                                                                    t.trial_id)),
-                          self.reference, metric)
+        return sorted(scored, key=lambda t: ranking_key(t.metrics, metric, t.trial_id))
 
     def best(self, metric: str | None = None) -> TrialResult | None:
         ranked = self.ranked(metric)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from tsauto.data.tabular import TabularDataset
 from tsauto.data.tabular_guardrails import apply_fixes, run_tabular_guardrails
-from tsauto.ensemble import cross_fitted, cross_fitted_voting, fit_stacker
+from tsauto.ensemble import cross_fitted, cross_fitted_voting, stack_weights
 from tsauto.ensemble.oof import aligned, as_probabilities, tabular_row_metric, weight_groups
 from tsauto.ensemble.weighted import WeightedTabularEnsemble
 from tsauto.evaluation.metrics import METRICS
@@ -207,13 +207,13 @@ def ensembles(trials: list[TrialResult], folds: list, context: TabularContext, m
             if context.classes is not None else actual.astype("float64")[:, None]
         flat = stack.reshape(n_models, -1)
         meta = cross_fitted(flat, target.ravel(), groups.repeat(n_columns), context.seed)
-        coef = fit_stacker(flat, target.ravel(), context.seed).coef_
+        coef = stack_weights(flat, target.ravel(), context.seed,
+                             sum_to_one=context.classes is not None)
         if not (np.isfinite(meta).all() and coef.sum() > 0):
             return None
         meta = meta.reshape(n_rows, n_columns)
         if context.classes is not None:
             meta = as_probabilities(meta)
-            coef = coef / coef.sum()
         return _trial(trial_id, "stack_ensemble", ranked, coef, meta, keys, folds, context,
                       columns)
 
