@@ -29,6 +29,7 @@ from tsauto.evaluation.calibration import IntervalCalibration
 from tsauto.evaluation.scoring import join_actuals, score_forecast
 from tsauto.learners.base import Forecaster, training_positions
 from tsauto.learners.persistence import Pickled
+from tsauto.learners.statistical import SeasonalNaive
 
 
 class _Artifact(Pickled):
@@ -197,12 +198,16 @@ class ForecastModel(_Artifact):
         """Refit this model's learner at ``n_windows`` cutoffs of ``data`` (``step`` periods
         apart) and score its forecasts: per cutoff, per horizon step, per series.  ``data`` may
         be the path of a table file.  Its quantiles are those ``forecast`` gives: calibrated
-        (from each cutoff's history) unless ``calibrated=False``."""
+        (from each cutoff's history) unless ``calibrated=False``.  As in ``forecast``, a series
+        too short to train on at a cutoff is forecast there by the fallback
+        (``Backtest.fallbacks`` lists them)."""
         data = dataset_like(self.schema, data, "backtest data")
         cal = self._calibration(calibrated)
+        fallback = SeasonalNaive(self.quantiles, season_length=self.schema.grid.season_length)
         result = backtest(self.learner, data, self.horizon if horizon is None else horizon,
                           n_windows, step,
-                          None if cal is None else partial(cal.apply, quantiles=self.quantiles))
+                          None if cal is None else partial(cal.apply, quantiles=self.quantiles),
+                          fallback)
         result.model = self  # its report shows the model's guardrails, settings, explanation
         return result
 

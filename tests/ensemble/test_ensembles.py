@@ -6,6 +6,7 @@ import tests.search.learners_for_tests  # noqa: F401
 from tests.conftest import make_panel
 from tsauto.automl import AutoML
 from tsauto.ensemble import cross_fitted, fit_stacker, greedy_selection, stack_weights
+from tsauto.ensemble.stacking import NEGLIGIBLE
 from tsauto.ensemble.weighted import WeightedEnsemble
 from tsauto.features.spec import FeaturizationSpec
 from tsauto.tasks.forecasting import ForecastContext
@@ -68,6 +69,20 @@ def test_forecast_stack_weights_sum_to_one_and_learn_no_level():
     weights = stack_weights(low, y, sum_to_one=True)
     assert (weights >= 0).all() and weights.sum() == pytest.approx(1.0)
     np.testing.assert_allclose(weights, free / free.sum())  # the same members, relatively
+
+
+def test_a_member_of_negligible_weight_is_left_out_of_the_stack():
+    rng = np.random.default_rng(0)
+    for _ in range(3):  # the third draw of this generator is the case below
+        y = rng.normal(size=400).cumsum()
+        preds = np.stack([y + rng.normal(scale=s, size=400) for s in (0.3, 0.5, 0.8, 1.5, 3, 5)])
+    raw = fit_stacker(preds, y).coef_
+    share = raw / raw.sum()
+    assert 0 < share[-1] < NEGLIGIBLE  # the meta-model keeps the noisiest member, barely
+    weights = stack_weights(preds, y, sum_to_one=True)
+    assert weights[-1] == 0 and weights.sum() == pytest.approx(1.0)
+    kept = share >= NEGLIGIBLE
+    np.testing.assert_allclose(weights[kept], share[kept] / share[kept].sum())
 
 
 def test_ensembles_join_the_leaderboard_and_refit():

@@ -43,7 +43,32 @@ def test_backtest_coverage_and_shape():
     assert len(result.by_series) == 3
 
 
-def test_model_backtest_explain_and_best_by_metric():
+def test_a_series_too_short_for_a_cutoff_is_forecast_there_by_the_fallback():
+    days = pd.date_range("2020-01-01", periods=20, freq="D")
+    frame = pd.concat([pd.DataFrame({"t": days, "id": "long", "y": np.arange(20.0)}),
+                       pd.DataFrame({"t": days[-6:], "id": "short", "y": 10.0 + np.arange(6)})])
+    ds = TimeSeriesDataset(frame, time_column="t", target_column="y", grain_columns="id")
+    learner = WindowMean(window=3)
+    plain = backtest(learner, ds, horizon=2, n_windows=3, step=2)
+    result = backtest(learner, ds, horizon=2, n_windows=3, step=2, fallback=WindowMean(window=1))
+    # "short" has 0, 2 and 4 periods before the three cutoffs: none, the fallback, the learner
+    assert plain.fallbacks.empty
+    assert result.fallbacks[["series_id", "periods"]].values.tolist() == [["short", 2]]
+    cutoffs = sorted(result.forecasts["cutoff"].unique())
+    rows = result.forecasts[(result.forecasts["series_id"] == "short")
+                            & (result.forecasts["cutoff"] == cutoffs[1])]
+    # the fallback's forecast from [10, 11]: its last value, against 12 and 13
+    assert rows["forecast"].tolist() == [11.0, 11.0] and rows["actual"].tolist() == [12.0, 13.0]
+    assert len(result.forecasts) == len(plain.forecasts) + 2
+    by_series = result.by_series.set_index("series_id")
+    assert by_series.loc["short", "points"] == 4  # 2 by the fallback, 2 by the learner
+    assert result.by_cutoff["mae"].iloc[1] == pytest.approx(
+        (plain.forecasts.loc[plain.forecasts["cutoff"] == cutoffs[1], "forecast"]
+         .sub(plain.forecasts.loc[plain.forecasts["cutoff"] == cutoffs[1], "actual"])
+         .abs().sum() + 1 + 2) / 4)
+
+
+def test_model_backtest_explain_and_best_by_metric(tmp_path):
     frame = make_panel(n_series=3, length=50)
     settings = ForecastSettings(time_column="date", target_column="sales", grain_columns=["store"],
                                 horizon=4, allowed_models=["test_window_mean"], max_trials=4,
@@ -52,6 +77,14 @@ def test_model_backtest_explain_and_best_by_metric():
     model = run.best_model
     result = model.backtest(frame, n_windows=2)
     assert len(result.by_cutoff) == 2 and np.isfinite(result.overall["mase"])
+    assert result.fallbacks.empty
+    # a store with 10 periods has 2 before the first cutoff: the fallback forecasts it there
+    first = frame["store"] == frame["store"].iloc[0]
+    cut = pd.concat([frame[first].tail(10), frame[~first]])
+    short = model.backtest(cut, n_windows=2)
+    assert short.fallbacks["periods"].tolist() == [2]
+    assert len(short.forecasts) == len(result.forecasts)
+    assert "1 series forecast(s) by the fallback" in short.to_html(tmp_path / "bt.html").read_text()
     explained = model.explain()
     assert explained["learner"] in ("test_window_mean", "voting_ensemble")
     by_rmse = run.best_model_by("rmse")

@@ -12,6 +12,8 @@ import warnings
 
 import numpy as np
 
+NEGLIGIBLE = 1e-3  # a share of the weights' total below which a member is left out
+
 
 def _meta(seed: int):
     # scikit-learn is imported here, not with the module: a forecasting trial's worker imports
@@ -47,6 +49,10 @@ def stack_weights(predictions: np.ndarray, actual: np.ndarray, seed: int = 0,
     against 0.929).  Scaling keeps the ElasticNet's shrinkage: weights fitted by least squares
     on the simplex went to a few members and lost on tourism (0.951)."""
     coef = fit_stacker(predictions, actual, seed).coef_
+    # A member with a negligible weight changes no forecast but costs a refit (and its
+    # calibration windows) all the same: prison's stack at 600 s refitted AutoETS at a weight
+    # its description rounded to 0
+    coef = np.where(coef > NEGLIGIBLE * coef.sum(), coef, 0.0)
     total = coef.sum()
     return coef / total if sum_to_one and total > 0 else coef
 

@@ -14,7 +14,8 @@ from tsauto.data.forecast_columns import STEP, central_intervals, quantile_colum
 from tsauto.errors import SettingsError, check_int
 from tsauto.evaluation.metrics import METRICS, Scoring, naive_scale, score
 from tsauto.evaluation.scoring import join_actuals, score_forecast, with_steps
-from tsauto.evaluation.splits import MIN_TRAIN, max_windows, rolling_origin
+from tsauto.evaluation.splits import MIN_TRAIN, held_after, max_windows, rolling_origin, \
+    window_rows
 from tsauto.learners.base import Forecaster
 
 
@@ -31,6 +32,10 @@ class Backtest:
     time_column: str = "time"
     quantiles: list = field(default_factory=list)
     model: object | None = None          # the ForecastModel backtested, for its report
+    # cutoff, series_id, periods: the series too short to train on at a cutoff, forecast there
+    # by the fallback from the periods they had (as the model forecasts such series)
+    fallbacks: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["cutoff", SERIES_ID, "periods"]))
 
     def plot(self, series=None, n_series: int = 4, history: int | None = None):
         """A matplotlib figure of actuals against the forecasts (with quantile bands) at every
@@ -47,11 +52,14 @@ class Backtest:
 
 
 def backtest(learner: Forecaster, ds: TimeSeriesDataset, horizon: int, n_windows: int = 3,
-             step: int | None = None, adjust=None) -> Backtest:
+             step: int | None = None, adjust=None, fallback: Forecaster | None = None
+             ) -> Backtest:
     """Refit a copy of ``learner`` at each of ``n_windows`` rolling origins (``step`` periods
     apart, default ``horizon``) and score its forecasts of the next ``horizon`` periods.
     ``adjust(forecast, train_frame)``, if given, replaces each cutoff's forecast before it is
-    scored (a model's calibrated quantiles, from that cutoff's history)."""
+    scored (a model's calibrated quantiles, from that cutoff's history).  A series with fewer
+    than ``MIN_TRAIN`` periods before a cutoff sits it out, or, given a ``fallback``, is
+    forecast there by a copy of it fitted on the periods it has."""
     horizon, n_windows = check_int(horizon, "horizon"), check_int(n_windows, "n_windows")
     step = None if step is None else check_int(step, "step")
     most = max_windows(ds, horizon, step)
@@ -65,7 +73,7 @@ def backtest(learner: Forecaster, ds: TimeSeriesDataset, horizon: int, n_windows
         raise SettingsError(f"n_windows={n_windows} is too many for this data: the longest "
                             f"series has {longest} periods, which hold {held}.")
     quantiles = list(getattr(learner, "quantiles_", None) or learner.quantiles or [])
-    parts, trains = [], {}
+    parts, trains, away = [], {}, []
     for fold in rolling_origin(ds, horizon, n_windows, step):
         model = copy.deepcopy(learner).fit(fold.train)
         forecast = model.predict(horizon, future=fold.valid.frame)
@@ -75,8 +83,38 @@ def backtest(learner: Forecaster, ds: TimeSeriesDataset, horizon: int, n_windows
         parts.append(join_actuals(forecast, fold.valid.frame, ds.time_column, ds.target_column)
                      .assign(cutoff=cutoff))
         trains[cutoff] = fold.train.frame
+        short = _short_series(ds, fold, horizon, n_windows, step or horizon)
+        if fallback is not None and short is not None:
+            train, valid = short
+            forecast = copy.deepcopy(fallback).fit(train).predict(horizon,
+                                                                   quantiles=quantiles or None)
+            parts.append(join_actuals(forecast, valid.frame, ds.time_column, ds.target_column)
+                         .assign(cutoff=cutoff))
+            trains[cutoff] = pd.concat([fold.train.frame, train.frame], ignore_index=True)
+            away.append(pd.DataFrame({"cutoff": cutoff, SERIES_ID: train.series_ids,
+                                      "periods": train.lengths}))
     frame = pd.concat(parts, ignore_index=True)
-    return score_backtest(frame, trains, ds, quantiles)
+    result = score_backtest(frame, trains, ds, quantiles)
+    if away:
+        result.fallbacks = pd.concat(away, ignore_index=True)
+    return result
+
+
+def _short_series(ds: TimeSeriesDataset, fold, horizon: int, n_windows: int, step: int
+                  ) -> tuple[TimeSeriesDataset, TimeSeriesDataset] | None:
+    """The training part and the window of the series that sit ``fold`` out but have a period
+    or more before its cutoff (None: no such series)."""
+    if not fold.skipped_series:
+        return None
+    part = ds.only(np.isin(ds.series_ids, fold.skipped_series))
+    train, valid = window_rows(part.lengths, held_after(fold.index, n_windows, horizon, step),
+                               horizon)
+    has_past = np.repeat(np.bincount(np.repeat(np.arange(part.n_series), part.lengths),
+                                     weights=train, minlength=part.n_series) > 0, part.lengths)
+    if not has_past.any():
+        return None
+    return (part._replace(part.frame[train & has_past]),
+            part._replace(part.frame[valid & has_past]))
 
 
 def score_backtest(frame: pd.DataFrame, trains: dict, ds: TimeSeriesDataset, quantiles

@@ -30,18 +30,14 @@ def rolling_origin(ds: TimeSeriesDataset, horizon: int, n_windows: int = 3,
     """The validation folds, earliest first."""
     step = horizon if step is None else step
     lengths = ds.lengths
-    position = position_in_series(offsets(lengths))
-    per_row_length = np.repeat(lengths, lengths)
     # A series filling w windows takes part in the last w of them.
     filled = windows_filled(lengths, horizon, n_windows, step, min_train)
     folds = []
     for k in range(n_windows):
-        held = horizon + (n_windows - 1 - k) * step       # periods after this fold's cutoff
-        train_end = per_row_length - held                 # train = positions < train_end
+        train, valid = window_rows(lengths, held_after(k, n_windows, horizon, step), horizon)
         takes_part = filled >= n_windows - k
         usable = np.repeat(takes_part, lengths)
-        train = usable & (position < train_end)
-        valid = usable & (position >= train_end) & (position < train_end + horizon)
+        train, valid = usable & train, usable & valid
         skipped = ds.series_ids[~takes_part].tolist()
         if not usable.any():
             raise ShortSeriesError(f"no series is long enough for validation window {k + 1} of "
@@ -50,6 +46,19 @@ def rolling_origin(ds: TimeSeriesDataset, horizon: int, n_windows: int = 3,
                                    f" Use fewer cross-validations or a shorter horizon.")
         folds.append(Fold(k, ds._replace(ds.frame[train]), ds._replace(ds.frame[valid]), skipped))
     return folds
+
+
+def held_after(k: int, n_windows: int, horizon: int, step: int) -> int:
+    """The periods after fold ``k``'s cutoff (of ``n_windows``, earliest first) in each series."""
+    return horizon + (n_windows - 1 - k) * step
+
+
+def window_rows(lengths: np.ndarray, held: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row masks of a panel (series of ``lengths``, in order): the training part (all but the
+    last ``held`` periods of each series) and the ``horizon`` periods after it."""
+    position = position_in_series(offsets(lengths))
+    train_end = np.repeat(lengths, lengths) - held
+    return position < train_end, (position >= train_end) & (position < train_end + horizon)
 
 
 def max_windows(ds: TimeSeriesDataset, horizon: int, step: int | None = None,

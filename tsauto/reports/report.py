@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from tsauto.data.dataset import SERIES_ID
+from tsauto.data.guardrails import FALLBACK_CHAIN
 from tsauto.reports import figures
 from tsauto.reports.html import Document, escape, figure_html, mapping_table, table_html
 from tsauto.versions import versions
@@ -181,6 +182,13 @@ def _leaderboard_section(doc: Document, run) -> None:
 def _backtest_sections(doc: Document, bt, label: str, max_series: int) -> None:
     parts = doc.section("backtest", "Backtest")
     parts.append(f"<p>Forecasts of {escape(label)}.</p>")
+    fallbacks = getattr(bt, "fallbacks", None)  # backtests pickled before it have none
+    if fallbacks is not None and len(fallbacks):
+        parts.append(f'<p class="note">{len(fallbacks):,} series forecast(s) by the fallback '
+                     f'({FALLBACK_CHAIN}): each had fewer periods before its cutoff than the model '
+                     f'trains on.</p>')
+        parts.append(table_html(fallbacks.assign(cutoff=fallbacks["cutoff"].astype(str)),
+                                MAX_SERIES_ROWS))
     parts.append("<h3>Overall (mean over cutoffs)</h3>")
     parts.append(mapping_table({k: v for k, v in bt.overall.items()}, "metric", "value"))
     parts.append("<h3>By cutoff</h3>")
