@@ -64,6 +64,20 @@ def test_evaluate_names_holdout_dates_that_are_not_dates(forecaster, saved_model
         forecaster.evaluate(holdout, future=future_of(forecaster))
 
 
+def test_evaluate_refuses_unknown_series_and_missing_actuals(forecaster):
+    holdout = future_of(forecaster).assign(sales=1.0)
+    holdout["series_id"] = holdout["series_id"].astype(str)
+    first = holdout["series_id"].iloc[0]
+    with pytest.raises(DataError, match="evaluate: the holdout has series the model was not "
+                                        "fitted on: 'nowhere'; its series are "):
+        forecaster.evaluate(holdout.assign(series_id=holdout["series_id"].where(
+            holdout["series_id"] != first, "nowhere")), future=future_of(forecaster))
+    holdout.loc[holdout["series_id"] == first, "sales"] = np.nan
+    with pytest.raises(DataError, match=f"target 'sales' is missing in 3 of 9 row\\(s\\) "
+                                        f"\\(series '{first}'\\)"):
+        forecaster.evaluate(holdout, future=future_of(forecaster))
+
+
 @pytest.mark.parametrize("n_windows", [0, -1, 1.5, True, "2"])
 def test_backtest_n_windows_must_be_a_positive_integer(forecaster, saved_models, n_windows):
     with pytest.raises(SettingsError, match=f"n_windows must be a positive integer .*got "

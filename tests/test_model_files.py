@@ -110,6 +110,8 @@ def test_a_directory_a_learner_file_and_a_missing_file(model, saved, tmp_path):
     assert isinstance(WindowMean.load(learner_file), WindowMean)
     with pytest.raises(SettingsError, match="does not exist"):
         load_model(tmp_path / "nope.pkl")
+    with pytest.raises(SettingsError, match="'.*learner.pkl' is a file, not a folder"):
+        model.save(learner_file / "model.pkl")
 
 
 def tsauto(*args):

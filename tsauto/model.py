@@ -20,7 +20,7 @@ import pandas as pd
 from tsauto.data.dataset import SERIES_ID, DatasetSchema, TimeSeriesDataset
 from tsauto.data.forecast_columns import asked_quantiles
 from tsauto.data.guardrails import GuardrailReport
-from tsauto.data.history import dataset_like, recent_history
+from tsauto.data.history import recent_history
 from tsauto.data.io import as_frame
 from tsauto.data.tabular import TabularSchema
 from tsauto.errors import DataError, SettingsError, check_int, preview
@@ -183,6 +183,17 @@ class ForecastModel(_Artifact):
         if missing:
             raise DataError(f"evaluate: the holdout lacks column(s) {preview(missing)}.")
         actuals = self.schema.with_series_id(actuals, "the holdout")
+        unknown = ~actuals[SERIES_ID].isin(self.schema.series_ids)
+        if unknown.any():  # scored without them, the metrics would silently cover fewer series
+            raise DataError(f"evaluate: the holdout has series the model was not fitted on: "
+                            f"{preview(actuals.loc[unknown, SERIES_ID].unique().tolist())}; its "
+                            f"series are {preview(list(self.schema.series_ids))}.")
+        missing = actuals[target].isna()
+        if missing.any():
+            raise DataError(f"evaluate: the holdout's target '{target}' is missing in "
+                            f"{int(missing.sum())} of {len(actuals)} row(s) (series "
+                            f"{preview(actuals.loc[missing, SERIES_ID].unique().tolist())}); drop "
+                            f"those rows or give their values.")
         actuals[time_col] = self.schema.parse_times(actuals[time_col], "evaluate: time column")
         forecast = self.forecast(horizon=self._steps_needed(actuals), future=future)
         joined = join_actuals(forecast, actuals, time_col, target)
@@ -200,8 +211,9 @@ class ForecastModel(_Artifact):
         be the path of a table file.  Its quantiles are those ``forecast`` gives: calibrated
         (from each cutoff's history) unless ``calibrated=False``.  As in ``forecast``, a series
         too short to train on at a cutoff is forecast there by the fallback
-        (``Backtest.fallbacks`` lists them)."""
-        data = dataset_like(self.schema, data, "backtest data")
+        (``Backtest.fallbacks`` lists them).  Missing target values (gaps, NaN) are filled as
+        the guardrails filled them for the fit, so data the model was fitted on backtests."""
+        data = recent_history(self.schema, data, "backtest data")
         cal = self._calibration(calibrated)
         fallback = SeasonalNaive(self.quantiles, season_length=self.schema.grid.season_length)
         result = backtest(self.learner, data, self.horizon if horizon is None else horizon,

@@ -85,6 +85,10 @@ def test_model_backtest_explain_and_best_by_metric(tmp_path):
     assert short.fallbacks["periods"].tolist() == [2]
     assert len(short.forecasts) == len(result.forecasts)
     assert "1 series forecast(s) by the fallback" in short.to_html(tmp_path / "bt.html").read_text()
+    # data with a missing value and a missing period, as fit accepts it, backtests
+    holey = frame.drop(index=frame.index[7]).assign(
+        sales=lambda f: f["sales"].mask(f.index == f.index[20]))
+    assert np.isfinite(model.backtest(holey, n_windows=2).overall["mae"])
     explained = model.explain()
     assert explained["learner"] in ("test_window_mean", "voting_ensemble")
     by_rmse = run.best_model_by("rmse")

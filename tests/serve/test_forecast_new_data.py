@@ -73,6 +73,10 @@ def test_levels_where_the_learner_can_and_an_error_naming_fitted_quantiles(stati
     with pytest.raises(SettingsError, match=r"fitted for quantiles \[0.1, 0.5, 0.9\]"):
         lightgbm.forecast(level=[95])
     assert "q0.9" in lightgbm.forecast(quantiles=[0.1, 0.9]).columns  # fitted ones: fine
+    # the 80% level is the fitted 0.1 and 0.9, although 0.5 - 80 / 200 != 0.1 in floating point
+    pd.testing.assert_frame_equal(lightgbm.forecast(level=[80]), lightgbm.forecast())
+    with pytest.raises(SettingsError, match="got the text '80'"):
+        statistical.forecast(level="80")
     with pytest.raises(SettingsError, match="between 0 and 100"):
         statistical.forecast(level=[120])
     with pytest.raises(SettingsError, match="not both"):

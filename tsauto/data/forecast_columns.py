@@ -32,8 +32,9 @@ def interval_level(low: float, high: float) -> str:
 
 
 def check_quantiles(quantiles: Sequence[float] | None) -> tuple[float, ...]:
-    """Sorted, unique quantiles strictly between 0 and 1."""
-    qs = tuple(sorted({float(q) for q in (quantiles or ())}))
+    """Sorted, unique quantiles strictly between 0 and 1, rounded to 10 decimals: the 0.1 of
+    an 80% level (0.5 - 80 / 200 = 0.09999999999999998 in floating point) is the fitted 0.1."""
+    qs = tuple(sorted({round(float(q), 10) for q in (quantiles or ())}))
     bad = [q for q in qs if not 0.0 < q < 1.0]
     if bad:
         raise SettingsError(f"quantiles must lie strictly between 0 and 1, got {preview(bad)}.")
@@ -48,6 +49,9 @@ def asked_quantiles(level: Sequence[float] | None = None,
         raise SettingsError("give level= (interval levels, e.g. [80, 95]) or quantiles= (e.g. "
                             "[0.1, 0.9]), not both.")
     if level is not None:
+        if isinstance(level, str):  # list("80") would be the levels 8 and 0
+            raise SettingsError(f"level must be a number or a list of numbers between 0 and 100 "
+                                f"(e.g. [80, 95]), got the text {level!r}.")
         levels = [level] if isinstance(level, (int, float)) else list(level)
         bad = [lv for lv in levels if not (is_number(lv) and 0 < lv < 100)]
         if bad:

@@ -120,7 +120,7 @@ def check_output_file(path: str | Path, what: str = "--out") -> str:
     if kind is None or kind == "tsv":
         raise SettingsError(f"{what} '{path}': cannot tell the format from the extension "
                             f"'{''.join(path.suffixes) or '(none)'}'; use {WRITABLE}.")
-    _check_parent(path.parent, what, path)
+    check_parent(path.parent, what, path)
     return kind
 
 
@@ -130,7 +130,7 @@ def check_output_dir(path: str | Path, what: str = "--out") -> Path:
     if path.exists() and not path.is_dir():
         raise SettingsError(f"{what} '{path}' is a file; a folder is written there (model, "
                             f"leaderboard, reports): give the name of a new or existing folder.")
-    _check_parent(path, what, path)
+    check_parent(path, what, path)
     return path
 
 
@@ -159,7 +159,7 @@ def write_table(frame: pd.DataFrame, path: str | Path, what: str = "--out") -> N
                         f"{str(exc).splitlines()[0]}; write .csv instead.") from None
 
 
-def _check_parent(path: Path, what: str, target: Path) -> None:
+def check_parent(path: Path, what: str, target: Path) -> None:
     """The nearest existing folder above (or at) ``path`` must be a writable folder."""
     for folder in (path, *path.parents):
         if folder.exists():

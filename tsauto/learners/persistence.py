@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 from typing import ClassVar
 
+from tsauto.data.io import check_parent
 from tsauto.errors import DataError, SettingsError
 
 # A saved learner or model is a zip archive: a small JSON manifest, read and checked before
@@ -36,6 +37,7 @@ class Pickled:
         if path.is_dir():
             raise SettingsError(f"cannot save to '{path}': it is a directory; name a file, "
                                 f"e.g. '{path / 'model.pkl'}'.")
+        check_parent(path.parent, "save", path)  # a parent that is a file or read-only
         path.parent.mkdir(parents=True, exist_ok=True)
         payload = pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
         kind = type(self)
