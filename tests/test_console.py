@@ -307,3 +307,6 @@ def test_plain_reporter_notes_are_text_and_trials_are_counted():
     reporter.trial_finished(TrialResult(0, "naive", {}, "completed", {"mase": 1.5}))
     assert "Warning: the data could not be stored" in lines
     assert reporter.done_trials == 1 and reporter.best.metrics["mase"] == 1.5
+    reporter.ensembles([TrialResult(1, "voting_ensemble", {}, "failed",
+                                    error="DataError: no shared row\nTraceback...")], {})
+    assert lines[-1] == "voting_ensemble failed: DataError: no shared row"  # no empty members

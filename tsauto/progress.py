@@ -216,6 +216,10 @@ class PlainReporter(Reporter):
     def ensembles(self, trials, by_id) -> None:
         learner_of = {i: t.learner for i, t in by_id.items()}
         for t in trials:
+            if t.status != "completed":  # no members, no score: say why instead
+                self.write(f"{t.learner} {t.status}: "
+                           f"{(t.error or 'no reason recorded').splitlines()[0]}")
+                continue
             self.write(f"{t.learner} of {members_summary(t.params, learner_of)}: "
                        f"{self.metric}={t.metrics.get(self.metric, np.nan):.4f}")
 

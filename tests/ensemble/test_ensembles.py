@@ -5,7 +5,8 @@ import pytest
 import tests.search.learners_for_tests  # noqa: F401
 from tests.conftest import make_panel
 from tsauto.automl import AutoML
-from tsauto.ensemble import cross_fitted, fit_stacker, greedy_selection, stack_weights
+from tsauto.ensemble import cross_fitted, cross_fitted_voting, fit_stacker, greedy_selection, \
+    stack_weights
 from tsauto.ensemble.stacking import NEGLIGIBLE
 from tsauto.ensemble.weighted import WeightedEnsemble
 from tsauto.features.spec import FeaturizationSpec
@@ -83,6 +84,24 @@ def test_a_member_of_negligible_weight_is_left_out_of_the_stack():
     assert weights[-1] == 0 and weights.sum() == pytest.approx(1.0)
     kept = share >= NEGLIGIBLE
     np.testing.assert_allclose(weights[kept], share[kept] / share[kept].sum())
+
+
+def test_a_fold_whose_weights_cannot_be_chosen_is_blended_with_equal_weights():
+    rng = np.random.default_rng(4)
+    actual = np.r_[50 + rng.normal(size=40), np.zeros(40)]  # fold 1: a series of zeros
+    folds = np.repeat([0, 1], 40)
+    preds = np.stack([actual + rng.normal(scale=s, size=80) for s in (1.0, 3.0)])
+
+    def mape_on(rows):  # over the non-zero actuals; undefined where every one is zero
+        rows = rows & (actual != 0)
+        return lambda p: (float(np.mean(np.abs(p[rows] - actual[rows]) / np.abs(actual[rows])))
+                          if rows.any() else np.nan)
+
+    weights, blend = cross_fitted_voting(
+        preds, folds, lambda left_out: mape_on(np.ones(80, bool) if left_out is None
+                                               else folds != left_out))
+    np.testing.assert_allclose(blend[folds == 0], preds[:, folds == 0].mean(axis=0))
+    assert weights[0] > weights[1]  # on all rows the better member is chosen
 
 
 def test_ensembles_join_the_leaderboard_and_refit():

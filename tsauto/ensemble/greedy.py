@@ -90,6 +90,11 @@ def cross_fitted_voting(predictions: np.ndarray, fold_ids: np.ndarray,
     folds = np.unique(fold_ids)
     for fold in folds if len(folds) > 1 else []:
         rows = fold_ids == fold
-        fold_weights = shrink(greedy_selection(predictions, scorer_for(fold)), ~rows)
+        try:
+            fold_weights = shrink(greedy_selection(predictions, scorer_for(fold)), ~rows)
+        except DataError:
+            # The other folds cannot score any candidate (MAPE where all their series are
+            # zero): nothing to choose by there, so this fold is blended with equal weights
+            fold_weights = np.full(len(predictions), 1.0 / len(predictions))
         blend[rows] = np.tensordot(fold_weights, blend_inputs[:, rows], axes=1)
     return weights, blend
