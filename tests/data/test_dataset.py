@@ -5,6 +5,7 @@ import pytest
 from tests.conftest import make_panel
 from tsauto import TimeSeriesDataset
 from tsauto.data import FILLED, SERIES_ID
+from tsauto.errors import DataError
 
 
 def build(frame, **kw):
@@ -141,3 +142,11 @@ def test_regularise_many_series_vectorised():
     ds = TimeSeriesDataset(frame[keep], time_column="t", target_column="y", grain_columns="id")
     assert len(ds) == n * length
     assert ds.frame[FILLED].sum() == (~keep).sum()
+
+
+def test_duplicate_column_names_are_an_error_naming_them():
+    base = pd.DataFrame({"d": pd.date_range("2020-01-01", periods=30, freq="D"),
+                         "y": np.arange(30.0)})
+    with pytest.raises(DataError, match="duplicate column names: 'y'"):
+        TimeSeriesDataset(pd.concat([base, base[["y"]]], axis=1), time_column="d",
+                          target_column="y")

@@ -154,6 +154,10 @@ class TimeSeriesDataset:
                  "grain_columns": self.grain_columns, "known_covariates": self.known_covariates,
                  "past_covariates": self.past_covariates, "static_features": self.static_features}
         columns = [str(c) for c in data.columns]
+        repeated = pd.Index(columns)[pd.Index(columns).duplicated()].unique().tolist()
+        if repeated:  # data[name] would be a frame of both columns, not one column
+            raise DataError(f"the data has duplicate column names: {preview(repeated)}; rename "
+                            f"or drop the copies so that each column name is used once.")
         seen: dict[str, str] = {}
         for role, names in roles.items():
             for name in names:
