@@ -144,6 +144,30 @@ def test_regularise_many_series_vectorised():
     assert ds.frame[FILLED].sum() == (~keep).sum()
 
 
+def test_grain_values_that_join_into_one_id_are_an_error_naming_them():
+    times = list(pd.date_range("2020-01-01", periods=30, freq="MS")) * 2
+    frame = pd.DataFrame({"a": ["x|y"] * 30 + ["x"] * 30, "b": ["z"] * 30 + ["y|z"] * 30,
+                          "d": times, "v": np.arange(60.0)})
+    with pytest.raises(DataError, match=r"\('x', 'y\|z'\) and \('x\|y', 'z'\).*'x\|y\|z'.*"
+                                        r"replace '\|' in the values of 'a', 'b'"):
+        TimeSeriesDataset(frame, time_column="d", target_column="v", grain_columns=["a", "b"])
+    # 1 and '1' in one column read alike too.
+    mixed = frame.assign(a=[1] * 30 + ["1"] * 30, b="z")
+    with pytest.raises(DataError, match="same series id '1|z'.*one type"):
+        TimeSeriesDataset(mixed, time_column="d", target_column="v", grain_columns=["a", "b"])
+    # Without a clash the ids are the values joined by '|', as saved models hold them.
+    ds = TimeSeriesDataset(frame.assign(b=["z"] * 30 + ["w"] * 30), time_column="d",
+                           target_column="v", grain_columns=["a", "b"])
+    assert list(ds.series_ids) == ["x|w", "x|y|z"]
+
+
+def test_series_id_column_as_the_grain():
+    frame = make_panel(n_series=2, length=12).assign(series_id=lambda f: f.store.map(
+        {"s0": 7, "s1": 8})).drop(columns="store")
+    ds = build(frame, grain_columns=["series_id"])
+    assert list(ds.series_ids) == ["7", "8"] and list(ds.series.columns) == [SERIES_ID]
+
+
 def test_duplicate_column_names_are_an_error_naming_them():
     base = pd.DataFrame({"d": pd.date_range("2020-01-01", periods=30, freq="D"),
                          "y": np.arange(30.0)})

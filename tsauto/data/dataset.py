@@ -247,10 +247,12 @@ class TimeSeriesDataset:
             codes = codes * len(col_uniques) + col_codes
         codes, first_rows = _dense_codes(codes)
         series = pd.DataFrame({col: frame[col].to_numpy()[first_rows] for col in self.grain_columns})
-        label = series[self.grain_columns[0]].astype(str)
-        for col in self.grain_columns[1:]:
-            label = label + "|" + series[col].astype(str)
-        series.insert(0, SERIES_ID, label.to_numpy())
+        labels = series_labels(series[self.grain_columns])
+        _check_unique_labels(series[self.grain_columns], labels)
+        if self.grain_columns == [SERIES_ID]:  # the user's ids, as text like every series id
+            series[SERIES_ID] = labels
+        else:
+            series.insert(0, SERIES_ID, labels)
         return codes, series
 
     def _merge_duplicates(self, frame, codes, index, labels, raw):
@@ -544,6 +546,35 @@ class DatasetSchema:
 
 
 # -- module helpers ----------------------------------------------------------------------------
+def series_labels(grains: pd.DataFrame) -> np.ndarray:
+    """The series id of each row of ``grains`` (the grain columns, in order): their values as
+    text joined by '|'.  Saved models hold these ids, so the text must stay as it is."""
+    label = grains.iloc[:, 0].astype(str)
+    for i in range(1, grains.shape[1]):
+        label = label + "|" + grains.iloc[:, i].astype(str)
+    return label.to_numpy(dtype=object)
+
+
+def _check_unique_labels(series: pd.DataFrame, labels: np.ndarray) -> None:
+    """Distinct grain combinations (one per row of ``series``) must not share an id: joined
+    as text, ('x|y', 'z') and ('x', 'y|z') both read 'x|y|z', and 1 and '1' both read '1'."""
+    clash = pd.Index(labels).duplicated(keep=False)
+    if not clash.any():
+        return
+    first = labels[clash][0]
+    rows = series[labels == first]
+    combos = [tuple(r) for r in rows.itertuples(index=False)]
+    shown = " and ".join(repr(c[0] if len(c) == 1 else c) for c in combos[:3])
+    text = series.apply(lambda col: col.astype(str).str.contains("|", regex=False).any())
+    piped = text.index[text.to_numpy()].tolist()
+    advice = (f"replace '|' in the values of {preview(piped)} (e.g. with '/')" if piped else
+              "give each grain column one type (e.g. all text or all numbers)")
+    raise DataError(
+        f"grain values {shown} of columns {preview(list(series.columns))} would get the same "
+        f"series id '{first}' ({int(clash.sum())} series clash in all): a series id is the "
+        f"grain values as text joined by '|'. To keep the series apart, {advice}.")
+
+
 def _dense_codes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Renumber sortable integer codes as 0..n-1 in sorted order, with a row of each code."""
     uniques, first_rows, dense = np.unique(codes, return_index=True, return_inverse=True)
