@@ -174,3 +174,40 @@ def test_duplicate_column_names_are_an_error_naming_them():
     with pytest.raises(DataError, match="duplicate column names: 'y'"):
         TimeSeriesDataset(pd.concat([base, base[["y"]]], axis=1), time_column="d",
                           target_column="y")
+
+
+@pytest.fixture(scope="module")
+def int_store_model():
+    """A seasonal naive model of two series whose grain is an int store number (1, 2)."""
+    from tsauto.learners import registry
+    from tsauto.model import ForecastModel, history_of
+
+    panel = make_panel(n_series=2, length=36).assign(store=lambda f: f.store.map(
+        {"s0": 1, "s1": 2}))
+    train, holdout = panel[panel.date < "2022-07-01"], panel[panel.date >= "2022-07-01"]
+    ds = build(train)
+    learner = registry.create("seasonal_naive", quantiles=(0.1, 0.9)).fit(ds)
+    learner.prepare(6)
+    return ForecastModel(learner, ds.schema(), history_of(ds), 6, (0.1, 0.9)), train, holdout
+
+
+@pytest.mark.parametrize("kind", [str, float, "int32"])
+def test_grain_values_match_training_in_any_type(int_store_model, kind):
+    model, train, holdout = int_store_model
+    given = holdout.astype({"store": kind})
+    assert model.evaluate(given) == model.evaluate(holdout)
+    frame = model.forecast(data=train.astype({"store": kind}))
+    pd.testing.assert_frame_equal(frame, model.forecast(data=train))
+    assert frame.attrs["unseen_series"] == [] and list(frame.store.unique()) == [1, 2]
+    schema = model.schema
+    ids = schema.with_series_id(given, "the holdout")[SERIES_ID]
+    assert ids.tolist() == schema.with_series_id(holdout)[SERIES_ID].tolist()
+
+
+def test_unknown_grain_values_stay_unknown(int_store_model):
+    model, train, _ = int_store_model
+    other = train.assign(store=train.store.map({1: "1.5", 2: "2"}))
+    frame = model.forecast(data=other)
+    assert frame.attrs["unseen_series"] == ["1.5"] and set(frame[SERIES_ID]) == {"1.5", "2"}
+    ids = model.schema.with_series_id(train.assign(store=train.store * 10))[SERIES_ID]
+    assert set(ids) == {"10", "20"} and not set(ids) & set(model.schema.series_ids)

@@ -521,15 +521,31 @@ class DatasetSchema:
         """A copy of a user's frame with ``series_id`` (as text) taken from it or mapped from
         its grain columns; ``error`` names what is missing."""
         frame = frame.copy()
-        if SERIES_ID not in frame.columns:
-            grains = [c for c in self.grain_columns if c != SERIES_ID]
-            absent = [c for c in grains if c not in frame.columns]
-            if absent:
-                raise error(f"{name} needs '{SERIES_ID}' or the grain column(s) "
-                            f"{preview(grains)}; missing {preview(absent)}.")
-            frame = (frame.merge(self.series, on=grains, how="left") if grains
-                     else frame.assign(**{SERIES_ID: self.series_ids[0]}))
-        frame[SERIES_ID] = frame[SERIES_ID].astype(str)
+        if SERIES_ID in frame.columns:
+            frame[SERIES_ID] = _match_values(frame[SERIES_ID], self.series[SERIES_ID]).astype(str)
+            return frame
+        grains = [c for c in self.grain_columns if c != SERIES_ID]
+        absent = [c for c in grains if c not in frame.columns]
+        if absent:
+            raise error(f"{name} needs '{SERIES_ID}' or the grain column(s) "
+                        f"{preview(grains)}; missing {preview(absent)}.")
+        if not grains:
+            return frame.assign(**{SERIES_ID: self.series_ids[0]})
+        # Unknown grain values keep their own text: an id no training series has.
+        frame[SERIES_ID] = series_labels(self.match_grains(frame)[grains])
+        return frame
+
+    def match_grains(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with each grain value replaced by the training value it equals in another
+        type (1, '1' and 1.0 for a training 1), so that it gets that series' id wherever a
+        frame is matched to the training series; values no training series has stay as
+        given."""
+        grains = [c for c in self.grain_columns if c in frame.columns]
+        if not grains:
+            return frame
+        frame = frame.copy()
+        for col in grains:
+            frame[col] = _match_values(frame[col], self.series[col])
         return frame
 
     def future_frame(self, horizon: int) -> pd.DataFrame:
@@ -573,6 +589,37 @@ def _check_unique_labels(series: pd.DataFrame, labels: np.ndarray) -> None:
         f"grain values {shown} of columns {preview(list(series.columns))} would get the same "
         f"series id '{first}' ({int(clash.sum())} series clash in all): a series id is the "
         f"grain values as text joined by '|'. To keep the series apart, {advice}.")
+
+
+def _match_values(values: pd.Series, known: pd.Series) -> pd.Series:
+    """``values`` with each one whose text, whole-number text or float text is the text of a
+    ``known`` (training) value replaced by that value: '1' and 1.0 become a training 1,
+    '2.5' and 2.5 a training 2.5.  Others (unknown, missing) are left as they are."""
+    known = pd.Series(pd.unique(known.to_numpy()))
+    known_text = pd.Index(known.astype(str))
+    keep = ~known_text.duplicated()  # one text, one series id: any of them will do
+    known, known_text = known[keep].reset_index(drop=True), known_text[keep]
+    codes, uniques = pd.factorize(values)  # match each distinct value once
+    uniques = pd.Series(np.asarray(uniques))
+    pos = known_text.get_indexer(uniques.astype(str))
+    if (pos < 0).any() and uniques.dtype.kind in "iufO":
+        number = pd.to_numeric(uniques, errors="coerce").astype("float64")
+        whole = number.notna() & (number % 1 == 0) & (number.abs() < 2**63)
+        as_int = known_text.get_indexer(number.where(whole, 0).astype(np.int64).astype(str))
+        as_float = known_text.get_indexer(number.astype(str))
+        pos = np.where(pos >= 0, pos, np.where(whole & (as_int >= 0), as_int,
+                                               np.where(number.notna(), as_float, -1)))
+    if (pos < 0).all():
+        return values
+    hit = pos >= 0
+    if hit.all() and (codes >= 0).all():  # every value known: the training dtype
+        return pd.Series(known.iloc[pos[codes]].to_numpy(), index=values.index,
+                         name=values.name)
+    out = values.to_numpy(dtype=object).copy()
+    rows = (codes >= 0) & hit[np.clip(codes, 0, None)]
+    # As objects: numpy would turn datetime64[ns] values into integers here.
+    out[rows] = known.astype(object).to_numpy()[pos[codes[rows]]]
+    return pd.Series(out, index=values.index, name=values.name)
 
 
 def _dense_codes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
