@@ -5,6 +5,7 @@ import pytest
 from tests.conftest import make_panel
 from tsauto import TimeSeriesDataset
 from tsauto.data import FILLED, SERIES_ID
+from tsauto.errors import DataError
 
 
 def build(frame, **kw):
@@ -141,3 +142,72 @@ def test_regularise_many_series_vectorised():
     ds = TimeSeriesDataset(frame[keep], time_column="t", target_column="y", grain_columns="id")
     assert len(ds) == n * length
     assert ds.frame[FILLED].sum() == (~keep).sum()
+
+
+def test_grain_values_that_join_into_one_id_are_an_error_naming_them():
+    times = list(pd.date_range("2020-01-01", periods=30, freq="MS")) * 2
+    frame = pd.DataFrame({"a": ["x|y"] * 30 + ["x"] * 30, "b": ["z"] * 30 + ["y|z"] * 30,
+                          "d": times, "v": np.arange(60.0)})
+    with pytest.raises(DataError, match=r"\('x', 'y\|z'\) and \('x\|y', 'z'\).*'x\|y\|z'.*"
+                                        r"replace '\|' in the values of 'a', 'b'"):
+        TimeSeriesDataset(frame, time_column="d", target_column="v", grain_columns=["a", "b"])
+    # 1 and '1' in one column read alike too.
+    mixed = frame.assign(a=[1] * 30 + ["1"] * 30, b="z")
+    with pytest.raises(DataError, match="same series id '1|z'.*one type"):
+        TimeSeriesDataset(mixed, time_column="d", target_column="v", grain_columns=["a", "b"])
+    # Without a clash the ids are the values joined by '|', as saved models hold them.
+    ds = TimeSeriesDataset(frame.assign(b=["z"] * 30 + ["w"] * 30), time_column="d",
+                           target_column="v", grain_columns=["a", "b"])
+    assert list(ds.series_ids) == ["x|w", "x|y|z"]
+
+
+def test_series_id_column_as_the_grain():
+    frame = make_panel(n_series=2, length=12).assign(series_id=lambda f: f.store.map(
+        {"s0": 7, "s1": 8})).drop(columns="store")
+    ds = build(frame, grain_columns=["series_id"])
+    assert list(ds.series_ids) == ["7", "8"] and list(ds.series.columns) == [SERIES_ID]
+
+
+def test_duplicate_column_names_are_an_error_naming_them():
+    base = pd.DataFrame({"d": pd.date_range("2020-01-01", periods=30, freq="D"),
+                         "y": np.arange(30.0)})
+    with pytest.raises(DataError, match="duplicate column names: 'y'"):
+        TimeSeriesDataset(pd.concat([base, base[["y"]]], axis=1), time_column="d",
+                          target_column="y")
+
+
+@pytest.fixture(scope="module")
+def int_store_model():
+    """A seasonal naive model of two series whose grain is an int store number (1, 2)."""
+    from tsauto.learners import registry
+    from tsauto.model import ForecastModel, history_of
+
+    panel = make_panel(n_series=2, length=36).assign(store=lambda f: f.store.map(
+        {"s0": 1, "s1": 2}))
+    train, holdout = panel[panel.date < "2022-07-01"], panel[panel.date >= "2022-07-01"]
+    ds = build(train)
+    learner = registry.create("seasonal_naive", quantiles=(0.1, 0.9)).fit(ds)
+    learner.prepare(6)
+    return ForecastModel(learner, ds.schema(), history_of(ds), 6, (0.1, 0.9)), train, holdout
+
+
+@pytest.mark.parametrize("kind", [str, float, "int32"])
+def test_grain_values_match_training_in_any_type(int_store_model, kind):
+    model, train, holdout = int_store_model
+    given = holdout.astype({"store": kind})
+    assert model.evaluate(given) == model.evaluate(holdout)
+    frame = model.forecast(data=train.astype({"store": kind}))
+    pd.testing.assert_frame_equal(frame, model.forecast(data=train))
+    assert frame.attrs["unseen_series"] == [] and list(frame.store.unique()) == [1, 2]
+    schema = model.schema
+    ids = schema.with_series_id(given, "the holdout")[SERIES_ID]
+    assert ids.tolist() == schema.with_series_id(holdout)[SERIES_ID].tolist()
+
+
+def test_unknown_grain_values_stay_unknown(int_store_model):
+    model, train, _ = int_store_model
+    other = train.assign(store=train.store.map({1: "1.5", 2: "2"}))
+    frame = model.forecast(data=other)
+    assert frame.attrs["unseen_series"] == ["1.5"] and set(frame[SERIES_ID]) == {"1.5", "2"}
+    ids = model.schema.with_series_id(train.assign(store=train.store * 10))[SERIES_ID]
+    assert set(ids) == {"10", "20"} and not set(ids) & set(model.schema.series_ids)

@@ -179,3 +179,31 @@ def test_memory_estimate(panel):
 @pytest.mark.parametrize("cv,step,expected", [(1, None, 12), (3, None, 24), (3, 1, 14)])
 def test_required_length(cv, step, expected):
     assert required_length(6, cv, step) == expected
+
+
+def test_series_without_any_target_value_is_named_as_dropped():
+    from tsauto import datasets
+
+    frame = datasets.load_frame("aus_accommodation")
+    frame.loc[frame.State == "Tasmania", "Takings"] = np.nan
+    # Leading gaps of a series that has data drop rows, not the series.
+    frame.loc[frame.index[frame.State == "Victoria"][:3], "Takings"] = np.nan
+    ds = TimeSeriesDataset(frame, time_column="Date", target_column="Takings",
+                           grain_columns=["State"])
+    out, report = run_guardrails(ds, horizon=4)
+    result = report["missing_target"]
+    assert result.dropped_series == ("Tasmania",) and "Tasmania" in result.series
+    assert "no target value at all in series 'Tasmania': dropped" in result.message
+    assert "1 series with no target value dropped whole (74 of those rows)" in result.fix
+    assert json.loads(report.to_json())["results"][5]["dropped_series"] == ["Tasmania"]
+    assert "Tasmania" not in out.series_ids and out.n_series == ds.n_series - 1
+    assert len(out) == len(ds) - int((frame.State == "Tasmania").sum()) - 3
+    _, report = run_guardrails(ds.only(ds.series_ids != "Tasmania"), horizon=4)
+    assert report["missing_target"].dropped_series == ()
+    assert "no target value" not in report["missing_target"].message
+
+
+def test_dropped_short_series_are_named_as_dropped():
+    _, report = run_guardrails(build(short_panel()), horizon=6,
+                               short_series_handling="drop")
+    assert report["short_series"].dropped_series == ("short", "tiny")

@@ -146,3 +146,15 @@ def test_bundled_titanic_set():
     assert ds.column_kinds() == {"Name": "text", "PClass": "categorical", "Age": "numeric",
                                  "Sex": "categorical"}
     assert ds.X.isna().sum().to_dict() == {"Name": 0, "PClass": 1, "Age": 557, "Sex": 0}
+
+
+def test_duplicate_column_names_are_an_error_naming_them(frame):
+    with pytest.raises(DataError, match="duplicate column names: 'price'"):
+        TabularDataset(pd.concat([frame, frame[["price"]]], axis=1), "churn", "classification")
+    schema = TabularDataset(frame, "churn", "classification").schema()
+    rows = frame.drop(columns=["churn"])
+    with pytest.raises(DataError, match="the frame has duplicate column names: 'age'"):
+        schema.validate(pd.concat([rows, rows[["age"]]], axis=1))
+    # A repeated column the model does not use is ignored, like any extra column.
+    assert list(schema.validate(rows.assign(extra=0).pipe(
+        lambda f: pd.concat([f, f[["extra"]]], axis=1))).columns) == list(schema.columns)

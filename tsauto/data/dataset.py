@@ -154,6 +154,10 @@ class TimeSeriesDataset:
                  "grain_columns": self.grain_columns, "known_covariates": self.known_covariates,
                  "past_covariates": self.past_covariates, "static_features": self.static_features}
         columns = [str(c) for c in data.columns]
+        repeated = pd.Index(columns)[pd.Index(columns).duplicated()].unique().tolist()
+        if repeated:  # data[name] would be a frame of both columns, not one column
+            raise DataError(f"the data has duplicate column names: {preview(repeated)}; rename "
+                            f"or drop the copies so that each column name is used once.")
         seen: dict[str, str] = {}
         for role, names in roles.items():
             for name in names:
@@ -243,10 +247,12 @@ class TimeSeriesDataset:
             codes = codes * len(col_uniques) + col_codes
         codes, first_rows = _dense_codes(codes)
         series = pd.DataFrame({col: frame[col].to_numpy()[first_rows] for col in self.grain_columns})
-        label = series[self.grain_columns[0]].astype(str)
-        for col in self.grain_columns[1:]:
-            label = label + "|" + series[col].astype(str)
-        series.insert(0, SERIES_ID, label.to_numpy())
+        labels = series_labels(series[self.grain_columns])
+        _check_unique_labels(series[self.grain_columns], labels)
+        if self.grain_columns == [SERIES_ID]:  # the user's ids, as text like every series id
+            series[SERIES_ID] = labels
+        else:
+            series.insert(0, SERIES_ID, labels)
         return codes, series
 
     def _merge_duplicates(self, frame, codes, index, labels, raw):
@@ -515,15 +521,31 @@ class DatasetSchema:
         """A copy of a user's frame with ``series_id`` (as text) taken from it or mapped from
         its grain columns; ``error`` names what is missing."""
         frame = frame.copy()
-        if SERIES_ID not in frame.columns:
-            grains = [c for c in self.grain_columns if c != SERIES_ID]
-            absent = [c for c in grains if c not in frame.columns]
-            if absent:
-                raise error(f"{name} needs '{SERIES_ID}' or the grain column(s) "
-                            f"{preview(grains)}; missing {preview(absent)}.")
-            frame = (frame.merge(self.series, on=grains, how="left") if grains
-                     else frame.assign(**{SERIES_ID: self.series_ids[0]}))
-        frame[SERIES_ID] = frame[SERIES_ID].astype(str)
+        if SERIES_ID in frame.columns:
+            frame[SERIES_ID] = _match_values(frame[SERIES_ID], self.series[SERIES_ID]).astype(str)
+            return frame
+        grains = [c for c in self.grain_columns if c != SERIES_ID]
+        absent = [c for c in grains if c not in frame.columns]
+        if absent:
+            raise error(f"{name} needs '{SERIES_ID}' or the grain column(s) "
+                        f"{preview(grains)}; missing {preview(absent)}.")
+        if not grains:
+            return frame.assign(**{SERIES_ID: self.series_ids[0]})
+        # Unknown grain values keep their own text: an id no training series has.
+        frame[SERIES_ID] = series_labels(self.match_grains(frame)[grains])
+        return frame
+
+    def match_grains(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with each grain value replaced by the training value it equals in another
+        type (1, '1' and 1.0 for a training 1), so that it gets that series' id wherever a
+        frame is matched to the training series; values no training series has stay as
+        given."""
+        grains = [c for c in self.grain_columns if c in frame.columns]
+        if not grains:
+            return frame
+        frame = frame.copy()
+        for col in grains:
+            frame[col] = _match_values(frame[col], self.series[col])
         return frame
 
     def future_frame(self, horizon: int) -> pd.DataFrame:
@@ -540,6 +562,66 @@ class DatasetSchema:
 
 
 # -- module helpers ----------------------------------------------------------------------------
+def series_labels(grains: pd.DataFrame) -> np.ndarray:
+    """The series id of each row of ``grains`` (the grain columns, in order): their values as
+    text joined by '|'.  Saved models hold these ids, so the text must stay as it is."""
+    label = grains.iloc[:, 0].astype(str)
+    for i in range(1, grains.shape[1]):
+        label = label + "|" + grains.iloc[:, i].astype(str)
+    return label.to_numpy(dtype=object)
+
+
+def _check_unique_labels(series: pd.DataFrame, labels: np.ndarray) -> None:
+    """Distinct grain combinations (one per row of ``series``) must not share an id: joined
+    as text, ('x|y', 'z') and ('x', 'y|z') both read 'x|y|z', and 1 and '1' both read '1'."""
+    clash = pd.Index(labels).duplicated(keep=False)
+    if not clash.any():
+        return
+    first = labels[clash][0]
+    rows = series[labels == first]
+    combos = [tuple(r) for r in rows.itertuples(index=False)]
+    shown = " and ".join(repr(c[0] if len(c) == 1 else c) for c in combos[:3])
+    text = series.apply(lambda col: col.astype(str).str.contains("|", regex=False).any())
+    piped = text.index[text.to_numpy()].tolist()
+    advice = (f"replace '|' in the values of {preview(piped)} (e.g. with '/')" if piped else
+              "give each grain column one type (e.g. all text or all numbers)")
+    raise DataError(
+        f"grain values {shown} of columns {preview(list(series.columns))} would get the same "
+        f"series id '{first}' ({int(clash.sum())} series clash in all): a series id is the "
+        f"grain values as text joined by '|'. To keep the series apart, {advice}.")
+
+
+def _match_values(values: pd.Series, known: pd.Series) -> pd.Series:
+    """``values`` with each one whose text, whole-number text or float text is the text of a
+    ``known`` (training) value replaced by that value: '1' and 1.0 become a training 1,
+    '2.5' and 2.5 a training 2.5.  Others (unknown, missing) are left as they are."""
+    known = pd.Series(pd.unique(known.to_numpy()))
+    known_text = pd.Index(known.astype(str))
+    keep = ~known_text.duplicated()  # one text, one series id: any of them will do
+    known, known_text = known[keep].reset_index(drop=True), known_text[keep]
+    codes, uniques = pd.factorize(values)  # match each distinct value once
+    uniques = pd.Series(np.asarray(uniques))
+    pos = known_text.get_indexer(uniques.astype(str))
+    if (pos < 0).any() and uniques.dtype.kind in "iufO":
+        number = pd.to_numeric(uniques, errors="coerce").astype("float64")
+        whole = number.notna() & (number % 1 == 0) & (number.abs() < 2**63)
+        as_int = known_text.get_indexer(number.where(whole, 0).astype(np.int64).astype(str))
+        as_float = known_text.get_indexer(number.astype(str))
+        pos = np.where(pos >= 0, pos, np.where(whole & (as_int >= 0), as_int,
+                                               np.where(number.notna(), as_float, -1)))
+    if (pos < 0).all():
+        return values
+    hit = pos >= 0
+    if hit.all() and (codes >= 0).all():  # every value known: the training dtype
+        return pd.Series(known.iloc[pos[codes]].to_numpy(), index=values.index,
+                         name=values.name)
+    out = values.to_numpy(dtype=object).copy()
+    rows = (codes >= 0) & hit[np.clip(codes, 0, None)]
+    # As objects: numpy would turn datetime64[ns] values into integers here.
+    out[rows] = known.astype(object).to_numpy()[pos[codes[rows]]]
+    return pd.Series(out, index=values.index, name=values.name)
+
+
 def _dense_codes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Renumber sortable integer codes as 0..n-1 in sorted order, with a row of each code."""
     uniques, first_rows, dense = np.unique(codes, return_index=True, return_inverse=True)

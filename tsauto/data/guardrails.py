@@ -60,11 +60,15 @@ class GuardrailResult:
     series: list[str] = field(default_factory=list)
     rows: int = 0
     fix: str | None = None
+    # Series the fix removed whole: they get no forecast.  A tuple with a class default, so
+    # that reports pickled before this field existed read it as empty.
+    dropped_series: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         out = asdict(self)
         out["affected_series"] = len(self.series)
         out["series"] = self.series[:_SERIES_SHOWN]
+        out["dropped_series"] = list(self.dropped_series)[:_SERIES_SHOWN]
         return out
 
 
@@ -241,6 +245,9 @@ def _missing_target(ds: TimeSeriesDataset,
     tail = missing & has_prev & ~has_next
     filled[tail] = y[p][tail]
     leading = missing & ~has_prev
+    # A series without a single target value is all leading rows: it goes whole.
+    empty = np.bincount(codes[~missing], minlength=ds.n_series) == 0
+    dropped = tuple(str(i) for i in ds.series_ids[empty])
     filled_rows = inside | tail
     per_series = np.bincount(codes[filled_rows], minlength=ds.n_series)
     share = per_series / np.maximum(ds.lengths, 1)
@@ -252,15 +259,21 @@ def _missing_target(ds: TimeSeriesDataset,
         parts.append(f"{int(tail.sum())} at series ends carried forward")
     if leading.any():
         parts.append(f"{int(leading.sum())} leading rows with nothing before them dropped")
+    if dropped:
+        parts.append(f"{len(dropped)} series with no target value dropped whole "
+                     f"({int(ds.lengths[empty].sum())} of those rows)")
     fix = "missing target values: " + ", ".join(parts)
     message = (f"{int(missing.sum())} missing target values ({int(frame[FILLED].sum())} from "
                f"inserted periods) in {len(series)} series")
+    if dropped:
+        message += (f"; no target value at all in series {preview(list(dropped))}: dropped, "
+                    f"no forecast for them (give them history to forecast them)")
     heavy = ds.series_ids[share > max_filled_share].tolist()
     if heavy:
         message += (f"; more than {max_filled_share:.0%} of the values of series "
                     f"{preview(heavy)} are filled in: check their dates")
     return ds._replace(new), GuardrailResult("missing_target", "alert" if heavy else "fixed",
-                                             message, series, int(missing.sum()), fix)
+                                             message, series, int(missing.sum()), fix, dropped)
 
 
 def _check_filled_share(ds: TimeSeriesDataset, filled: int, rows: int, per_series: np.ndarray,
@@ -304,7 +317,7 @@ def _short_series(ds, need: int, horizon: int, n_windows: int, step: int, handli
                                        "a shorter horizon.", ids, rows)
         return ds.only(~short), GuardrailResult(
             "short_series", "fixed", detail, ids, rows,
-            f"dropped {len(ids)} short series ({rows} rows)")
+            f"dropped {len(ids)} short series ({rows} rows)", tuple(str(i) for i in ids))
     return _pad(ds, need, short, detail, ids)
 
 

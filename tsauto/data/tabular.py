@@ -53,6 +53,11 @@ class TabularSchema:
                 f"{name} lacks the feature column(s) {preview(absent)} that the model was "
                 f"trained on.{closest_hint(absent[0], frame.columns)} It has "
                 f"{preview(list(frame.columns), 10)}.")
+        repeated = frame.columns[frame.columns.duplicated() & frame.columns.isin(self.columns)]
+        if len(repeated):  # frame[name] would give both copies: which one is the feature?
+            raise DataError(f"{name} has duplicate column names: "
+                            f"{preview(repeated.unique().tolist())}; keep one column of each "
+                            f"name.")
         out = frame[list(self.columns)]
         check_readable(out, self.kinds, name)
         return out
@@ -77,7 +82,8 @@ class TabularDataset:
         frame = frame.set_axis(columns, axis=1)
         if frame.columns.duplicated().any():
             dup = frame.columns[frame.columns.duplicated()].tolist()
-            raise DataError(f"the data has duplicate column names: {preview(dup)}.")
+            raise DataError(f"the data has duplicate column names: {preview(dup)}; rename or "
+                            f"drop the copies so that each column name is used once.")
         for setting, names in (("target_column", [target_column]), ("drop_columns", drop_columns)):
             for name in names:
                 if name not in columns:

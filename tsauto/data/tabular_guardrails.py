@@ -50,6 +50,7 @@ class TabularGuardrailResult(GuardrailResult):
 
     def to_dict(self) -> dict:
         out = super().to_dict()
+        out.pop("dropped_series")  # rows are dropped from a table, never series
         out["columns"] = self.columns[:_COLUMNS_SHOWN]
         return out
 
@@ -76,7 +77,7 @@ class TabularGuardrailReport(GuardrailReport):
 
 def _result(check, status, message, columns=(), rows=0, fix=None) -> TabularGuardrailResult:
     return TabularGuardrailResult(check, status, message, [], int(rows), fix,
-                                  [str(c) for c in columns])
+                                  columns=[str(c) for c in columns])
 
 
 def run_tabular_guardrails(ds: TabularDataset, n_folds: int = 5,
