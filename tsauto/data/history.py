@@ -21,9 +21,9 @@ def dataset_like(schema: DatasetSchema, data: pd.DataFrame | TimeSeriesDataset |
         raise DataError(f"{name} has no rows; give each series' recent history.")
     s = schema
     # Grain values read as the training's (a store 1 given as '1' or 1.0 is series '1').
-    return TimeSeriesDataset(s.match_grains(data), time_column=s.time_column, target_column=s.target_column,
-                             grain_columns=s.grain_columns, known_covariates=s.known_covariates,
-                             past_covariates=s.past_covariates,
+    return TimeSeriesDataset(s.match_grains(data), time_column=s.time_column,
+                             target_column=s.target_column, grain_columns=s.grain_columns,
+                             known_covariates=s.known_covariates, past_covariates=s.past_covariates,
                              static_features=s.static_features, freq=s.grid.freq,
                              date_format=s.date_format)
 
