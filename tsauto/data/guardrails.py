@@ -423,10 +423,10 @@ def _constant_series(ds: TimeSeriesDataset) -> GuardrailResult:
         return GuardrailResult("constant_series", "passed", "no constant series")
     ids = constant.index[constant].tolist()
     return GuardrailResult("constant_series", "alert",
-                           f"{len(ids)} series have a constant target ({preview(ids)}): statistical "
-                           f"learners forecast them as constants, global ones (LightGBM...) "
-                           f"close to them; MASE scales their errors by their mean absolute "
-                           f"level (left out where that is 0)", ids,
+                           f"{len(ids)} series have a constant target ({preview(ids)}): "
+                           f"statistical learners forecast them as constants, global ones "
+                           f"(LightGBM...) close to them; MASE scales their errors by their mean "
+                           f"absolute level (left out where that is 0)", ids,
                            int(ds.lengths[constant.to_numpy()].sum()))
 
 
