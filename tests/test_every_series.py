@@ -164,6 +164,18 @@ def test_a_panel_of_constant_series_returns_a_model():
                                [4.0, 10.0, 7.5])
 
 
+def test_a_constant_series_is_forecast_as_its_constant_by_the_fallback():
+    frame = make_panel(n_series=3, length=30)
+    frame.loc[frame.store == "s1", "sales"] = 0.0  # a discontinued product, say
+    model = AutoML(settings(allowed_models=["test_window_mean"], quantiles=[0.1, 0.9])).fit(
+        frame).best_model
+    assert model.fallback_series["s1"]["reason"] == "a constant history: forecast as that constant"
+    assert set(model.fallback_series) == {"s1"}  # the others stay the learner's
+    flat = model.forecast().query("store == 's1'")
+    assert (flat[["forecast", "q0.1", "q0.9"]].to_numpy() == 0.0).all()
+    # in the guardrails too; with every series constant (above) none is routed
+
+
 def test_all_zero_series_are_ranked_by_the_fallback_metric(capsys):
     frame = make_panel(n_series=2, length=30).assign(sales=0.0)
     run = AutoML(settings(verbosity=1)).fit(frame)

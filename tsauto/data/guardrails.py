@@ -416,18 +416,24 @@ def _missing_features(ds: TimeSeriesDataset) -> GuardrailResult:
                            f"and adds a missing-value indicator", series, int(missing.any(axis=1).sum()))
 
 
+def constant_series(ds: TimeSeriesDataset) -> np.ndarray:
+    """One bool per series (in the dataset's order): its target never changes."""
+    y = ds.frame.groupby(SERIES_ID, observed=True, sort=False)[ds.target_column]
+    spread = (y.max() - y.min()).reindex(ds.series_ids)
+    return (spread == 0).to_numpy()
+
+
 def _constant_series(ds: TimeSeriesDataset) -> GuardrailResult:
-    y = ds.frame.groupby(SERIES_ID, observed=True)[ds.target_column]
-    constant = (y.max() - y.min()) == 0
+    constant = constant_series(ds)
     if not constant.any():
         return GuardrailResult("constant_series", "passed", "no constant series")
-    ids = constant.index[constant].tolist()
+    ids = ds.series_ids[constant].tolist()
     return GuardrailResult("constant_series", "alert",
-                           f"{len(ids)} series have a constant target ({preview(ids)}): "
-                           f"statistical learners forecast them as constants, global ones "
-                           f"(LightGBM...) close to them; MASE scales their errors by their mean "
-                           f"absolute level (left out where that is 0)", ids,
-                           int(ds.lengths[constant.to_numpy()].sum()))
+                           f"{len(ids)} series have a constant target ({preview(ids)}): they are "
+                           f"forecast as that constant by the fallback (unless every series is "
+                           f"constant); MASE scales their errors by their mean absolute level "
+                           f"(left out where that is 0)", ids,
+                           int(ds.lengths[constant].sum()))
 
 
 def _high_cardinality(ds: TimeSeriesDataset) -> GuardrailResult:

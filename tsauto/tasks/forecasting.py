@@ -27,6 +27,7 @@ from tsauto.data.guardrails import (
     MIN_TRAIN,
     GuardrailReport,
     GuardrailResult,
+    constant_series,
     run_guardrails,
     validation_windows,
     windows_filled,
@@ -493,7 +494,10 @@ def _min_history(classes: list) -> tuple[int, str]:
 def _fallback_reasons(dataset: TimeSeriesDataset, filled: np.ndarray, horizon: int,
                       min_history: int, learner: str) -> dict[str, str]:
     """Series the chosen learner does not forecast, id -> why: those no validation window
-    could score (``filled`` 0) and those shorter than the learner's ``min_history``."""
+    could score (``filled`` 0), those shorter than the learner's ``min_history``, and those
+    whose history is constant, unless no other series is left to the learner (a global
+    learner forecasts a constant series close to, not at, its constant; the fallback gives
+    the constant with intervals of no width)."""
     lengths = dataset.lengths
     ids = dataset.series_ids.tolist()
     def periods(n: int) -> str:
@@ -503,6 +507,10 @@ def _fallback_reasons(dataset: TimeSeriesDataset, filled: np.ndarray, horizon: i
                    f"needs {MIN_TRAIN + horizon}" for i in np.flatnonzero(filled == 0)}
     out.update({ids[i]: f"{periods(lengths[i])}, fewer than the {min_history} that {learner} "
                         f"needs" for i in np.flatnonzero((filled > 0) & (lengths < min_history))})
+    constant = constant_series(dataset) & ~np.isin(ids, list(out))
+    if constant.any() and len(out) + constant.sum() < len(ids):
+        out.update({ids[i]: "a constant history: forecast as that constant"
+                    for i in np.flatnonzero(constant)})
     return out
 
 
