@@ -18,7 +18,7 @@ from rich.text import Text
 
 from tsauto.console import (RichReporter, experiments_frame, leaderboard_table,
                             read_settings_file, with_settings_options)
-from tsauto.errors import SettingsError, TsautoError, preview
+from tsauto.errors import SettingsError, TsautoError, check_int, preview
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="tsauto: forecasting-first AutoML.")
@@ -405,8 +405,11 @@ def report(
 ) -> None:
     """Write one self-contained HTML report of a stored experiment (opens offline)."""
     from tsauto.automl import AutoML
+    from tsauto.reports.html import writable_report
 
     _require_store(folder)
+    writable_report(out_file, "--out")
+    check_int(max_series, "--max-series")
     with progress("Writing the report"):
         path = AutoML.load(folder, experiment).report(out_file, max_series=max_series)
     out.print(f"Report written to {path} ({path.stat().st_size / 1e6:.1f} MB).")

@@ -59,6 +59,24 @@ def test_cli_report_needs_a_store(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("args,words", [
+    (["--out", "{tmp}"], "--out '{tmp}' is a folder; give a file name"),
+    (["--out", "{tmp}/a.csv/r.html"], "'{tmp}/a.csv' is a file, not a folder"),
+    (["--max-series", "0"], "--max-series must be a positive integer"),
+])
+def test_cli_report_checks_its_options_before_the_work(stored, tmp_path, args, words):
+    from typer.testing import CliRunner
+
+    from tsauto.cli import app
+
+    (tmp_path / "a.csv").write_text("x\n1\n")
+    result = CliRunner().invoke(app, ["report", str(stored),
+                                      *[a.format(tmp=tmp_path) for a in args]])
+    # (main() prints a SettingsError as one line and exits 2: test_cli_errors.py)
+    assert isinstance(result.exception, SettingsError)
+    assert words.format(tmp=tmp_path) in str(result.exception)
+
+
 def test_loaded_run_matches_the_search(stored):
     run = AutoML.load(stored)
     best = run.result.best()

@@ -106,7 +106,21 @@ class Document:
                 f"</main>\n</body>\n</html>\n")
 
     def write(self, path: str | Path) -> Path:
-        path = Path(path)
+        path = writable_report(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(self.render(), encoding="utf-8")
         return path
+
+
+def writable_report(path: str | Path, what: str = "the report") -> Path:
+    """``path`` when an HTML report can be written there; else a SettingsError saying why (a
+    folder, or a parent that is a file or read-only).  The CLI checks before the work."""
+    from tsauto.data.io import check_parent
+    from tsauto.errors import SettingsError
+
+    path = Path(path)
+    if path.is_dir():
+        raise SettingsError(f"{what} '{path}' is a folder; give a file name, e.g. "
+                            f"'{path / 'report.html'}'.")
+    check_parent(path.parent, what, path)
+    return path
