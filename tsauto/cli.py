@@ -18,7 +18,7 @@ from rich.text import Text
 
 from tsauto.console import (RichReporter, experiments_frame, leaderboard_table,
                             read_settings_file, with_settings_options)
-from tsauto.errors import SettingsError, TsautoError, check_int, preview
+from tsauto.errors import NoModelError, SettingsError, TsautoError, check_int, preview
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="tsauto: forecasting-first AutoML.")
@@ -239,6 +239,10 @@ def fit(
     chosen.pop("task", None)
     chosen.update(given)
     if task != "forecasting":
+        if partition_by or engine is not None or workers is not None:
+            raise SettingsError(f"--partition-by, --engine and --workers are for forecasting "
+                                f"(many models); a {task} fit learns one model per table: "
+                                f"leave them out, or split the table yourself.")
         frame, target = _tabular_roles(data, chosen.pop("target_column", None))
         settings = SETTINGS[task](target_column=target, **chosen)
         valid = read_table(validation_data, "--validation-data file") if validation_data else None
@@ -283,6 +287,9 @@ def _fit_many(settings, frame, partition_by: list[str], engine, workers, out_dir
     shown = [*columns, "status", "best_learner", metric, "trials", "seconds", "error"]
     _print_frame(board[shown].head(20), f"{len(board)} partitions (first 20)")
     failed = len(many.failed)
+    if failed == len(board):  # as a plain fit without a model: an error, not a success
+        raise NoModelError(f"no partition has a model: all {failed} failed (their errors are "
+                           f"in the table above and in {out_dir}/index.parquet).")
     out.print(f"{len(board) - failed} partitions have a model, {failed} failed; written to "
               f"{out_dir}/ (index.parquet, partitions/<name>/). Forecast them all: tsauto "
               f"forecast {out_dir} --out forecast.csv", soft_wrap=False)

@@ -163,3 +163,25 @@ def test_cli_fit_partition_by_then_forecast_the_folder(tmp_path):
     wrong = tsauto("fit", data, *common, "--partition-by", "State", "--engine", "daks",
                    "--out", tmp_path / "x")
     one_line_error(wrong, "engine 'daks'", "dask")
+
+
+def test_cli_partition_options_are_refused_for_tables_and_a_board_of_failures_is_an_error(
+        tmp_path):
+    from typer.testing import CliRunner
+
+    from tsauto.cli import app
+    from tsauto.errors import NoModelError
+
+    refused = CliRunner().invoke(app, ["fit", "titanic", "--task", "classification",
+                                       "--partition-by", "Sex", "--out", str(tmp_path / "t")])
+    assert isinstance(refused.exception, SettingsError)
+    assert "a classification fit learns one model per table" in str(refused.exception)
+    data = tmp_path / "dup.csv"  # every partition repeats its timestamps: each fails
+    frame = panel(n_industries=1)
+    pd.concat([frame, frame]).to_csv(data, index=False)
+    failed = CliRunner().invoke(app, [
+        "fit", str(data), "--time", "Month", "--target", "Turnover", "--grain", "State,Industry",
+        "--horizon", "6", "--allowed-models", "naive", "--max-trials", "1", "--verbosity", "0",
+        "--partition-by", "State", "--workers", "1", "--out", str(tmp_path / "many")])
+    assert isinstance(failed.exception, NoModelError)
+    assert "no partition has a model: all 2 failed" in str(failed.exception)
