@@ -41,6 +41,9 @@ BAD_FILES = [
     ("broken.csv.gz", lambda p: _write(p, CSV), "as CSV: Not a gzipped file"),
     ("broken.json", lambda p: _write(p, b"[{\"a\": 1"), "as JSON"),
     ("missing.csv", lambda p: None, "does not exist"),
+    # pandas alone makes the two extra fields an index and shifts every column left
+    ("ragged.csv", lambda p: _write(p, b"x,cat\n1.5,a,EXTRA\n0.3,b,EXTRA\n"),
+     "some rows have more fields than the header"),
 ]
 
 
@@ -109,6 +112,11 @@ def test_an_output_folder_must_not_be_a_file(tmp_path):
     with pytest.raises(SettingsError, match="is a file; a folder is written there"):
         check_output_dir(tmp_path / "afile", "output_dir")
     assert check_output_dir(tmp_path / "new" / "run") == tmp_path / "new" / "run"
+
+
+def test_separators_ending_every_row_are_read_as_nothing(tmp_path):
+    path = _write(tmp_path / "excel.csv", b"x,cat\n1.5,a,\n0.3,b,\n")
+    assert read_table(path).to_dict("list") == {"x": [1.5, 0.3], "cat": ["a", "b"]}
 
 
 def test_as_frame_reads_paths_and_names_other_types(tmp_path):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import codecs
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -77,7 +78,7 @@ def read_table(path: str | Path, what: str = "data file") -> pd.DataFrame:
             # JSON types kept as written: no guessing of numbers or dates from text.
             frame = pd.read_json(path, dtype=False, convert_dates=False)
         else:
-            frame = pd.read_csv(path, sep="\t" if kind == "tsv" else ",")
+            frame = read_csv_rows(path, sep="\t" if kind == "tsv" else ",")
     except pd.errors.EmptyDataError:
         raise DataError(f"{what} '{path}' has no columns: expected a {_NAMES[kind]} file with a "
                         f"header row and data rows.") from None
@@ -93,6 +94,21 @@ def read_table(path: str | Path, what: str = "data file") -> pd.DataFrame:
                         + (f", only the columns {preview(list(frame.columns), 10)}"
                            if len(frame.columns) else "") + ".")
     return frame
+
+
+def read_csv_rows(source, sep: str = ",") -> pd.DataFrame:
+    """CSV with a header row, every row of its fields: a row with more fields than the header
+    is a ValueError (pandas would make the extra leading fields an index and shift every
+    column left, or with ``index_col=False`` drop the extra ones, both without a word)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        try:
+            return pd.read_csv(source, sep=sep, index_col=False)
+        except pd.errors.ParserWarning:
+            raise ValueError("some rows have more fields than the header (an unquoted "
+                             "separator inside a value, or separators at the ends of the "
+                             "rows); quote such values or make every row match the "
+                             "header") from None
 
 
 def as_frame(data, what: str) -> pd.DataFrame:

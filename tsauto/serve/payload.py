@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from tsauto.data.io import read_csv_rows
+
 Records = list[dict[str, Any]]
 
 
@@ -69,7 +71,7 @@ def parse_csv(body: bytes, what: str) -> pd.DataFrame:
     if not body.strip():
         raise BadRequest(400, f"the CSV body ({what}) is empty.")
     try:
-        return pd.read_csv(io.BytesIO(body))
+        return read_csv_rows(io.BytesIO(body))
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise BadRequest(400, f"the CSV body ({what}) could not be read: {first}") from None
