@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tsauto.errors import SettingsError, check_int, is_int, is_number
+from tsauto.errors import SettingsError, check_int, is_int, is_number, preview
 
 
 def test_the_validation_helpers():
@@ -17,3 +17,9 @@ def test_the_validation_helpers():
     with pytest.raises(SettingsError, match=r"tcn: lookback must be an integer >= 2 or None, "
                                             r"got 1"):
         check_int(1, "tcn: lookback", 2, or_none=True)
+
+
+def test_preview_quotes_text_as_text_whatever_its_type():
+    # numpy 2 reprs its strings as np.str_('no'): messages would show that to users
+    assert preview([np.str_("no"), "yes", np.int64(3), 2.5]) == "'no', 'yes', 3, 2.5"
+    assert preview(range(7)) == "0, 1, 2, 3, 4 and 2 more"

@@ -36,6 +36,12 @@ def test_classification_end_to_end(loader, tmp_path):
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     assert list(proba.columns) == model.classes
     assert model.evaluate(test)["accuracy"] > 0.85
+    odd = test.assign(target=test["target"].astype(object))
+    odd.loc[odd.index[1], "target"] = "maybe"
+    with pytest.raises(DataError, match=f"target column 'target' holds label\\(s\\) 'maybe' "
+                                        f"that the model was not trained on \\(rows "
+                                        f"{odd.index[1]}\\)"):
+        model.evaluate(odd)
     predicted = model.predict(test)
     np.testing.assert_array_equal(predicted, np.asarray(model.classes)[proba.to_numpy().argmax(1)])
     again = load_model(model.save(tmp_path / "model.pkl"))

@@ -67,7 +67,7 @@ def closest_hint(name: str, choices: Iterable[str]) -> str:
 def preview(items: Iterable[object], limit: int = 5) -> str:
     """A short, readable list of items: the first few, then how many more."""
     items = list(items)
-    shown = ", ".join(repr(i) if isinstance(i, str) else str(i) for i in items[:limit])
+    shown = ", ".join(repr(str(i)) if isinstance(i, str) else str(i) for i in items[:limit])
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 

@@ -303,6 +303,13 @@ class TabularModel(_Artifact):
             raise DataError(f"evaluate: the frame lacks the target column '{target}'.")
         frame = frame[frame[target].notna()]
         if self.task == "classification":
+            unknown = ~frame[target].isin(self.classes)
+            if unknown.any():
+                raise DataError(f"evaluate: the target column '{target}' holds label(s) "
+                                f"{preview(frame.loc[unknown, target].unique().tolist())} that "
+                                f"the model was not trained on (rows "
+                                f"{preview(frame.index[unknown].tolist())}); its classes are "
+                                f"{preview(list(self.classes))}.")
             return score_classification(frame[target].to_numpy(), self.predict_proba(frame),
                                         self.classes)
         return score_regression(frame[target].to_numpy(dtype="float64"), self.predict(frame))
