@@ -301,6 +301,9 @@ def test_cancel_of_a_trial_that_does_not_exist_or_has_ended(finished):
     assert result.returncode == 2 and "already ended (completed)" in result.stderr
     with pytest.raises(SettingsError, match="no trial 999"):
         AutoML.cancel(finished, trial=999)
+    with pytest.raises(SettingsError, match=r"experiment 1 has already ended \(completed\): "
+                                            r"there is nothing to cancel"):
+        AutoML.cancel(finished)
 
 
 def _another_programs_db(path):

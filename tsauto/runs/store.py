@@ -178,6 +178,10 @@ class RunStore:
 
     def request_cancel(self, experiment_id: int, trial_id: int | None = None) -> None:
         if trial_id is None:
+            status = self.experiment(experiment_id)["status"]
+            if status in FINAL:  # the flag would only stop a later resume at its first step
+                raise SettingsError(f"experiment {experiment_id} has already ended ({status}): "
+                                    f"there is nothing to cancel.")
             self._write("UPDATE experiments SET cancel_requested = 1 WHERE id = ?", (experiment_id,))
             return
         rows = {r["trial_id"]: r["status"] for r in self._read(
