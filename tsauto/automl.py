@@ -356,7 +356,8 @@ class AutoML:
 
         hooks = Hooks(on_start=lambda learners, skipped: reporter.search_started(
                           learners, skipped, s.primary_metric, s.time_budget, started),
-                      on_submit=on_submit, on_trial=on_trial, poll_cancel=poll_cancel,
+                      on_submit=on_submit, on_trial=on_trial,
+                      on_replayed=reporter.trial_replayed, poll_cancel=poll_cancel,
                       finished=finished)
         if prepared.folds:
             result = search(prepared.task, prepared.folds, s, prepared.context, work / "trials",

@@ -43,6 +43,9 @@ class Reporter:
     def trial_finished(self, trial) -> None:
         """A trial ended (completed, failed, timeout or canceled): a ``TrialResult``."""
 
+    def trial_replayed(self, trial) -> None:
+        """A trial of the interrupted run this one resumes, taken as it was (not run again)."""
+
     def ensembles(self, trials: list, by_id: dict) -> None:
         """The ensemble trials were built; ``by_id`` maps every trial id to its result."""
 
@@ -189,6 +192,9 @@ class PlainReporter(Reporter):
     def trial_finished(self, trial) -> None:
         self.count(trial)
         self.write(self.trial_line(trial))
+
+    def trial_replayed(self, trial) -> None:
+        self.count(trial)  # printed by the run it came from; the best so far includes it
 
     def count(self, trial) -> None:
         """Count a finished trial and keep the best so far."""

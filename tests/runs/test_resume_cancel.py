@@ -17,6 +17,7 @@ import pytest
 import tests.search.learners_for_tests  # noqa: F401
 from tests.conftest import make_panel
 from tsauto.automl import AutoML
+from tsauto.progress import PlainReporter
 from tsauto.errors import SettingsError
 from tsauto.model import load_model
 from tsauto.runs import RunStore
@@ -70,8 +71,17 @@ def test_kill_9_then_resume_keeps_finished_trials(tmp_path):
     before = completed_rows(tmp_path).set_index("trial_id")
     assert RunStore(tmp_path).experiment()["status"] == "running"
 
-    run = AutoML.resume(tmp_path)
+    lines = []
+    reporter = PlainReporter(lines.append)
+    run = AutoML.resume(tmp_path, reporter=reporter)
     after = completed_rows(tmp_path).set_index("trial_id")
+    # the progress lines' best so far counts the replayed trials, which are not printed again
+    singles_run = [t for t in run.result.trials if not t.learner.endswith("ensemble")
+                   and t.status == "completed"]
+    assert reporter.best.metrics["mase"] == min(t.metrics["mase"] for t in singles_run)
+    assert reporter.done_trials == sum(not t.learner.endswith("ensemble")
+                                       for t in run.result.trials)
+    assert not any(line.startswith(f"trial {i} ") for i in before.index for line in lines)
     # every trial finished before the kill is kept as it was, not run again
     kept = after.loc[before.index]
     pd.testing.assert_series_equal(kept["finished"], before["finished"])

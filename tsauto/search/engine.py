@@ -299,6 +299,8 @@ class Hooks:
     on_start: Callable[[list[str], dict[str, str]], None] | None = None
     on_submit: Callable[[TrialSpec], None] | None = None
     on_trial: Callable[[TrialResult], None] | None = None
+    # a trial of the interrupted run, taken from ``finished`` instead of run again
+    on_replayed: Callable[[TrialResult], None] | None = None
     # () -> (cancel the whole search?, trial ids to cancel); polled about twice a second
     poll_cancel: Callable[[], tuple[bool, set]] | None = None
     # results of an earlier, interrupted run of the same search, by configuration key
@@ -391,6 +393,8 @@ def search(task: SearchTask, folds: list, settings, context,
                                           task.after_refit_share)
         if fresh and hooks.on_trial is not None:
             hooks.on_trial(result)
+        elif not fresh and hooks.on_replayed is not None:
+            hooks.on_replayed(result)
 
     try:
         while True:
