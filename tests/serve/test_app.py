@@ -152,6 +152,15 @@ def test_wrong_task_is_refused(client, classifier):
         r = c.post("/predict?probabilities=true", headers={**AUTH, "Content-Type": "text/csv"},
                    content=rows.to_csv(index=False))
         assert r.status_code == 200 and r.json()["predictions"] == body["predictions"]
+        assert len(r.json()["probabilities"]) == 5
+        r = c.post("/predict?probabilities=perhaps", headers={**AUTH, "Content-Type": "text/csv"},
+                   content=rows.to_csv(index=False))
+        assert r.status_code == 422 and "probabilities='perhaps' is not true or false" in \
+            r.json()["error"]
+        header, *lines = rows.to_csv(index=False).splitlines()  # a field past the header
+        r = c.post("/predict", headers={**AUTH, "Content-Type": "text/csv"},
+                   content="\n".join([header, *[line + ",extra" for line in lines]]))
+        assert r.status_code == 400 and "more fields than the header" in r.json()["error"]
         r = c.post("/predict", headers=AUTH, json={"rows": [{"petal length (cm)": 1.0}]})
         assert r.status_code == 422 and "sepal length" in r.json()["error"]
         assert c.get("/model", headers=AUTH).json()["classes"] == [0, 1, 2]

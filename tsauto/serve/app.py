@@ -41,6 +41,7 @@ from tsauto.versions import versions
 log = logging.getLogger("tsauto.serve")
 
 _JSON = ("", "application/json")
+_FLAGS = {"true": True, "1": True, "false": False, "0": False}  # a boolean query parameter
 _CSV = ("text/csv", "application/csv")
 _VERSIONED = ("pandas", "numpy", "scikit-learn", "statsforecast", "lightgbm", "torch", "prophet",
               "fastapi", "uvicorn")
@@ -251,7 +252,11 @@ def create_app(model: ForecastModel | TabularModel, config: ServeConfig | None =
         else:
             rows = parse_csv(body, "the rows")
             check_rows(len(rows), "the CSV body", config.max_rows)
-            proba = request.query_params.get("probabilities", "false").lower() in ("1", "true")
+            asked = request.query_params.get("probabilities", "false").lower()
+            if asked not in _FLAGS:
+                raise BadRequest(422, f"probabilities={asked!r} is not true or false (query "
+                                      f"parameter; also 1 or 0).")
+            proba = _FLAGS[asked]
         if proba and task != "classification":
             raise BadRequest(422, "probabilities are for classification models; this one does "
                                   "regression.")
