@@ -412,10 +412,10 @@ def report(
 ) -> None:
     """Write one self-contained HTML report of a stored experiment (opens offline)."""
     from tsauto.automl import AutoML
-    from tsauto.reports.html import writable_report
+    from tsauto.data.io import check_output_path
 
     _require_store(folder)
-    writable_report(out_file, "--out")
+    check_output_path(out_file, "--out", "report.html")
     check_int(max_series, "--max-series")
     with progress("Writing the report"):
         path = AutoML.load(folder, experiment).report(out_file, max_series=max_series)

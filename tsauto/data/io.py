@@ -106,7 +106,7 @@ def read_csv_rows(source, sep: str = ",") -> pd.DataFrame:
             return pd.read_csv(source, sep=sep, index_col=False)
         except pd.errors.ParserWarning:
             raise ValueError("some rows have more fields than the header (an unquoted "
-                             "separator inside a value, or separators at the ends of the "
+                             "separator inside a value, or extra fields at the ends of the "
                              "rows); quote such values or make every row match the "
                              "header") from None
 
@@ -129,15 +129,24 @@ def check_output_file(path: str | Path, what: str = "--out") -> str:
     if str(path) == STDOUT:
         return "csv"
     path = Path(path)
-    if path.is_dir():
-        raise SettingsError(f"{what} '{path}' is a folder; give a file name, e.g. "
-                            f"'{path / 'forecast.csv'}'.")
     kind = table_format(path)
-    if kind is None or kind == "tsv":
+    if not path.is_dir() and (kind is None or kind == "tsv"):
         raise SettingsError(f"{what} '{path}': cannot tell the format from the extension "
                             f"'{''.join(path.suffixes) or '(none)'}'; use {WRITABLE}.")
-    check_parent(path.parent, what, path)
+    check_output_path(path, what, "forecast.csv")
     return kind
+
+
+def check_output_path(path: str | Path, what: str, example: str) -> Path:
+    """``path`` when a file can be written there; else a SettingsError: it is a folder (the
+    message suggests ``example`` inside it), or the nearest existing folder above it is a file
+    or read-only.  Commands call it before their work, so that a bad path fails fast."""
+    path = Path(path)
+    if path.is_dir():
+        raise SettingsError(f"{what} '{path}' is a folder; give a file name, e.g. "
+                            f"'{path / example}'.")
+    check_parent(path.parent, what, path)
+    return path
 
 
 def check_output_dir(path: str | Path, what: str = "--out") -> Path:

@@ -11,6 +11,7 @@ import pandas as pd
 
 from tsauto.data.dataset import SERIES_ID, TimeSeriesDataset
 from tsauto.data.forecast_columns import STEP, central_intervals, quantile_column
+from tsauto.data.grouped import offsets, series_codes
 from tsauto.errors import SettingsError, check_int
 from tsauto.evaluation.metrics import METRICS, Scoring, naive_scale, score
 from tsauto.evaluation.scoring import join_actuals, score_forecast, with_steps
@@ -109,8 +110,8 @@ def _short_series(ds: TimeSeriesDataset, fold, horizon: int, n_windows: int, ste
     part = ds.only(np.isin(ds.series_ids, fold.skipped_series))
     train, valid = window_rows(part.lengths, held_after(fold.index, n_windows, horizon, step),
                                horizon)
-    has_past = np.repeat(np.bincount(np.repeat(np.arange(part.n_series), part.lengths),
-                                     weights=train, minlength=part.n_series) > 0, part.lengths)
+    has_past = np.repeat(np.bincount(series_codes(offsets(part.lengths)), weights=train,
+                                     minlength=part.n_series) > 0, part.lengths)
     if not has_past.any():
         return None
     return (part._replace(part.frame[train & has_past]),

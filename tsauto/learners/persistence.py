@@ -12,7 +12,7 @@ import zipfile
 from pathlib import Path
 from typing import ClassVar
 
-from tsauto.data.io import check_parent
+from tsauto.data.io import check_output_path
 from tsauto.errors import DataError, SettingsError
 
 # A saved learner or model is a zip archive: a small JSON manifest, read and checked before
@@ -33,11 +33,7 @@ class Pickled:
     def save(self, path: str | Path) -> Path:
         from tsauto import __version__
 
-        path = Path(path)
-        if path.is_dir():
-            raise SettingsError(f"cannot save to '{path}': it is a directory; name a file, "
-                                f"e.g. '{path / 'model.pkl'}'.")
-        check_parent(path.parent, "save", path)  # a parent that is a file or read-only
+        path = check_output_path(path, "save", "model.pkl")
         path.parent.mkdir(parents=True, exist_ok=True)
         payload = pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
         kind = type(self)

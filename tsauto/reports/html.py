@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from tsauto.data.io import check_output_path
+
 _CSS = """
 body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:0;color:#222;
 background:#fafafa}
@@ -106,21 +108,7 @@ class Document:
                 f"</main>\n</body>\n</html>\n")
 
     def write(self, path: str | Path) -> Path:
-        path = writable_report(path)
+        path = check_output_path(path, "the report", "report.html")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(self.render(), encoding="utf-8")
         return path
-
-
-def writable_report(path: str | Path, what: str = "the report") -> Path:
-    """``path`` when an HTML report can be written there; else a SettingsError saying why (a
-    folder, or a parent that is a file or read-only).  The CLI checks before the work."""
-    from tsauto.data.io import check_parent
-    from tsauto.errors import SettingsError
-
-    path = Path(path)
-    if path.is_dir():
-        raise SettingsError(f"{what} '{path}' is a folder; give a file name, e.g. "
-                            f"'{path / 'report.html'}'.")
-    check_parent(path.parent, what, path)
-    return path

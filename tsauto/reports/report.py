@@ -17,10 +17,10 @@ import pandas as pd
 
 from tsauto.data.dataset import SERIES_ID
 from tsauto.data.guardrails import FALLBACK_CHAIN
+from tsauto.data.io import check_output_path
 from tsauto.errors import check_int
 from tsauto.reports import figures
-from tsauto.reports.html import Document, escape, figure_html, mapping_table, table_html, \
-    writable_report
+from tsauto.reports.html import Document, escape, figure_html, mapping_table, table_html
 from tsauto.versions import versions
 
 # Libraries whose versions the report lists (those installed).
@@ -33,7 +33,8 @@ MAX_SERIES_ROWS = 5_000
 def run_report(run, path: str | Path, max_series: int = 12) -> Path:
     """Write the report of a ``Run``: data, featurization, settings and versions, leaderboard
     and ensembles, backtest (forecasting) or validation plots (tabular), explanation."""
-    path, max_series = writable_report(path), check_int(max_series, "max_series")
+    path = check_output_path(path, "the report", "report.html")
+    max_series = check_int(max_series, "max_series")
     s = run.settings
     best = run.result.best()
     doc = Document(f"tsauto report: {s.task}",
@@ -64,7 +65,8 @@ def backtest_report(bt, path: str | Path, title: str = "tsauto backtest",
                     max_series: int = 12) -> Path:
     """Write the report of a ``Backtest`` (with its model's guardrails, settings and
     explanation when it came from ``ForecastModel.backtest``)."""
-    path, max_series = writable_report(path), check_int(max_series, "max_series")
+    path = check_output_path(path, "the report", "report.html")
+    max_series = check_int(max_series, "max_series")
     model = bt.model
     cutoffs = bt.by_cutoff["cutoff"].astype(str).tolist()
     doc = Document(title, f"{len(cutoffs)} cutoff(s): {', '.join(cutoffs)}. Written "
