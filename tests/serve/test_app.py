@@ -107,6 +107,8 @@ def test_unseen_series_are_listed(client, panel):
     ({"json": {"data": []}}, 422, "no rows"),
     ({"json": {"level": [150]}}, 422, "between 0 and 100"),
     ({"content": b"\xff\xfe\x00garbage", "headers": {"Content-Type": "text/csv"}}, 400, "CSV"),
+    ({"content": bytes(range(256)) * 4, "headers": {"Content-Type": "text/csv"}}, 400, "binary"),
+    ({"content": b"\x00\x01\x02abc", "headers": {"Content-Type": "text/csv"}}, 400, "binary"),
     ({"content": b"<a/>", "headers": {"Content-Type": "application/xml"}}, 415, "text/csv"),
     ({"json": {"horizon": 5000}}, 413, "max_horizon"),
 ])

@@ -70,6 +70,8 @@ def parse_json(model: type[BaseModel], body: bytes) -> BaseModel:
 def parse_csv(body: bytes, what: str) -> pd.DataFrame:
     if not body.strip():
         raise BadRequest(400, f"the CSV body ({what}) is empty.")
+    if b"\x00" in body:  # text never holds NUL; pandas would read such bytes as a header
+        raise BadRequest(400, f"the CSV body ({what}) is binary, not UTF-8 CSV text.")
     try:
         return read_csv_rows(io.BytesIO(body))
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
