@@ -44,6 +44,26 @@ def test_ets_forms_match_forecast(model, tmp_path):
     assert sidecar["inputs"][0]["shape"] == ["n_series", "history_length"]
 
 
+def test_a_series_index_out_of_range_is_refused_and_an_empty_history_gives_nan(model, tmp_path):
+    """-1 would read the last series' parameters (Gather counts from the end): refused, as an
+    index past the end is; a history row without a value has no forecast, not a default."""
+    import onnxruntime as ort
+
+    from tests.export.test_onnx_statistical import history_matrix
+
+    model, ds = model
+    model.to_onnx(tmp_path / "m.onnx")
+    session = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    history = history_matrix(ds, 48)
+    for index in ([0, 1, -1], [0, 1, 3]):
+        with pytest.raises(Exception, match="out of (data )?bounds|outside"):
+            session.run(None, {"history": history, "series_index": np.array(index)})
+    history[1] = np.nan
+    point, quant = session.run(None, {"history": history, "series_index": np.arange(3)})
+    assert np.isnan(point[1]).all() and np.isnan(quant[1]).all()
+    assert np.isfinite(point[[0, 2]]).all() and np.isfinite(quant[[0, 2]]).all()
+
+
 def test_ets_scorer_reads_extended_history(model, tmp_path):
     """New observations appended: the recursion runs on through them, as forecast(data=)."""
     model, _ = model

@@ -27,7 +27,7 @@ import onnx
 from onnx import helper
 
 from tsauto.errors import ExportError
-from tsauto.export.graph import DOUBLE, INT64, Graph, value_info
+from tsauto.export.graph import BOOL, DOUBLE, INT64, Graph, value_info
 
 FORMAT = "tsauto-onnx/1"
 SESSION_OPTIONS = {"intra_op_num_threads": 1}
@@ -36,18 +36,25 @@ SESSION_OPTIONS = {"intra_op_num_threads": 1}
 class Inputs:
     """The graph inputs, made when a part first asks for one."""
 
-    def __init__(self, n_series: int, horizon: int) -> None:
-        self.n_series, self.horizon = n_series, horizon
+    def __init__(self, g: Graph, n_series: int, horizon: int) -> None:
+        self.g, self.n_series, self.horizon = g, n_series, horizon
         self.made: dict[str, onnx.ValueInfoProto] = {}
         self.known_covariates: list[str] = []
         self.origin_unit: str | None = None
+        self._checked_index: str | None = None
 
     def _add(self, name: str, dtype: int, shape: list) -> str:
         self.made.setdefault(name, value_info(name, dtype, shape))
         return name
 
     def series_index(self) -> str:
-        return self._add("series_index", INT64, ["n_series"])
+        """The input, with a negative index moved out of bounds: Gather would read it from
+        the end, a wrong series without a word; out of bounds, onnxruntime refuses it."""
+        if self._checked_index is None:
+            index, g = self._add("series_index", INT64, ["n_series"]), self.g
+            self._checked_index = g.op("Where", g.op("Less", index, g.ints(0)),
+                                       g.ints(self.n_series), index)
+        return self._checked_index
 
     def origin(self, unit: str) -> str:
         if self.origin_unit not in (None, unit):
@@ -117,8 +124,8 @@ def forecast_graph(model) -> tuple[onnx.ModelProto, dict]:
     for part, _ in parts:
         part.old_trees = old_trees
     n = len(model.schema.series_ids)
-    inputs = Inputs(n, H)
     g = Graph()
+    inputs = Inputs(g, n, H)
     points, quants = [], []
     for part, weight in parts:
         y = "history" if free or part.length == L else _last_columns(g, part.length)
@@ -130,6 +137,11 @@ def forecast_graph(model) -> tuple[onnx.ModelProto, dict]:
             quants.append(g.op("Mul", g.sort(quant, axis=2, size=len(model.learner.quantiles_)),
                                w))
     point = points[0] if len(points) == 1 else g.op("Sum", *points)
+    # a series whose history holds no value has no forecast: NaN, not a learner's default
+    all_nan = g.op("ReduceMin", g.op("Cast", g.op("IsNaN", "history"), to=DOUBLE), g.ints([1]))
+    has_value = g.op("Not", g.op("Cast", all_nan, to=BOOL))  # [n, 1]
+    point = g.op("Where", has_value, point, g.const(np.nan))
+    quants = [g.op("Where", g.unsqueeze(has_value, [2]), q, g.const(np.nan)) for q in quants]
     g.op("Identity", point, hint="forecast")
     g.nodes[-1].output[0] = "forecast"
     outputs = [value_info("forecast", DOUBLE, ["n_series", H])]
