@@ -146,6 +146,17 @@ def test_covariates_and_missing_future(accommodation):
         model.predict(8, future.drop(columns="CPI"))
     with pytest.raises(MissingFutureError, match="CPI"):
         model.predict(8)
+    # a future row without its value is imputed as in training (the fill, here the mean);
+    # a period without a row is an error naming its series
+    gap = future.copy()
+    gap.loc[gap.index[:2], "CPI"] = np.nan
+    filled = future.copy()
+    filled.loc[filled.index[:2], "CPI"] = model.featurizer_.covariates_.plans_["CPI"].fill
+    cols = ["forecast", *[quantile_column(q) for q in QS]]
+    pd.testing.assert_frame_equal(model.predict(8, gap)[cols], model.predict(8, filled)[cols])
+    first = future.iloc[0]
+    with pytest.raises(MissingFutureError, match=f"no row for 1 periods.*{first['State']}"):
+        model.predict(8, future.iloc[1:])
     summary = model.featurization_summary().set_index("column")
     assert summary.loc["Occupancy", "role"] == "past"
 

@@ -114,6 +114,10 @@ def test_auto_arima_takes_known_covariates_and_needs_their_future(accommodation)
         learner.predict(8, future.drop(columns="CPI"))
     with pytest.raises(MissingFutureError):
         learner.predict(8)
+    gap = future.copy()
+    gap.loc[gap.index[3], "CPI"] = np.nan  # a row without its value: ARIMA reads it raw
+    with pytest.raises(DataError, match="covariate 'CPI' has 1 missing values.*interpolate"):
+        learner.predict(8, gap)
 
 
 def test_mstl_takes_the_periods_each_series_can_afford():

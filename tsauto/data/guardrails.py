@@ -412,8 +412,9 @@ def _missing_features(ds: TimeSeriesDataset) -> GuardrailResult:
     series = sorted(ds.frame.loc[missing.any(axis=1), SERIES_ID].unique())
     detail = ", ".join(f"'{c}': {n}" for c, n in bad.items())
     return GuardrailResult("missing_features", "alert",
-                           f"missing covariate values ({detail}); featurization imputes them "
-                           f"and adds a missing-value indicator", series, int(missing.any(axis=1).sum()))
+                           f"missing covariate values ({detail}); the pivoted learners impute "
+                           f"them and add a missing-value indicator; the other learners that "
+                           f"read covariates (ARIMA, Prophet, TCN) refuse them", series, int(missing.any(axis=1).sum()))
 
 
 def constant_series(ds: TimeSeriesDataset) -> np.ndarray:

@@ -127,7 +127,8 @@ def covariate_matrix(frame: pd.DataFrame, columns: Sequence[str], learner: str) 
         if missing.any():
             series = frame.loc[missing, SERIES_ID].unique().tolist()
             raise DataError(f"{learner}: covariate '{col}' has {int(missing.sum())} missing values "
-                            f"(series {preview(series)}); fill them first (the guardrails can).")
+                            f"(series {preview(series)}); fill them first (e.g. interpolate within each "
+                            f"series), or use the pivoted learners, which impute them.")
     return frame[list(columns)].to_numpy(dtype="float64")
 
 

@@ -192,7 +192,8 @@ def align_future(frame: pd.DataFrame, future: pd.DataFrame | None, meta: Dataset
 
     ``future`` is a long frame with ``series_id`` (or the grain columns), the time column and
     every known covariate.  Raises ``MissingFutureError`` naming the missing columns or the
-    series and periods without values.
+    series and periods without a row.  A row's missing value stays NaN: the learner treats it
+    as it treats one in training (the pivoted learners impute it, the others refuse it).
     """
     needed = meta.known_covariates
     if future is None:
@@ -209,16 +210,15 @@ def align_future(frame: pd.DataFrame, future: pd.DataFrame | None, meta: Dataset
                                                 "future: time column")
     keys = [SERIES_ID, meta.time_column]
     future = future.drop_duplicates(keys, keep="last")[keys + needed]
-    merged = frame.merge(future, on=keys, how="left")
-    gaps = merged[needed].isna().any(axis=1)
-    if gaps.any():
-        bad = merged.loc[gaps, keys]
-        cols = [c for c in needed if merged[c].isna().any()]
+    merged = frame.merge(future, on=keys, how="left", indicator=True)
+    absent = (merged.pop("_merge") == "left_only").to_numpy()
+    if absent.any():
+        bad = merged.loc[absent, keys]
         raise MissingFutureError(
-            f"future has no values of {preview(cols)} for {int(gaps.sum())} periods to forecast, "
-            f"e.g. series {preview(bad[SERIES_ID].unique().tolist())} at "
-            f"{bad[meta.time_column].iloc[0]}; give every series all {int(frame[STEP].max())} "
-            f"future periods.")
+            f"future has no row for {int(absent.sum())} periods to forecast, e.g. series "
+            f"{preview(bad[SERIES_ID].unique().tolist())} at {bad[meta.time_column].iloc[0]}; "
+            f"give every series a row with {preview(needed)} for each of the "
+            f"{int(frame[STEP].max())} periods.")
     merged[SERIES_ID] = frame[SERIES_ID].to_numpy()
     return merged
 
