@@ -484,3 +484,22 @@ def test_the_leaderboard_and_the_model_follow_the_consistent_ranking(monkeypatch
     assert board.learner.iloc[0] == COMBINATION
     assert board.mase.iloc[0] > board.mase.min()  # not the best mean: the rule placed it
     assert run.best_model.description.startswith(COMBINATION)
+
+
+def test_a_trial_whose_learner_fell_back_on_every_series_fails_with_the_reason():
+    """At 1e97 AutoTheta fails on every series and the seasonal-naive fallback forecasts them
+    all: scored under its name, the trial would be seasonal naive called auto_theta."""
+    from tsauto.evaluation.splits import rolling_origin
+    from tsauto.search.trial import TrialSpec
+    from tsauto.tasks.forecasting import run_trial
+
+    panel = make_panel(n_series=3, length=48)
+    context = ForecastContext(6, (0.1, 0.9), 12, FeaturizationSpec(), 0)
+    spec = TrialSpec(0, "auto_theta", {}, registry.get("auto_theta"))
+    huge = panel.assign(sales=panel["sales"] * 1e97)
+    trial = run_trial(spec, rolling_origin(dataset(huge), 6, 2), context)
+    assert trial.status == "failed"
+    assert ("auto_theta forecast no series itself on any validation window: the fallback "
+            "forecast all 3") in trial.error
+    assert "forecast with seasonal_naive" in trial.error
+    assert run_trial(spec, rolling_origin(dataset(panel), 6, 2), context).status == "completed"

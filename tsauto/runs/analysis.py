@@ -75,7 +75,7 @@ def _wide(trials, keys: list[str], value_of) -> pd.DataFrame:
              for t in trials]
     long = pd.concat(parts, ignore_index=True)
     wide = long.pivot_table(index=keys, columns="trial", values="value", aggfunc="first",
-                            sort=True)
+                            sort=True, observed=True)  # the rows there are, not every combination
     wide = wide[[f"trial_{t.trial_id}" for t in trials if f"trial_{t.trial_id}" in wide]]
     actual = long.drop_duplicates(keys).set_index(keys)["actual"]
     return wide.join(actual).reset_index()

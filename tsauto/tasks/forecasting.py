@@ -39,6 +39,7 @@ from tsauto.evaluation.calibration import MIN_PATHS, fit_calibration
 from tsauto.evaluation.metrics import METRICS, evaluate, point_metric
 from tsauto.evaluation.scoring import join_actuals, mean_metrics, score_forecast, with_steps
 from tsauto.evaluation.splits import Fold, rolling_origin, windows_before
+from tsauto.errors import DataError
 from tsauto.features.spec import FeaturizationSpec
 from tsauto.learners import registry
 from tsauto.learners._stat_common import seasonal_naive_fits
@@ -231,11 +232,13 @@ def score_fold(learner: Forecaster, fold: Fold, horizon: int, season_length: int
     if keep:
         learner.prepare(horizon)
     valid = fold.valid
-    joined = join_actuals(learner.predict(horizon, future=valid.frame), valid.frame,
-                          valid.time_column, valid.target_column)
+    forecast = learner.predict(horizon, future=valid.frame)
+    joined = join_actuals(forecast, valid.frame, valid.time_column, valid.target_column)
     metrics = score_forecast(joined, fold.train.frame, valid.target_column, season_length,
                              quantiles)
-    return metrics, joined.assign(fold=fold.index)
+    joined = joined.assign(fold=fold.index)
+    joined.attrs = {"fallbacks": forecast.attrs.get("fallbacks", {})}  # series: why
+    return metrics, joined
 
 
 def run_trial(spec: TrialSpec, folds: list[Fold], context: ForecastContext) -> TrialResult:
@@ -246,13 +249,20 @@ def run_trial(spec: TrialSpec, folds: list[Fold], context: ForecastContext) -> T
     # can stand for a refit's (see forecasting_plan.reused_forms)
     keep = spec.learner in context.reuse_forms and len(folds) == 1
     try:
-        fold_metrics, oof = [], []
+        fold_metrics, oof, fell_back = [], [], {}
         for fold in folds:
             learner = build_learner(spec, context)
             metrics, predictions = score_fold(learner, fold, context.horizon,
                                               context.season_length, context.quantiles, keep)
             fold_metrics.append(metrics)
             oof.append(predictions)
+            fell_back.update(predictions.attrs["fallbacks"])
+        if len(fell_back) and all(len(p.attrs["fallbacks"]) >= p[SERIES_ID].nunique()
+                                  for p in oof):
+            # every forecast was the fallback's: scored under this name it would mislead
+            raise DataError(f"{spec.learner} forecast no series itself on any validation "
+                            f"window: the fallback forecast all {len(fell_back)} (the first: "
+                            f"{next(iter(fell_back.values()))})")
         mean = mean_metrics(fold_metrics)
         return TrialResult(spec.trial_id, spec.learner, spec.params, "completed", mean,
                            fold_metrics, time.perf_counter() - start,
