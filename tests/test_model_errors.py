@@ -78,6 +78,19 @@ def test_evaluate_refuses_unknown_series_and_missing_actuals(forecaster):
         forecaster.evaluate(holdout, future=future_of(forecaster))
 
 
+def test_a_series_without_history_is_named_not_left_out(forecaster, saved_models):
+    """forecast(data=) forecasts the series given; one with no target value cannot be, and is
+    named rather than missing from the result.  A backtest drops it as the fit did."""
+    panel = saved_models["panel"].copy()
+    last = panel["store"].unique()[-1]
+    panel.loc[panel["store"] == last, "sales"] = np.nan
+    future = future_of(forecaster)
+    with pytest.raises(DataError, match=f"data: series '{last}' have no value of 'sales'"):
+        forecaster.forecast(data=panel, future=future)
+    result = forecaster.backtest(panel, n_windows=1)
+    assert last not in set(result.by_series["series_id"].astype(str))
+
+
 @pytest.mark.parametrize("n_windows", [0, -1, 1.5, True, "2"])
 def test_backtest_n_windows_must_be_a_positive_integer(forecaster, saved_models, n_windows):
     with pytest.raises(SettingsError, match=f"n_windows must be a positive integer .*got "

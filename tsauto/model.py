@@ -213,7 +213,7 @@ class ForecastModel(_Artifact):
         too short to train on at a cutoff is forecast there by the fallback
         (``Backtest.fallbacks`` lists them).  Missing target values (gaps, NaN) are filled as
         the guardrails filled them for the fit, so data the model was fitted on backtests."""
-        data = recent_history(self.schema, data, "backtest data")
+        data = recent_history(self.schema, data, "backtest data", drop_empty=True)
         cal = self._calibration(calibrated)
         fallback = SeasonalNaive(self.quantiles, season_length=self.schema.grid.season_length)
         result = backtest(self.learner, data, self.horizon if horizon is None else horizon,

@@ -7,7 +7,7 @@ import pandas as pd
 
 from tsauto.data.dataset import DatasetSchema, TimeSeriesDataset
 from tsauto.data.io import as_frame
-from tsauto.errors import DataError
+from tsauto.errors import DataError, preview
 
 
 def dataset_like(schema: DatasetSchema, data: pd.DataFrame | TimeSeriesDataset | str,
@@ -29,13 +29,19 @@ def dataset_like(schema: DatasetSchema, data: pd.DataFrame | TimeSeriesDataset |
 
 
 def recent_history(schema: DatasetSchema, data: pd.DataFrame | TimeSeriesDataset,
-                   name: str = "data") -> TimeSeriesDataset:
+                   name: str = "data", drop_empty: bool = False) -> TimeSeriesDataset:
     """The history to forecast from: ``dataset_like``, with missing target values filled the
     way the guardrails fill them for training (interpolated inside a series, carried forward
-    at its end, leading ones dropped)."""
+    at its end, leading ones dropped).  A series without a target value is a DataError naming
+    it (a forecast would leave it out without a word), or with ``drop_empty`` dropped, as the
+    fit's guardrails drop it."""
     from tsauto.data.guardrails import MAX_FILLED_SHARE, _missing_target
 
-    ds, _ = _missing_target(dataset_like(schema, data, name), MAX_FILLED_SHARE)
+    ds, result = _missing_target(dataset_like(schema, data, name), MAX_FILLED_SHARE)
     if len(ds.frame) == 0 or ds.n_series == 0:
         raise DataError(f"{name} has no target value to forecast from.")
+    if result.dropped_series and not drop_empty:
+        raise DataError(f"{name}: series {preview(list(result.dropped_series))} have no value of "
+                        f"'{schema.target_column}' to forecast from; give them history or "
+                        f"leave them out.")
     return ds
