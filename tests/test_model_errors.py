@@ -91,6 +91,37 @@ def test_a_series_without_history_is_named_not_left_out(forecaster, saved_models
     assert last not in set(result.by_series["series_id"].astype(str))
 
 
+def test_future_and_holdout_times_are_read_on_the_models_grid(forecaster, saved_models):
+    """A monthly model reads 2023-01-15 as January, as forecast(data=) and the fit do; two
+    different days of one series in one month, a row without its series, and weekly history
+    are errors that say what to give."""
+    future = future_of(forecaster)
+    mid = future.assign(date=future["date"] + pd.Timedelta(days=14))
+    pd.testing.assert_frame_equal(forecaster.forecast(future=mid),
+                                  forecaster.forecast(future=future))
+    holdout = future.assign(sales=60.0)
+    assert forecaster.evaluate(holdout.assign(date=mid["date"]), future=future) == \
+        forecaster.evaluate(holdout, future=future)
+    twice = pd.concat([future, mid.iloc[:1]])
+    first = future.iloc[0]
+    with pytest.raises(DataError, match=f"future: time column: series '{first['series_id']}' "
+                                        f"has 2 different times in one period of the "
+                                        f"model's frequency 'MS', '{first['date']:%Y-%m-%d}', "
+                                        f"'.*'; give one row per period"):
+        forecaster.forecast(future=twice)
+    nameless = future.assign(series_id=future["series_id"].astype(object))
+    nameless.loc[nameless.index[4], "series_id"] = None
+    with pytest.raises(DataError, match="future: 'series_id' is missing in 1 row\\(s\\), e.g. "
+                                        "rows 4; every row needs its series"):
+        forecaster.forecast(future=nameless)
+    panel = saved_models["panel"]
+    weekly = panel.assign(date=panel.groupby("store").cumcount().map(
+        lambda k: pd.Timestamp("2020-01-05") + pd.Timedelta(weeks=k)))
+    with pytest.raises(DataError, match="data: .* rows repeat a period.* The model's frequency "
+                                        "is 'MS': give one row per period"):
+        forecaster.forecast(data=weekly, future=future)
+
+
 @pytest.mark.parametrize("n_windows", [0, -1, 1.5, True, "2"])
 def test_backtest_n_windows_must_be_a_positive_integer(forecaster, saved_models, n_windows):
     with pytest.raises(SettingsError, match=f"n_windows must be a positive integer .*got "

@@ -194,7 +194,7 @@ class ForecastModel(_Artifact):
                             f"{int(missing.sum())} of {len(actuals)} row(s) (series "
                             f"{preview(actuals.loc[missing, SERIES_ID].unique().tolist())}); drop "
                             f"those rows or give their values.")
-        actuals[time_col] = self.schema.parse_times(actuals[time_col], "evaluate: time column")
+        actuals = self.schema.on_grid(actuals, "evaluate: time column")
         forecast = self.forecast(horizon=self._steps_needed(actuals), future=future)
         joined = join_actuals(forecast, actuals, time_col, target)
         if joined.empty:

@@ -24,7 +24,7 @@ from tsauto.data.forecast_columns import STEP
 from tsauto.data.frequency import TimeGrid, grid_from_freq, infer_grid
 from tsauto.data.grouped import GroupedArray, offsets, position_in_series, series_codes
 from tsauto.data.io import read_table  # noqa: F401 - re-exported: the one table reader
-from tsauto.data.times import check_date_format, localize, parse_times
+from tsauto.data.times import check_date_format, localize, parse_times, when
 from tsauto.errors import (
     ColumnNotFoundError,
     DataError,
@@ -512,6 +512,27 @@ class DatasetSchema:
         parsed = parse_times(values, self.time_column, self.date_format, where=where)
         return pd.Series(localize(parsed.values, parsed.tz, parsed.mode), index=values.index)
 
+    def on_grid(self, frame: pd.DataFrame, where: str) -> pd.DataFrame:
+        """``frame`` (with ``series_id``) with its times parsed as ``parse_times`` does and moved
+        to the start of their period, as the training data's and ``forecast(data=)``'s are (a
+        monthly model's 2020-01-15 is 2020-01-01); two different times of one series in one
+        period are a DataError naming them."""
+        parsed = parse_times(frame[self.time_column], self.time_column, self.date_format,
+                             where=where)
+        period = self.grid.index(parsed.values)
+        rows = pd.DataFrame({"series": frame[SERIES_ID].to_numpy(), "period": period,
+                             "time": parsed.values}).drop_duplicates()
+        clash = rows[rows.duplicated(["series", "period"], keep=False)]
+        if len(clash):
+            first = clash[clash["period"] == clash["period"].iloc[0]]
+            first = first[first["series"] == first["series"].iloc[0]]
+            raise DataError(
+                f"{where}: series '{first['series'].iloc[0]}' has {len(first)} different times "
+                f"in one period of the model's frequency '{self.grid.freq}', "
+                f"{preview([when(t) for t in first['time']])}; give one row per period.")
+        times = localize(self.grid.times(period), parsed.tz, parsed.mode)
+        return frame.assign(**{self.time_column: pd.Series(times, index=frame.index)})
+
     @property
     def series_ids(self) -> np.ndarray:
         return self.series[SERIES_ID].to_numpy()
@@ -521,14 +542,20 @@ class DatasetSchema:
         """A copy of a user's frame with ``series_id`` (as text) taken from it or mapped from
         its grain columns; ``error`` names what is missing."""
         frame = frame.copy()
-        if SERIES_ID in frame.columns:
-            frame[SERIES_ID] = _match_values(frame[SERIES_ID], self.series[SERIES_ID]).astype(str)
-            return frame
         grains = [c for c in self.grain_columns if c != SERIES_ID]
-        absent = [c for c in grains if c not in frame.columns]
+        keys = [SERIES_ID] if SERIES_ID in frame.columns else grains
+        absent = [c for c in keys if c not in frame.columns]
         if absent:
             raise error(f"{name} needs '{SERIES_ID}' or the grain column(s) "
                         f"{preview(grains)}; missing {preview(absent)}.")
+        for col in keys:  # a missing id would read as a series named 'nan'
+            rows = np.flatnonzero(frame[col].isna().to_numpy())
+            if len(rows):
+                raise DataError(f"{name}: '{col}' is missing in {len(rows)} row(s), e.g. rows "
+                                f"{preview(rows.tolist())}; every row needs its series.")
+        if SERIES_ID in frame.columns:
+            frame[SERIES_ID] = _match_values(frame[SERIES_ID], self.series[SERIES_ID]).astype(str)
+            return frame
         if not grains:
             return frame.assign(**{SERIES_ID: self.series_ids[0]})
         # Unknown grain values keep their own text: an id no training series has.

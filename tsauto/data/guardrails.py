@@ -26,6 +26,7 @@ import pandas as pd
 
 from tsauto.data.dataset import FILLED, SERIES_ID, TimeSeriesDataset
 from tsauto.data.grouped import offsets, position_in_series
+from tsauto.data.times import when
 from tsauto.errors import (
     DataError,
     SettingsError,
@@ -380,24 +381,18 @@ def _early_end(ds: TimeSeriesDataset) -> GuardrailResult:
     latest = ends.max()
     early = ends[ends < latest]
     if early.empty:
-        return GuardrailResult("early_end", "passed", f"every series ends at {_when(latest)}")
+        return GuardrailResult("early_end", "passed", f"every series ends at {when(latest)}")
     groups = early.groupby(early.to_numpy()).groups  # last timestamp -> series ids
-    shown = [f"{preview([str(i) for i in ids], 3)} end {_when(end)}"
+    shown = [f"{preview([str(i) for i in ids], 3)} end {when(end)}"
              for end, ids in sorted(groups.items())]
     return GuardrailResult(
         "early_end", "alert",
-        f"{len(early)} series end before the latest period {_when(latest)}: "
+        f"{len(early)} series end before the latest period {when(latest)}: "
         f"{'; '.join(shown[:5])}"
         + (f"; and {len(shown) - 5} more end dates" if len(shown) > 5 else "") + ". Each series "
         "is forecast from its own last observation, so their forecasts start earlier; check "
         "whether they stopped or their latest data is missing",
         [str(i) for i in early.index], int(ds.lengths[np.isin(ds.series_ids, early.index)].sum()))
-
-
-def _when(time) -> str:
-    """A timestamp as a person writes it: the date alone when it is midnight."""
-    time = pd.Timestamp(time)
-    return str(time.date()) if time == time.normalize() and time.tzinfo is None else str(time)
 
 
 def _missing_features(ds: TimeSeriesDataset) -> GuardrailResult:

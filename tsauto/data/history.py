@@ -7,7 +7,7 @@ import pandas as pd
 
 from tsauto.data.dataset import DatasetSchema, TimeSeriesDataset
 from tsauto.data.io import as_frame
-from tsauto.errors import DataError, preview
+from tsauto.errors import DataError, DuplicateTimestampsError, preview
 
 
 def dataset_like(schema: DatasetSchema, data: pd.DataFrame | TimeSeriesDataset | str,
@@ -20,12 +20,19 @@ def dataset_like(schema: DatasetSchema, data: pd.DataFrame | TimeSeriesDataset |
     if data.empty:
         raise DataError(f"{name} has no rows; give each series' recent history.")
     s = schema
-    # Grain values read as the training's (a store 1 given as '1' or 1.0 is series '1').
-    return TimeSeriesDataset(s.match_grains(data), time_column=s.time_column,
-                             target_column=s.target_column, grain_columns=s.grain_columns,
-                             known_covariates=s.known_covariates, past_covariates=s.past_covariates,
-                             static_features=s.static_features, freq=s.grid.freq,
-                             date_format=s.date_format)
+    try:
+        # Grain values read as the training's (a store 1 given as '1' or 1.0 is series '1').
+        return TimeSeriesDataset(s.match_grains(data), time_column=s.time_column,
+                                 target_column=s.target_column, grain_columns=s.grain_columns,
+                                 known_covariates=s.known_covariates,
+                                 past_covariates=s.past_covariates,
+                                 static_features=s.static_features, freq=s.grid.freq,
+                                 date_format=s.date_format)
+    except DuplicateTimestampsError as exc:  # its advice (target_aggregation=) is for a fit
+        what = str(exc).split(" Pass target_aggregation=")[0]
+        raise DuplicateTimestampsError(
+            f"{name}: {what} The model's frequency is '{s.grid.freq}': give one row per period "
+            f"of each series (aggregate the data to it first).") from None
 
 
 def recent_history(schema: DatasetSchema, data: pd.DataFrame | TimeSeriesDataset,

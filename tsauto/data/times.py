@@ -258,3 +258,9 @@ def _offset_text(offset: pd.Timedelta) -> str:
     minutes = int(offset.total_seconds() // 60)
     sign = "+" if minutes >= 0 else "-"
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def when(time) -> str:
+    """A timestamp as a person writes it: the date alone when it is midnight."""
+    time = pd.Timestamp(time)
+    return str(time.date()) if time == time.normalize() and time.tzinfo is None else str(time)

@@ -205,9 +205,8 @@ def align_future(frame: pd.DataFrame, future: pd.DataFrame | None, meta: Dataset
         raise MissingFutureError(f"future is missing column(s) {preview(missing_cols)}; it needs "
                                  f"the time column '{meta.time_column}' and {preview(needed)}.")
     check_readable(future, meta.known_kinds, "future", imputed=False)
-    future = meta.with_series_id(future, "future", MissingFutureError)
-    future[meta.time_column] = meta.parse_times(future[meta.time_column],
-                                                "future: time column")
+    future = meta.on_grid(meta.with_series_id(future, "future", MissingFutureError),
+                          "future: time column")
     keys = [SERIES_ID, meta.time_column]
     future = future.drop_duplicates(keys, keep="last")[keys + needed]
     merged = frame.merge(future, on=keys, how="left", indicator=True)
