@@ -108,6 +108,11 @@ def test_a_directory_a_learner_file_and_a_missing_file(model, saved, tmp_path):
     with pytest.raises(DataError, match="tsauto learner.*not a tsauto model"):
         load_model(learner_file)
     assert isinstance(WindowMean.load(learner_file), WindowMean)
+    from tsauto.learners.statistical import SeasonalNaive
+
+    with pytest.raises(DataError, match="holds a '.*WindowMean' \\(tsauto learner\\), not a "
+                                        "tsauto learner of class SeasonalNaive"):
+        SeasonalNaive.load(learner_file)
     with pytest.raises(SettingsError, match="does not exist"):
         load_model(tmp_path / "nope.pkl")
     with pytest.raises(SettingsError, match="'.*learner.pkl' is a file, not a folder"):

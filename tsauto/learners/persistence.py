@@ -64,7 +64,7 @@ class Pickled:
             raise DataError(f"'{path}' could not be loaded: {type(exc).__name__}: {exc} (written "
                             f"by tsauto {manifest.get('tsauto_version')}).") from None
         if not isinstance(obj, cls):
-            raise DataError(f"'{path}' holds a {type(obj).__name__}, not a {cls.kind_name}.")
+            raise DataError(f"'{path}' holds a {type(obj).__name__}, not a {_expected(cls)}.")
         return obj
 
 
@@ -110,7 +110,7 @@ def read_archive(path: Path, cls: type) -> tuple[dict, bytes]:
                 raise DataError(f"'{path}' holds a {kind!r}" + (
                     f" ({known[kind].kind_name})" if kind in known else
                     " (if it is a class of your own, import its module first)")
-                    + f", not a {cls.kind_name}.")
+                    + f", not a {_expected(cls)}.")
             if manifest.get("payload") not in names:
                 raise DataError(f"'{path}' is corrupt: its payload is missing.")
             payload = archive.read(manifest["payload"])
@@ -149,3 +149,10 @@ def _sniff(head: bytes) -> str:
         if len(lines) == 2 and lines[0].count(sep) == lines[1].count(sep) > 0:
             return "a CSV/text table: pass it as data, not as a model"
     return "a text file"
+
+
+def _expected(cls) -> str:
+    """What ``cls.load`` reads, in words: 'tsauto model', or one learner's class by name."""
+    own = getattr(cls, "name", None)  # a learner's registry name; the base classes have none
+    return f"{cls.kind_name} of class {cls.__qualname__} ('{own}')" if isinstance(own, str) and \
+        own else cls.kind_name
