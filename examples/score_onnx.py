@@ -6,7 +6,9 @@
 ``history.csv`` is a long table with a ``series_id`` column, the time column and the target
 (names as in the sidecar): each series' recent values, at least ``history_length`` of them where
 the model's learners need a full history; for exponential smoothing (a history input of free
-width) each series' whole history, from its first value.  ``future.csv`` holds the known covariates of the
+width) each series' whole history, from its first value.  A missing period (a row absent, or an
+empty value) is filled as ``forecast(data=...)`` fills it: interpolated linearly inside a
+series, the last value carried forward at its end.  ``future.csv`` holds the known covariates of the
 forecast periods (``series_id``, time, one column per covariate) when the model uses them.
 Prints ``series_id,step,forecast,q...`` as CSV.  docs/onnx.md describes the inputs.
 """
@@ -38,6 +40,24 @@ def origin_of(last: datetime, unit: str) -> int:
     return int(last.replace(tzinfo=timezone.utc).timestamp())  # seconds since 1970-01-01T00:00
 
 
+def on_grid(rows: list[tuple[datetime, float]], unit: str, step: int) -> np.ndarray:
+    """One series' values at consecutive periods, oldest first: each row at its own period
+    (a period without a row is NaN), then the gaps filled as tsauto's ``forecast(data=...)``
+    fills them (interpolated inside, the last value carried forward at the end)."""
+    if step == 0:  # business days: the rows' order is the grid (weekends are not gaps)
+        values = np.array([v for _, v in rows])
+    else:
+        period = np.array([origin_of(t, unit) for t, _ in rows]) // step
+        values = np.full(period.max() - period.min() + 1, np.nan)
+        values[period - period.min()] = [v for _, v in rows]
+    known = np.flatnonzero(~np.isnan(values))
+    if len(known) == 0:  # no value at all: the graph forecasts NaN
+        return values
+    values = values[known[0]:]  # nothing to fill leading gaps from
+    known -= known[0]
+    return np.interp(np.arange(len(values)), known, values[known])
+
+
 def main(model_path: str, history_path: str, future_path: str | None = None) -> None:
     with open(model_path + ".json") as f:
         sidecar = json.load(f)
@@ -49,12 +69,18 @@ def main(model_path: str, history_path: str, future_path: str | None = None) -> 
         value = float(row[target]) if row[target] != "" else np.nan
         by_series.setdefault(row["series_id"], []).append((parse_time(row[time_col]), value))
     ids = list(by_series)
+    # the grid's step in the origin's unit: the smallest gap between two rows of a series
+    unit = sidecar.get("origin_unit") or "seconds since 1970-01-01T00:00"
+    gaps = [np.diff(sorted(origin_of(t, unit) for t, _ in rows)) for rows in by_series.values()]
+    step = 0 if sidecar["frequency"].startswith(("B", "C")) else int(
+        min((g[g > 0].min() for g in gaps if (g > 0).any()), default=1))
+    series = {sid: on_grid(sorted(rows), unit, step) for sid, rows in by_series.items()}
     # a history of free width (exponential smoothing): each series' whole history
     if isinstance(sidecar["inputs"][0]["shape"][1], str):
-        length = max(length, *(len(v) for v in by_series.values()))
+        length = max(length, *(len(v) for v in series.values()))
     history = np.full((len(ids), length), np.nan)  # right-aligned, NaN-padded on the left
     for i, sid in enumerate(ids):
-        values = [v for _, v in sorted(by_series[sid])][-length:]
+        values = series[sid][-length:]
         history[i, length - len(values):] = values
 
     feeds = {"history": history}

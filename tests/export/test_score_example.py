@@ -29,7 +29,11 @@ def test_example_scores_without_tsauto(tmp_path):
     model = ForecastModel(WeightedEnsemble.of_fitted(members, [0.5, 0.5]), ds.schema(),
                           history_of(ds), 4, Q)
     model.to_onnx(tmp_path / "model.onnx")
-    ds.frame[[SERIES_ID, "date", "sales"]].to_csv(tmp_path / "history.csv", index=False)
+    # a gap: one row absent, one value empty; filled as forecast(data=) fills them
+    history = ds.frame[[SERIES_ID, "date", "sales"]].copy()
+    history.loc[history.index[-3], "sales"] = np.nan
+    history = history.drop(index=history.index[-6])
+    history.to_csv(tmp_path / "history.csv", index=False)
 
     blocked = tmp_path / "blocked" / "tsauto"
     blocked.mkdir(parents=True)
@@ -43,7 +47,8 @@ def test_example_scores_without_tsauto(tmp_path):
                           text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     printed = list(csv.DictReader(io.StringIO(done.stdout)))
-    expected = model.forecast()
+    expected = model.forecast(data=history.rename(columns={SERIES_ID: "store"}))
+    assert not np.allclose(expected["forecast"], model.forecast()["forecast"])
     assert [r["series_id"] for r in printed] == expected[SERIES_ID].astype(str).tolist()
     for column in ["forecast", "q0.1", "q0.5", "q0.9"]:
         np.testing.assert_allclose([float(r[column]) for r in printed],
