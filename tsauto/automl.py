@@ -35,7 +35,7 @@ from tsauto.errors import DataError, NoModelError, SettingsError
 from tsauto.evaluation.metrics import fallback_metric, metrics_for
 from tsauto.model import ForecastModel, TabularModel, load_model
 from tsauto.progress import Reporter, default_reporter, members_summary, skipped_learners
-from tsauto.runs.store import OUTPUTS, RunStore
+from tsauto.runs.store import OUTPUTS, RunStore, read_stored
 from tsauto.search.engine import (Hooks, SearchResult, candidate_learners,
                                   config_key, ranking_key, search)
 from tsauto.search.ensembles import is_ensemble
@@ -475,7 +475,7 @@ def _stored_plan(folder: Path, trials) -> dict | None:
     the validation windows its completed trials were scored on; None when neither is known
     (nothing recorded: the resume plans afresh)."""
     if (folder / _PLAN).is_file():
-        return json.loads((folder / _PLAN).read_text())
+        return read_stored(folder / _PLAN)
     windows = recorded_windows(trials)
     return None if windows is None else {"windows": windows}
 
@@ -520,16 +520,12 @@ def _load_data(folder: Path, exp: int):
         raise DataError(f"experiment {exp} has no stored data in '{folder}' (written by an "
                         f"older tsauto, or the fit was killed before storing it): it cannot be "
                         f"resumed; fit again.")
-    note = json.loads(note_path.read_text())
+    note = read_stored(note_path)
     if note["kind"] == "unavailable":
         raise DataError(f"experiment {exp} cannot be resumed: its data could not be stored "
                         f"({note['reason']}).")
-    try:
-        frame = pd.read_parquet(folder / _DATA)
-        valid = pd.read_parquet(folder / _VALID) if (folder / _VALID).exists() else None
-    except Exception as exc:
-        raise DataError(f"the stored data of experiment {exp} in '{folder}' cannot be read "
-                        f"({type(exc).__name__}: {exc}); fit again.") from None
+    frame = read_stored(folder / _DATA, pd.read_parquet)
+    valid = read_stored(folder / _VALID, pd.read_parquet) if (folder / _VALID).exists() else None
     if note["kind"] == "TimeSeriesDataset":
         return TimeSeriesDataset(frame, **note["roles"]), valid
     if note["kind"] == "TabularDataset":

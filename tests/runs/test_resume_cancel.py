@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -18,7 +19,7 @@ import tests.search.learners_for_tests  # noqa: F401
 from tests.conftest import make_panel
 from tsauto.automl import AutoML
 from tsauto.progress import PlainReporter
-from tsauto.errors import SettingsError
+from tsauto.errors import DataError, SettingsError
 from tsauto.model import load_model
 from tsauto.runs import RunStore
 from tsauto.settings import ForecastSettings
@@ -335,6 +336,19 @@ def test_a_corrupt_experiment_database_is_one_clear_line(damage, command, finish
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert str(db) in result.stderr.replace("\n", "") and "experiment database" in result.stderr
+
+
+@pytest.mark.parametrize("damaged", ["plan.json", "data.json", "data.parquet",
+                                     "oof/trial_0.parquet"])
+def test_a_damaged_file_of_a_stored_experiment_is_one_clear_error(damaged, finished, tmp_path):
+    folder = tmp_path / "copy"
+    shutil.copytree(finished, folder)
+    path = folder / "experiments" / "1" / damaged
+    path.write_bytes(path.read_bytes()[:10])  # truncated
+    for open_stored in (AutoML.resume, AutoML.load):  # tsauto resume, tsauto report
+        with pytest.raises(DataError, match=re.escape(f"'{path}' cannot be read (") +
+                           ".*corrupt or truncated; restore it, or fit again"):
+            open_stored(folder)
 
 
 def test_resume_of_a_folder_without_a_database_creates_nothing(tmp_path):

@@ -19,6 +19,7 @@ import os
 import shutil
 import sqlite3
 import time
+from collections.abc import Callable
 from contextlib import closing, contextmanager
 from pathlib import Path
 
@@ -86,6 +87,18 @@ def _restore(obj):
     if isinstance(obj, list):
         return [_restore(v) for v in obj]
     return obj
+
+
+def read_stored(path: Path, read: Callable[[Path], object] | None = None):
+    """A file stored with an experiment, read by ``read`` (default: as JSON).  The store writes
+    every file whole (a temporary file, then a rename): one that cannot be read was damaged
+    afterwards, and becomes a DataError naming it instead of a parser's traceback."""
+    try:
+        return read(path) if read else json.loads(path.read_text())
+    except Exception as exc:  # noqa: BLE001 - JSON, Arrow (several types), pydantic, OS errors
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"'{path}' cannot be read ({type(exc).__name__}: {reason}): it is "
+                        f"corrupt or truncated; restore it, or fit again.") from None
 
 
 class RunStore:
@@ -259,7 +272,7 @@ class RunStore:
 
     def _result(self, experiment_id: int, row) -> TrialResult | None:
         path = self.artifacts(experiment_id) / "oof" / f"trial_{row['trial_id']}.parquet"
-        oof = pd.read_parquet(path) if path.exists() else None
+        oof = read_stored(path, pd.read_parquet) if path.exists() else None
         if row["status"] == "completed" and oof is None:
             return None  # killed between artifact and row: rerun it
         return TrialResult(row["trial_id"], row["learner"], json.loads(row["params"]),
