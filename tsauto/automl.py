@@ -391,9 +391,10 @@ class AutoML:
             self._no_model(run, store, exp, elapsed, refit_errors)
         if store is not None:
             run.outputs = _save_outputs(run, store.artifacts(exp))
-            run.published = store.publish(exp, OUTPUTS)
+            # Ended, its model saved: so it stays even if the copies to the top then fail.
             final = "canceled" if result.stopped_because == "canceled" else "completed"
             store.set_status(exp, final, elapsed, result.stopped_because)
+            run.published = store.publish(exp, OUTPUTS)
         reporter.done(run)
         return run
 
@@ -440,7 +441,18 @@ class AutoML:
 def _save_outputs(run: Run, folder: Path) -> Path:
     """The experiment's outputs in its own folder, each written whole: the model, the
     leaderboard, the learners skipped and why, the guardrail report, the settings and (pivoted
-    learners) the featurization."""
+    learners) the featurization.  A write that fails (a full disk) leaves the experiment
+    unfinished, with its trials, for a resume."""
+    try:
+        _write_outputs(run, folder)
+    except OSError as exc:
+        raise SettingsError(f"cannot write the outputs of the experiment in '{folder}': "
+                            f"{exc.strerror or exc}. Its finished trials are kept: free some "
+                            f"space and resume it (tsauto resume).") from None
+    return folder
+
+
+def _write_outputs(run: Run, folder: Path) -> None:
     if run.best_model is not None:
         run.best_model.save(folder / "model.pkl")
     board = run.leaderboard()
@@ -456,13 +468,15 @@ def _save_outputs(run: Run, folder: Path) -> Path:
         _atomic_text(folder / "featurization.json", summary.to_json(
             orient="records", indent=1, default_handler=str) if hasattr(summary, "to_json")
             else json.dumps(summary, default=str, indent=1))
-    return folder
 
 
 def _atomic_text(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:  # a failed write (a full disk) leaves no temporary file
+        tmp.unlink(missing_ok=True)
 
 
 # The resume copy of the data: Parquet (never a pickle), and a JSON note of what it was.

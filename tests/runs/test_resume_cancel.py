@@ -1,5 +1,6 @@
 """Experiments stored in SQLite survive kill -9, resume without redoing work, and cancel."""
 
+import errno
 import json
 import os
 import re
@@ -349,6 +350,40 @@ def test_a_damaged_file_of_a_stored_experiment_is_one_clear_error(damaged, finis
         with pytest.raises(DataError, match=re.escape(f"'{path}' cannot be read (") +
                            ".*corrupt or truncated; restore it, or fit again"):
             open_stored(folder)
+
+
+@pytest.mark.parametrize("failing", ["copies to the top", "own folder"])
+def test_a_full_disk_at_the_end_of_a_fit_is_one_clear_error_and_resume_finishes(
+        failing, tmp_path, monkeypatch):
+    copy, write = shutil.copyfile, Path.write_text
+
+    def full(path):  # as the OS fails: part of the file written, then no space
+        write(Path(path), "x")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    if failing == "copies to the top":
+        monkeypatch.setattr(shutil, "copyfile", lambda source, target, **kw: full(target)
+                            if Path(target).parent == tmp_path else copy(source, target, **kw))
+    else:
+        monkeypatch.setattr(Path, "write_text", lambda path, text, *a, **kw: full(path)
+                            if path.name.startswith(".leaderboard.csv") else
+                            write(path, text, *a, **kw))
+    own = tmp_path / "experiments" / "1"
+    with pytest.raises(SettingsError, match="No space left on device") as error:
+        AutoML(settings_for_resume(max_trials=1)).fit(make_panel(n_series=2, length=40),
+                                                      output_dir=tmp_path)
+    assert not list(tmp_path.rglob(".*.tmp"))
+    assert not (tmp_path / "model.pkl").exists() and not (tmp_path / "latest.json").exists()
+    status = RunStore(tmp_path).experiment()["status"]
+    if failing == "copies to the top":  # the experiment is complete, its model where it says
+        assert status == "completed" and (own / "model.pkl").is_file()
+        assert f"its model and outputs are in '{own}'" in str(error.value)
+    else:
+        assert status == "running" and f"in '{own}'" in str(error.value)
+    assert "free some space and resume it" in str(error.value)
+    monkeypatch.undo()
+    AutoML.resume(tmp_path)
+    assert (tmp_path / "model.pkl").read_bytes() == (own / "model.pkl").read_bytes()
 
 
 def test_resume_of_a_folder_without_a_database_creates_nothing(tmp_path):

@@ -308,22 +308,37 @@ class RunStore:
             try:
                 shown = self.latest()
                 if shown is None or shown <= experiment_id:
-                    source = self.artifacts(experiment_id)
-                    for name in names:
-                        target = self.folder / name
-                        if (source / name).is_file():
-                            tmp = self.folder / f".{name}.{os.getpid()}.tmp"
-                            shutil.copyfile(source / name, tmp)
-                            os.replace(tmp, target)
-                        else:  # not made by this experiment: no stale copy of an earlier one
-                            target.unlink(missing_ok=True)
-                    tmp = self.folder / f".{LATEST}.{os.getpid()}.tmp"
-                    tmp.write_text(json.dumps({
-                        "experiment": experiment_id,
-                        "folder": str(source.relative_to(self.folder)),
-                        "files": [n for n in names if (source / n).is_file()]}, indent=1))
-                    os.replace(tmp, self.folder / LATEST)
+                    self._copy_outputs(experiment_id, names)
                     shown = experiment_id
             finally:
                 db.execute("COMMIT")
         return shown
+
+    def _copy_outputs(self, experiment_id: int, names: tuple[str, ...]) -> None:
+        """Every copy is written aside first, then all are renamed: a copy that fails (a full
+        disk) leaves the top of the folder as it was, and no temporary file."""
+        source = self.artifacts(experiment_id)
+        made = [n for n in names if (source / n).is_file()]
+        staged: dict[Path, Path] = {}  # temporary file -> target, LATEST last
+        try:
+            for name in made:
+                tmp = self.folder / f".{name}.{os.getpid()}.tmp"
+                staged[tmp] = self.folder / name  # before the copy: a partial one is removed
+                shutil.copyfile(source / name, tmp)
+            tmp = self.folder / f".{LATEST}.{os.getpid()}.tmp"
+            staged[tmp] = self.folder / LATEST
+            tmp.write_text(json.dumps({"experiment": experiment_id,
+                                       "folder": str(source.relative_to(self.folder)),
+                                       "files": made}, indent=1))
+        except OSError as exc:
+            for tmp in staged:
+                tmp.unlink(missing_ok=True)
+            raise SettingsError(
+                f"cannot copy the outputs of experiment {experiment_id} to '{self.folder}': "
+                f"{exc.strerror or exc}; nothing there was changed. The experiment is complete: "
+                f"its model and outputs are in '{source}'. To copy them, free some space and "
+                f"resume it (tsauto resume).") from None
+        for name in set(names) - set(made):  # not made by this experiment: no stale copy
+            (self.folder / name).unlink(missing_ok=True)
+        for tmp, target in staged.items():
+            os.replace(tmp, target)
