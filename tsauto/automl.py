@@ -414,7 +414,7 @@ class AutoML:
                    + (f" ({refit_errors[0]})" if refit_errors else ""))
         else:
             why = "no trial completed"
-        errors = [t.error.splitlines()[0] for t in result.trials if t.error]
+        errors = [t.error.splitlines()[0].rstrip(".") for t in result.trials if t.error]
         message = (f"no usable model: {why}; trials: {ran} (stopped: {result.stopped_because})"
                    + (f"; first error: {errors[0]}" if errors else ""))
         if store is not None:

@@ -560,21 +560,43 @@ def leaderboard(folder: Annotated[Path, typer.Argument(help="An output folder of
     import json
 
     from tsauto.data.io import read_table
-    from tsauto.settings import settings_from_json
+    from tsauto.runs.store import read_stored
 
-    for name in ("leaderboard.csv", "settings.json"):
-        if not (folder / name).is_file():
-            raise SettingsError(f"'{folder / name}' does not exist: pass the --out folder of "
-                                f"'tsauto fit'.")
+    folder = _board_folder(folder)
     board = read_table(folder / "leaderboard.csv", "leaderboard").fillna({"error": ""})
     skipped_path = folder / "skipped.json"
-    skipped = json.loads(skipped_path.read_text()) if skipped_path.exists() else {}
+    skipped = read_stored(skipped_path) if skipped_path.exists() else {}
     if as_json:
         out.print_json(json.dumps({"leaderboard": json.loads(board.to_json(orient="records")),
                                    "skipped": skipped}))
         return
-    settings = settings_from_json((folder / "settings.json").read_text())
-    _print_board(board, settings.primary_metric, skipped)
+    # the metric as written: validating the settings would need the learners they name
+    # registered, which a user's own are not in this process
+    _print_board(board, read_stored(folder / "settings.json")["primary_metric"], skipped)
+
+
+def _board_folder(folder: Path) -> Path:
+    """The folder of the leaderboard to print: the top of an output folder (the latest
+    experiment with a model) or, when no experiment has a model yet (every trial failed), the
+    latest experiment's own folder, said on stderr."""
+    from tsauto.runs.store import DB_NAME, RunStore
+
+    names = ("leaderboard.csv", "settings.json")
+    if (folder / DB_NAME).is_file() and not (folder / names[0]).is_file():
+        store = RunStore(folder, create=False)
+        row = store.experiment()
+        own = store.artifacts(row["id"])
+        if not all((own / name).is_file() for name in names):
+            raise SettingsError(f"experiment {row['id']} in '{folder}' ({row['status']}) has no "
+                                f"leaderboard yet; 'tsauto runs show {folder}' lists its trials.")
+        err.print(f"No experiment in {folder} has a model yet: the leaderboard of experiment "
+                  f"{row['id']} ({row['status']}), from {own}/.", highlight=False)
+        return own
+    for name in names:
+        if not (folder / name).is_file():
+            raise SettingsError(f"'{folder / name}' does not exist: pass the --out folder of "
+                                f"'tsauto fit'.")
+    return folder
 
 
 def _print_board(board, metric: str, skipped: dict) -> None:
