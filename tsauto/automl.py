@@ -311,7 +311,12 @@ class AutoML:
                                                  s.time_budget)[1],
                               reference=prepared.task.reference)
         path = store.artifacts(exp) / "model.pkl"
-        model = load_model(path) if path.is_file() else None
+        try:
+            model = load_model(path) if path.is_file() else None
+        except DataError as exc:  # the store keeps what writing it again takes
+            raise DataError(f"{exc} It is the model of experiment {exp}: delete it and resume "
+                            f"the experiment (tsauto resume) to refit its best trial from the "
+                            f"stored ones.") from None
         run = Run(s, prepared.dataset, model.guardrails if model else prepared.report, result,
                   model, prepared.validation, result.elapsed, store.folder, exp)
         run._refit_by = partial(refit_best_by, result, prepared, s)

@@ -386,6 +386,19 @@ def test_a_full_disk_at_the_end_of_a_fit_is_one_clear_error_and_resume_finishes(
     assert (tmp_path / "model.pkl").read_bytes() == (own / "model.pkl").read_bytes()
 
 
+def test_a_damaged_model_of_a_completed_experiment_says_how_to_refit_it(finished, tmp_path):
+    folder = tmp_path / "copy"
+    shutil.copytree(finished, folder)
+    model = folder / "experiments" / "1" / "model.pkl"
+    model.write_bytes(model.read_bytes()[:200])
+    with pytest.raises(DataError, match=re.escape(f"'{model}' is truncated or corrupt") +
+                       ".*It is the model of experiment 1: delete it and resume"):
+        AutoML.resume(folder)
+    model.unlink()  # as the message says
+    assert AutoML.resume(folder).best_model is not None
+    assert load_model(model).description == load_model(finished / "model.pkl").description
+
+
 def test_resume_of_a_folder_without_a_database_creates_nothing(tmp_path):
     with pytest.raises(SettingsError, match="holds no experiment database"):
         AutoML.resume(tmp_path)
