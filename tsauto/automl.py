@@ -265,6 +265,7 @@ class AutoML:
         raw, valid = _load_data(store.artifacts(exp), exp)
         store.forget_unfinished(exp)
         store.clear_cancel(exp)
+        store.set_status(exp, "running")  # by this process now
         finished = {config_key(t.learner, t.params): t for t in store.finished_trials(exp)}
         automl._plan = _stored_plan(store.artifacts(exp), finished.values())
         started = time.monotonic() - float(row["elapsed"] or 0.0)
@@ -330,6 +331,13 @@ class AutoML:
         try:
             return self._search_and_refit(dataset, valid, store, exp, work, started, finished,
                                           reporter)
+        except BaseException as exc:
+            # Ctrl-C or a signal, not a failure: what finished is kept for a resume
+            if store is not None and not isinstance(exc, Exception):
+                store.set_status(exp, "interrupted", time.monotonic() - started)
+                exc.add_note(f"experiment {exp} keeps its finished trials; resume it with "
+                             f"`tsauto resume {store.folder}` (Python: AutoML.resume)")
+            raise
         finally:
             reporter.close()
 

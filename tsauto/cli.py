@@ -2,10 +2,14 @@
 
 Every command prints tsauto errors as one clear line on stderr and exits with status 2, never a
 traceback; progress goes to stderr so that ``--json`` output on stdout stays machine-readable.
+Ctrl-C (SIGINT) or SIGTERM stops a command with one line (for a fit: how to resume it) and the
+shell's status for the signal, 130 or 143.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -654,13 +658,44 @@ def serve(
                 threads=threads)
 
 
+class _Stopped(BaseException):
+    """Raised by the CLI's handler of SIGINT and SIGTERM.  Not a KeyboardInterrupt, which Typer
+    turns into a silent exit, nor an Exception, which a trial run in-process would record as
+    its failure: it reaches main(), and the fit on its way records the experiment as
+    interrupted (AutoML._execute)."""
+
+
+def _stop_on_signals() -> None:
+    """SIGINT and SIGTERM raise _Stopped in this process; a second one stops it at once."""
+    main_pid = os.getpid()
+
+    def stop(signum, frame):
+        for each in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(each, signal.SIG_DFL)
+        if os.getpid() != main_pid:  # a child forked from this process: the default action
+            os.kill(os.getpid(), signum)
+            return
+        raise _Stopped(signum)
+
+    for each in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(each, stop)
+
+
 def main() -> None:
     # Typer handles usage errors itself (exit 2); our own errors become one line, no traceback.
+    _stop_on_signals()
     try:
         app()
     except TsautoError as exc:
         err.print(Text("error: ", style="bold red") + Text(str(exc)), highlight=False)
         sys.exit(2)
+    except _Stopped as stop:
+        signum = stop.args[0]
+        # the notes of what was running, e.g. the fit: which experiment, how to resume it
+        notes = "; ".join(getattr(stop, "__notes__", []))
+        err.print(Text(f"interrupted ({signal.Signals(signum).name})" +
+                       (f": {notes}." if notes else ".")), highlight=False)
+        sys.exit(128 + signum)
 
 
 if __name__ == "__main__":

@@ -72,6 +72,10 @@ def test_kill_9_then_resume_keeps_finished_trials(tmp_path):
         proc.wait()
     before = completed_rows(tmp_path).set_index("trial_id")
     assert RunStore(tmp_path).experiment()["status"] == "running"
+    # marked running still, but no process runs it: a cancel says so rather than asking no one
+    with pytest.raises(SettingsError, match=rf"experiment 1 is not running \(its process, pid "
+                                            rf"{proc.pid}, has ended\).*resume it"):
+        AutoML.cancel(tmp_path)
 
     lines = []
     reporter = PlainReporter(lines.append)
@@ -399,6 +403,16 @@ def test_a_damaged_model_of_a_completed_experiment_says_how_to_refit_it(finished
     assert load_model(model).description == load_model(finished / "model.pkl").description
 
 
+def test_a_store_of_an_older_tsauto_without_pids_still_takes_a_cancel(finished, tmp_path):
+    folder = tmp_path / "copy"
+    shutil.copytree(finished, folder)
+    with sqlite3.connect(folder / "experiments.sqlite") as db:
+        db.execute("ALTER TABLE experiments DROP COLUMN pid")
+        db.execute("UPDATE experiments SET status = 'running'")
+    AutoML.cancel(folder)  # no process recorded: the experiment is taken at its word
+    assert RunStore(folder).cancel_requests(1) == (True, set())
+
+
 def test_resume_of_a_folder_without_a_database_creates_nothing(tmp_path):
     with pytest.raises(SettingsError, match="holds no experiment database"):
         AutoML.resume(tmp_path)
@@ -439,3 +453,34 @@ def test_two_fits_into_one_folder_at_once(tmp_path):
     for name in ("model.pkl", "leaderboard.csv", "settings.json"):
         assert (out / name).read_bytes() == (out / "experiments" / "2" / name).read_bytes()
     assert not list(out.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_signal_stops_tsauto_fit_with_one_line_and_the_experiment_resumes(signum, tmp_path):
+    data = tmp_path / "panel.csv"
+    make_panel(n_series=3, length=50).to_csv(data, index=False)
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", FIT_CLI, "fit", str(data), "--time", "date", "--target", "sales",
+         "--grain", "store", "--horizon", "6", "--out", str(out), "--model", "test_slow_mean",
+         "--max-trials", "4", "--n-cross-validations", "2", "--verbosity", "0"],
+        env={**os.environ, "PYTHONPATH": os.getcwd()}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(lambda: len(completed_rows(out)) >= 1), proc.stderr.read()
+        proc.send_signal(signum)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + signum  # as the shell reports a command stopped by it
+    assert stderr.strip() == (f"interrupted ({signum.name}): experiment 1 keeps its finished "
+                              f"trials; resume it with `tsauto resume {out}` (Python: "
+                              f"AutoML.resume).")
+    assert RunStore(out).experiment()["status"] == "interrupted"
+    result = cli("cancel", out)
+    assert result.returncode == 2 and "experiment 1 is not running (interrupted)" in result.stderr
+    kept = completed_rows(out).set_index("trial_id")["finished"]
+    assert AutoML.resume(out).best_model is not None
+    assert RunStore(out).experiment()["status"] == "completed"
+    pd.testing.assert_series_equal(completed_rows(out).set_index("trial_id")["finished"]
+                                   .loc[kept.index], kept)
