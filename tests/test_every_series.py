@@ -24,6 +24,7 @@ from tsauto.learners.registry import register
 from tsauto.search.engine import SearchResult
 from tsauto.search.trial import TrialResult
 from tests.search.learners_for_tests import WindowMean
+from tests.test_cli import tsauto
 
 
 @register
@@ -202,15 +203,23 @@ def test_ranking_falls_back_only_when_the_primary_is_undefined_for_every_trial()
     assert empty.ranking_metric is None and empty.best() is None
 
 
-def test_no_usable_trial_raises_and_writes_the_leaderboard(tmp_path):
+def test_no_usable_trial_raises_and_writes_the_leaderboard_that_tsauto_leaderboard_shows(
+        tmp_path):
     s = settings(allowed_models=["test_failing"], max_trials=2)
     with pytest.raises(NoModelError, match="no trial completed; trials: 2 failed.*this learner "
-                                           "always fails.*The leaderboard is in") as info:
+                                           "always fails. The leaderboard is in") as info:
         AutoML(s).fit(make_panel(n_series=2, length=30), output_dir=tmp_path)
+    assert ".." not in str(info.value)  # the first error's own full stop is not doubled
     board = pd.read_csv(tmp_path / "experiments" / "1" / "leaderboard.csv")
     assert str(tmp_path / "experiments" / "1" / "leaderboard.csv") in str(info.value)
     assert not (tmp_path / "leaderboard.csv").exists()  # the top shows experiments with a model
     assert len(board) == 2 and (board.status == "failed").all()
+    # no experiment has a model yet: tsauto leaderboard shows the latest one's, and says so
+    result = tsauto("leaderboard", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "this learner always fails" in result.stdout
+    assert (f"the leaderboard of experiment 1 (failed), from {tmp_path / 'experiments' / '1'}/"
+            in " ".join(result.stderr.split()))
 
 
 # -- inspect applies fit's rules -------------------------------------------------------------

@@ -35,7 +35,7 @@ from tsauto.errors import DataError, NoModelError, SettingsError
 from tsauto.evaluation.metrics import fallback_metric, metrics_for
 from tsauto.model import ForecastModel, TabularModel, load_model
 from tsauto.progress import Reporter, default_reporter, members_summary, skipped_learners
-from tsauto.runs.store import OUTPUTS, RunStore
+from tsauto.runs.store import OUTPUTS, RunStore, read_stored
 from tsauto.search.engine import (Hooks, SearchResult, candidate_learners,
                                   config_key, ranking_key, search)
 from tsauto.search.ensembles import is_ensemble
@@ -265,6 +265,7 @@ class AutoML:
         raw, valid = _load_data(store.artifacts(exp), exp)
         store.forget_unfinished(exp)
         store.clear_cancel(exp)
+        store.set_status(exp, "running")  # by this process now
         finished = {config_key(t.learner, t.params): t for t in store.finished_trials(exp)}
         automl._plan = _stored_plan(store.artifacts(exp), finished.values())
         started = time.monotonic() - float(row["elapsed"] or 0.0)
@@ -311,7 +312,12 @@ class AutoML:
                                                  s.time_budget)[1],
                               reference=prepared.task.reference)
         path = store.artifacts(exp) / "model.pkl"
-        model = load_model(path) if path.is_file() else None
+        try:
+            model = load_model(path) if path.is_file() else None
+        except DataError as exc:  # the store keeps what writing it again takes
+            raise DataError(f"{exc} It is the model of experiment {exp}: delete it and resume "
+                            f"the experiment (tsauto resume) to refit its best trial from the "
+                            f"stored ones.") from None
         run = Run(s, prepared.dataset, model.guardrails if model else prepared.report, result,
                   model, prepared.validation, result.elapsed, store.folder, exp)
         run._refit_by = partial(refit_best_by, result, prepared, s)
@@ -325,6 +331,13 @@ class AutoML:
         try:
             return self._search_and_refit(dataset, valid, store, exp, work, started, finished,
                                           reporter)
+        except BaseException as exc:
+            # Ctrl-C or a signal, not a failure: what finished is kept for a resume
+            if store is not None and not isinstance(exc, Exception):
+                store.set_status(exp, "interrupted", time.monotonic() - started)
+                exc.add_note(f"experiment {exp} keeps its finished trials; resume it with "
+                             f"`tsauto resume {store.folder}` (Python: AutoML.resume)")
+            raise
         finally:
             reporter.close()
 
@@ -391,9 +404,10 @@ class AutoML:
             self._no_model(run, store, exp, elapsed, refit_errors)
         if store is not None:
             run.outputs = _save_outputs(run, store.artifacts(exp))
-            run.published = store.publish(exp, OUTPUTS)
+            # Ended, its model saved: so it stays even if the copies to the top then fail.
             final = "canceled" if result.stopped_because == "canceled" else "completed"
             store.set_status(exp, final, elapsed, result.stopped_because)
+            run.published = store.publish(exp, OUTPUTS)
         reporter.done(run)
         return run
 
@@ -413,7 +427,7 @@ class AutoML:
                    + (f" ({refit_errors[0]})" if refit_errors else ""))
         else:
             why = "no trial completed"
-        errors = [t.error.splitlines()[0] for t in result.trials if t.error]
+        errors = [t.error.splitlines()[0].rstrip(".") for t in result.trials if t.error]
         message = (f"no usable model: {why}; trials: {ran} (stopped: {result.stopped_because})"
                    + (f"; first error: {errors[0]}" if errors else ""))
         if store is not None:
@@ -440,7 +454,18 @@ class AutoML:
 def _save_outputs(run: Run, folder: Path) -> Path:
     """The experiment's outputs in its own folder, each written whole: the model, the
     leaderboard, the learners skipped and why, the guardrail report, the settings and (pivoted
-    learners) the featurization."""
+    learners) the featurization.  A write that fails (a full disk) leaves the experiment
+    unfinished, with its trials, for a resume."""
+    try:
+        _write_outputs(run, folder)
+    except OSError as exc:
+        raise SettingsError(f"cannot write the outputs of the experiment in '{folder}': "
+                            f"{exc.strerror or exc}. Its finished trials are kept: free some "
+                            f"space and resume it (tsauto resume).") from None
+    return folder
+
+
+def _write_outputs(run: Run, folder: Path) -> None:
     if run.best_model is not None:
         run.best_model.save(folder / "model.pkl")
     board = run.leaderboard()
@@ -456,13 +481,15 @@ def _save_outputs(run: Run, folder: Path) -> Path:
         _atomic_text(folder / "featurization.json", summary.to_json(
             orient="records", indent=1, default_handler=str) if hasattr(summary, "to_json")
             else json.dumps(summary, default=str, indent=1))
-    return folder
 
 
 def _atomic_text(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:  # a failed write (a full disk) leaves no temporary file
+        tmp.unlink(missing_ok=True)
 
 
 # The resume copy of the data: Parquet (never a pickle), and a JSON note of what it was.
@@ -475,7 +502,7 @@ def _stored_plan(folder: Path, trials) -> dict | None:
     the validation windows its completed trials were scored on; None when neither is known
     (nothing recorded: the resume plans afresh)."""
     if (folder / _PLAN).is_file():
-        return json.loads((folder / _PLAN).read_text())
+        return read_stored(folder / _PLAN)
     windows = recorded_windows(trials)
     return None if windows is None else {"windows": windows}
 
@@ -520,16 +547,12 @@ def _load_data(folder: Path, exp: int):
         raise DataError(f"experiment {exp} has no stored data in '{folder}' (written by an "
                         f"older tsauto, or the fit was killed before storing it): it cannot be "
                         f"resumed; fit again.")
-    note = json.loads(note_path.read_text())
+    note = read_stored(note_path)
     if note["kind"] == "unavailable":
         raise DataError(f"experiment {exp} cannot be resumed: its data could not be stored "
                         f"({note['reason']}).")
-    try:
-        frame = pd.read_parquet(folder / _DATA)
-        valid = pd.read_parquet(folder / _VALID) if (folder / _VALID).exists() else None
-    except Exception as exc:
-        raise DataError(f"the stored data of experiment {exp} in '{folder}' cannot be read "
-                        f"({type(exc).__name__}: {exc}); fit again.") from None
+    frame = read_stored(folder / _DATA, pd.read_parquet)
+    valid = read_stored(folder / _VALID, pd.read_parquet) if (folder / _VALID).exists() else None
     if note["kind"] == "TimeSeriesDataset":
         return TimeSeriesDataset(frame, **note["roles"]), valid
     if note["kind"] == "TabularDataset":

@@ -2,10 +2,14 @@
 
 Every command prints tsauto errors as one clear line on stderr and exits with status 2, never a
 traceback; progress goes to stderr so that ``--json`` output on stdout stays machine-readable.
+Ctrl-C (SIGINT) or SIGTERM stops a command with one line (for a fit: how to resume it) and the
+shell's status for the signal, 130 or 143.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -560,21 +564,43 @@ def leaderboard(folder: Annotated[Path, typer.Argument(help="An output folder of
     import json
 
     from tsauto.data.io import read_table
-    from tsauto.settings import settings_from_json
+    from tsauto.runs.store import read_stored
 
-    for name in ("leaderboard.csv", "settings.json"):
-        if not (folder / name).is_file():
-            raise SettingsError(f"'{folder / name}' does not exist: pass the --out folder of "
-                                f"'tsauto fit'.")
+    folder = _board_folder(folder)
     board = read_table(folder / "leaderboard.csv", "leaderboard").fillna({"error": ""})
     skipped_path = folder / "skipped.json"
-    skipped = json.loads(skipped_path.read_text()) if skipped_path.exists() else {}
+    skipped = read_stored(skipped_path) if skipped_path.exists() else {}
     if as_json:
         out.print_json(json.dumps({"leaderboard": json.loads(board.to_json(orient="records")),
                                    "skipped": skipped}))
         return
-    settings = settings_from_json((folder / "settings.json").read_text())
-    _print_board(board, settings.primary_metric, skipped)
+    # the metric as written: validating the settings would need the learners they name
+    # registered, which a user's own are not in this process
+    _print_board(board, read_stored(folder / "settings.json")["primary_metric"], skipped)
+
+
+def _board_folder(folder: Path) -> Path:
+    """The folder of the leaderboard to print: the top of an output folder (the latest
+    experiment with a model) or, when no experiment has a model yet (every trial failed), the
+    latest experiment's own folder, said on stderr."""
+    from tsauto.runs.store import DB_NAME, RunStore
+
+    names = ("leaderboard.csv", "settings.json")
+    if (folder / DB_NAME).is_file() and not (folder / names[0]).is_file():
+        store = RunStore(folder, create=False)
+        row = store.experiment()
+        own = store.artifacts(row["id"])
+        if not all((own / name).is_file() for name in names):
+            raise SettingsError(f"experiment {row['id']} in '{folder}' ({row['status']}) has no "
+                                f"leaderboard yet; 'tsauto runs show {folder}' lists its trials.")
+        err.print(f"No experiment in {folder} has a model yet: the leaderboard of experiment "
+                  f"{row['id']} ({row['status']}), from {own}/.", highlight=False)
+        return own
+    for name in names:
+        if not (folder / name).is_file():
+            raise SettingsError(f"'{folder / name}' does not exist: pass the --out folder of "
+                                f"'tsauto fit'.")
+    return folder
 
 
 def _print_board(board, metric: str, skipped: dict) -> None:
@@ -632,13 +658,44 @@ def serve(
                 threads=threads)
 
 
+class _Stopped(BaseException):
+    """Raised by the CLI's handler of SIGINT and SIGTERM.  Not a KeyboardInterrupt, which Typer
+    turns into a silent exit, nor an Exception, which a trial run in-process would record as
+    its failure: it reaches main(), and the fit on its way records the experiment as
+    interrupted (AutoML._execute)."""
+
+
+def _stop_on_signals() -> None:
+    """SIGINT and SIGTERM raise _Stopped in this process; a second one stops it at once."""
+    main_pid = os.getpid()
+
+    def stop(signum, frame):
+        for each in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(each, signal.SIG_DFL)
+        if os.getpid() != main_pid:  # a child forked from this process: the default action
+            os.kill(os.getpid(), signum)
+            return
+        raise _Stopped(signum)
+
+    for each in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(each, stop)
+
+
 def main() -> None:
     # Typer handles usage errors itself (exit 2); our own errors become one line, no traceback.
+    _stop_on_signals()
     try:
         app()
     except TsautoError as exc:
         err.print(Text("error: ", style="bold red") + Text(str(exc)), highlight=False)
         sys.exit(2)
+    except _Stopped as stop:
+        signum = stop.args[0]
+        # the notes of what was running, e.g. the fit: which experiment, how to resume it
+        notes = "; ".join(getattr(stop, "__notes__", []))
+        err.print(Text(f"interrupted ({signal.Signals(signum).name})" +
+                       (f": {notes}." if notes else ".")), highlight=False)
+        sys.exit(128 + signum)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """Experiments stored in SQLite survive kill -9, resume without redoing work, and cancel."""
 
+import errno
 import json
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -18,7 +20,7 @@ import tests.search.learners_for_tests  # noqa: F401
 from tests.conftest import make_panel
 from tsauto.automl import AutoML
 from tsauto.progress import PlainReporter
-from tsauto.errors import SettingsError
+from tsauto.errors import DataError, SettingsError
 from tsauto.model import load_model
 from tsauto.runs import RunStore
 from tsauto.settings import ForecastSettings
@@ -70,6 +72,10 @@ def test_kill_9_then_resume_keeps_finished_trials(tmp_path):
         proc.wait()
     before = completed_rows(tmp_path).set_index("trial_id")
     assert RunStore(tmp_path).experiment()["status"] == "running"
+    # marked running still, but no process runs it: a cancel says so rather than asking no one
+    with pytest.raises(SettingsError, match=rf"experiment 1 is not running \(its process, pid "
+                                            rf"{proc.pid}, has ended\).*resume it"):
+        AutoML.cancel(tmp_path)
 
     lines = []
     reporter = PlainReporter(lines.append)
@@ -337,6 +343,76 @@ def test_a_corrupt_experiment_database_is_one_clear_line(damage, command, finish
     assert str(db) in result.stderr.replace("\n", "") and "experiment database" in result.stderr
 
 
+@pytest.mark.parametrize("damaged", ["plan.json", "data.json", "data.parquet",
+                                     "oof/trial_0.parquet"])
+def test_a_damaged_file_of_a_stored_experiment_is_one_clear_error(damaged, finished, tmp_path):
+    folder = tmp_path / "copy"
+    shutil.copytree(finished, folder)
+    path = folder / "experiments" / "1" / damaged
+    path.write_bytes(path.read_bytes()[:10])  # truncated
+    for open_stored in (AutoML.resume, AutoML.load):  # tsauto resume, tsauto report
+        with pytest.raises(DataError, match=re.escape(f"'{path}' cannot be read (") +
+                           ".*corrupt or truncated; restore it, or fit again"):
+            open_stored(folder)
+
+
+@pytest.mark.parametrize("failing", ["copies to the top", "own folder"])
+def test_a_full_disk_at_the_end_of_a_fit_is_one_clear_error_and_resume_finishes(
+        failing, tmp_path, monkeypatch):
+    copy, write = shutil.copyfile, Path.write_text
+
+    def full(path):  # as the OS fails: part of the file written, then no space
+        write(Path(path), "x")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    if failing == "copies to the top":
+        monkeypatch.setattr(shutil, "copyfile", lambda source, target, **kw: full(target)
+                            if Path(target).parent == tmp_path else copy(source, target, **kw))
+    else:
+        monkeypatch.setattr(Path, "write_text", lambda path, text, *a, **kw: full(path)
+                            if path.name.startswith(".leaderboard.csv") else
+                            write(path, text, *a, **kw))
+    own = tmp_path / "experiments" / "1"
+    with pytest.raises(SettingsError, match="No space left on device") as error:
+        AutoML(settings_for_resume(max_trials=1)).fit(make_panel(n_series=2, length=40),
+                                                      output_dir=tmp_path)
+    assert not list(tmp_path.rglob(".*.tmp"))
+    assert not (tmp_path / "model.pkl").exists() and not (tmp_path / "latest.json").exists()
+    status = RunStore(tmp_path).experiment()["status"]
+    if failing == "copies to the top":  # the experiment is complete, its model where it says
+        assert status == "completed" and (own / "model.pkl").is_file()
+        assert f"its model and outputs are in '{own}'" in str(error.value)
+    else:
+        assert status == "running" and f"in '{own}'" in str(error.value)
+    assert "free some space and resume it" in str(error.value)
+    monkeypatch.undo()
+    AutoML.resume(tmp_path)
+    assert (tmp_path / "model.pkl").read_bytes() == (own / "model.pkl").read_bytes()
+
+
+def test_a_damaged_model_of_a_completed_experiment_says_how_to_refit_it(finished, tmp_path):
+    folder = tmp_path / "copy"
+    shutil.copytree(finished, folder)
+    model = folder / "experiments" / "1" / "model.pkl"
+    model.write_bytes(model.read_bytes()[:200])
+    with pytest.raises(DataError, match=re.escape(f"'{model}' is truncated or corrupt") +
+                       ".*It is the model of experiment 1: delete it and resume"):
+        AutoML.resume(folder)
+    model.unlink()  # as the message says
+    assert AutoML.resume(folder).best_model is not None
+    assert load_model(model).description == load_model(finished / "model.pkl").description
+
+
+def test_a_store_of_an_older_tsauto_without_pids_still_takes_a_cancel(finished, tmp_path):
+    folder = tmp_path / "copy"
+    shutil.copytree(finished, folder)
+    with sqlite3.connect(folder / "experiments.sqlite") as db:
+        db.execute("ALTER TABLE experiments DROP COLUMN pid")
+        db.execute("UPDATE experiments SET status = 'running'")
+    AutoML.cancel(folder)  # no process recorded: the experiment is taken at its word
+    assert RunStore(folder).cancel_requests(1) == (True, set())
+
+
 def test_resume_of_a_folder_without_a_database_creates_nothing(tmp_path):
     with pytest.raises(SettingsError, match="holds no experiment database"):
         AutoML.resume(tmp_path)
@@ -377,3 +453,34 @@ def test_two_fits_into_one_folder_at_once(tmp_path):
     for name in ("model.pkl", "leaderboard.csv", "settings.json"):
         assert (out / name).read_bytes() == (out / "experiments" / "2" / name).read_bytes()
     assert not list(out.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_signal_stops_tsauto_fit_with_one_line_and_the_experiment_resumes(signum, tmp_path):
+    data = tmp_path / "panel.csv"
+    make_panel(n_series=3, length=50).to_csv(data, index=False)
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", FIT_CLI, "fit", str(data), "--time", "date", "--target", "sales",
+         "--grain", "store", "--horizon", "6", "--out", str(out), "--model", "test_slow_mean",
+         "--max-trials", "4", "--n-cross-validations", "2", "--verbosity", "0"],
+        env={**os.environ, "PYTHONPATH": os.getcwd()}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(lambda: len(completed_rows(out)) >= 1), proc.stderr.read()
+        proc.send_signal(signum)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + signum  # as the shell reports a command stopped by it
+    assert stderr.strip() == (f"interrupted ({signum.name}): experiment 1 keeps its finished "
+                              f"trials; resume it with `tsauto resume {out}` (Python: "
+                              f"AutoML.resume).")
+    assert RunStore(out).experiment()["status"] == "interrupted"
+    result = cli("cancel", out)
+    assert result.returncode == 2 and "experiment 1 is not running (interrupted)" in result.stderr
+    kept = completed_rows(out).set_index("trial_id")["finished"]
+    assert AutoML.resume(out).best_model is not None
+    assert RunStore(out).experiment()["status"] == "completed"
+    pd.testing.assert_series_equal(completed_rows(out).set_index("trial_id")["finished"]
+                                   .loc[kept.index], kept)

@@ -46,7 +46,7 @@ class Failing(WindowMean):
     name = "test_failing"
 
     def _fit(self, train):
-        raise RuntimeError("this learner always fails")
+        raise RuntimeError("this learner always fails.")
 
 
 @register

@@ -89,7 +89,7 @@ def read_archive(path: Path, cls: type) -> tuple[dict, bytes]:
     if not zipfile.is_zipfile(path):
         if head.startswith(b"PK\x03\x04"):
             raise DataError(f"'{path}' is truncated or corrupt: it starts as a tsauto model "
-                            f"archive but is not a complete one; save the model again.")
+                            f"archive but is not a complete one; write it again (model.save or tsauto fit).")
         raise DataError(foreign.format(_sniff(head)))
     try:
         with zipfile.ZipFile(path) as archive:
@@ -117,7 +117,7 @@ def read_archive(path: Path, cls: type) -> tuple[dict, bytes]:
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, UnicodeDecodeError,
             json.JSONDecodeError) as exc:
         raise DataError(f"'{path}' is truncated or corrupt ({type(exc).__name__}: {exc}); "
-                        f"save the model again.") from None
+                        f"write it again (model.save or tsauto fit).") from None
     if len(payload) != manifest.get("payload_bytes") or \
             hashlib.sha256(payload).hexdigest() != manifest.get("payload_sha256"):
         raise DataError(f"'{path}' is corrupt: its payload does not match the SHA-256 in its "

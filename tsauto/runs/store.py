@@ -6,9 +6,9 @@ is plain and the connection comes from one function, so another database can rep
 Every write is one short transaction: a run killed at any moment (``kill -9`` included) leaves
 the database consistent, and what was committed survives.
 
-Tables: ``experiments`` (settings, data fingerprint, status, timings, cancel request) and
-``trials`` (one child run per trial: learner, parameters, status queued/running/completed/failed/
-timeout/canceled, metrics per fold, error, time).  Out-of-fold forecasts live next to the
+Tables: ``experiments`` (settings, data fingerprint, status, timings, cancel request, the id of
+the process running it) and ``trials`` (one child run per trial: learner, parameters, status
+queued/running/completed/failed/timeout/canceled, metrics per fold, error, time).  Out-of-fold forecasts live next to the
 database as Parquet files, one per trial.
 """
 
@@ -19,6 +19,7 @@ import os
 import shutil
 import sqlite3
 import time
+from collections.abc import Callable
 from contextlib import closing, contextmanager
 from pathlib import Path
 
@@ -47,7 +48,8 @@ CREATE TABLE IF NOT EXISTS experiments (
     updated REAL NOT NULL,
     elapsed REAL NOT NULL DEFAULT 0,
     stopped_because TEXT,
-    cancel_requested INTEGER NOT NULL DEFAULT 0
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    pid INTEGER
 );
 CREATE TABLE IF NOT EXISTS trials (
     experiment_id INTEGER NOT NULL REFERENCES experiments(id),
@@ -88,6 +90,32 @@ def _restore(obj):
     return obj
 
 
+def read_stored(path: Path, read: Callable[[Path], object] | None = None):
+    """A file stored with an experiment, read by ``read`` (default: as JSON).  The store writes
+    every file whole (a temporary file, then a rename): one that cannot be read was damaged
+    afterwards, and becomes a DataError naming it instead of a parser's traceback."""
+    try:
+        return read(path) if read else json.loads(path.read_text())
+    except Exception as exc:  # noqa: BLE001 - JSON, Arrow (several types), pydantic, OS errors
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"'{path}' cannot be read ({type(exc).__name__}: {reason}): it is "
+                        f"corrupt or truncated; restore it, or fit again.") from None
+
+
+def _alive(pid: int | None) -> bool:
+    """Whether process ``pid`` is running.  An experiment's process is on this machine: SQLite's
+    WAL mode works only between processes of one machine.  An older store recorded no pid."""
+    if pid is None:
+        return True
+    try:
+        os.kill(pid, 0)  # no signal sent: only whether there is such a process
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # there is, another user's
+        pass
+    return True
+
+
 class RunStore:
     """The experiments of one output folder.  ``create=False`` (resume, cancel) refuses a
     folder without a database instead of starting an empty one."""
@@ -105,6 +133,8 @@ class RunStore:
             db.execute("SELECT id, settings, status, elapsed, cancel_requested FROM experiments "
                        "LIMIT 0")
             db.execute("SELECT trial_id, learner, params, status, metrics FROM trials LIMIT 0")
+            if "pid" not in {c[1] for c in db.execute("PRAGMA table_info(experiments)")}:
+                db.execute("ALTER TABLE experiments ADD COLUMN pid INTEGER")  # an older store
 
     @contextmanager
     def _database(self):
@@ -130,7 +160,8 @@ class RunStore:
                 cursor = db.execute(sql, args)
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:  # a signal may come before BEGIN took or after COMMIT
+                    db.execute("ROLLBACK")
                 raise
             return cursor
 
@@ -149,8 +180,8 @@ class RunStore:
     def create_experiment(self, name: str, settings_json: str, fingerprint: str) -> int:
         now = time.time()
         cursor = self._write("INSERT INTO experiments (name, settings, fingerprint, status, created,"
-                             " updated) VALUES (?, ?, ?, 'running', ?, ?)",
-                             (name, settings_json, fingerprint, now, now))
+                             " updated, pid) VALUES (?, ?, ?, 'running', ?, ?, ?)",
+                             (name, settings_json, fingerprint, now, now, os.getpid()))
         return int(cursor.lastrowid)
 
     def experiment(self, experiment_id: int | None = None) -> dict:
@@ -172,16 +203,26 @@ class RunStore:
 
     def set_status(self, experiment_id: int, status: str, elapsed: float | None = None,
                    stopped_because: str | None = None) -> None:
+        """Only the process running an experiment sets its status: it is recorded as that
+        process (a resume's is another than the fit's)."""
         self._write("UPDATE experiments SET status = ?, updated = ?, elapsed = COALESCE(?, elapsed),"
-                    " stopped_because = COALESCE(?, stopped_because) WHERE id = ?",
-                    (status, time.time(), elapsed, stopped_because, experiment_id))
+                    " stopped_because = COALESCE(?, stopped_because), pid = ? WHERE id = ?",
+                    (status, time.time(), elapsed, stopped_because, os.getpid(), experiment_id))
 
     def request_cancel(self, experiment_id: int, trial_id: int | None = None) -> None:
+        row = self.experiment(experiment_id)
+        if trial_id is None and row["status"] in FINAL:  # the flag would only stop a resume
+            raise SettingsError(f"experiment {experiment_id} has already ended ({row['status']}): "
+                                f"there is nothing to cancel.")
+        if row["status"] == "interrupted" or (row["status"] == "running" and
+                                              not _alive(row["pid"])):
+            # (killed: still marked running) a request would be a flag that nobody reads
+            why = ("interrupted" if row["status"] == "interrupted" else
+                   f"its process, pid {row['pid']}, has ended")
+            raise SettingsError(f"experiment {experiment_id} is not running ({why}): there is "
+                                f"nothing to cancel. It keeps its finished trials: resume it "
+                                f"(tsauto resume) to go on.")
         if trial_id is None:
-            status = self.experiment(experiment_id)["status"]
-            if status in FINAL:  # the flag would only stop a later resume at its first step
-                raise SettingsError(f"experiment {experiment_id} has already ended ({status}): "
-                                    f"there is nothing to cancel.")
             self._write("UPDATE experiments SET cancel_requested = 1 WHERE id = ?", (experiment_id,))
             return
         rows = {r["trial_id"]: r["status"] for r in self._read(
@@ -259,7 +300,7 @@ class RunStore:
 
     def _result(self, experiment_id: int, row) -> TrialResult | None:
         path = self.artifacts(experiment_id) / "oof" / f"trial_{row['trial_id']}.parquet"
-        oof = pd.read_parquet(path) if path.exists() else None
+        oof = read_stored(path, pd.read_parquet) if path.exists() else None
         if row["status"] == "completed" and oof is None:
             return None  # killed between artifact and row: rerun it
         return TrialResult(row["trial_id"], row["learner"], json.loads(row["params"]),
@@ -295,22 +336,37 @@ class RunStore:
             try:
                 shown = self.latest()
                 if shown is None or shown <= experiment_id:
-                    source = self.artifacts(experiment_id)
-                    for name in names:
-                        target = self.folder / name
-                        if (source / name).is_file():
-                            tmp = self.folder / f".{name}.{os.getpid()}.tmp"
-                            shutil.copyfile(source / name, tmp)
-                            os.replace(tmp, target)
-                        else:  # not made by this experiment: no stale copy of an earlier one
-                            target.unlink(missing_ok=True)
-                    tmp = self.folder / f".{LATEST}.{os.getpid()}.tmp"
-                    tmp.write_text(json.dumps({
-                        "experiment": experiment_id,
-                        "folder": str(source.relative_to(self.folder)),
-                        "files": [n for n in names if (source / n).is_file()]}, indent=1))
-                    os.replace(tmp, self.folder / LATEST)
+                    self._copy_outputs(experiment_id, names)
                     shown = experiment_id
             finally:
                 db.execute("COMMIT")
         return shown
+
+    def _copy_outputs(self, experiment_id: int, names: tuple[str, ...]) -> None:
+        """Every copy is written aside first, then all are renamed: a copy that fails (a full
+        disk) leaves the top of the folder as it was, and no temporary file."""
+        source = self.artifacts(experiment_id)
+        made = [n for n in names if (source / n).is_file()]
+        staged: dict[Path, Path] = {}  # temporary file -> target, LATEST last
+        try:
+            for name in made:
+                tmp = self.folder / f".{name}.{os.getpid()}.tmp"
+                staged[tmp] = self.folder / name  # before the copy: a partial one is removed
+                shutil.copyfile(source / name, tmp)
+            tmp = self.folder / f".{LATEST}.{os.getpid()}.tmp"
+            staged[tmp] = self.folder / LATEST
+            tmp.write_text(json.dumps({"experiment": experiment_id,
+                                       "folder": str(source.relative_to(self.folder)),
+                                       "files": made}, indent=1))
+        except OSError as exc:
+            for tmp in staged:
+                tmp.unlink(missing_ok=True)
+            raise SettingsError(
+                f"cannot copy the outputs of experiment {experiment_id} to '{self.folder}': "
+                f"{exc.strerror or exc}; nothing there was changed. The experiment is complete: "
+                f"its model and outputs are in '{source}'. To copy them, free some space and "
+                f"resume it (tsauto resume).") from None
+        for name in set(names) - set(made):  # not made by this experiment: no stale copy
+            (self.folder / name).unlink(missing_ok=True)
+        for tmp, target in staged.items():
+            os.replace(tmp, target)
