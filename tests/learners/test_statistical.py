@@ -231,3 +231,22 @@ def test_search_spaces_name_constructor_parameters():
         cls = get(name)
         params = inspect.signature(cls.__init__).parameters
         assert set(cls.search_space()) <= set(params), name
+
+
+def test_forecasts_inside_a_fugue_transform_are_the_same_float64():
+    """A many-models partition runs in a Fugue transform, where statsforecast's public class
+    would hand the frame to its Fugue backend and come back in float32 (33.8 as 33.79999...)."""
+    import fugue
+
+    from tsauto.learners._stat_common import forecast_grouped
+    from statsforecast.models import SeasonalNaive
+
+    values = np.tile([33.8, 37.2, 44.3, 40.6], 12)
+    indptr = np.array([0, 24, 48])
+
+    def run(_: pd.DataFrame) -> pd.DataFrame:
+        out = forecast_grouped(SeasonalNaive(season_length=4), values, indptr, 4, [80])
+        return pd.DataFrame({"mean": out["mean"].ravel()})
+
+    inside = fugue.transform(pd.DataFrame({"a": [1.0]}), run, schema="mean:double")
+    np.testing.assert_array_equal(inside["mean"].to_numpy(), np.tile([33.8, 37.2, 44.3, 40.6], 2))

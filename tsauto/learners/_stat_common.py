@@ -183,6 +183,16 @@ class Guarded:
         return {k: np.full(h, np.nan) for k in keys}
 
 
+def native_statsforecast(models, n_jobs: int = 1):
+    """statsforecast's in-process engine for pandas frames.  Its public ``StatsForecast`` hands
+    a frame to its Fugue backend whenever a Fugue engine is current, as it is in a
+    many-models partition (a Fugue transform); that backend's schema casts the forecasts to
+    float32 (33.8 came back as 33.79999923706055) and adds Fugue's overhead to every call."""
+    from statsforecast.core import _StatsForecast
+
+    return _StatsForecast(models=models, freq=1, n_jobs=n_jobs)
+
+
 def forecast_grouped(model, values: np.ndarray, indptr: np.ndarray, horizon: int,
                      levels: Sequence[int | float], n_jobs: int = 1, X: np.ndarray | None = None,
                      X_future: np.ndarray | None = None) -> dict[str, np.ndarray]:
@@ -190,8 +200,6 @@ def forecast_grouped(model, values: np.ndarray, indptr: np.ndarray, horizon: int
     call.  Returns ``mean``, ``lo-L`` and ``hi-L`` arrays of shape (series, horizon); series
     the model failed on are NaN.  ``X`` holds covariates per training row, ``X_future`` per
     (series, step) row."""
-    from statsforecast import StatsForecast
-
     k = len(indptr) - 1
     lengths = np.diff(indptr)
     # Integer ids and positions with freq=1: no date arithmetic inside statsforecast, and data
@@ -207,7 +215,7 @@ def forecast_grouped(model, values: np.ndarray, indptr: np.ndarray, horizon: int
                              "ds": np.repeat(lengths, horizon) + np.tile(np.arange(horizon), k)})
         X_df[names] = X_future
     guard = Guarded(model)
-    sf = StatsForecast(models=[guard], freq=1, n_jobs=n_jobs)
+    sf = native_statsforecast([guard], n_jobs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fc = sf.forecast(h=horizon, df=df, X_df=X_df, level=list(levels) or None)
@@ -253,14 +261,12 @@ def fit_grouped(model, values: np.ndarray, indptr: np.ndarray, n_jobs: int = 1,
                 X: np.ndarray | None = None) -> list:
     """The fitted ``model`` of every series (statsforecast ``fit``, processes when ``n_jobs``
     > 1): the learned form and parameters that ``forward_each`` reuses; None where it failed."""
-    from statsforecast import StatsForecast
-
     df = pd.DataFrame({"unique_id": series_codes(indptr),
                        "ds": position_in_series(indptr),
                        "y": values})
     if X is not None:
         df[[f"x{j}" for j in range(X.shape[1])]] = X
-    sf = StatsForecast(models=[Guarded(model)], freq=1, n_jobs=n_jobs)
+    sf = native_statsforecast([Guarded(model)], n_jobs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sf.fit(df)

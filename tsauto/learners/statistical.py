@@ -42,6 +42,7 @@ from tsauto.learners._stat_common import (
     interval_keys,
     levels_for,
     naive_fallback,
+    native_statsforecast,
     quantile_key,
     resolve_jobs,
     seasonal_periods,
@@ -282,8 +283,6 @@ class StatsForecaster(Forecaster):
         """Parameters, the season used, which series fell back and why, and the fitted model of
         each of the first ``max_series`` series (fitted on demand: statsforecast's ``forecast``
         keeps no models)."""
-        from statsforecast import StatsForecast
-
         out = {"learner": self.name, "params": dict(self.params),
                "season_length": getattr(self, "season_length_", None),
                "fallbacks": dict(getattr(self, "fallbacks_", {})), "fitted": {}}
@@ -296,7 +295,7 @@ class StatsForecaster(Forecaster):
                               "y": self.y_[: int(indptr[-1])]})
         model = self._model(self.season_length_, 1, [], 0)
         try:
-            fitted = StatsForecast(models=[model], freq=1).fit(frame).fitted_
+            fitted = native_statsforecast([model]).fit(frame).fitted_
         except Exception as exc:  # noqa: BLE001 - explanation is best effort, never a crash
             out["fitted_error"] = f"{type(exc).__name__}: {exc}"
             return out
