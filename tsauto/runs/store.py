@@ -8,8 +8,8 @@ the database consistent, and what was committed survives.
 
 Tables: ``experiments`` (settings, data fingerprint, status, timings, cancel request, the id of
 the process running it) and ``trials`` (one child run per trial: learner, parameters, status
-queued/running/completed/failed/timeout/canceled, metrics per fold, error, time).  Out-of-fold forecasts live next to the
-database as Parquet files, one per trial.
+queued/running/completed/failed/timeout/canceled, metrics per fold, error, time).  Out-of-fold
+forecasts live next to the database as Parquet files, one per trial.
 """
 
 from __future__ import annotations
