@@ -40,14 +40,16 @@ def origin_of(last: datetime, unit: str) -> int:
     return int(last.replace(tzinfo=timezone.utc).timestamp())  # seconds since 1970-01-01T00:00
 
 
-def on_grid(rows: list[tuple[datetime, float]], unit: str, step: int) -> np.ndarray:
-    """One series' values at consecutive periods, oldest first: each row at its own period
-    (a period without a row is NaN), then the gaps filled as tsauto's ``forecast(data=...)``
-    fills them (interpolated inside, the last value carried forward at the end)."""
-    if step == 0:  # business days: the rows' order is the grid (weekends are not gaps)
+def on_grid(rows: list[tuple[datetime, float]], grid: dict | None) -> np.ndarray:
+    """One series' values at consecutive periods, oldest first: each row at its period of the
+    sidecar's ``grid`` (a period without a row is NaN), then the gaps filled as tsauto's
+    ``forecast(data=...)`` fills them (interpolated inside, the last value carried forward at
+    the end)."""
+    if grid is None:  # business days: the rows' order is the grid (weekends are not gaps)
         values = np.array([v for _, v in rows])
     else:
-        period = np.array([origin_of(t, unit) for t, _ in rows]) // step
+        period = np.array([(origin_of(t, grid["unit"]) - grid["first"]) // grid["step"]
+                           for t, _ in rows])
         values = np.full(period.max() - period.min() + 1, np.nan)
         values[period - period.min()] = [v for _, v in rows]
     known = np.flatnonzero(~np.isnan(values))
@@ -69,12 +71,7 @@ def main(model_path: str, history_path: str, future_path: str | None = None) -> 
         value = float(row[target]) if row[target] != "" else np.nan
         by_series.setdefault(row["series_id"], []).append((parse_time(row[time_col]), value))
     ids = list(by_series)
-    # the grid's step in the origin's unit: the smallest gap between two rows of a series
-    unit = sidecar.get("origin_unit") or "seconds since 1970-01-01T00:00"
-    gaps = [np.diff(sorted(origin_of(t, unit) for t, _ in rows)) for rows in by_series.values()]
-    step = 0 if sidecar["frequency"].startswith(("B", "C")) else int(
-        min((g[g > 0].min() for g in gaps if (g > 0).any()), default=1))
-    series = {sid: on_grid(sorted(rows), unit, step) for sid, rows in by_series.items()}
+    series = {sid: on_grid(sorted(rows), sidecar["grid"]) for sid, rows in by_series.items()}
     # a history of free width (exponential smoothing): each series' whole history
     if isinstance(sidecar["inputs"][0]["shape"][1], str):
         length = max(length, *(len(v) for v in series.values()))

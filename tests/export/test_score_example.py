@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tests.conftest import make_panel
 from tsauto.data.dataset import SERIES_ID, TimeSeriesDataset
@@ -20,14 +21,20 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "score_onnx.py"
 Q = (0.1, 0.5, 0.9)
 
 
-def test_example_scores_without_tsauto(tmp_path):
+@pytest.mark.parametrize("names", [("elastic_net", "seasonal_naive"), ("auto_ets",)])
+def test_example_scores_without_tsauto(tmp_path, names):
+    """Months of 28 to 31 days: each row is placed at its month (the sidecar's grid), a row
+    absent and a value missing are filled as forecast(data=) fills them."""
     panel = make_panel(n_series=3, length=40)
     ds = TimeSeriesDataset(panel, time_column="date", target_column="sales",
                            grain_columns=["store"])
-    members = [registry.create("elastic_net", quantiles=Q, horizon=4).fit(ds),
-               registry.create("seasonal_naive", quantiles=Q).fit(ds)]
-    model = ForecastModel(WeightedEnsemble.of_fitted(members, [0.5, 0.5]), ds.schema(),
-                          history_of(ds), 4, Q)
+    params = {"elastic_net": {"horizon": 4}, "auto_ets": {"model": "AZZ"}}  # AZZ: exports
+    members = [registry.create(n, quantiles=Q, **params.get(n, {})).fit(ds) for n in names]
+    for member in members:
+        member.prepare(4)
+    learner = (WeightedEnsemble.of_fitted(members, [0.5, 0.5]) if len(members) > 1
+               else members[0])
+    model = ForecastModel(learner, ds.schema(), history_of(ds), 4, Q)
     model.to_onnx(tmp_path / "model.onnx")
     # a gap: one row absent, one value empty; filled as forecast(data=) fills them
     history = ds.frame[[SERIES_ID, "date", "sales"]].copy()

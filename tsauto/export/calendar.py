@@ -39,6 +39,19 @@ def origin_values(grid, index: np.ndarray) -> np.ndarray:
     return times.astype("datetime64[s]").view("i8").astype(np.int64)
 
 
+def grid_sidecar(grid) -> dict | None:
+    """The time grid for a scorer without pandas: period k of a series is at ``origin`` (in
+    ``unit``, as the ``origin`` input is counted) ``first + k * step``; None on grids without
+    a fixed step (business days: consecutive rows are consecutive periods) or below a
+    second."""
+    try:
+        unit = origin_unit(grid)
+    except ExportError:
+        return None
+    first, second = origin_values(grid, np.array([0, 1])).tolist()
+    return {"unit": unit, "first": first, "step": second - first}
+
+
 def step_units(grid) -> int:
     """How far one period moves ``origin``."""
     return int(grid.step) if grid.kind == "month" else int(grid.step // 10**9)

@@ -27,6 +27,7 @@ import onnx
 from onnx import helper
 
 from tsauto.errors import ExportError
+from tsauto.export.calendar import grid_sidecar, origin_values
 from tsauto.export.graph import BOOL, DOUBLE, INT64, Graph, value_info
 
 FORMAT = "tsauto-onnx/1"
@@ -182,6 +183,7 @@ def forecast_graph(model) -> tuple[onnx.ModelProto, dict]:
                         else calibration.normaliser),
         "series_ids": [str(s) for s in model.schema.series_ids],
         "origin_unit": inputs.origin_unit,
+        "grid": grid_sidecar(model.schema.grid),
         "known_covariates": inputs.known_covariates,
         "learners": [{"name": p.name, "weight": w, "history_length": p.length,
                       "features": getattr(p, "feature_names", [])} for p, w in parts],
@@ -276,6 +278,4 @@ def _last_origin(model, unit: str | None) -> list[int] | None:
     """Each training series' ``origin`` value, so that a caller can check its own."""
     if unit is None:
         return None
-    from tsauto.export.calendar import origin_values
-
     return origin_values(model.schema.grid, model.schema.last_index).tolist()
