@@ -87,6 +87,20 @@ def test_a_partition_with_broken_data_fails_alone(tmp_path):
         many.models[("Tasmania", "x")]
 
 
+def test_a_partition_of_one_period_is_forecast_by_the_fallback(tmp_path):
+    """Alone it could not infer a frequency; inferred once on all the data, every partition
+    is read on the same grid and this one gets the fallback, as in one fit of all series."""
+    df = panel(n_industries=1)
+    new = df.tail(1).assign(State="Tasmania", Turnover=12.5)
+    many = AutoML(settings()).fit_many(pd.concat([df, new]), PARTITION_BY,
+                                       output_dir=tmp_path, workers=1)
+    board = many.leaderboard().set_index("State")
+    assert (board["status"] == "completed").all() and board.loc["Tasmania", "best_learner"] == \
+        "fallback"
+    forecast = many.forecast()
+    assert (forecast.loc[forecast["State"] == "Tasmania", "forecast"] == 12.5).all()
+
+
 RESUMED = textwrap.dedent("""
     import sys
     from tests.many.test_many_models import PARTITION_BY, panel, settings

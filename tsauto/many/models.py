@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from tsauto.data.dataset import read_table
+from tsauto.data.dataset import TimeSeriesDataset, read_table
 from tsauto.data.io import check_output_dir
-from tsauto.errors import DataError, SettingsError, preview
+from tsauto.errors import DataError, SettingsError, TsautoError, preview
 from tsauto.many.engines import check_engine, engine_name, run_partitions
 from tsauto.many.partitions import (PARTITION, check_partition_by, key_of, plain,
                                     with_partitions)
@@ -71,8 +71,9 @@ def fit_many(settings, data, partition_by, engine=None, output_dir=None,
     manifest = {"settings": settings_to_json(settings), "partition_by": partition_by}
     _write_json(folder / MANIFEST, manifest)
     started = time.monotonic()
-    rows = run_partitions(tagged, {"settings": manifest["settings"],
-                                   "output_dir": str(folder.resolve())}, engine, workers)
+    each = settings_to_json(common_frequency(settings, frame, partition_by))
+    rows = run_partitions(tagged, {"settings": each, "output_dir": str(folder.resolve())},
+                          engine, workers)
     elapsed = time.monotonic() - started
     index = _index(keys, rows, settings.primary_metric)
     _write_parquet(index, folder / INDEX)
@@ -84,6 +85,23 @@ def fit_many(settings, data, partition_by, engine=None, output_dir=None,
                   f"reused), {failed} failed, in {elapsed:.1f}s; results in {folder}")
     reporter.close()
     return many
+
+
+def common_frequency(settings, frame: pd.DataFrame, partition_by: list[str]):
+    """``settings`` with ``freq`` inferred once on all the data when it is not set: every
+    partition is read on the same grid, and one of a single period (which could not infer a
+    frequency on its own) is forecast by the fallback, as in one fit of all the series.  Data
+    that give no one frequency (a partition's broken data, partitions of other frequencies)
+    leave each partition to infer its own."""
+    if settings.freq is not None:
+        return settings
+    grains = [*partition_by, *(g for g in settings.grain_columns if g not in partition_by)]
+    roles = {**settings.dataset_roles(), "grain_columns": grains}
+    try:
+        freq = TimeSeriesDataset(frame, **roles).grid.freq
+    except TsautoError:
+        return settings
+    return settings.model_copy(update={"freq": freq})
 
 
 def _check_manifest(folder: Path, settings, partition_by: list[str]) -> None:
