@@ -22,6 +22,7 @@ from rich.text import Text
 
 from tsauto.console import (RichReporter, experiments_frame, leaderboard_table,
                             read_settings_file, with_settings_options)
+from tsauto.data.io import json_records
 from tsauto.errors import NoModelError, SettingsError, TsautoError, check_int, preview
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -284,7 +285,7 @@ def _fit_many(settings, frame, partition_by: list[str], engine, workers, out_dir
     board = many.leaderboard()
     if as_json:
         out.print_json(json.dumps({"output_dir": str(out_dir), "partition_by": columns,
-                                   "leaderboard": json.loads(board.to_json(orient="records"))},
+                                   "leaderboard": json.loads(json_records(board))},
                                   default=str))
         return
     metric = settings.primary_metric
@@ -320,7 +321,7 @@ def _write_outputs(run, out_dir: Path, as_json: bool = False) -> None:
             "best": run.best_model.description, "experiment": run.experiment,
             "output_dir": str(run.outputs), "latest_experiment": run.published,
             "stopped_because": run.result.stopped_because, "elapsed_seconds": run.elapsed,
-            "skipped": skipped, "leaderboard": json.loads(board.to_json(orient="records"))},
+            "skipped": skipped, "leaderboard": json.loads(json_records(board))},
             default=str))
         return
     _print_board(board.head(10), run.settings.primary_metric, skipped)
@@ -372,7 +373,7 @@ def runs_list(folder: Annotated[Path, typer.Argument(help="An output folder of t
     _require_store(folder)
     experiments = RunStore(folder).experiments()
     if as_json:
-        out.print_json(experiments.to_json(orient="records"))
+        out.print_json(json_records(experiments))
         return
     _print_frame(experiments_frame(experiments), "Experiments")
 
@@ -392,7 +393,7 @@ def runs_show(
     row = store.experiment(experiment)
     trials = store.trials(int(row["id"]))
     if as_json:
-        out.print_json(trials.to_json(orient="records"))
+        out.print_json(json_records(trials))
         return
     columns = [c for c in ["trial_id", "learner", "status", "duration", "params", "error"]
                if c in trials.columns and (c != "error" or trials[c].fillna("").any())]
@@ -571,7 +572,7 @@ def leaderboard(folder: Annotated[Path, typer.Argument(help="An output folder of
     skipped_path = folder / "skipped.json"
     skipped = read_stored(skipped_path) if skipped_path.exists() else {}
     if as_json:
-        out.print_json(json.dumps({"leaderboard": json.loads(board.to_json(orient="records")),
+        out.print_json(json.dumps({"leaderboard": json.loads(json_records(board)),
                                    "skipped": skipped}))
         return
     # the metric as written: validating the settings would need the learners they name

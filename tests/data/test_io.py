@@ -2,6 +2,7 @@
 naming the path and what was expected; every format written reads back the same."""
 
 import gzip
+import json
 import pickle
 
 import numpy as np
@@ -127,3 +128,19 @@ def test_as_frame_reads_paths_and_names_other_types(tmp_path):
         as_frame(np.zeros(3), "future")
     with pytest.raises(DataError, match="future file '.*nope.csv' does not exist"):
         as_frame(tmp_path / "nope.csv", "future")
+
+
+def test_json_is_as_exact_as_csv_and_keeps_each_times_zone(tmp_path):
+    """pandas' to_json kept 10 decimals (1.2413e-07 came back 1.241e-07) and moved zoned
+    times to UTC ('2021-04-30T18:30:00Z' for local midnight in Kolkata)."""
+    from tsauto.data.io import json_records
+
+    frame = pd.DataFrame({"t": pd.date_range("2021-05-01", periods=2, tz="Asia/Kolkata"),
+                          "y": [1.2413e-07, 0.0722725869998447], "n": [np.nan, 3.0]})
+    records = json.loads(json_records(frame))
+    assert records[0] == {"t": "2021-05-01T00:00:00+05:30", "y": 1.2413e-07, "n": None}
+    assert records[1]["y"] == 0.0722725869998447
+    write_table(frame, tmp_path / "f.json")
+    back = read_table(tmp_path / "f.json")
+    assert back["y"].tolist() == frame["y"].tolist()
+    assert pd.to_datetime(back["t"]).tolist() == frame["t"].tolist()

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tsauto.data.io import read_csv_rows
+from tsauto.data.io import json_records, read_csv_rows
 
 Records = list[dict[str, Any]]
 
@@ -105,16 +105,13 @@ def floats(text: str | None, name: str) -> list[float] | None:
                          f"numbers, e.g. {name}=80,95.") from None
 
 
-def frame_json(frame: pd.DataFrame) -> str:
-    """Records with ISO times and null for missing values (pandas writes them fast)."""
-    return frame.to_json(orient="records", date_format="iso", date_unit="s")
 
 
 def respond(**parts: Any) -> str:
-    """A JSON object whose frame-valued members are written by ``frame_json``."""
+    """A JSON object whose frame-valued members are written by ``json_records``."""
     out = []
     for key, value in parts.items():
-        text = frame_json(value) if isinstance(value, pd.DataFrame) else json.dumps(
+        text = json_records(value) if isinstance(value, pd.DataFrame) else json.dumps(
             value, default=_plain)
         out.append(f"{json.dumps(key)}:{text}")
     return "{" + ",".join(out) + "}"
