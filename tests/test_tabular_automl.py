@@ -50,13 +50,19 @@ def test_classification_end_to_end(loader, tmp_path):
 
 
 def test_regression_on_diabetes():
-    frame = sk_frame(sk.load_diabetes)
+    frame = sk_frame(sk.load_diabetes).assign(row_id=lambda f: np.arange(len(f)))
     settings = RegressionSettings(target_column="target", max_trials=4, time_budget=120,
                                   verbosity=0, allowed_models=["lightgbm", "ridge", "elastic_net"])
     run = AutoML(settings).fit(frame.iloc[:330])
     assert run.leaderboard().rmse.iloc[0] == run.leaderboard().rmse.min()
     metrics = run.best_model.evaluate(frame.iloc[330:])
     assert metrics["r2"] > 0.3 and {"rmse", "mae", "nrmse", "spearman", "mape"} <= set(metrics)
+    # normalised by the training target's range, as the search's folds are
+    trained = frame["target"].iloc[:330]
+    assert metrics["nrmse"] == pytest.approx(metrics["rmse"] / (trained.max() - trained.min()))
+    # the id column was dropped by featurization: rows to predict need not carry it
+    np.testing.assert_array_equal(run.best_model.predict(frame.iloc[330:].drop(columns="row_id")),
+                                  run.best_model.predict(frame.iloc[330:]))
     with pytest.raises(SettingsError, match="predict_proba is for classification"):
         run.best_model.predict_proba(frame.iloc[330:])
 

@@ -312,7 +312,10 @@ class TabularModel(_Artifact):
                                 f"{preview(list(self.classes))}.")
             return score_classification(frame[target].to_numpy(), self.predict_proba(frame),
                                         self.classes)
-        return score_regression(frame[target].to_numpy(dtype="float64"), self.predict(frame))
+        # nrmse and nmae over the training target's range, as the search scored them
+        trained = getattr(self.schema, "target_range", None)  # (a model saved before: None)
+        return score_regression(frame[target].to_numpy(dtype="float64"), self.predict(frame),
+                                None if trained is None else np.array(trained))
 
     def plot(self, frame: pd.DataFrame):
         """A matplotlib figure of this model on labelled rows: the confusion matrix and ROC /

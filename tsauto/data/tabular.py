@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from tsauto.data.column_types import (
+    DROPPED,
     KINDS,
     ColumnInfo,
     plain_value,
@@ -41,13 +42,17 @@ class TabularSchema:
     classes: tuple | None
     # (column, kind, date_format) of every feature column, as detected in training.
     kinds: tuple[tuple[str, str, str | None], ...] = ()
+    # regression: the training target's (min, max), whose range normalises nrmse and nmae
+    target_range: tuple[float, float] | None = None
 
     def validate(self, frame: pd.DataFrame, name: str = "the frame") -> pd.DataFrame:
         """The feature columns of ``frame`` in training order; missing ones are an error (extra
         columns, the target included, are ignored), and so is a value that cannot be read as
         its column's training kind (e.g. 'zzz' in a numeric column): only missing values are
         imputed."""
-        absent = [c for c in self.columns if c not in frame.columns]
+        # featurization drops id, constant and empty columns: they need not be given
+        unread = [c for c, kind, _ in self.kinds if kind in DROPPED and c not in frame.columns]
+        absent = [c for c in self.columns if c not in frame.columns and c not in unread]
         if absent:
             raise ColumnNotFoundError(
                 f"{name} lacks the feature column(s) {preview(absent)} that the model was "
@@ -58,7 +63,8 @@ class TabularSchema:
             raise DataError(f"{name} has duplicate column names: "
                             f"{preview(repeated.unique().tolist())}; keep one column of each "
                             f"name.")
-        out = frame[list(self.columns)]
+        out = frame[[c for c in self.columns if c not in unread]].assign(
+            **dict.fromkeys(unread, np.nan))[list(self.columns)]
         check_readable(out, self.kinds, name)
         return out
 
@@ -166,6 +172,8 @@ class TabularDataset:
             task=self.task,
             classes=None if self.classes is None else tuple(self.classes),
             kinds=tuple((c, i.kind, i.date_format) for c, i in self.column_types().items()),
+            target_range=(None if self.task != "regression" else
+                          (float(self.y.min()), float(self.y.max()))),
         )
 
     def summary(self) -> dict:

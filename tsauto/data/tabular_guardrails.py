@@ -171,10 +171,11 @@ def _missing_values(ds: TabularDataset, types: dict[str, ColumnInfo]) -> Tabular
             f"{int(original[np.flatnonzero(unread[c].to_numpy())[0]])}"
             for c, n in odd.items()) + ")")
     columns = list(dict.fromkeys([*bad.index, *odd.index]))
+    # at prediction time a missing value is imputed too, one that does not read is an error
+    later = " (at prediction time values that do not read are an error)" if len(odd) else ""
     return _result("missing_values", "alert",
                    "; ".join(parts) + "; featurization imputes them and adds a missing-value "
-                   "indicator (at prediction time such values are an error)", columns,
-                   (missing | unread).any(axis=1).sum())
+                   "indicator" + later, columns, (missing | unread).any(axis=1).sum())
 
 
 def _constant_columns(ds: TabularDataset, types: dict[str, ColumnInfo]) -> TabularGuardrailResult:
