@@ -167,6 +167,14 @@ def test_a_tabular_model_names_its_own_method(regressor, method, use):
     assert f"TabularModel (regression) has no {method}(): {use}" in str(info.value)
 
 
+def test_tabular_evaluate_refuses_rows_without_their_target(regressor, saved_models):
+    rows = saved_models["rows"].head(6).copy()
+    rows.loc[[1, 4], "y"] = np.nan
+    with pytest.raises(DataError, match=r"evaluate: the target 'y' is missing in 2 of 6 "
+                                        r"row\(s\) \(rows 1, 4\)"):
+        regressor.evaluate(rows)
+
+
 def test_predict_on_zero_rows(regressor, saved_models):
     with pytest.raises(DataError, match=r"the rows to predict are empty \(0 rows\).*'a', 'b'"):
         regressor.predict(saved_models["rows"].iloc[:0])

@@ -301,7 +301,11 @@ class TabularModel(_Artifact):
         frame = as_frame(frame, "evaluate data")
         if target not in frame.columns:
             raise DataError(f"evaluate: the frame lacks the target column '{target}'.")
-        frame = frame[frame[target].notna()]
+        missing = np.flatnonzero(frame[target].isna().to_numpy())
+        if len(missing):  # scored without them, the metrics would cover other rows than given
+            raise DataError(f"evaluate: the target '{target}' is missing in {len(missing)} of "
+                            f"{len(frame)} row(s) (rows {preview(missing.tolist())}); drop those "
+                            f"rows or give their values.")
         if self.task == "classification":
             unknown = ~frame[target].isin(self.classes)
             if unknown.any():
