@@ -125,6 +125,21 @@ def test_future_times_are_read_like_the_training_times():
     assert list(times) == [pd.Timestamp("2023-02-01"), pd.Timestamp("2023-03-01")]
 
 
+@pytest.mark.parametrize("zone", ["Asia/Kolkata", "UTC", "America/New_York"])
+def test_future_times_in_any_zone_are_read_on_the_models_clock(zone):
+    """Local midnights in Kolkata given in another zone (in UTC: 18:30 the day before) are the
+    same periods: they are matched as instants, not floored on the other zone's clock."""
+    times = pd.date_range("2021-01-01", periods=30, freq="D", tz="Asia/Kolkata")
+    ds = TimeSeriesDataset(pd.DataFrame({"store": "s0", "date": times, "sales": 1.0}),
+                           time_column="date", target_column="sales", grain_columns="store",
+                           known_covariates=[])
+    periods = ds.future_frame(3)
+    future = periods.drop(columns="step").assign(date=periods["date"].dt.tz_convert(zone))
+    future[SERIES_ID] = future[SERIES_ID].astype(str)
+    read = ds.schema().on_grid(future, "future: time column")["date"]
+    assert read.tolist() == periods["date"].tolist()
+
+
 # -- fills beyond a small share are errors -----------------------------------------------------
 @pytest.mark.parametrize("times,kw", [
     # already parsed month-first: Jan 1..12 of every year, so daily with 95% of days missing

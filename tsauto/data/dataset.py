@@ -519,9 +519,14 @@ class DatasetSchema:
         period are a DataError naming them."""
         parsed = parse_times(frame[self.time_column], self.time_column, self.date_format,
                              where=where)
-        period = self.grid.index(parsed.values)
+        naive = parsed.values
+        if self.tz is not None and parsed.tz is not None:  # the same instants, on our clock
+            ours = localize(naive, parsed.tz, parsed.mode).tz_convert(
+                "UTC" if self.tz_mode == "utc" else self.tz)
+            naive = ours.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+        period = self.grid.index(naive)
         rows = pd.DataFrame({"series": frame[SERIES_ID].to_numpy(), "period": period,
-                             "time": parsed.values}).drop_duplicates()
+                             "time": naive}).drop_duplicates()
         clash = rows[rows.duplicated(["series", "period"], keep=False)]
         if len(clash):
             first = clash[clash["period"] == clash["period"].iloc[0]]
@@ -530,7 +535,7 @@ class DatasetSchema:
                 f"{where}: series '{first['series'].iloc[0]}' has {len(first)} different times "
                 f"in one period of the model's frequency '{self.grid.freq}', "
                 f"{preview([when(t) for t in first['time']])}; give one row per period.")
-        times = localize(self.grid.times(period), parsed.tz, parsed.mode)
+        times = localize(self.grid.times(period), self.tz, self.tz_mode)
         return frame.assign(**{self.time_column: pd.Series(times, index=frame.index)})
 
     @property
