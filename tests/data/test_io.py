@@ -140,6 +140,7 @@ def test_json_is_as_exact_as_csv_and_keeps_each_times_zone(tmp_path):
     records = json.loads(json_records(frame))
     assert records[0] == {"t": "2021-05-01T00:00:00+05:30", "y": 1.2413e-07, "n": None}
     assert records[1]["y"] == 0.0722725869998447
+    assert json.loads(json_records(pd.DataFrame({"y": [np.inf, -np.inf]}))) == [{"y": None}] * 2
     write_table(frame, tmp_path / "f.json")
     back = read_table(tmp_path / "f.json")
     assert back["y"].tolist() == frame["y"].tolist()

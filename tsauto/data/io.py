@@ -166,9 +166,12 @@ def json_records(frame: pd.DataFrame, indent: int | None = None) -> str:
     """``frame`` as JSON records, as exact as its CSV: each number as Python writes it, the
     shortest text that reads back the same (pandas' ``to_json`` keeps 10 decimals: 1.2413e-07
     became 1.241e-07), times in ISO with their own zone's offset (``to_json`` moves zoned times
-    to UTC), missing values as null."""
-    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
-    return json.dumps(records, default=_json_value, indent=indent)
+    to UTC), missing and infinite values as null (JSON has no NaN or Infinity)."""
+    known = frame.notna()
+    for col in frame.columns[[pd.api.types.is_float_dtype(t) for t in frame.dtypes]]:
+        known[col] &= np.isfinite(frame[col].to_numpy(dtype="float64", na_value=np.nan))
+    records = frame.astype(object).where(known, None).to_dict("records")
+    return json.dumps(records, default=_json_value, indent=indent, allow_nan=False)
 
 
 def _json_value(value):
