@@ -26,7 +26,7 @@ import pandas as pd
 
 from tsauto.data.dataset import TimeSeriesDataset, read_table
 from tsauto.data.io import check_output_dir
-from tsauto.errors import DataError, SettingsError, TsautoError, preview
+from tsauto.errors import DataError, SettingsError, preview
 from tsauto.many.engines import check_engine, engine_name, run_partitions
 from tsauto.many.partitions import (PARTITION, check_partition_by, key_of, plain,
                                     with_partitions)
@@ -99,7 +99,7 @@ def common_frequency(settings, frame: pd.DataFrame, partition_by: list[str]):
     roles = {**settings.dataset_roles(), "grain_columns": grains}
     try:
         freq = TimeSeriesDataset(frame, **roles).grid.freq
-    except TsautoError:
+    except Exception:  # noqa: BLE001 - whatever it is, the partition it is in fails alone
         return settings
     return settings.model_copy(update={"freq": freq})
 
