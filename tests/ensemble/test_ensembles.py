@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -111,8 +113,10 @@ def test_ensembles_join_the_leaderboard_and_refit():
                                 time_budget=120, verbosity=0)
     run = AutoML(settings).fit(frame)
     board = run.leaderboard()
-    assert {"voting_ensemble", "stack_ensemble"} <= set(board.learner)
-    assert board.trial.max() == 5  # ensembles are the last trials
+    blends = board[board.learner.str.endswith("_ensemble")]
+    # the last trials; one that would keep a single member (that member again) is not built
+    assert len(blends) and blends.trial.min() == 4
+    assert all(len(json.loads(p)["members"]) >= 2 for p in blends.params)
 
 
 def test_weighted_ensemble_blends_members():
@@ -246,3 +250,30 @@ def test_a_fit_whose_voting_weights_cannot_be_scored_still_delivers_a_model():
     board = run.leaderboard()
     voting = board[board.learner == "voting_ensemble"].iloc[0]
     assert voting.status == "completed" or "NaN" in voting.error
+
+
+def test_an_ensemble_that_keeps_one_member_is_not_built():
+    """Greedy selection that keeps one trial gives that trial again, under another name and a
+    cross-fitted score of other choices: it is left off the board, as a one-member stack is."""
+    from tsauto import TimeSeriesDataset
+    from tsauto.evaluation.splits import rolling_origin
+    from tsauto.search.trial import TrialSpec
+    from tsauto.tasks.forecasting import ensembles, run_trial
+    from tests.search.learners_for_tests import WindowMean
+
+    ds = TimeSeriesDataset(make_panel(n_series=20, length=60), time_column="date",
+                           target_column="sales", grain_columns="store")
+    folds = rolling_origin(ds, 6, 3, 6)
+    context = ForecastContext(6, (0.1, 0.9), 7, FeaturizationSpec(), 0)
+
+    def trials(*windows):
+        return [run_trial(TrialSpec(i, "test_window_mean", {"window": w}, WindowMean), folds,
+                          context) for i, w in enumerate(windows)]
+
+    # the last value beats a 40-month mean on every fold: greedy keeps it alone
+    assert ensembles(trials(1, 40), folds, context, "mae", 2, stacking=False,
+                     target="sales", time_column="date") == []
+    # two members that both help: built
+    made = ensembles(trials(3, 48), folds, context, "mae", 2, stacking=False,
+                     target="sales", time_column="date")
+    assert [t.params["members"] for t in made] == [[0, 1]]

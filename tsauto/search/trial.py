@@ -60,7 +60,9 @@ def build_ensembles(ranked: list[TrialResult], next_id: int, n_rows: int,
                     ) -> list[TrialResult]:
     """The ensemble trials of the enabled ``(name, build, enabled)`` builders, numbered from
     ``next_id``.  ``build(trial_id)`` returns its trial, or None when the ensemble would add
-    nothing (e.g. a stacker with no positive weight).  An ensemble that cannot be built (no
+    nothing (e.g. a stacker with no positive weight).  One that keeps a single member is left
+    out too: it is that member, already on the board, under another name and with the
+    cross-fitted score of other choices on other folds.  An ensemble that cannot be built (no
     shared validation rows, every score NaN) becomes a failed trial with the reason, like any
     trial: it never stops the experiment."""
     made = []
@@ -78,6 +80,9 @@ def build_ensembles(ranked: list[TrialResult], next_id: int, n_rows: int,
             trial = TrialResult(next_id, name, params, "failed",
                                 duration=time.perf_counter() - start,
                                 error=f"{type(exc).__name__}: {exc}")
+        if trial is not None and trial.status == "completed" and \
+                len(trial.params["members"]) < 2:
+            trial = None
         if trial is not None:
             trial.duration = time.perf_counter() - start  # its real time, not 0
             made.append(trial)

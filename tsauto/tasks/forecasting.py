@@ -401,9 +401,6 @@ def ensembles(trials: list[TrialResult], folds: list[Fold], context: ForecastCon
         if not np.isfinite(meta).all():
             return None
         coef = stack_weights(stack[:, :, 0], actual, context.seed, sum_to_one=True)
-        # One member left is not an ensemble but that member, already on the board.
-        if (coef > 0).sum() < 2:
-            return None
         # Scored on the cross-fitted meta predictions; quantiles move with the point.
         return _trial(trial_id, "stack_ensemble", ranked, coef,
                       stacked_forecast(coef, stack, meta), keys, actual, folds,
