@@ -116,7 +116,7 @@ def test_primary_metric_wql_ranks_trials_and_builds_ensembles():
     small = noisy_panel(6).query("sid in @ids", local_dict={"ids": [f"s{i}" for i in range(20)]})
     run = AutoML(ForecastSettings(
         time_column="date", target_column="y", grain_columns=["sid"], horizon=HORIZON,
-        allowed_models=["naive", "historic_average"], primary_metric="wql", max_trials=2,
+        allowed_models=["historic_average", "window_average"], primary_metric="wql", max_trials=2,
         enable_stack_ensemble=False, verbosity=0, time_budget=120)).fit(small)
     board = run.leaderboard()
     assert list(board["status"]) == ["completed"] * 3  # the voting ensemble too
