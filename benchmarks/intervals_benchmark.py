@@ -120,6 +120,8 @@ def bench(collection: panel.Collection, budget: float, peer: bool = True
     if cal is not None:
         info["validation coverage (learner / calibrated, cross-fitted)"] = ", ".join(
             f"{r['nominal']:.0%}: {r['learner']:.3f} / {r['calibrated']:.3f}"
+            + (f" (windows {r['calibrated_min']:.3f}-{r['calibrated_max']:.3f})"
+               if np.isfinite(r.get('calibrated_min', np.nan)) else "")
             for r in cal.validation.to_dict(orient="records"))
     return rows, info, preds, test
 

@@ -240,3 +240,30 @@ def test_one_long_series_takes_enough_windows_to_calibrate():
 
     own, calibrated = covered(model.forecast(calibrated=False)), covered(model.forecast())
     assert abs(calibrated - 0.8) < abs(own - 0.8) and abs(calibrated - 0.8) <= 0.05
+
+
+@pytest.mark.parametrize("windows", [1, 3])
+def test_validation_coverage_reports_its_spread_across_windows(windows):
+    """Every series of a window shares its period's shocks: the lowest and highest coverage
+    of one window (each calibrated on the others) say how far a new period's may stray; one
+    window is one period, so there is no spread to report."""
+    from tsauto import TimeSeriesDataset
+    from tsauto.evaluation.calibration import fit_calibration
+    from tsauto.evaluation.splits import rolling_origin
+    from tsauto.features.spec import FeaturizationSpec
+    from tsauto.learners import registry
+    from tsauto.search.trial import TrialSpec
+    from tsauto.tasks.forecasting import ForecastContext, run_trial
+
+    panel = noisy_panel(7)
+    ds = TimeSeriesDataset(panel[panel["sid"].isin([f"s{i}" for i in range(60)])],
+                           time_column="date", target_column="y", grain_columns=["sid"])
+    folds = rolling_origin(ds, HORIZON, windows, HORIZON)
+    context = ForecastContext(HORIZON, (0.1, 0.9), 12, FeaturizationSpec(), 0)
+    trial = run_trial(TrialSpec(0, "naive", {}, registry.get("naive")), folds, context)
+    row = fit_calibration(trial.oof, folds, context, ds).summary()["validation_coverage"][0]
+    if windows == 1:
+        assert np.isnan(row["calibrated_min"]) and np.isnan(row["calibrated_max"])
+    else:  # the mean over windows lies between them, and the windows differ
+        assert row["calibrated_min"] <= row["calibrated"] <= row["calibrated_max"]
+        assert row["calibrated_min"] < row["calibrated_max"]

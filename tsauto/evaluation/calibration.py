@@ -261,15 +261,16 @@ def fit_calibration(oof: pd.DataFrame | None, folds: list, context, dataset, add
                 * part.offsets(step[rows], quantiles)
         if crossed is None:
             continue
-        metrics = _fold_metrics(crossed, folds, quantiles, target, season_length)
+        per_window = _fold_metrics(crossed, folds, quantiles, target, season_length)
+        metrics = _mean(per_window)
         if best is None or metrics.get("wql", np.inf) < best[2].get("wql", np.inf):
-            best = (name, scores, metrics)
+            best = (name, scores, metrics, per_window)
     if best is None:
         return None
-    name, scores, calibrated = best
+    name, scores, calibrated, per_window = best
     recent = _recent_rows(frame, folds, added)
     grid, counts = _pools(step[recent], scores[recent], horizon)
-    own = _fold_metrics(frame, folds, quantiles, target, season_length) if all(
+    own = _mean(_fold_metrics(frame, folds, quantiles, target, season_length)) if all(
         quantile_column(q) in frame for q in quantiles) else {}
     paths = len(frame[["fold", SERIES_ID]].drop_duplicates())
     note = ""
@@ -281,12 +282,22 @@ def fit_calibration(oof: pd.DataFrame | None, folds: list, context, dataset, add
                 f"too few to calibrate on (at least {MIN_PATHS})")
     if note:
         name = "learner"  # its own quantiles are kept
+    # The spread of the calibrated coverage across windows (each calibrated on the others):
+    # every series of a window shares its period's shocks, so this, not the mean, says how far
+    # one new period's coverage may stray.  With one window there is one period: no spread.
+    def spread(key: str, pick) -> float:
+        values = [m.get(key, np.nan) for m in per_window]
+        return float(pick(values)) if len(per_window) > 1 and np.isfinite(values).any() \
+            else np.nan
     validation = pd.DataFrame([
         {"interval": f"{quantile_column(lo)}-{quantile_column(hi)}",
          "nominal": round(hi - lo, 10),
-         "learner": own.get(f"coverage_{interval_level(lo, hi)}", np.nan),
-         "calibrated": calibrated.get(f"coverage_{interval_level(lo, hi)}", np.nan)}
-        for lo, hi in pairs], columns=["interval", "nominal", "learner", "calibrated"])
+         "learner": own.get(key := f"coverage_{interval_level(lo, hi)}", np.nan),
+         "calibrated": calibrated.get(key, np.nan),
+         "calibrated_min": spread(key, np.nanmin), "calibrated_max": spread(key, np.nanmax)}
+        for lo, hi in pairs],
+        columns=["interval", "nominal", "learner", "calibrated", "calibrated_min",
+                 "calibrated_max"])
     scores_out = {f"{k}_{kind}": float(m.get(k, np.nan)) for kind, m in
                   (("learner", own), ("calibrated", calibrated)) for k in ("wql", "width")}
     return IntervalCalibration(name, grid, counts, season_length, target,
@@ -312,12 +323,15 @@ def _recent_rows(frame: pd.DataFrame, folds: list, added: int) -> np.ndarray:
 
 
 def _fold_metrics(frame: pd.DataFrame, folds: list, quantiles, target: str,
-                  season_length: int) -> dict:
-    """Every metric of the out-of-fold quantiles, fold by fold, averaged over folds (as a
-    trial's metrics are)."""
+                  season_length: int) -> list[dict]:
+    """Every metric of the out-of-fold quantiles, one dict per fold that has rows (their mean
+    over folds is a trial's metrics)."""
     fold_ids = frame["fold"].to_numpy()
-    per_fold = [evaluate(frame.loc[rows, "actual"].to_numpy(), frame[rows],
-                         frame.loc[rows, SERIES_ID].to_numpy(), fold.train.frame, target,
-                         season_length, quantiles)
-                for fold in folds if (rows := fold_ids == fold.index).any()]
+    return [evaluate(frame.loc[rows, "actual"].to_numpy(), frame[rows],
+                     frame.loc[rows, SERIES_ID].to_numpy(), fold.train.frame, target,
+                     season_length, quantiles)
+            for fold in folds if (rows := fold_ids == fold.index).any()]
+
+
+def _mean(per_fold: list[dict]) -> dict:
     return mean_metrics(per_fold) if per_fold else {}

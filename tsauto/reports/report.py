@@ -301,7 +301,10 @@ def _intervals_html(intervals: dict) -> list[str]:
     out = ["<p><b>Intervals</b>: " + escape(intervals.get("method", "")) + "</p>",
            '<p class="note">Validation coverage: the share of actuals of the validation '
            'windows inside each interval, for the learner\'s own quantiles and for the '
-           'calibrated ones (cross-fitted: each window calibrated on the others).</p>']
+           'calibrated ones (cross-fitted: each window calibrated on the others); '
+           'calibrated_min and calibrated_max: the lowest and highest of one window, whose '
+           'series all share its period\'s shocks, so a new period\'s coverage may stray as '
+           'far (none with one window).</p>']
     coverage = pd.DataFrame(intervals.get("validation_coverage", []))
     if len(coverage):
         out.append(table_html(coverage, None))
