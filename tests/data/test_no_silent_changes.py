@@ -121,7 +121,8 @@ def test_date_format_setting_is_validated(value, valid):
 
 def test_future_times_are_read_like_the_training_times():
     ds = single(list(MONTHS.strftime("%d/%m/%Y")))
-    times = ds.schema().parse_times(pd.Series(["01/02/2023", "01/03/2023"]), "future")
+    future = pd.DataFrame({"series_id": ds.series_ids[0], "t": ["01/02/2023", "01/03/2023"]})
+    times = ds.schema().on_grid(future, "future")["t"]
     assert list(times) == [pd.Timestamp("2023-02-01"), pd.Timestamp("2023-03-01")]
 
 

@@ -506,15 +506,10 @@ class DatasetSchema:
     # (column, kind, date_format) of the numeric known covariates: what ``future`` must hold.
     known_kinds: tuple[tuple[str, str, str | None], ...] = ()
 
-    def parse_times(self, values: pd.Series, where: str) -> pd.Series:
-        """A user's times (future or holdout) read as the training times were: with their text
-        format, so that a day-first 01/02/2021 is 1 February here too."""
-        parsed = parse_times(values, self.time_column, self.date_format, where=where)
-        return pd.Series(localize(parsed.values, parsed.tz, parsed.mode), index=values.index)
-
     def on_grid(self, frame: pd.DataFrame, where: str) -> pd.DataFrame:
-        """``frame`` (with ``series_id``) with its times parsed as ``parse_times`` does and moved
-        to the start of their period, as the training data's and ``forecast(data=)``'s are (a
+        """``frame`` (with ``series_id``) with its times read as the training times were (with
+        their text format: a day-first 01/02/2021 is 1 February here too) and moved to the
+        start of their period, as the training data's and ``forecast(data=)``'s are (a
         monthly model's 2020-01-15 is 2020-01-01); two different times of one series in one
         period are a DataError naming them."""
         parsed = parse_times(frame[self.time_column], self.time_column, self.date_format,
