@@ -33,7 +33,13 @@ class FrequencyError(DataError):
 
 
 class DuplicateTimestampsError(DataError):
-    """A series has several rows for one timestamp and no aggregation was asked for."""
+    """A series has several rows for one timestamp and no aggregation was asked for.
+    ``rows`` says which, without the advice (a caller that has no ``target_aggregation=`` to
+    offer gives its own)."""
+
+    def __init__(self, message: str, rows: str = ""):
+        super().__init__(message)
+        self.rows = rows or message
 
 
 class ShortSeriesError(DataError):

@@ -276,10 +276,11 @@ class TimeSeriesDataset:
             example = (f"time {again}" if first == again else f"times {first} and {again}, "
                        f"both in the '{self.grid.freq}' period of "
                        f"{pd.Timestamp(self.grid.times(index[where[:1]])[0])}")
+            rows = (f"{len(where)} rows repeat a period of their series (series "
+                    f"{preview(series)}; e.g. {example} in series '{labels[codes[where[0]]]}').")
             raise DuplicateTimestampsError(
-                f"{len(where)} rows repeat a period of their series (series "
-                f"{preview(series)}; e.g. {example} in series '{labels[codes[where[0]]]}'). Pass "
-                f"target_aggregation= one of {', '.join(AGGREGATIONS)} to aggregate them{hint}.")
+                f"{rows} Pass target_aggregation= one of {', '.join(AGGREGATIONS)} to aggregate "
+                f"them{hint}.", rows)
         key = [pd.Series(codes, name="_c"), pd.Series(index, name="_i")]
         groups = frame.reset_index(drop=True).groupby(key, sort=True)
         # min_count=1: a period whose rows are all missing stays missing instead of summing to 0.

@@ -29,9 +29,8 @@ def dataset_like(schema: DatasetSchema, data: pd.DataFrame | TimeSeriesDataset |
                                  static_features=s.static_features, freq=s.grid.freq,
                                  date_format=s.date_format)
     except DuplicateTimestampsError as exc:  # its advice (target_aggregation=) is for a fit
-        what = str(exc).split(" Pass target_aggregation=")[0]
         raise DuplicateTimestampsError(
-            f"{name}: {what} The model's frequency is '{s.grid.freq}': give one row per period "
+            f"{name}: {exc.rows} The model's frequency is '{s.grid.freq}': give one row per period "
             f"of each series (aggregate the data to it first).") from None
 
 
