@@ -251,7 +251,7 @@ class AutoML:
         store = RunStore(output_dir, create=False)
         row = store.experiment(experiment)
         exp = int(row["id"])
-        automl = cls(settings_from_json(row["settings"]))
+        automl = cls(settings_from_json(row["settings"], f"experiment {exp} of {store.folder}"))
         if row["status"] == "completed" and (store.artifacts(exp) / "model.pkl").is_file():
             reporter = reporter or default_reporter(automl.settings.verbosity)
             try:
@@ -278,7 +278,8 @@ class AutoML:
         without searching again: for reports and analysis of a finished ``fit``."""
         store = RunStore(output_dir, create=False)
         row = store.experiment(experiment)
-        return cls(settings_from_json(row["settings"]))._stored_run(store, row)
+        where = f"experiment {row['id']} of {store.folder}"
+        return cls(settings_from_json(row["settings"], where))._stored_run(store, row)
 
     @staticmethod
     def cancel(output_dir: str | Path, experiment: int | None = None, trial: int | None = None
@@ -336,7 +337,8 @@ class AutoML:
             if store is not None and not isinstance(exc, Exception):
                 store.set_status(exp, "interrupted", time.monotonic() - started)
                 exc.add_note(f"experiment {exp} keeps its finished trials; resume it with "
-                             f"`tsauto resume {store.folder}` (Python: AutoML.resume)")
+                             f"`tsauto resume {store.folder} --experiment {exp}` (Python: "
+                             f"AutoML.resume)")
             raise
         finally:
             reporter.close()

@@ -338,12 +338,14 @@ def _write_outputs(run, out_dir: Path, as_json: bool = False) -> None:
 
 @app.command()
 def resume(folder: Annotated[Path, typer.Argument(help="The --out folder of an interrupted fit.")],
+           experiment: Annotated[Optional[int], typer.Option(
+               help="Experiment id (default: latest).")] = None,
            as_json: JsonOpt = False) -> None:
     """Continue an interrupted experiment: recorded trials are replayed, not redone; a completed
     experiment gives back its stored model."""
     from tsauto.automl import AutoML
 
-    _write_outputs(AutoML.resume(folder, reporter=RichReporter(err)), folder, as_json)
+    _write_outputs(AutoML.resume(folder, experiment, reporter=RichReporter(err)), folder, as_json)
 
 
 @app.command()

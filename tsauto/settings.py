@@ -431,6 +431,11 @@ def settings_to_json(settings: _SearchSettings) -> str:
     return json.dumps({"task": settings.task, **settings.model_dump(mode="json")})
 
 
-def settings_from_json(text: str) -> _SearchSettings:
+def settings_from_json(text: str, where: str = "the stored settings") -> _SearchSettings:
+    """Settings written by ``settings_to_json``; a SettingsError naming ``where`` when they no
+    longer validate (e.g. a learner registered by code this process has not imported)."""
     data = json.loads(text)
-    return SETTINGS[data.pop("task", "forecasting")].model_validate(data)
+    try:
+        return SETTINGS[data.pop("task", "forecasting")](**data)
+    except SettingsError as exc:
+        raise SettingsError(f"{where}: {exc}") from None

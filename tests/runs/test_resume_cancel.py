@@ -474,13 +474,22 @@ def test_a_signal_stops_tsauto_fit_with_one_line_and_the_experiment_resumes(sign
         proc.kill()
     assert proc.returncode == 128 + signum  # as the shell reports a command stopped by it
     assert stderr.strip() == (f"interrupted ({signum.name}): experiment 1 keeps its finished "
-                              f"trials; resume it with `tsauto resume {out}` (Python: "
-                              f"AutoML.resume).")
+                              f"trials; resume it with `tsauto resume {out} --experiment 1` "
+                              f"(Python: AutoML.resume).")
     assert RunStore(out).experiment()["status"] == "interrupted"
     result = cli("cancel", out)
     assert result.returncode == 2 and "experiment 1 is not running (interrupted)" in result.stderr
     kept = completed_rows(out).set_index("trial_id")["finished"]
-    assert AutoML.resume(out).best_model is not None
+    # without the test learner registered, its stored settings no longer validate: one line
+    unknown = cli("resume", out, "--experiment", "1")
+    assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
+    assert f"experiment 1 of {out}: allowed_models" in " ".join(unknown.stderr.split())
+    assert "unknown learner 'test_slow_mean'" in unknown.stderr
+    resumed = subprocess.run(  # the command the line gives
+        [sys.executable, "-c", FIT_CLI, "resume", str(out), "--experiment", "1"],
+        env={**os.environ, "PYTHONPATH": os.getcwd()}, capture_output=True, text=True,
+        timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
     assert RunStore(out).experiment()["status"] == "completed"
     pd.testing.assert_series_equal(completed_rows(out).set_index("trial_id")["finished"]
                                    .loc[kept.index], kept)

@@ -177,7 +177,7 @@ class ManyModels:
             raise DataError(f"'{folder}' holds no many-models fit (no {MANIFEST}); fit one with "
                             f"AutoML.fit_many or `tsauto fit --partition-by`.")
         manifest = json.loads((folder / MANIFEST).read_text())
-        settings = settings_from_json(manifest["settings"])
+        settings = settings_from_json(manifest["settings"], f"the many-models fit in '{folder}'")
         if (folder / INDEX).is_file():
             index = pd.read_parquet(folder / INDEX)
         else:  # killed before the end: what the partitions recorded
