@@ -32,6 +32,8 @@ def test_keys_sorted_and_grouped(panel):
     ("MS", "MS"), ("ME", "ME"), ("D", "D"), ("h", "h"), ("30min", "30min"), ("W-SUN", "W-SUN"),
     ("W-WED", "W-WED"), ("QS-JAN", "QS-JAN"), ("QE-DEC", "QE-DEC"), ("YS-JAN", "YS-JAN"),
     ("YE-DEC", "YE-DEC"), ("B", "B"), ("QS-FEB", "QS-FEB"),
+    # every 2, 4 or 6 months: steps of 59..62 days are two months, not a fixed '61D'
+    ("2MS", "2MS"), ("4MS", "4MS"), ("6ME", "6ME"),
 ])
 def test_frequency_inference(freq, expected):
     start = "2021-01-04" if freq == "B" else "2020-02-01" if freq == "QS-FEB" else "2020-01-01"
@@ -45,6 +47,21 @@ def test_frequency_inference(freq, expected):
     expected_times = pd.date_range(last, periods=4, freq=ds.grid.offset)[1:]
     got = future[future[SERIES_ID] == "s0"]["date"]
     assert list(got) == list(expected_times)
+    # the same grid when the frequency is given
+    assert build(frame, freq=freq).grid == ds.grid
+
+
+@pytest.mark.parametrize("freq,season", [("2MS", 6), ("4MS", 3), ("6MS", 2), ("2QS", 2)])
+def test_grids_of_several_months_through_any_month(freq, season):
+    """A grid of every k months is anchored on the data's months (February, April... for a
+    two-month grid starting in February), not on January, and its season is 12 / k periods."""
+    frame = make_panel(n_series=2, length=30, freq=freq, start="2015-02-01")
+    ds = build(frame, freq=freq)
+    assert ds.fixes == [] and ds.grid.season_length == season
+    assert build(frame).grid == ds.grid
+    off = frame.assign(date=frame["date"] + pd.DateOffset(months=1))  # a month off the grid
+    moved = build(pd.concat([frame, off.iloc[:1]]), freq=freq, target_aggregation="sum")
+    assert [f.check for f in moved.fixes] == ["frequency", "duplicates"]
 
 
 def test_gaps_are_filled_and_marked(panel):

@@ -88,6 +88,17 @@ def test_pivoted_learners_match_forecast(monthly, tmp_path, name, params, rtol):
     assert (not onnx.load(str(tmp_path / "model.onnx")).functions) == folded
 
 
+def test_a_grid_of_two_months_keeps_its_calendar(tmp_path):
+    """Every other month from February: the month feature (February, April...) is read from
+    the origin's months as on one-month grids."""
+    ds = TimeSeriesDataset(make_panel(n_series=3, length=40, freq="2MS", start="2012-02-01"),
+                           **ROLES)
+    model = fitted(ds, "lightgbm", n_estimators=40)
+    assert "cal_month" in model.learner.featurizer_.feature_names_
+    sidecar = check_parity(model, ds, tmp_path, 1e-9)
+    assert sidecar["grid"]["step"] == 2
+
+
 @pytest.mark.parametrize("normaliser", ["scale", "spread"])
 def test_calibrated_quantiles_match_forecast(monthly, tmp_path, normaliser):
     """The model's conformal calibration inside the graph, for quantiles other than the

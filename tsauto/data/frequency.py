@@ -6,7 +6,8 @@ values sit exactly on the grid (``on_grid``) and maps period numbers back to tim
 (``times``).  Three kinds cover the frequencies forecasting meets:
 
 - ``fixed``: a constant step (seconds to days, and weeks anchored on a weekday);
-- ``month``: calendar months, quarters and years, anchored at the period start or end;
+- ``month``: calendar months, every 2, 4 or 6 months, quarters and years, anchored at the
+  period start or end;
 - ``business``: Monday-to-Friday days.
 """
 
@@ -34,8 +35,12 @@ _ALIASES = {"M": "ME", "Q": "QE", "Y": "YE", "A": "YE", "AS": "YS", "H": "h", "T
             "BM": "BME", "W": "W-SUN"}
 
 SUPPORTED = ("fixed steps (e.g. 'D', '2D', 'h', '30min', 's'), weekly ('W-MON' .. 'W-SUN'), "
-             "'B' (business days), month start/end ('MS', 'ME'), quarter start/end ('QS', 'QE', "
-             "'QS-FEB', ...), year start/end ('YS', 'YE')")
+             "'B' (business days), month start/end ('MS', 'ME'), every 2, 4 or 6 months ('2MS', "
+             "'6ME', ...), quarter start/end ('QS', 'QE', 'QS-FEB', ...), year start/end ('YS', "
+             "'YE')")
+# Grids of whole months other than quarters and years: these divide the year, so a season is
+# 12 / step periods and every on-grid month has the same remainder mod step.
+_MONTH_STEPS = (1, 2, 3, 4, 6, 12)
 
 
 @dataclass(frozen=True)
@@ -92,7 +97,7 @@ class TimeGrid:
         if self.kind == "business":
             return 5
         if self.kind == "month":
-            return {1: 12, 3: 4}.get(self.step, 1)
+            return 12 // self.step if self.step < 12 else 1
         day = _NS_PER_DAY
         if self.step == 7 * day:
             return 52
@@ -130,6 +135,12 @@ def grid_from_freq(freq: str, first_time_ns: int = 0) -> TimeGrid:
         return TimeGrid("B", "business", 1, int(anchor.astype("i8")))
     if n == 1 and isinstance(off, (pdo.MonthBegin, pdo.MonthEnd)):
         return TimeGrid(off.freqstr, "month", 1, 0, isinstance(off, pdo.MonthEnd))
+    months = n * (3 if isinstance(off, (pdo.QuarterBegin, pdo.QuarterEnd)) else 1)
+    if n > 1 and months in _MONTH_STEPS and isinstance(
+            off, (pdo.MonthBegin, pdo.MonthEnd, pdo.QuarterBegin, pdo.QuarterEnd)):
+        end = isinstance(off, (pdo.MonthEnd, pdo.QuarterEnd))
+        first = int(np.datetime64(first_time_ns, "ns").astype("datetime64[M]").astype("i8"))
+        return _months_grid(months, first, end)
     if n == 1 and isinstance(off, (pdo.QuarterBegin, pdo.QuarterEnd, pdo.YearBegin, pdo.YearEnd)):
         step = 3 if isinstance(off, (pdo.QuarterBegin, pdo.QuarterEnd)) else 12
         month = int(getattr(off, "startingMonth", None) or getattr(off, "month", 1)) - 1
@@ -140,13 +151,32 @@ def grid_from_freq(freq: str, first_time_ns: int = 0) -> TimeGrid:
     raise SettingsError(f"freq={freq!r} is not supported; valid: {SUPPORTED}.")
 
 
+def _months_grid(months: int, month: int, end: bool) -> TimeGrid:
+    """The grid of every ``months`` months (2, 4 or 6: pandas has no anchored names for them)
+    through the month numbered ``month`` (months since 1970-01, or of the year), labelled by
+    the period's first day or, with ``end``, its last (that month then ends a period)."""
+    anchor = (month - (months - 1)) % months if end else month % months
+    return TimeGrid(f"{months}M{'E' if end else 'S'}", "month", months, anchor, bool(end))
+
+
+def _month_span(k: int) -> tuple[int, int]:
+    """The fewest and most days that k consecutive calendar months span."""
+    starts = np.arange("2000-01", "2004-01", dtype="datetime64[M]")
+    days = ((starts + k).astype("datetime64[D]") - starts.astype("datetime64[D]")).astype("i8")
+    return int(days.min()), int(days.max())
+
+
+_MONTH_CLASSES = {k: ({1: "month", 3: "quarter", 12: "year"}.get(k, f"{k} months"),
+                      *_month_span(k)) for k in _MONTH_STEPS}
+
+
 def _category(delta_ns: np.ndarray) -> np.ndarray:
-    """Coarse frequency class of step lengths, so that 28..31-day steps all read 'month'."""
+    """Coarse frequency class of step lengths, so that 28..31-day steps all read 'month',
+    59..62-day steps '2 months', and so on."""
     days = delta_ns / _NS_PER_DAY
     out = np.full(delta_ns.shape, "", dtype=object)
-    out[(days >= 28) & (days <= 31)] = "month"
-    out[(days >= 89) & (days <= 92)] = "quarter"
-    out[(days >= 365) & (days <= 366)] = "year"
+    for name, low, high in _MONTH_CLASSES.values():
+        out[(days >= low) & (days <= high)] = name
     rest = out == ""
     out[rest] = [str(pd.Timedelta(int(d))) for d in delta_ns[rest]]
     return out
@@ -191,14 +221,16 @@ def infer_grid(times_ns: np.ndarray, codes: np.ndarray, labels: np.ndarray) -> T
     step = int(modal["d"].to_numpy()[cats == main][0])
     ts = t.view("datetime64[ns]")
     first = int(t.min())
-    if main in ("month", "quarter", "year"):
+    step_m = {name: k for k, (name, _, _) in _MONTH_CLASSES.items()}.get(main)
+    if step_m:
         months = ts.astype("datetime64[M]")
         month_end = np.mean(ts.astype("datetime64[D]") + 1 == (months + 1).astype("datetime64[D]"))
         is_end = month_end > 0.5 and np.mean(ts.astype("datetime64[D]") == months) < 0.5
         if main == "month":
             return grid_from_freq("ME" if is_end else "MS", first)
-        step_m = 3 if main == "quarter" else 12
         month_no = months.view("i8") % 12
+        if step_m not in (3, 12):  # through the most common month (a stray date cannot move it)
+            return _months_grid(step_m, int(pd.Series(month_no).mode().iloc[0]), is_end)
         common = int(pd.Series(month_no % step_m).mode().iloc[0])
         if is_end:
             # e.g. QE-DEC: the quarter's last month is the anchor month name.

@@ -44,7 +44,7 @@ def features_for_grid(grid) -> list[str]:
             return ["month", "quarter", "year"]
         if grid.step == 3:
             return ["quarter", "year"]
-        return ["year"]
+        return ["month", "year"] if grid.step < 12 else ["year"]
     if grid.kind == "business":
         return ["day_of_week", "day_of_month", "week_of_year", "month", "year", "month_start",
                 "month_end", "quarter_start", "quarter_end"]

@@ -84,12 +84,12 @@ _DAY_NS = 86_400 * 10**9
 
 
 def seasonal_periods(grid: TimeGrid) -> list[float]:
-    """The grid's seasonal periods in steps, main one first: monthly [12], quarterly [4], daily
-    [7, 365.25], hourly [24, 168], weekly [52.18]; yearly data has none."""
+    """The grid's seasonal periods in steps, main one first: monthly [12], every 2 months [6],
+    quarterly [4], daily [7, 365.25], hourly [24, 168], weekly [52.18]; yearly data has none."""
     if grid.kind == "business":
         return [5.0, 260.9]
     if grid.kind == "month":
-        return {1: [12.0], 3: [4.0]}.get(grid.step, [])
+        return [12.0 / grid.step] if grid.step < 12 else []
     step = grid.step
     if step == 7 * _DAY_NS:
         return [365.25 / 7]
