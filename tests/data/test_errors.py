@@ -50,6 +50,19 @@ def test_column_with_two_roles(panel):
         build(panel, known_covariates=["sales"])
 
 
+@pytest.mark.parametrize("role,name", [("known_covariates", "step"),
+                                       ("past_covariates", "forecast"),
+                                       ("static_features", "_filled"), ("grain_columns", "step")])
+def test_names_of_the_columns_tsauto_adds_are_reserved(panel, role, name):
+    """A user's column named like one tsauto adds to its frames would be lost or overwritten."""
+    data = panel.assign(**{name: panel["store"] if role in ("static_features", "grain_columns")
+                           else 1.0})
+    roles = {"grain_columns": ["store", name]} if role == "grain_columns" else {role: [name]}
+    with pytest.raises(SettingsError, match=f"{role}: column name '{name}' is reserved for .*; "
+                                            f"rename the column"):
+        build(data, **roles)
+
+
 def test_unparseable_times(panel):
     bad = panel.astype({"date": str})
     bad.loc[7, "date"] = "not a date"

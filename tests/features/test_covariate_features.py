@@ -112,3 +112,15 @@ def test_featurization_off_keeps_lags_and_covariates_only(cov_ds):
 def test_bad_config_names_the_culprit(cov_ds, config, match):
     with pytest.raises(SettingsError, match=match):
         Featurizer(config).fit(cov_ds)
+
+
+def test_a_covariate_named_like_a_made_feature_is_an_error_naming_it():
+    """A covariate 'lag1' beside the target's lag1: two columns of one name."""
+    from tests.features.conftest import make_covariate_panel
+
+    ds = tsauto.TimeSeriesDataset(make_covariate_panel().rename(columns={"price": "lag1"}),
+                                  time_column="date", target_column="sales",
+                                  grain_columns="store", known_covariates=["lag1"])
+    with pytest.raises(SettingsError, match="covariate feature\\(s\\) 'lag1' have the name of a "
+                                            "feature the featurization makes"):
+        Featurizer(target_lags=[1, 2]).fit(ds, "recursive", 3)

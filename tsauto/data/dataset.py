@@ -20,7 +20,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from tsauto.data.forecast_columns import STEP
+from tsauto.data.forecast_columns import POINT, STEP
 from tsauto.data.frequency import TimeGrid, grid_from_freq, infer_grid
 from tsauto.data.grouped import GroupedArray, offsets, position_in_series, series_codes
 from tsauto.data.io import read_table  # noqa: F401 - re-exported: the one table reader
@@ -37,6 +37,8 @@ from tsauto.errors import (
 
 SERIES_ID = "series_id"
 FILLED = "_filled"
+RESERVED = {FILLED: "the mark of filled periods", STEP: "the forecast's horizon step",
+            POINT: "the point forecast"}
 AGGREGATIONS = ("sum", "mean", "min", "max")
 SINGLE_SERIES = "all"
 # Values beyond this magnitude are an error: their squares and sums overflow float64.
@@ -172,6 +174,10 @@ class TimeSeriesDataset:
         if SERIES_ID in data.columns and self.grain_columns != [SERIES_ID] and SERIES_ID in seen:
             raise SettingsError(f"column name '{SERIES_ID}' is reserved for the series id; rename "
                                 f"it or use it as the only grain column.")
+        # the columns tsauto adds to its frames: a user's column of that name would be lost
+        for name in sorted(RESERVED.keys() & seen.keys()):
+            raise SettingsError(f"{seen[name]}: column name '{name}' is reserved for "
+                                f"{RESERVED[name]}; rename the column.")
 
     def _numeric_target(self, target: pd.Series) -> pd.Series:
         name = self.target_column

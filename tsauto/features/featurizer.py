@@ -142,6 +142,13 @@ class Featurizer:
         names = [n for p in parts for n in p.feature_names_out]
         if strategy == "direct":
             names.append(STEP)
+        made = [n for p in parts if p is not cov for n in p.feature_names_out]
+        clash = sorted(set(cov.feature_names_out) & set(made))
+        if clash:  # two columns of one name: the model would fail or read the wrong one
+            raise SettingsError(
+                f"covariate feature(s) {preview(clash)} have the name of a feature the "
+                f"featurization makes (target lags 'lag<k>', windows 'roll<k>_<stat>', calendar "
+                f"'cal_<part>', holidays...); rename the column(s).")
         self.feature_names_ = names
         self.categorical_ = [n for p in parts for n in p.categorical_features]
         self.lookback_ = self._lookback(horizon)
