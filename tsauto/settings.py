@@ -240,10 +240,11 @@ class _SearchSettings(_Settings):
 
     @classmethod
     def costly_learners(cls) -> list[str]:
-        """Learners whose declared cost is not 'low' (the 'fast' preset leaves them out)."""
+        """Learners whose declared cost is above 'low' (the 'fast' preset leaves them out)."""
         from tsauto.learners import registry
 
-        return [n for n in cls.learner_names() if registry.get(n).capabilities.cost != "low"]
+        return [n for n in cls.learner_names()
+                if registry.get(n).capabilities.cost not in ("trivial", "low")]
 
 
 class ForecastSettings(_SearchSettings):

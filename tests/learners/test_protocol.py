@@ -37,7 +37,7 @@ def test_learner_declares_itself(name):
     assert caps.quantiles and not caps.needs_gpu
     # what tsauto.export writes (tests/export prove each one's scorer equals its forecast)
     assert caps.onnx == (name in ONNX_EXPORTABLE)
-    assert caps.cost in ("low", "medium", "high") and caps.min_history >= 1
+    assert caps.cost in ("trivial", "low", "medium", "high") and caps.min_history >= 1
     params = inspect.signature(cls.__init__).parameters
     assert "quantiles" in params
     for key, space in cls.search_space().items():

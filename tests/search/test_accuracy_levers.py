@@ -1,6 +1,7 @@
 """How the search spends its budget (issue 13): learners that fit the data, the statistical
 combination as a scored candidate, equal-weight shrinkage, the per-trial cap, measured cost."""
 
+import dataclasses
 import time
 
 import numpy as np
@@ -18,7 +19,7 @@ from tsauto.search.engine import SearchTask, candidate_learners, trial_cap
 from tsauto.search.ensembles import COMBINATION
 from tsauto.search.trial import TrialResult
 from tsauto.settings import ForecastSettings
-from tsauto.tasks.forecasting import ForecastContext, family_members
+from tsauto.tasks.forecasting import COST_SECONDS, ForecastContext, family_members, search_task
 from tsauto.tasks.forecasting_plan import (
     SearchPlan,
     plan_search,
@@ -58,12 +59,28 @@ def test_seasonal_learners_are_skipped_where_no_season_can_be_estimated():
     assert unsuited["seasonal_window_average"].startswith("no season to model")
     short = make_panel(n_series=3, length=20)  # monthly, season 12: not two cycles
     assert "two seasons" in unsuited_learners(dataset(short), registry)["mstl"]
+    assert "seasonal_naive" not in unsuited_learners(dataset(short), registry)
+
+
+def test_naive_is_the_first_baseline_where_no_series_holds_a_season():
+    """Weekly series of 30 points (season 52): seasonal naive would forecast every series by
+    its fallback and fail, so naive leads the baselines, and the cheap family is never priced
+    out of a large panel's search."""
+    weekly = dataset(make_panel(n_series=3, length=30, freq="W-SUN"))
+    reason = unsuited_learners(weekly, registry)["seasonal_naive"]
+    assert reason == ("no series holds a season plus one period (52 + 1; the longest has 30): "
+                      "naive is the first baseline instead")
+    assert search_task(weekly).baselines[0] == "naive"
+    assert search_task(dataset(make_panel(n_series=3, length=60))).baselines[0] == \
+        "seasonal_naive"
+    task = dataclasses.replace(search_task(weekly), size=15_000)  # series: searched at 600 s
+    chosen, _ = candidate_learners(ForecastSettings(**ROLES, horizon=6), task, 3, 600)
+    assert {"naive", "historic_average", "window_average"} <= set(chosen)
 
 
 def test_the_skipped_list_records_the_reason_and_allowed_models_overrides_it():
     ds = dataset(make_panel(n_series=4, length=60))
-    task = SearchTask(registry, (), None, None, ds.n_series, {"low": 0.0, "medium": 0.0,
-                                                             "high": 0.0},
+    task = SearchTask(registry, (), None, None, ds.n_series, dict.fromkeys(COST_SECONDS, 0.0),
                       unsuited_learners(ds, registry))
     chosen, skipped = candidate_learners(ForecastSettings(**ROLES, horizon=6), task, 2, 600)
     assert "imapa" not in chosen and skipped["imapa"].startswith("not intermittent data")
@@ -74,7 +91,7 @@ def test_the_skipped_list_records_the_reason_and_allowed_models_overrides_it():
 
 def test_measured_cost_replaces_the_declared_one_in_the_skipped_reason():
     ds = dataset(make_panel(n_series=4, length=60))
-    declared = {"low": 0.0, "medium": 0.0, "high": 0.0}
+    declared = dict.fromkeys(COST_SECONDS, 0.0)
     task = SearchTask(registry, (), None, None, 100, declared, {}, {"auto_ets": 1.0})
     chosen, skipped = candidate_learners(ForecastSettings(**ROLES, horizon=6), task, 3, 100)
     assert skipped["auto_ets"] == "measured ~300s per trial, over half the time budget (100s)"
@@ -273,7 +290,7 @@ def test_the_costliest_family_members_make_room_for_a_learner_spent_once():
 
 
 def test_a_planned_learner_is_not_priced_out_again():
-    declared = {"low": 0.0, "medium": 0.0, "high": 0.0}
+    declared = dict.fromkeys(COST_SECONDS, 0.0)
     task = SearchTask(registry, (), None, None, 100, declared, {}, {"auto_arima": 5.0},
                       {"auto_arima": {"approximation": True}})
     s = ForecastSettings(**ROLES, horizon=6, allowed_models=None)

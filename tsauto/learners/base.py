@@ -45,7 +45,7 @@ class Capabilities:
     onnx: bool = False
     needs_gpu: bool = False
     min_history: int = 2            # fewest points a series needs to be fitted as itself
-    cost: str = "low"               # low | medium | high: the search spends budget by it
+    cost: str = "low"               # trivial | low | medium | high: the search spends budget by it
     # What the data must show for the learner to be worth a trial (tsauto.tasks.forecasting_plan)
     intermittent: bool = False      # made for intermittent demand (many zero values)
     seasonal: bool = False          # needs a season (length > 1) and two of its cycles

@@ -454,7 +454,7 @@ class SeasonalNaive(StatsForecaster):
 
     name = "seasonal_naive"
     context_fields = SEASONAL_CONTEXT
-    capabilities = Capabilities(min_history=1, cost="low", onnx=True)
+    capabilities = Capabilities(min_history=1, cost="trivial", onnx=True)
 
     def __init__(self, quantiles=(), season_length: int | None = None, n_jobs: int = -1) -> None:
         super().__init__(quantiles, season_length=season_length, n_jobs=n_jobs)
@@ -474,7 +474,7 @@ class Naive(StatsForecaster):
     """The last value."""
 
     name = "naive"
-    capabilities = Capabilities(min_history=1, cost="low", onnx=True)
+    capabilities = Capabilities(min_history=1, cost="trivial", onnx=True)
 
     def __init__(self, quantiles=(), n_jobs: int = -1) -> None:
         super().__init__(quantiles, n_jobs=n_jobs)
@@ -490,7 +490,7 @@ class HistoricAverage(StatsForecaster):
     """The mean of the whole history."""
 
     name = "historic_average"
-    capabilities = Capabilities(min_history=1, cost="low")
+    capabilities = Capabilities(min_history=1, cost="trivial")
 
     def __init__(self, quantiles=(), n_jobs: int = -1) -> None:
         super().__init__(quantiles, n_jobs=n_jobs)
@@ -506,7 +506,7 @@ class WindowAverage(StatsForecaster):
     """The mean of the last ``window_size`` values; conformal quantiles."""
 
     name = "window_average"
-    capabilities = Capabilities(min_history=1, cost="low", onnx=True)
+    capabilities = Capabilities(min_history=1, cost="trivial", onnx=True)
     native_intervals = False
 
     def __init__(self, quantiles=(), window_size: int = 4, conformal_windows: int = 5,
@@ -535,7 +535,7 @@ class SeasonalWindowAverage(StatsForecaster):
 
     name = "seasonal_window_average"
     context_fields = SEASONAL_CONTEXT
-    capabilities = Capabilities(min_history=2, cost="low", seasonal=True, onnx=True)
+    capabilities = Capabilities(min_history=2, cost="trivial", seasonal=True, onnx=True)
     native_intervals = False
 
     def __init__(self, quantiles=(), season_length: int | None = None, window_size: int = 2,

@@ -68,9 +68,10 @@ from tsauto.tasks.forecasting_plan import (GLOBAL, SearchPlan, in_worker, plan_s
 # statistical four also give the ensembles the classic combination to start from.
 BASELINES = ("seasonal_naive", "auto_theta", "auto_ets", "auto_ces", "lightgbm", "auto_arima")
 # CPU-seconds per series per fold by declared cost (measured here on monthly series of ~120
-# points: AutoTheta 0.025, AutoETS 0.15, AutoARIMA 1.6), to keep costly learners out of short
-# budgets.
-COST_SECONDS = {"low": 0.02, "medium": 0.15, "high": 1.5}
+# points: AutoTheta 0.025, AutoETS 0.15, AutoARIMA 1.6; the naive family ~0.002, docs/learners.md),
+# to keep costly learners out of short budgets.  "trivial" keeps seasonal naive, the first
+# baseline, in the search of a large panel (at "low", 1,000 series at 16 s skipped it).
+COST_SECONDS = {"trivial": 0.002, "low": 0.02, "medium": 0.15, "high": 1.5}
 # The calibration windows (``calibrate``): the winner is refitted at origins before the
 # search's windows in what is left of the time budget after the refit, but at least this share
 # of it, which the search keeps back for them (so that a search that used its whole budget
@@ -121,6 +122,9 @@ def search_task(dataset: TimeSeriesDataset, measured: dict | None = None,
     after seasonal naive, ``left_out``: learners the plan skips, with why
     (``forecasting_plan.plan_search``); ``workers``: trials at once."""
     planned = dict(planned or {})
+    unsuited = {**unsuited_learners(dataset, registry), **(left_out or {})}
+    first_baselines = (BASELINES if "seasonal_naive" not in unsuited
+                       else ("naive", *BASELINES[1:]))
     # The plan counted on a planned learner's time: with several workers it starts at once
     # (after seasonal naive, instant) and the core runs beside it; with one, right after
     # AutoTheta and LightGBM (cheap on the one window), before the costlier members: the plan's
@@ -128,17 +132,16 @@ def search_task(dataset: TimeSeriesDataset, measured: dict | None = None,
     # run after AutoCES, was stopped by the budget after 39 s.  LightGBM goes before it because
     # a planned fit can still overrun its estimate (the demo at load 4: AutoARIMA ran the 88 s
     # left after AutoTheta and was stopped, and AutoTheta with seasonal naive shipped, 0.672).
-    ahead = BASELINES[:1] if workers > 1 else (*BASELINES[:2], GLOBAL)
-    baselines = (tuple(sorted(BASELINES, key=lambda n: (n not in ahead, n not in planned)))
-                 if planned else BASELINES)
+    ahead = first_baselines[:1] if workers > 1 else (*first_baselines[:2], GLOBAL)
+    baselines = (tuple(sorted(first_baselines, key=lambda n: (n not in ahead, n not in planned)))
+                 if planned else first_baselines)
     if first:  # the global plan: its learners before the rest, in its order
         baselines = tuple(sorted(baselines, key=lambda n: (
-            n != BASELINES[0], first.index(n) if n in first else len(first))))
+            n != first_baselines[0], first.index(n) if n in first else len(first))))
     return SearchTask(registry, baselines, run_trial,
                       partial(ensembles, target=dataset.target_column,
                               time_column=dataset.time_column),
-                      dataset.n_series, COST_SECONDS,
-                      {**unsuited_learners(dataset, registry), **(left_out or {})},
+                      dataset.n_series, COST_SECONDS, unsuited,
                       dict(measured or {}), planned, after_refit_share=CALIBRATION_SHARE,
                       reference=COMBINATION)
 

@@ -82,6 +82,11 @@ def unsuited_learners(dataset: TimeSeriesDataset, registry) -> dict[str, str]:
         elif caps.seasonal and cycles < 2:
             out[name] = (f"no series holds two seasons of {season} periods (the longest has "
                          f"{int(dataset.lengths.max(initial=0))})")
+    longest = int(dataset.lengths.max(initial=0))
+    if season > 1 and longest < season + 1 and "seasonal_naive" in registry.names():
+        # every series would be forecast by its fallback (naive), and the trial fail
+        out["seasonal_naive"] = (f"no series holds a season plus one period ({season} + 1; the "
+                                 f"longest has {longest}): naive is the first baseline instead")
     return out
 
 
