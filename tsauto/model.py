@@ -110,7 +110,7 @@ class ForecastModel(_Artifact):
         asked = asked_quantiles(level, quantiles)
         learner, schema, fallback = self.learner, self.schema, self.fallback
         if data is not None:  # the learner reads every series of the new history itself
-            history = recent_history(self.schema, data)
+            history = recent_history(self.schema, data, max_filled_share=self._filled_share)
             learner, schema, fallback = learner.with_history(history), history.schema(), None
         calibration = self._calibration(calibrated)
         frame = learner.predict(horizon, future=future,
@@ -133,6 +133,11 @@ class ForecastModel(_Artifact):
             for col in reversed(grains):
                 frame.insert(1, col, table[col].reindex(frame[SERIES_ID]).to_numpy())
         return frame
+
+    @property
+    def _filled_share(self) -> float | None:
+        """The fit's ``max_filled_share``: a new history may have its gaps filled as far."""
+        return self.settings.get("max_filled_share")
 
     def _calibration(self, calibrated: bool) -> IntervalCalibration | None:
         """The calibration that replaces the learner's quantiles, if asked and there is one."""
@@ -213,7 +218,8 @@ class ForecastModel(_Artifact):
         too short to train on at a cutoff is forecast there by the fallback
         (``Backtest.fallbacks`` lists them).  Missing target values (gaps, NaN) are filled as
         the guardrails filled them for the fit, so data the model was fitted on backtests."""
-        data = recent_history(self.schema, data, "backtest data", drop_empty=True)
+        data = recent_history(self.schema, data, "backtest data", drop_empty=True,
+                              max_filled_share=self._filled_share)
         cal = self._calibration(calibrated)
         fallback = SeasonalNaive(self.quantiles, season_length=self.schema.grid.season_length)
         result = backtest(self.learner, data, self.horizon if horizon is None else horizon,

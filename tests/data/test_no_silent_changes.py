@@ -159,6 +159,29 @@ def test_filling_more_than_a_small_share_is_an_error(times, kw):
     run_guardrails(ds, horizon=1, max_filled_share=1.0)  # the user can accept real gaps
 
 
+def test_a_new_history_is_filled_as_far_as_the_fit_allowed():
+    """forecast(data=) and backtest fill gaps up to the model's own max_filled_share, and past
+    it say what to check (not freq= or date_format=, which forecast does not take)."""
+    from tsauto.learners import registry
+    from tsauto.model import ForecastModel, history_of
+
+    panel = make_panel(n_series=2, length=48)
+    gappy = panel[np.arange(len(panel)) % 6 != 3]  # one month in six missing: 17%
+    ds = TimeSeriesDataset(gappy, time_column="date", target_column="sales", grain_columns="store")
+    ds, _ = run_guardrails(ds, horizon=3, max_filled_share=0.3)
+    learner = registry.create("naive", quantiles=(0.1, 0.9)).fit(ds)
+    model = ForecastModel(learner, ds.schema(), history_of(ds), 3, (0.1, 0.9),
+                          settings={"max_filled_share": 0.3})
+    assert len(model.forecast(data=gappy)) == 6
+    assert len(model.backtest(gappy, n_windows=1).forecasts) == 6
+    sparse = panel[np.arange(len(panel)) % 2 == 0]  # every other month: 50%
+    with pytest.raises(DataError, match="data: on the model's frequency 'MS' so many periods are "
+                                        "missing; check the dates of these rows, or fill the "
+                                        "gaps yourself \\(the model was fitted with "
+                                        "max_filled_share=0.3\\)"):
+        model.forecast(data=sparse)
+
+
 def test_one_gappy_series_is_an_alert_not_a_quiet_fix():
     panel = make_panel(n_series=6, length=48)
     gappy = panel.drop(index=panel.index[(panel.store == "s0") & (np.arange(len(panel)) % 3 == 1)])

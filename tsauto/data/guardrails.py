@@ -221,12 +221,13 @@ def _fixes(ds: TimeSeriesDataset, check: str, clean: str) -> GuardrailResult:
     return GuardrailResult(check, "passed", clean)
 
 
-def _missing_target(ds: TimeSeriesDataset,
-                    max_filled_share: float) -> tuple[TimeSeriesDataset, GuardrailResult]:
+def _missing_target(ds: TimeSeriesDataset, max_filled_share: float,
+                    advice: str | None = None) -> tuple[TimeSeriesDataset, GuardrailResult]:
     """Fill missing targets inside a series by linear interpolation, carry the last value
     forward at its end, and drop leading missing rows (there is nothing to fill them from).
-    Filling more than ``max_filled_share`` of the rows is an error; series above that share
-    on their own make the result an alert."""
+    Filling more than ``max_filled_share`` of the rows is an error (ending with ``advice``,
+    by default the fit's: the frequency or dates may be misread); series above that share on
+    their own make the result an alert."""
     frame = ds.frame
     y = frame[ds.target_column].to_numpy(dtype="float64")
     missing = np.isnan(y)
@@ -252,7 +253,7 @@ def _missing_target(ds: TimeSeriesDataset,
     filled_rows = inside | tail
     per_series = np.bincount(codes[filled_rows], minlength=ds.n_series)
     share = per_series / np.maximum(ds.lengths, 1)
-    _check_filled_share(ds, int(filled_rows.sum()), len(y), per_series, max_filled_share)
+    _check_filled_share(ds, int(filled_rows.sum()), len(y), per_series, max_filled_share, advice)
     series = sorted(frame.loc[missing, SERIES_ID].unique())
     new = frame.assign(**{ds.target_column: filled})[~leading]
     parts = [f"{int(inside.sum())} interpolated linearly"]
@@ -278,7 +279,7 @@ def _missing_target(ds: TimeSeriesDataset,
 
 
 def _check_filled_share(ds: TimeSeriesDataset, filled: int, rows: int, per_series: np.ndarray,
-                        max_share: float) -> None:
+                        max_share: float, advice: str | None = None) -> None:
     if filled <= max_share * rows:
         return
     worst = int(np.argmax(per_series))
@@ -286,10 +287,10 @@ def _check_filled_share(ds: TimeSeriesDataset, filled: int, rows: int, per_serie
     raise DataError(
         f"filling the gaps would invent {filled} of {rows} target values ({filled / rows:.0%}, "
         f"more than max_filled_share={max_share:g}) on {grid}; most in series "
-        f"'{ds.series_ids[worst]}' ({int(per_series[worst])} of {int(ds.lengths[worst])}). The "
-        f"frequency or the dates are probably misread: pass freq= (e.g. freq='MS'), or "
-        f"date_format= for text dates (e.g. date_format='%d/%m/%Y'). If the gaps are real, fill "
-        f"them yourself or raise max_filled_share.")
+        f"'{ds.series_ids[worst]}' ({int(per_series[worst])} of {int(ds.lengths[worst])}). " +
+        (advice or "The frequency or the dates are probably misread: pass freq= (e.g. "
+                   "freq='MS'), or date_format= for text dates (e.g. date_format='%d/%m/%Y'). "
+                   "If the gaps are real, fill them yourself or raise max_filled_share."))
 
 
 def _short_series(ds, need: int, horizon: int, n_windows: int, step: int, handling: str):

@@ -35,15 +35,21 @@ def dataset_like(schema: DatasetSchema, data: pd.DataFrame | TimeSeriesDataset |
 
 
 def recent_history(schema: DatasetSchema, data: pd.DataFrame | TimeSeriesDataset,
-                   name: str = "data", drop_empty: bool = False) -> TimeSeriesDataset:
+                   name: str = "data", drop_empty: bool = False,
+                   max_filled_share: float | None = None) -> TimeSeriesDataset:
     """The history to forecast from: ``dataset_like``, with missing target values filled the
     way the guardrails fill them for training (interpolated inside a series, carried forward
-    at its end, leading ones dropped).  A series without a target value is a DataError naming
-    it (a forecast would leave it out without a word), or with ``drop_empty`` dropped, as the
-    fit's guardrails drop it."""
+    at its end, leading ones dropped), up to the fit's ``max_filled_share`` of the rows.  A
+    series without a target value is a DataError naming it (a forecast would leave it out
+    without a word), or with ``drop_empty`` dropped, as the fit's guardrails drop it."""
     from tsauto.data.guardrails import MAX_FILLED_SHARE, _missing_target
 
-    ds, result = _missing_target(dataset_like(schema, data, name), MAX_FILLED_SHARE)
+    share = MAX_FILLED_SHARE if max_filled_share is None else max_filled_share
+    ds, result = _missing_target(
+        dataset_like(schema, data, name), share,
+        f"{name}: on the model's frequency '{schema.grid.freq}' so many periods are missing; "
+        f"check the dates of these rows, or fill the gaps yourself (the model was fitted with "
+        f"max_filled_share={share:g}).")
     if len(ds.frame) == 0 or ds.n_series == 0:
         raise DataError(f"{name} has no target value to forecast from.")
     if result.dropped_series and not drop_empty:
