@@ -64,6 +64,14 @@ def test_invalid_quantiles_fail_at_fit(name, accommodation_plain):
         create(name, quantiles=(0.1, 1.5)).fit(train)
 
 
+def test_a_parameter_a_learner_does_not_take_is_an_error_naming_those_it_does():
+    with pytest.raises(SettingsError, match="learner 'seasonal_naive' takes no parameter "
+                                            "'horizon'; its parameters: 'quantiles', "
+                                            "'season_length', 'n_jobs'"):
+        create("seasonal_naive", horizon=4)
+    assert create("lightgbm", horizon=4).horizon == 4
+
+
 def test_capabilities_match_the_families():
     assert get("prophet").capabilities.cost == "high"
     assert get("auto_arima").capabilities.cost == "high"

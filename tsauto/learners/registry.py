@@ -8,8 +8,9 @@ until a learner is used.  (Family modules import their heavy libraries inside ``
 from __future__ import annotations
 
 import importlib
+import inspect
 
-from tsauto.errors import SettingsError, closest_hint
+from tsauto.errors import SettingsError, closest_hint, preview
 from tsauto.learners.base import Forecaster
 
 FAMILIES = (
@@ -61,4 +62,14 @@ def onnx_search_space(name: str) -> dict:
 
 
 def create(name: str, **params) -> Forecaster:
-    return get(name)(**params)
+    """The learner ``name`` with ``params``; a parameter it does not take is a SettingsError
+    naming those it does (learners that pass extra ones to their estimator take any)."""
+    cls = get(name)
+    taken = inspect.signature(cls.__init__).parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in taken.values()):
+        valid = [p for p in taken if p != "self"]
+        unknown = sorted(set(params) - set(valid))
+        if unknown:
+            raise SettingsError(f"learner '{name}' takes no parameter {preview(unknown)}; its "
+                                f"parameters: {preview(valid, 30)}.")
+    return cls(**params)
