@@ -33,7 +33,7 @@ def test_keys_sorted_and_grouped(panel):
     ("W-WED", "W-WED"), ("QS-JAN", "QS-JAN"), ("QE-DEC", "QE-DEC"), ("YS-JAN", "YS-JAN"),
     ("YE-DEC", "YE-DEC"), ("B", "B"), ("QS-FEB", "QS-FEB"),
     # every 2, 4 or 6 months: steps of 59..62 days are two months, not a fixed '61D'
-    ("2MS", "2MS"), ("4MS", "4MS"), ("6ME", "6ME"),
+    ("2MS", "2MS-JAN"), ("4MS", "4MS-JAN"), ("6ME", "6ME-JAN"),
 ])
 def test_frequency_inference(freq, expected):
     start = "2021-01-04" if freq == "B" else "2020-02-01" if freq == "QS-FEB" else "2020-01-01"
@@ -51,17 +51,32 @@ def test_frequency_inference(freq, expected):
     assert build(frame, freq=freq).grid == ds.grid
 
 
-@pytest.mark.parametrize("freq,season", [("2MS", 6), ("4MS", 3), ("6MS", 2), ("2QS", 2)])
-def test_grids_of_several_months_through_any_month(freq, season):
+@pytest.mark.parametrize("freq,name,season", [("2MS", "2MS-FEB", 6), ("4MS", "4MS-FEB", 3),
+                                              ("6MS", "6MS-FEB", 2), ("2QS-FEB", "6MS-FEB", 2)])
+def test_grids_of_several_months_through_any_month(freq, name, season):
     """A grid of every k months is anchored on the data's months (February, April... for a
-    two-month grid starting in February), not on January, and its season is 12 / k periods."""
+    two-month grid starting in February), not on January, its name says which, and its
+    season is 12 / k periods."""
     frame = make_panel(n_series=2, length=30, freq=freq, start="2015-02-01")
-    ds = build(frame, freq=freq)
-    assert ds.fixes == [] and ds.grid.season_length == season
-    assert build(frame).grid == ds.grid
+    ds = build(frame)
+    assert ds.freq == name and ds.fixes == [] and ds.grid.season_length == season
+    assert build(frame, freq=freq).grid == ds.grid
+    # the name alone gives the grid: a later history starting off the grid is read on it
     off = frame.assign(date=frame["date"] + pd.DateOffset(months=1))  # a month off the grid
-    moved = build(pd.concat([frame, off.iloc[:1]]), freq=freq, target_aggregation="sum")
-    assert [f.check for f in moved.fixes] == ["frequency", "duplicates"]
+    later = build(pd.concat([off.iloc[:1], frame.iloc[1:]]), freq=name, target_aggregation="sum")
+    assert later.grid == ds.grid and [f.check for f in later.fixes] == ["frequency"]
+    assert later.frame["date"].iloc[0] == frame["date"].iloc[0]  # moved back to its period
+    # one stray month among the k-month steps does not make the data monthly
+    stray = build(pd.concat([frame, off.iloc[3:4]]), target_aggregation="sum")
+    assert stray.freq == name and [f.check for f in stray.fixes] == ["frequency", "duplicates"]
+
+
+@pytest.mark.parametrize("freq", ["60D", "30D", "182D", "365D"])
+def test_a_fixed_step_of_days_is_not_read_as_months(freq):
+    """Every 60 days drifts through the months: two rows would share one '2MS' period."""
+    frame = make_panel(n_series=2, length=40, freq=freq, start="2015-01-01")
+    ds = build(frame)
+    assert ds.freq == freq and ds.fixes == []
 
 
 def test_gaps_are_filled_and_marked(panel):

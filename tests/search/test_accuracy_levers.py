@@ -68,11 +68,12 @@ def test_naive_is_the_first_baseline_where_no_series_holds_a_season():
     out of a large panel's search."""
     weekly = dataset(make_panel(n_series=3, length=30, freq="W-SUN"))
     reason = unsuited_learners(weekly, registry)["seasonal_naive"]
-    assert reason == ("no series holds a season plus one period (52 + 1; the longest has 30): "
-                      "naive is the first baseline instead")
+    assert reason == ("no series holds a season plus one period (52 + 1) before the validation "
+                      "windows (the longest 30): naive is the first baseline instead")
     assert search_task(weekly).baselines[0] == "naive"
-    assert search_task(dataset(make_panel(n_series=3, length=60))).baselines[0] == \
-        "seasonal_naive"
+    longer = dataset(make_panel(n_series=3, length=60, freq="W-SUN"))  # 52 before the window
+    assert search_task(longer, horizon=8).baselines[0] == "naive"
+    assert search_task(longer, horizon=4).baselines[0] == "seasonal_naive"
     task = dataclasses.replace(search_task(weekly), size=15_000)  # series: searched at 600 s
     chosen, _ = candidate_learners(ForecastSettings(**ROLES, horizon=6), task, 3, 600)
     assert {"naive", "historic_average", "window_average"} <= set(chosen)

@@ -13,6 +13,7 @@ values sit exactly on the grid (``on_grid``) and maps period numbers back to tim
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -36,11 +37,12 @@ _ALIASES = {"M": "ME", "Q": "QE", "Y": "YE", "A": "YE", "AS": "YS", "H": "h", "T
 
 SUPPORTED = ("fixed steps (e.g. 'D', '2D', 'h', '30min', 's'), weekly ('W-MON' .. 'W-SUN'), "
              "'B' (business days), month start/end ('MS', 'ME'), every 2, 4 or 6 months ('2MS', "
-             "'6ME', ...), quarter start/end ('QS', 'QE', 'QS-FEB', ...), year start/end ('YS', "
-             "'YE')")
-# Grids of whole months other than quarters and years: these divide the year, so a season is
-# 12 / step periods and every on-grid month has the same remainder mod step.
+             "'6ME'; '2MS-FEB': starts of February, April...), quarter start/end ('QS', 'QE', "
+             "'QS-FEB', ...), year start/end ('YS', 'YE')")
+# Grids of whole months: these divide the year, so a season is 12 / step periods and every
+# on-grid month has the same remainder mod step.
 _MONTH_STEPS = (1, 2, 3, 4, 6, 12)
+_MONTHS_NAME = re.compile(r"^(\d+)M([SE])-([A-Z]{3})$")  # tsauto's '2MS-FEB'
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,9 @@ class TimeGrid:
 
     @property
     def offset(self) -> pd.DateOffset:
-        return to_offset(self.freq)
+        """The pandas offset of one step ('2MS-FEB' is '2MS': it steps from a grid time)."""
+        return to_offset(self.freq.split("-")[0] if _MONTHS_NAME.match(self.freq)
+                         else self.freq)
 
     @property
     def season_length(self) -> int:
@@ -110,8 +114,13 @@ class TimeGrid:
 
 # -- construction ------------------------------------------------------------------------------
 def grid_from_freq(freq: str, first_time_ns: int = 0) -> TimeGrid:
-    """The grid of a pandas frequency string; ``first_time_ns`` anchors fixed steps."""
+    """The grid of a pandas frequency string, or of tsauto's name of a grid of 2, 4 or 6
+    months ('2MS-FEB': month starts, February, April...); ``first_time_ns`` anchors fixed
+    steps, and grids of several months that name no month."""
     text = str(freq).strip()
+    named = _MONTHS_NAME.match(text.upper())
+    if named and int(named[1]) in _MONTH_STEPS[1:-1]:
+        return _months_grid(int(named[1]), _MONTHS.index(named[3]), named[2] == "E")
     base = text.lstrip("0123456789")
     text = text[: len(text) - len(base)] + _ALIASES.get(base, base)
     try:
@@ -139,8 +148,10 @@ def grid_from_freq(freq: str, first_time_ns: int = 0) -> TimeGrid:
     if n > 1 and months in _MONTH_STEPS and isinstance(
             off, (pdo.MonthBegin, pdo.MonthEnd, pdo.QuarterBegin, pdo.QuarterEnd)):
         end = isinstance(off, (pdo.MonthEnd, pdo.QuarterEnd))
-        first = int(np.datetime64(first_time_ns, "ns").astype("datetime64[M]").astype("i8"))
-        return _months_grid(months, first, end)
+        month = int(getattr(off, "startingMonth", 0) or 0) - 1  # 2QS-FEB names its months
+        if month < 0:  # '2MS' names none: through the first time's month
+            month = int(np.datetime64(first_time_ns, "ns").astype("datetime64[M]").astype("i8"))
+        return _months_grid(months, month, end)
     if n == 1 and isinstance(off, (pdo.QuarterBegin, pdo.QuarterEnd, pdo.YearBegin, pdo.YearEnd)):
         step = 3 if isinstance(off, (pdo.QuarterBegin, pdo.QuarterEnd)) else 12
         month = int(getattr(off, "startingMonth", None) or getattr(off, "month", 1)) - 1
@@ -152,11 +163,15 @@ def grid_from_freq(freq: str, first_time_ns: int = 0) -> TimeGrid:
 
 
 def _months_grid(months: int, month: int, end: bool) -> TimeGrid:
-    """The grid of every ``months`` months (2, 4 or 6: pandas has no anchored names for them)
-    through the month numbered ``month`` (months since 1970-01, or of the year), labelled by
-    the period's first day or, with ``end``, its last (that month then ends a period)."""
+    """The grid of every ``months`` months (2, 4 or 6) through the month numbered ``month``
+    (months since 1970-01, or of the year), labelled by the period's first day or, with
+    ``end``, its last (that month then ends a period).  pandas has no name that fixes its
+    months, so its name is tsauto's: '2MS-FEB' (starts of February, April...), '6ME-JUN'
+    (ends of June and December); the first such month of the year is named."""
     anchor = (month - (months - 1)) % months if end else month % months
-    return TimeGrid(f"{months}M{'E' if end else 'S'}", "month", months, anchor, bool(end))
+    named = (anchor + months - 1) % months if end else anchor
+    return TimeGrid(f"{months}M{'E' if end else 'S'}-{_MONTHS[named]}", "month", months,
+                    anchor, bool(end))
 
 
 def _month_span(k: int) -> tuple[int, int]:
@@ -182,6 +197,29 @@ def _category(delta_ns: np.ndarray) -> np.ndarray:
     return out
 
 
+def _month_grid_votes(counts: pd.DataFrame) -> pd.DataFrame:
+    """``counts`` (series s, class c, steps n, longest d) with each series' steps of whole
+    months as one vote for one grid: the coarsest whose multiples make 90% of them.  Steps of
+    one and two months mixed are monthly data with gaps, not bi-monthly data; two-month steps
+    with one stray month between are bi-monthly."""
+    steps = {name: k for k, (name, _, _) in _MONTH_CLASSES.items()}
+    months = counts["c"].isin(list(steps))
+    if not months.any():
+        return counts
+    table = (counts[months].assign(k=counts.loc[months, "c"].map(steps))
+             .pivot_table(index="s", columns="k", values="n", aggfunc="sum", fill_value=0)
+             .reindex(columns=list(_MONTH_STEPS), fill_value=0))
+    ks = np.array(_MONTH_STEPS)
+    divides = (ks[None, :] % ks[:, None] == 0).astype(float)  # [i, j]: k_j a multiple of k_i
+    support = table.to_numpy() @ divides.T                      # steps on each k's grid
+    total = table.to_numpy().sum(axis=1)
+    fits = support >= 0.9 * total[:, None]
+    chosen = ks[len(ks) - 1 - np.argmax(fits[:, ::-1], axis=1)]  # the coarsest that fits
+    votes = pd.DataFrame({"s": table.index, "c": [_MONTH_CLASSES[k][0] for k in chosen],
+                          "n": total.astype("int64"), "d": chosen * 31 * _NS_PER_DAY})
+    return pd.concat([counts[~months], votes], ignore_index=True)
+
+
 def infer_grid(times_ns: np.ndarray, codes: np.ndarray, labels: np.ndarray) -> TimeGrid:
     """Infer one frequency for all series from their sorted times.
 
@@ -202,9 +240,11 @@ def infer_grid(times_ns: np.ndarray, codes: np.ndarray, labels: np.ndarray) -> T
     # stray date cannot outvote the calendar); a tie goes to the longer step, which invents
     # fewer periods.
     unique, inverse = np.unique(delta, return_inverse=True)
-    counts = (pd.DataFrame({"s": owner, "c": _category(unique)[inverse], "d": delta})
-              .groupby(["s", "c"], sort=False).agg(n=("d", "size"), d=("d", "max"))
-              .reset_index().sort_values(["s", "n", "d"], ascending=[True, False, False]))
+    counts = _month_grid_votes(pd.DataFrame({"s": owner, "c": _category(unique)[inverse],
+                                             "d": delta})
+                               .groupby(["s", "c"], sort=False).agg(n=("d", "size"), d=("d", "max"))
+                               .reset_index())
+    counts = counts.sort_values(["s", "n", "d"], ascending=[True, False, False])
     modal = counts.drop_duplicates("s")
     cats = modal["c"].to_numpy()
     cat_sizes = pd.Series(cats).value_counts()
@@ -222,15 +262,19 @@ def infer_grid(times_ns: np.ndarray, codes: np.ndarray, labels: np.ndarray) -> T
     ts = t.view("datetime64[ns]")
     first = int(t.min())
     step_m = {name: k for k, (name, _, _) in _MONTH_CLASSES.items()}.get(main)
+    months = ts.astype("datetime64[M]")
+    month_end = np.mean(ts.astype("datetime64[D]") + 1 == (months + 1).astype("datetime64[D]"))
+    day_of_month = (ts.astype("datetime64[D]") - months.astype("datetime64[D]")).view("i8")
+    if step_m and np.unique(delta).size == 1 and \
+            max(np.bincount(day_of_month).max() / len(ts), month_end) < 0.5:
+        step_m, step = None, int(delta[0])  # every 60 days: one step drifting through months
     if step_m:
-        months = ts.astype("datetime64[M]")
-        month_end = np.mean(ts.astype("datetime64[D]") + 1 == (months + 1).astype("datetime64[D]"))
         is_end = month_end > 0.5 and np.mean(ts.astype("datetime64[D]") == months) < 0.5
         if main == "month":
             return grid_from_freq("ME" if is_end else "MS", first)
         month_no = months.view("i8") % 12
-        if step_m not in (3, 12):  # through the most common month (a stray date cannot move it)
-            return _months_grid(step_m, int(pd.Series(month_no).mode().iloc[0]), is_end)
+        if step_m not in (3, 12):  # the most common place in the step: stray dates cannot move it
+            return _months_grid(step_m, int(pd.Series(month_no % step_m).mode().iloc[0]), is_end)
         common = int(pd.Series(month_no % step_m).mode().iloc[0])
         if is_end:
             # e.g. QE-DEC: the quarter's last month is the anchor month name.

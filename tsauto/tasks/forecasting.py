@@ -116,13 +116,14 @@ def make_dataset(settings, frame: pd.DataFrame) -> TimeSeriesDataset:
 
 def search_task(dataset: TimeSeriesDataset, measured: dict | None = None,
                 planned: dict | None = None, workers: int = 1, first: tuple[str, ...] = (),
-                left_out: dict[str, str] | None = None) -> SearchTask:
+                left_out: dict[str, str] | None = None, horizon: int = 0) -> SearchTask:
     """``measured``: seconds per series per fold by learner, ``planned``: the costly learners
     spent once, with their trial's parameters, ``first``: the baselines the plan runs right
     after seasonal naive, ``left_out``: learners the plan skips, with why
-    (``forecasting_plan.plan_search``); ``workers``: trials at once."""
+    (``forecasting_plan.plan_search``); ``workers``: trials at once; ``horizon``: the
+    validation windows' (what a series' training part lacks at the last one)."""
     planned = dict(planned or {})
-    unsuited = {**unsuited_learners(dataset, registry), **(left_out or {})}
+    unsuited = {**unsuited_learners(dataset, registry, horizon), **(left_out or {})}
     first_baselines = (BASELINES if "seasonal_naive" not in unsuited
                        else ("naive", *BASELINES[1:]))
     # The plan counted on a planned learner's time: with several workers it starts at once
@@ -176,7 +177,7 @@ def prepare(settings, dataset: TimeSeriesDataset, valid, reporter: Reporter,
     context = replace(context, reuse_forms=tuple(planned))
     filled = windows_filled(dataset.lengths, s.horizon, n_cv, step)
     task = search_task(dataset, plan.measured, planned, concurrent_jobs(s.max_concurrent_trials),
-                       plan.first, plan.skipped)
+                       plan.first, plan.skipped, s.horizon)
 
     def refit_args(members: list[TrialResult]):
         """The learner is refitted on the series it forecasts: not the fallback's."""

@@ -61,9 +61,11 @@ def intermittent_share(dataset: TimeSeriesDataset) -> float:
     return float(np.mean(zeros >= INTERMITTENT_ZEROS * np.maximum(dataset.lengths, 1)))
 
 
-def unsuited_learners(dataset: TimeSeriesDataset, registry) -> dict[str, str]:
+def unsuited_learners(dataset: TimeSeriesDataset, registry, horizon: int = 0) -> dict[str, str]:
     """Learner name -> why it does not fit this data, for the learners of ``registry`` that
-    declare what they need (``Capabilities.intermittent``, ``Capabilities.seasonal``)."""
+    declare what they need (``Capabilities.intermittent``, ``Capabilities.seasonal``), and
+    seasonal naive where no series holds a season plus one period before the last validation
+    window (``horizon`` periods from the end)."""
     out: dict[str, str] = {}
     intermittent = None  # computed once, when some learner asks
     season = dataset.season_length
@@ -82,11 +84,12 @@ def unsuited_learners(dataset: TimeSeriesDataset, registry) -> dict[str, str]:
         elif caps.seasonal and cycles < 2:
             out[name] = (f"no series holds two seasons of {season} periods (the longest has "
                          f"{int(dataset.lengths.max(initial=0))})")
-    longest = int(dataset.lengths.max(initial=0))
+    longest = int(dataset.lengths.max(initial=0)) - horizon
     if season > 1 and longest < season + 1 and "seasonal_naive" in registry.names():
         # every series would be forecast by its fallback (naive), and the trial fail
-        out["seasonal_naive"] = (f"no series holds a season plus one period ({season} + 1; the "
-                                 f"longest has {longest}): naive is the first baseline instead")
+        out["seasonal_naive"] = (f"no series holds a season plus one period ({season} + 1) "
+                                 f"before the validation windows (the longest {longest}): naive "
+                                 f"is the first baseline instead")
     return out
 
 

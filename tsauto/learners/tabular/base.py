@@ -56,7 +56,7 @@ class TabularLearner(Pickled):
 
     name: ClassVar[str] = "tabular"
     tasks: ClassVar[tuple[str, ...]] = TASKS
-    # The forecasters' type: the search reads ``cost`` (trivial | low | medium | high) from both kinds.
+    # The forecasters' type: the search reads ``cost`` (low | medium | high) from both kinds.
     capabilities: ClassVar[Capabilities] = Capabilities(quantiles=False)
 
     def __init__(self, task: str, random_state: int = 0, **params: Any) -> None:
