@@ -69,6 +69,22 @@ class Run:
         self.published: int | None = None
         self._refit_by = None  # set by AutoML: metric -> ForecastModel
         self._refit_each = None  # set by AutoML: () -> [(trial, model or None, error)]
+        self.refit_errors: list[str] = []  # why trials ranked above the model's were not refitted
+
+    @property
+    def refit_note(self) -> str:
+        """Why the model is not the first trial of the leaderboard ('' when it is): its refit on
+        all the data failed or did not fit the time budget, and the next best was refitted."""
+        model, ranked = self.best_model, self.result.ranked()
+        shipped = getattr(model, "trial_id", None)
+        if shipped is None or not ranked or ranked[0].trial_id == shipped:
+            return ""
+        first = ranked[0]
+        learner = next((t.learner for t in ranked if t.trial_id == shipped), "another trial")
+        why = f" ({self.refit_errors[0]})" if self.refit_errors else ""
+        return (f"{first.learner} (trial {first.trial_id}) ranks first but could not be "
+                f"refitted on all the data in the time budget{why}; the model is {learner} "
+                f"(trial {shipped}), the best trial that could")
 
     def best_model_by(self, metric: str) -> ForecastModel | TabularModel | None:
         """The best trial by another metric than the primary one, refitted on all the data."""
@@ -402,6 +418,7 @@ class AutoML:
                   exp)
         run._refit_by = partial(refit_best_by, result, prepared, s)
         run._refit_each = partial(refit_each, result, prepared, s)
+        run.refit_errors = refit_errors
         if model is None:
             self._no_model(run, store, exp, elapsed, refit_errors)
         if store is not None:

@@ -35,6 +35,8 @@ from tsauto.learners.statistical import SeasonalNaive
 class _Artifact(Pickled):
     description = ""
     kind_name = "tsauto model"
+    # The search's trial it was refitted from (None: the fallback, or a file from before)
+    trial_id: int | None = None
 
     def explain(self) -> dict:
         """Feature importances (pivoted and tabular learners, also summed per raw column),

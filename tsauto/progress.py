@@ -136,7 +136,8 @@ def summary_lines(run) -> list[str]:
     result, model = run.result, run.best_model
     lines = [f"{len(result.trials)} trials in {human_duration(run.elapsed)} "
              f"({result.stopped_because}); best: {model.description}"
-             + (f"; {result.ranking_note}" if result.ranking_note else "")]
+             + (f"; {result.ranking_note}" if result.ranking_note else "")
+             + (f"; {run.refit_note}" if getattr(run, "refit_note", "") else "")]
     fallback = getattr(model, "fallback_series", {})
     if fallback:
         from tsauto.data.guardrails import FALLBACK_CHAIN

@@ -124,6 +124,23 @@ def test_a_model_is_delivered_even_when_the_refit_outruns_the_budget():
     assert len(run.best_model.forecast()) == 2 * 6
 
 
+def test_a_model_that_is_not_the_first_trial_says_why(frame):
+    """The model knows the trial it was refitted from; when that is not the leaderboard's
+    first (whose refit failed or ran out of time) the run's summary and report say so."""
+    from tsauto.progress import summary_lines
+
+    run = AutoML(settings(max_trials=3, enable_voting_ensemble=False,
+                          enable_stack_ensemble=False)).fit(frame)
+    ranked = run.result.ranked()
+    assert run.best_model.trial_id == ranked[0].trial_id and run.refit_note == ""
+    run.best_model.trial_id, run.refit_errors = ranked[1].trial_id, ["refit of trial 0: boom"]
+    note = (f"test_window_mean (trial {ranked[0].trial_id}) ranks first but could not be "
+            f"refitted on all the data in the time budget (refit of trial 0: boom); the model "
+            f"is test_window_mean (trial {ranked[1].trial_id}), the best trial that could")
+    assert run.refit_note == note
+    assert note in summary_lines(run)[0]
+
+
 def test_a_budget_no_learner_fits_names_the_learners_and_the_way_out(frame):
     with pytest.raises(SettingsError) as info:
         AutoML(settings(time_budget=0.001, allowed_models=None)).fit(frame)

@@ -41,6 +41,7 @@ def run_report(run, path: str | Path, max_series: int = 12) -> Path:
                    f"{len(run.result.trials)} trials in {run.elapsed:.1f}s, stopped: "
                    f"{run.result.stopped_because}; best: "
                    f"{run.best_model.description if run.best_model else 'none'}. "
+                   + (f"Note: {run.refit_note}. " if run.refit_note else "") +
                    f"Written {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.")
     _data_section(doc, run.dataset.summary(), run.guardrails)
     _featurization_section(doc, run.best_model)

@@ -46,7 +46,7 @@ def refit_best(result: SearchResult, prepared: Refittable, settings, workdir, st
         fitted = fit_members(prepared, settings, workdir, members, started, errors, floor,
                              on_fitted)
         if fitted is not None:
-            return prepared.make_model(trial, fitted), errors
+            return _made(prepared, trial, fitted), errors
         if started is not None and settings.time_budget is not None and \
                 time.monotonic() - started > settings.time_budget:
             break
@@ -57,8 +57,15 @@ def refit_best(result: SearchResult, prepared: Refittable, settings, workdir, st
         fitted = fit_members(prepared, settings, workdir, [single], None, errors,
                              on_fitted=on_fitted)
         if fitted is not None:
-            return prepared.make_model(single, fitted), errors
+            return _made(prepared, single, fitted), errors
     return None, errors
+
+
+def _made(prepared: Refittable, trial, fitted: list):
+    """The model of ``trial``'s fitted members, knowing its trial (``Run.refit_note``)."""
+    model = prepared.make_model(trial, fitted)
+    model.trial_id = trial.trial_id
+    return model
 
 
 def refit_best_by(result: SearchResult, prepared: Refittable, settings, metric: str):
@@ -85,7 +92,7 @@ def refit_each(result: SearchResult, prepared: Refittable, settings) -> list:
             fitted = fit_members(prepared, settings, Path(tmp) / str(trial.trial_id), members,
                                  None, errors)
             out.append((trial, None, "; ".join(errors) or "not refitted") if fitted is None
-                       else (trial, prepared.make_model(trial, fitted), None))
+                       else (trial, _made(prepared, trial, fitted), None))
     return out
 
 
