@@ -99,6 +99,20 @@ def test_a_grid_of_two_months_keeps_its_calendar(tmp_path):
     assert sidecar["grid"]["step"] == 2
 
 
+@pytest.mark.parametrize("freq", ["MS", "QS-JAN", "QE-DEC", "2MS-FEB", "6ME-JUN", "YS-JAN"])
+def test_the_sidecar_grid_places_every_period(freq):
+    """Period k is at first + k * step months since 1970-01, on the grid's own months (its
+    first period is in year 0, which nanosecond times cannot hold)."""
+    from tsauto.data.frequency import grid_from_freq
+    from tsauto.export.calendar import grid_sidecar
+
+    grid = grid_from_freq(freq)
+    side = grid_sidecar(grid)
+    index = np.arange(24_000 // grid.step, 24_000 // grid.step + 12)
+    months = grid.times(index).astype("datetime64[M]").view("i8")
+    np.testing.assert_array_equal(months, side["first"] + index * side["step"])
+
+
 @pytest.mark.parametrize("normaliser", ["scale", "spread"])
 def test_calibrated_quantiles_match_forecast(monthly, tmp_path, normaliser):
     """The model's conformal calibration inside the graph, for quantiles other than the

@@ -32,9 +32,12 @@ def origin_unit(grid) -> str:
 
 def origin_values(grid, index: np.ndarray) -> np.ndarray:
     """The ``origin`` input of periods numbered ``index`` on ``grid``."""
-    times = grid.times(np.asarray(index))
-    if grid.kind == "month":
-        return times.astype("datetime64[M]").view("i8").astype(np.int64)
+    index = np.asarray(index, dtype=np.int64)
+    if grid.kind == "month":  # the month of each period's time, counted without datetimes:
+        # period 0 is in year 0, which nanosecond times cannot hold
+        return index * grid.step + grid.anchor - _EPOCH_MONTH + \
+            (grid.step - 1 if grid.month_end else 0)
+    times = grid.times(index)
     origin_unit(grid)
     return times.astype("datetime64[s]").view("i8").astype(np.int64)
 
