@@ -37,6 +37,9 @@ def origin_of(last: datetime, unit: str) -> int:
     """The ``origin`` input: the period of a series' last value in the sidecar's unit."""
     if unit == "months since 1970-01":
         return (last.year - 1970) * 12 + last.month - 1
+    if unit == "business days since 1970-01-05":  # a weekend day is the Friday before it
+        day = np.datetime64(last.date(), "D")
+        return int(np.busday_count(np.datetime64("1970-01-05"), day + 1)) - 1
     return int(last.replace(tzinfo=timezone.utc).timestamp())  # seconds since 1970-01-01T00:00
 
 
@@ -45,7 +48,7 @@ def on_grid(rows: list[tuple[datetime, float]], grid: dict | None) -> np.ndarray
     sidecar's ``grid`` (a period without a row is NaN), then the gaps filled as tsauto's
     ``forecast(data=...)`` fills them (interpolated inside, the last value carried forward at
     the end)."""
-    if grid is None:  # business days: the rows' order is the grid (weekends are not gaps)
+    if grid is None:  # steps below a second: the rows' order is the grid
         values = np.array([v for _, v in rows])
     else:
         period = np.array([(origin_of(t, grid["unit"]) - grid["first"]) // grid["step"]

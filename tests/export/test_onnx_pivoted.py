@@ -99,6 +99,20 @@ def test_a_grid_of_two_months_keeps_its_calendar(tmp_path):
     assert sidecar["grid"]["step"] == 2
 
 
+def test_business_days_keep_their_calendar(tmp_path):
+    """Business days across weekends and a year end: the graph turns the origin (business days
+    since Monday 1970-01-05) into dates for every daily calendar feature."""
+    ds = TimeSeriesDataset(make_panel(n_series=3, length=60, freq="B", start="2021-10-04"),
+                           **ROLES)
+    model = fitted(ds, "lightgbm", n_estimators=40, featurization={"calendar": [
+        "day_of_week", "day_of_month", "day_of_year", "week_of_year", "month", "year",
+        "month_start", "month_end", "quarter_start", "quarter_end"]})
+    sidecar = check_parity(model, ds, tmp_path, 1e-9)
+    assert sidecar["origin_unit"] == "business days since 1970-01-05"
+    assert sidecar["grid"] == {"unit": "business days since 1970-01-05",
+                               "first": sidecar["grid"]["first"], "step": 1}
+
+
 @pytest.mark.parametrize("freq", ["MS", "QS-JAN", "QE-DEC", "2MS-FEB", "6ME-JUN", "YS-JAN"])
 def test_the_sidecar_grid_places_every_period(freq):
     """Period k is at first + k * step months since 1970-01, on the grid's own months (its

@@ -21,11 +21,14 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "score_onnx.py"
 Q = (0.1, 0.5, 0.9)
 
 
-@pytest.mark.parametrize("names", [("elastic_net", "seasonal_naive"), ("auto_ets",)])
-def test_example_scores_without_tsauto(tmp_path, names):
-    """Months of 28 to 31 days: each row is placed at its month (the sidecar's grid), a row
-    absent and a value missing are filled as forecast(data=) fills them."""
-    panel = make_panel(n_series=3, length=40)
+@pytest.mark.parametrize("names,freq", [(("elastic_net", "seasonal_naive"), "MS"),
+                                        (("auto_ets",), "MS"), (("elastic_net",), "B")])
+def test_example_scores_without_tsauto(tmp_path, names, freq):
+    """Months of 28 to 31 days, or business days across weekends and a year end: each row is
+    placed at its period (the sidecar's grid), a row absent and a value missing are filled as
+    forecast(data=) fills them, and the calendar features come from the origin."""
+    panel = make_panel(n_series=3, length=40, freq=freq,
+                       start="2021-11-22" if freq == "B" else "2020-01-01")
     ds = TimeSeriesDataset(panel, time_column="date", target_column="sales",
                            grain_columns=["store"])
     params = {"elastic_net": {"horizon": 4}, "auto_ets": {"model": "AZZ"}}  # AZZ: exports

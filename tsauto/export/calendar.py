@@ -1,9 +1,10 @@
 """Calendar features of the forecast periods, computed in the graph from the ``origin`` input.
 
 ``origin`` is the period of a series' last value in whole units: months since 1970-01 on month
-grids (monthly, quarterly, yearly), seconds since 1970-01-01T00:00 on fixed-step grids (the
-data's own clock).  Dates come from integer arithmetic (Howard Hinnant's civil-from-days), so
-the scorer has no date table and no range of years.  Business-day grids do not export.
+grids (monthly, quarterly, yearly), business days since Monday 1970-01-05 on business-day
+grids, seconds since 1970-01-01T00:00 on fixed-step grids (the data's own clock).  Dates come
+from integer arithmetic (Howard Hinnant's civil-from-days; a business day b is day
+4 + 7 (b // 5) + b % 5), so the scorer has no date table and no range of years.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from tsauto.export.graph import DOUBLE, Graph
 
 _EPOCH_MONTH = 1970 * 12
 _DAY = 86_400
+_FIRST_MONDAY = np.datetime64("1970-01-05")  # business day 0; day 4 since 1970-01-01
 _MONTH_GRID = {"month", "quarter", "year"}
 _PERIOD = {"minute": 60, "hour": 24, "day_of_week": 7, "day_of_year": 366, "week_of_year": 53,
            "month": 12, "quarter": 4}
@@ -23,10 +25,12 @@ _PERIOD = {"minute": 60, "hour": 24, "day_of_week": 7, "day_of_year": 366, "week
 def origin_unit(grid) -> str:
     if grid.kind == "month":
         return "months since 1970-01"
+    if grid.kind == "business":
+        return "business days since 1970-01-05"
     if grid.kind == "fixed" and grid.step % 10**9 == 0:
         return "seconds since 1970-01-01T00:00"
-    raise ExportError(f"calendar features on the '{grid.freq}' grid cannot be exported (business "
-                      f"days and sub-second steps do not); turn calendar features off "
+    raise ExportError(f"calendar features on the '{grid.freq}' grid cannot be exported (steps "
+                      f"below a second do not); turn calendar features off "
                       f"(featurization={{'calendar': False}}) to export.")
 
 
@@ -38,15 +42,16 @@ def origin_values(grid, index: np.ndarray) -> np.ndarray:
         return index * grid.step + grid.anchor - _EPOCH_MONTH + \
             (grid.step - 1 if grid.month_end else 0)
     times = grid.times(index)
+    if grid.kind == "business":
+        return np.busday_count(_FIRST_MONDAY, times.astype("datetime64[D]")).astype(np.int64)
     origin_unit(grid)
     return times.astype("datetime64[s]").view("i8").astype(np.int64)
 
 
 def grid_sidecar(grid) -> dict | None:
     """The time grid for a scorer without pandas: period k of a series is at ``origin`` (in
-    ``unit``, as the ``origin`` input is counted) ``first + k * step``; None on grids without
-    a fixed step (business days: consecutive rows are consecutive periods) or below a
-    second."""
+    ``unit``, as the ``origin`` input is counted) ``first + k * step``; None on grids of steps
+    below a second."""
     try:
         unit = origin_unit(grid)
     except ExportError:
@@ -57,6 +62,8 @@ def grid_sidecar(grid) -> dict | None:
 
 def step_units(grid) -> int:
     """How far one period moves ``origin``."""
+    if grid.kind == "business":
+        return 1
     return int(grid.step) if grid.kind == "month" else int(grid.step // 10**9)
 
 
@@ -197,6 +204,10 @@ def calendar_block(g: Graph, origin: str, grid, part, horizon: int) -> str:
     ``origin``, columns in its ``feature_names_out`` order."""
     steps = g.ints(np.arange(1, horizon + 1) * step_units(grid))
     target = g.op("Add", g.unsqueeze(origin, [1]), steps)  # [n, H]
+    if grid.kind == "business":  # business day b -> seconds of its day: the daily features
+        k = _Ints(g)
+        days = k.add(k.add(k.mul(k.div(target, 5), 7), k.mod(target, 5)), 4)
+        target = k.mul(days, _DAY)
     values = calendar_values(g, target, grid, part.names_)
     columns = []
     for name in part.names_:
