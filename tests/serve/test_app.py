@@ -106,6 +106,8 @@ def test_unseen_series_are_listed(client, panel):
     ({"json": {"data": [{"date": "2023-01-01", "store": "s0"}]}}, 422, "sales"),
     ({"json": {"data": []}}, 422, "no rows"),
     ({"json": {"level": [150]}}, 422, "between 0 and 100"),
+    ({"json": {"horizon": True}}, 422, "horizon: Input should be a valid integer"),  # not 1
+    ({"json": {"level": [True]}}, 422, "level.0: Input should be a valid number"),
     ({"content": b"\xff\xfe\x00garbage", "headers": {"Content-Type": "text/csv"}}, 400, "CSV"),
     ({"content": bytes(range(256)) * 4, "headers": {"Content-Type": "text/csv"}}, 400, "binary"),
     ({"content": b"\x00\x01\x02abc", "headers": {"Content-Type": "text/csv"}}, 400, "binary"),

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, ValidationError
 
 from tsauto.data.io import json_records, read_csv_rows
 
@@ -36,12 +36,13 @@ class ForecastRequest(BaseModel):
                                  "covariates); the forecast starts after each series' last row.")
     future: Records | None = Field(None, description="Known covariates for the periods to "
                                    "forecast: time, grain columns and each known covariate.")
-    horizon: int | None = Field(None, ge=1, description="Periods to forecast (default: the "
-                                "model's horizon).")
-    quantiles: list[float] | None = Field(None, description="Quantiles to return instead of "
-                                          "the fitted ones (statistical learners).")
-    level: list[float] | None = Field(None, description="Central interval levels, e.g. [80, "
-                                      "95]: quantiles 0.5 -/+ level/200.")
+    # Strict: JSON true is not 1 here either (model.forecast refuses horizon=True)
+    horizon: StrictInt | None = Field(None, ge=1, description="Periods to forecast (default: "
+                                      "the model's horizon).")
+    quantiles: list[StrictFloat] | None = Field(None, description="Quantiles to return instead "
+                                                "of the fitted ones (statistical learners).")
+    level: list[StrictFloat] | None = Field(None, description="Central interval levels, e.g. "
+                                            "[80, 95]: quantiles 0.5 -/+ level/200.")
 
 
 class PredictRequest(BaseModel):
@@ -50,7 +51,7 @@ class PredictRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     rows: Records = Field(description="One object per row with the training feature columns.")
-    probabilities: bool = Field(False, description="Also return class probabilities "
+    probabilities: StrictBool = Field(False, description="Also return class probabilities "
                                 "(classification).")
 
 
