@@ -18,7 +18,7 @@ from tsauto.data.dataset import SERIES_ID
 from tsauto.errors import DataError, SettingsError
 from tsauto.evaluation.backtest import backtest
 from tsauto.learners import registry
-from tsauto.settings import ClassificationSettings, RegressionSettings
+from tsauto.settings import ClassificationSettings, ForecastSettings, RegressionSettings
 
 CUT = ACCOMMODATION_CUT
 
@@ -201,3 +201,19 @@ def test_regression_report(tmp_path):
     top = board.set_index("trial").loc[best.trial_id, "rmse"]
     assert top == pytest.approx(run.best_model.evaluate(frame.iloc[330:])["rmse"])
     assert isinstance(run.best_model.plot(frame.iloc[330:]), Figure)
+
+
+def test_report_of_a_fit_without_a_model_says_so(tmp_path):
+    """Every trial failed: the report states there is no model, and claims no featurizer."""
+    import tests.search.learners_for_tests  # noqa: F401  (registers test_failing)
+    from tsauto.errors import NoModelError
+
+    out = tmp_path / "out"
+    with pytest.raises(NoModelError):
+        AutoML(ForecastSettings(time_column="date", target_column="sales",
+                                grain_columns=["store"], horizon=6, max_trials=2,
+                                allowed_models=["test_failing"], verbosity=0)).fit(
+            make_panel(n_series=2, length=40), output_dir=out)
+    html = AutoML.load(out).report(tmp_path / "r.html").read_text()
+    assert "best: none" in html and "No model: no trial could be refitted" in html
+    assert "uses no featurizer" not in html

@@ -119,7 +119,9 @@ def _data_section(doc: Document, summary: dict, guardrails) -> None:
 def _featurization_section(doc: Document, model) -> None:
     parts = doc.section("featurization", "Featurization")
     found = _featurizations(getattr(model, "learner", None))
-    if not found:
+    if model is None:
+        parts.append('<p class="note">No model: no trial could be refitted.</p>')
+    elif not found:
         parts.append('<p class="note">The model uses no featurizer (statistical learners read '
                      'the target series directly).</p>')
     for name, summary in found:
