@@ -40,19 +40,22 @@ def refit_best(result: SearchResult, prepared: Refittable, settings, workdir, st
     ranked = result.ranked(metric)
     by_id = {t.trial_id: t for t in result.trials}
     errors: list[str] = []
+    # The last resort, as a model past the budget beats no model: the best single trial,
+    # refitted without a time limit.  When it comes up in turn it gets no limit either: a
+    # refit stopped at the budget would only be run again from the start.
+    single = next((t for t in ranked if not is_ensemble(t)), None)
     for trial in ranked:
         members = ([by_id[i] for i in trial.params["members"]] if is_ensemble(trial)
                    else [trial])
-        fitted = fit_members(prepared, settings, workdir, members, started, errors, floor,
-                             on_fitted)
+        fitted = fit_members(prepared, settings, workdir, members,
+                             None if trial is single else started, errors, floor, on_fitted)
         if fitted is not None:
             return _made(prepared, trial, fitted), errors
+        if trial is single:
+            single = None  # it failed untimed: nothing to try again
         if started is not None and settings.time_budget is not None and \
                 time.monotonic() - started > settings.time_budget:
             break
-    # Out of time: a model past the budget beats no model.  The best single trial is
-    # refitted without a time limit.
-    single = next((t for t in ranked if not is_ensemble(t)), None)
     if single is not None and started is not None:
         fitted = fit_members(prepared, settings, workdir, [single], None, errors,
                              on_fitted=on_fitted)
