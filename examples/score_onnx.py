@@ -43,16 +43,22 @@ def origin_of(last: datetime, unit: str) -> int:
     return int(last.replace(tzinfo=timezone.utc).timestamp())  # seconds since 1970-01-01T00:00
 
 
-def on_grid(rows: list[tuple[datetime, float]], grid: dict | None) -> np.ndarray:
+def on_grid(sid: str, rows: list[tuple[datetime, float]], grid: dict | None) -> np.ndarray:
     """One series' values at consecutive periods, oldest first: each row at its period of the
     sidecar's ``grid`` (a period without a row is NaN), then the gaps filled as tsauto's
     ``forecast(data=...)`` fills them (interpolated inside, the last value carried forward at
-    the end)."""
+    the end).  Two rows in one period (a Saturday beside its Friday on business days) are an
+    error, as in ``forecast(data=...)``."""
     if grid is None:  # steps below a second: the rows' order is the grid
         values = np.array([v for _, v in rows])
     else:
         period = np.array([(origin_of(t, grid["unit"]) - grid["first"]) // grid["step"]
                            for t, _ in rows])
+        again = np.flatnonzero(np.diff(period) == 0)  # rows are sorted by time
+        if len(again):
+            first, second = rows[again[0]][0], rows[again[0] + 1][0]
+            sys.exit(f"series {sid!r}: {first} and {second} are in one period of the model's "
+                     f"grid; give one row per period")
         values = np.full(period.max() - period.min() + 1, np.nan)
         values[period - period.min()] = [v for _, v in rows]
     known = np.flatnonzero(~np.isnan(values))
@@ -74,7 +80,8 @@ def main(model_path: str, history_path: str, future_path: str | None = None) -> 
         value = float(row[target]) if row[target] != "" else np.nan
         by_series.setdefault(row["series_id"], []).append((parse_time(row[time_col]), value))
     ids = list(by_series)
-    series = {sid: on_grid(sorted(rows), sidecar["grid"]) for sid, rows in by_series.items()}
+    series = {sid: on_grid(sid, sorted(rows), sidecar["grid"])
+              for sid, rows in by_series.items()}
     # a history of free width (exponential smoothing): each series' whole history
     if isinstance(sidecar["inputs"][0]["shape"][1], str):
         length = max(length, *(len(v) for v in series.values()))

@@ -74,7 +74,7 @@ class Run:
     @property
     def refit_note(self) -> str:
         """Why the model is not the first trial of the leaderboard ('' when it is): its refit on
-        all the data failed or did not fit the time budget, and the next best was refitted."""
+        all the data failed or did not fit the time budget, and another trial was refitted."""
         model, ranked = self.best_model, self.result.ranked()
         shipped = getattr(model, "trial_id", None)
         if shipped is None or not ranked or ranked[0].trial_id == shipped:
@@ -82,9 +82,9 @@ class Run:
         first = ranked[0]
         learner = next((t.learner for t in ranked if t.trial_id == shipped), "another trial")
         why = f" ({self.refit_errors[0]})" if self.refit_errors else ""
-        return (f"{first.learner} (trial {first.trial_id}) ranks first but could not be "
-                f"refitted on all the data in the time budget{why}; the model is {learner} "
-                f"(trial {shipped}), the best trial that could")
+        return (f"{first.learner} (trial {first.trial_id}) ranks first but was not refitted "
+                f"on all the data{why}; the model is {learner} (trial {shipped}), the next "
+                f"refitted")
 
     def best_model_by(self, metric: str) -> ForecastModel | TabularModel | None:
         """The best trial by another metric than the primary one, refitted on all the data."""

@@ -63,3 +63,14 @@ def test_example_scores_without_tsauto(tmp_path, names, freq):
     for column in ["forecast", "q0.1", "q0.5", "q0.9"]:
         np.testing.assert_allclose([float(r[column]) for r in printed],
                                    expected[column].to_numpy(), rtol=1e-9)
+    if freq == "B":  # a Saturday beside its Friday: one period, two values, as tsauto refuses
+        friday = history[history["date"].dt.dayofweek == 4].iloc[0]
+        saturday = friday.copy()
+        saturday["date"] += np.timedelta64(1, "D")
+        history = history.copy()
+        history.loc[len(history) + 100] = saturday
+        history.to_csv(tmp_path / "history.csv", index=False)
+        done = subprocess.run([sys.executable, str(EXAMPLE), str(tmp_path / "model.onnx"),
+                               str(tmp_path / "history.csv")], env=env, capture_output=True,
+                              text=True, cwd=tmp_path)
+        assert done.returncode != 0 and "are in one period of the model's grid" in done.stderr

@@ -134,9 +134,9 @@ def test_a_model_that_is_not_the_first_trial_says_why(frame):
     ranked = run.result.ranked()
     assert run.best_model.trial_id == ranked[0].trial_id and run.refit_note == ""
     run.best_model.trial_id, run.refit_errors = ranked[1].trial_id, ["refit of trial 0: boom"]
-    note = (f"test_window_mean (trial {ranked[0].trial_id}) ranks first but could not be "
-            f"refitted on all the data in the time budget (refit of trial 0: boom); the model "
-            f"is test_window_mean (trial {ranked[1].trial_id}), the best trial that could")
+    note = (f"test_window_mean (trial {ranked[0].trial_id}) ranks first but was not refitted "
+            f"on all the data (refit of trial 0: boom); the model is test_window_mean (trial "
+            f"{ranked[1].trial_id}), the next refitted")
     assert run.refit_note == note
     assert note in summary_lines(run)[0]
 

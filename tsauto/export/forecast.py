@@ -8,8 +8,9 @@ Inputs (only those the model needs are in the graph; the sidecar lists them):
 - ``series_index`` int64 [n_series]: each series' position among the training series (the
   sidecar's ``series_ids``), for learners that keep per-series state (target scaling...);
 - ``origin`` int64 [n_series]: the period of each series' last value, for calendar features:
-  months since 1970-01 on monthly/quarterly/yearly grids, seconds since 1970-01-01T00:00 (on
-  the data's own clock) on fixed-step grids;
+  months since 1970-01 on monthly/quarterly/yearly grids, business days since Monday
+  1970-01-05 on business-day grids, seconds since 1970-01-01T00:00 (on the data's own clock)
+  on fixed-step grids;
 - ``covariates`` float64 [n_series, horizon, k]: the known covariates of the forecast
   periods, in the sidecar's ``known_covariates`` order (NaN where missing: imputed as fitted).
 

@@ -44,7 +44,7 @@ def run_report(run, path: str | Path, max_series: int = 12) -> Path:
                    + (f"Note: {run.refit_note}. " if run.refit_note else "") +
                    f"Written {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.")
     _data_section(doc, run.dataset.summary(), run.guardrails)
-    _featurization_section(doc, run.best_model)
+    _featurization_section(doc, run.best_model, "No model: no trial could be refitted.")
     _settings_section(doc, s.model_dump(), {"validation": run.validation,
                                             "stopped because": run.result.stopped_because,
                                             "seconds": round(run.elapsed, 1)})
@@ -116,11 +116,14 @@ def _data_section(doc: Document, summary: dict, guardrails) -> None:
                          f"{' …' if len(names) > 500 else ''}</p></details>")
 
 
-def _featurization_section(doc: Document, model) -> None:
+def _featurization_section(doc: Document, model, no_model: str = "") -> None:
+    """The featurizers of ``model``'s learner; ``no_model``: what to say when there is none
+    (a backtest of a bare learner has no model to read)."""
     parts = doc.section("featurization", "Featurization")
     found = _featurizations(getattr(model, "learner", None))
     if model is None:
-        parts.append('<p class="note">No model: no trial could be refitted.</p>')
+        if no_model:
+            parts.append(f'<p class="note">{escape(no_model)}</p>')
     elif not found:
         parts.append('<p class="note">The model uses no featurizer (statistical learners read '
                      'the target series directly).</p>')
