@@ -87,7 +87,9 @@ def fit_partition(data: pd.DataFrame, name: str, spec: dict) -> dict:
     try:
         with alone:
             run = AutoML(settings).fit(data, output_dir=folder, reporter=Reporter())
-        best = run.result.best()
+        shipped = getattr(run.best_model, "trial_id", None)  # the trial the model is (refit_note)
+        best = next((t for t in run.result.trials if t.trial_id == shipped), None) \
+            if shipped is not None else run.result.best()
         row.update(status="completed", best_learner=best.learner if best else "fallback",
                    model=run.best_model.description,
                    metrics=json.dumps(best.metrics if best else {}, default=float),
