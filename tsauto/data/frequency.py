@@ -42,6 +42,7 @@ SUPPORTED = ("fixed steps (e.g. 'D', '2D', 'h', '30min', 's'), weekly ('W-MON' .
 # Grids of whole months: these divide the year, so a season is 12 / step periods and every
 # on-grid month has the same remainder mod step.
 _MONTH_STEPS = (1, 2, 3, 4, 6, 12)
+_SEVERAL_MONTHS = (2, 4, 6)  # those pandas has no anchored names for ('2MS-FEB' is tsauto's)
 _MONTHS_NAME = re.compile(r"^(\d+)M([SE])-([A-Z]{3})$")  # tsauto's '2MS-FEB'
 
 
@@ -119,7 +120,7 @@ def grid_from_freq(freq: str, first_time_ns: int = 0) -> TimeGrid:
     steps, and grids of several months that name no month."""
     text = str(freq).strip()
     named = _MONTHS_NAME.match(text.upper())
-    if named and int(named[1]) in _MONTH_STEPS[1:-1]:
+    if named and int(named[1]) in _SEVERAL_MONTHS:
         return _months_grid(int(named[1]), _MONTHS.index(named[3]), named[2] == "E")
     base = text.lstrip("0123456789")
     text = text[: len(text) - len(base)] + _ALIASES.get(base, base)
@@ -145,7 +146,7 @@ def grid_from_freq(freq: str, first_time_ns: int = 0) -> TimeGrid:
     if n == 1 and isinstance(off, (pdo.MonthBegin, pdo.MonthEnd)):
         return TimeGrid(off.freqstr, "month", 1, 0, isinstance(off, pdo.MonthEnd))
     months = n * (3 if isinstance(off, (pdo.QuarterBegin, pdo.QuarterEnd)) else 1)
-    if n > 1 and months in _MONTH_STEPS and isinstance(
+    if n > 1 and months in _SEVERAL_MONTHS and isinstance(
             off, (pdo.MonthBegin, pdo.MonthEnd, pdo.QuarterBegin, pdo.QuarterEnd)):
         end = isinstance(off, (pdo.MonthEnd, pdo.QuarterEnd))
         month = int(getattr(off, "startingMonth", 0) or 0) - 1  # 2QS-FEB names its months
@@ -273,7 +274,7 @@ def infer_grid(times_ns: np.ndarray, codes: np.ndarray, labels: np.ndarray) -> T
         if main == "month":
             return grid_from_freq("ME" if is_end else "MS", first)
         month_no = months.view("i8") % 12
-        if step_m not in (3, 12):  # the most common place in the step: stray dates cannot move it
+        if step_m in _SEVERAL_MONTHS:  # the commonest place in the step: strays cannot move it
             return _months_grid(step_m, int(pd.Series(month_no % step_m).mode().iloc[0]), is_end)
         common = int(pd.Series(month_no % step_m).mode().iloc[0])
         if is_end:
