@@ -493,3 +493,30 @@ def test_a_signal_stops_tsauto_fit_with_one_line_and_the_experiment_resumes(sign
     assert RunStore(out).experiment()["status"] == "completed"
     pd.testing.assert_series_equal(completed_rows(out).set_index("trial_id")["finished"]
                                    .loc[kept.index], kept)
+
+
+def _create_store(folder, barrier, results):
+    barrier.wait()
+    try:
+        RunStore(folder).create_experiment("x", "{}", "f")
+        results.put("ok")
+    except Exception as exc:  # noqa: BLE001 - reported to the test
+        results.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_two_processes_creating_one_store_at_once(tmp_path):
+    """Two fits starting into a new folder together both create its database: SQLite answers
+    the second 'locked' at once, without waiting, while the first switches it to WAL (this
+    failed 89 times in 150 before the creation was serialised)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    for k in range(20):
+        barrier, results = ctx.Barrier(2), ctx.Queue()
+        procs = [ctx.Process(target=_create_store, args=(tmp_path / str(k), barrier, results))
+                 for _ in range(2)]
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.join(60)
+        assert [results.get(timeout=5) for _ in procs] == ["ok", "ok"]

@@ -116,6 +116,26 @@ def _alive(pid: int | None) -> bool:
     return True
 
 
+@contextmanager
+def _one_at_a_time(lock: Path):
+    """An exclusive lock on the file ``lock`` while held: two fits starting into a new folder
+    at once both create its database, and SQLite answers the second 'locked' at once, without
+    waiting, while the first switches it to WAL (where flock exists: POSIX)."""
+    try:
+        import fcntl
+
+        handle = open(lock, "a")
+    except (ImportError, OSError):  # Windows, or a folder this process cannot write
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 class RunStore:
     """The experiments of one output folder.  ``create=False`` (resume, cancel) refuses a
     folder without a database instead of starting an empty one."""
@@ -127,7 +147,7 @@ class RunStore:
             raise SettingsError(f"'{self.folder}' holds no experiment database ({DB_NAME}); "
                                 f"pass the --out folder (output_dir) of a fit.")
         self.folder.mkdir(parents=True, exist_ok=True)
-        with self._database() as db:
+        with _one_at_a_time(self.folder / (DB_NAME + ".lock")), self._database() as db:
             db.executescript(_SCHEMA)
             # A database of another program could pass CREATE IF NOT EXISTS: read both tables.
             db.execute("SELECT id, settings, status, elapsed, cancel_requested FROM experiments "
@@ -147,8 +167,8 @@ class RunStore:
                 yield db
         except sqlite3.DatabaseError as exc:
             if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
-                raise DataError(f"'{self.path}' stayed locked by another process for 30 s; try "
-                                f"again.") from None
+                raise DataError(f"'{self.path}' is locked by another process (waited up to "
+                                f"30 s); try again.") from None
             raise DataError(f"'{self.path}' is not a readable tsauto experiment database "
                             f"({exc}): it is corrupt, truncated or another program's; restore "
                             f"it or use another output folder.") from None
