@@ -175,7 +175,9 @@ class TimeSeriesDataset:
             raise SettingsError(f"column name '{SERIES_ID}' is reserved for the series id; rename "
                                 f"it or use it as the only grain column.")
         # the columns tsauto adds to its frames: a user's column of that name would be lost
-        for name in sorted(RESERVED.keys() & seen.keys()):
+        taken = sorted(RESERVED.keys() & seen.keys())
+        if taken:
+            name = taken[0]
             raise SettingsError(f"{seen[name]}: column name '{name}' is reserved for "
                                 f"{RESERVED[name]}; rename the column.")
 
